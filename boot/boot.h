@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * boot.h: load a Linux kernel into guest RAM and describe the boot CPU state.
+ *
+ * boot/ never touches KVM: it fills a struct boot_cpu_state that vmm/ applies
+ * to the boot vCPU with KVM_SET_REGS / KVM_SET_SREGS.
+ */
+#ifndef AGENTVMM_BOOT_BOOT_H
+#define AGENTVMM_BOOT_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/compiler.h"
+#include "vmm/guest_mem.h"
+
+/* One segment register, in the field order of struct kvm_segment. */
+struct boot_seg {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type, present, dpl, db, s, l, g, avl;
+	uint8_t unusable;
+};
+
+struct boot_dtable {
+	uint64_t base;
+	uint16_t limit;
+};
+
+/* Register state of the boot vCPU at the kernel's entry point. */
+struct boot_cpu_state {
+	uint64_t rip, rsp, rbp, rsi, rbx, rflags;
+	uint64_t cr0, cr3, cr4, efer;
+	struct boot_seg cs, ds, es, fs, gs, ss, tr, ldt;
+	struct boot_dtable gdt, idt;
+};
+
+enum boot_kernel_kind {
+	BOOT_KIND_NONE = 0,
+	BOOT_KIND_BZIMAGE, /* 64-bit Linux boot protocol */
+	BOOT_KIND_PVH,     /* ELF vmlinux with XEN_ELFNOTE_PHYS32_ENTRY */
+};
+
+struct boot_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;     /* full kernel command line, NUL-terminated */
+	unsigned nr_cpus;
+};
+
+/* What boot_setup() did, for logs and benchmarks. */
+struct boot_info {
+	enum boot_kernel_kind kind;
+	gpa_t kernel_gpa, kernel_end;
+	gpa_t initrd_gpa;
+	uint64_t initrd_len;
+	gpa_t rsdp_gpa;
+};
+
+/*
+ * boot_setup() - load the kernel (bzImage or PVH ELF, detected from its
+ * contents), the initrd and the command line into (gm); write boot_params or
+ * hvm_start_info, e820, ACPI tables, GDT and page tables; fill (cpu) for the
+ * boot vCPU.
+ * Return: 0; -EINVAL with a one-line message in (err) naming the problem
+ * (not a kernel, truncated, unsupported protocol, cmdline too long, initrd
+ * does not fit); -ENOENT/-EACCES/... from opening files, also with (err).
+ * Context: setup, single thread.
+ */
+int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
+	       struct boot_cpu_state *cpu, struct boot_info *info, char *err,
+	       size_t errlen) __must_check;
+
+/* One CPUID leaf, the layout of struct kvm_cpuid_entry2. */
+struct boot_cpuid_entry {
+	uint32_t function, index, flags;
+	uint32_t eax, ebx, ecx, edx;
+	uint32_t padding[3];
+};
+
+/*
+ * boot_cpuid_fixup() - adjust the host-supported CPUID table (ent, nr) for
+ * vCPU (vcpu_id) of (nr_cpus): APIC ids, topology leaves, hypervisor bit and
+ * KVM signature leaf (so the guest uses kvm-clock).
+ * Context: setup.
+ */
+void boot_cpuid_fixup(struct boot_cpuid_entry *ent, unsigned nr, unsigned vcpu_id,
+		      unsigned nr_cpus);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest_mem.h: guest RAM as one memfd, mapped shared inside a PROT_NONE
+ * reservation with guard pages, split around the 32-bit MMIO hole.
+ *
+ * Host mapping (one contiguous reservation):
+ *
+ *   [guard][ memfd offset 0 .. size ][guard]
+ *
+ * Guest view: region 0 is gpa 0 .. min(size, BOOT_MMIO_HOLE_GPA) and maps memfd
+ * offset 0; region 1 (only when size exceeds the hole start) is gpa 4 GiB ..
+ * and maps the rest of the memfd. A buffer crossing the hole is invalid.
+ */
+#ifndef AGENTVMM_VMM_GUEST_MEM_H
+#define AGENTVMM_VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/compiler.h"
+
+typedef uint64_t gpa_t;
+
+#define GM_MAX_REGIONS 2
+
+struct gm_region {
+	gpa_t gpa;          /* first guest-physical address */
+	uint64_t len;       /* bytes */
+	uint64_t fd_offset; /* offset in the memfd */
+	uint8_t *hva;       /* host address of gpa */
+};
+
+struct guest_mem {
+	int fd;                 /* memfd, -1 when not created */
+	uint8_t *reserve;       /* whole reservation including guards */
+	size_t reserve_len;
+	size_t guard_len;
+	uint64_t size;          /* bytes of RAM */
+	unsigned nr_regions;
+	struct gm_region regions[GM_MAX_REGIONS];
+};
+
+/*
+ * gm_create() - create (size) bytes of guest RAM, split at (hole_start) and
+ * resumed at 4 GiB. (size) must be a multiple of 4 KiB and non-zero.
+ * Return: 0, -EINVAL (size), -ENOMEM (mapping), or another -errno from memfd.
+ * Context: setup, single thread.
+ */
+int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start) __must_check;
+
+/* gm_destroy() - unmap and close; idempotent, safe on a zeroed (fd = -1) struct. */
+void gm_destroy(struct guest_mem *gm);
+
+/* gm_init_empty() - zero (gm) with fd = -1, so gm_destroy() is a no-op. */
+void gm_init_empty(struct guest_mem *gm);
+
+/*
+ * gm_ptr() - host pointer for [gpa, gpa+len) when the whole range lies in one
+ * RAM region, else NULL. len 0 is valid where gpa is inside or at the end of
+ * a region.
+ * Context: any thread.
+ * Guest: (gpa) and (len) usually come from the guest; this is the check.
+ */
+void *gm_ptr(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+
+/* gm_read()/gm_write() - copy; Return: 0 or -EFAULT when the range is not RAM. */
+int gm_read(const struct guest_mem *gm, gpa_t gpa, void *dst, size_t len) __must_check;
+int gm_write(const struct guest_mem *gm, gpa_t gpa, const void *src, size_t len) __must_check;
+
+/* gm_range_ok() - true when [gpa, gpa+len) lies in one RAM region. */
+bool gm_range_ok(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+
+/* gm_top_below_hole() - first gpa past region 0 (end of low RAM). */
+gpa_t gm_low_end(const struct guest_mem *gm);
+
+#endif
