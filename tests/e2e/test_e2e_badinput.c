@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_e2e_badinput.c: every bad input gets exactly one clear line on stderr,
+ * exit status 2, and leaves nothing behind (no child process, no temp file).
+ * No guest runs, so this runs directly on any host.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/e2e/e2e.h"
+#include "tests/helpers/th.h"
+
+static struct th_result res;
+static char tmpdir[] = "/tmp/av-badinput-XXXXXX";
+static char cachedir[4200];
+
+static unsigned count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Run agentvmm with (args); expect status 2 and exactly one stderr line that
+ * starts "agentvmm: " and contains (what) and (why).
+ */
+static void expect_usage_error(const char *const *args, const char *what, const char *why)
+{
+	char *argv[32];
+	int n = 0;
+	unsigned before = count_entries(tmpdir), cache_before = count_entries(cachedir);
+
+	argv[n++] = (char *)AV_AGENTVMM;
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	th_run(argv, 30, &res);
+	assert_int_equal(res.status, 2);
+	size_t len = strlen(res.err);
+	const char *nl = strchr(res.err, '\n');
+	if (strncmp(res.err, "agentvmm: ", 10) != 0 || !nl || nl != res.err + len - 1 ||
+	    !strstr(res.err, what) || !strstr(res.err, why))
+		fail_msg("stderr was:\n%s\nwanted one line with '%s' and '%s'", res.err, what, why);
+	assert_string_equal(res.out, "");
+	assert_int_equal(count_entries(tmpdir), before);
+	assert_int_equal(count_entries(cachedir), cache_before);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static char path_junk[4300], path_trunc[4300], path_elf[4300];
+
+static int setup(void **state)
+{
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(cachedir, sizeof(cachedir), "%s/cache", tmpdir);
+	assert_int_equal(mkdir(cachedir, 0700), 0);
+	setenv("AGENTVMM_CACHE_DIR", cachedir, 1);
+	setenv("TMPDIR", tmpdir, 1);
+
+	snprintf(path_junk, sizeof(path_junk), "%s/junk", tmpdir);
+	FILE *f = fopen(path_junk, "w");
+	for (int i = 0; i < 8192; i++)
+		fputc(i * 7 & 0xff, f);
+	fclose(f);
+
+	/* an ELF without a PVH note: this very test program */
+	snprintf(path_elf, sizeof(path_elf), "/proc/%d/exe", (int)getpid());
+
+	snprintf(path_trunc, sizeof(path_trunc), "%s/trunc", tmpdir);
+	const char *k = e2e_kernel("bzImage");
+	if (k) {
+		size_t len;
+		char *buf = th_read_file(k, &len);
+		f = fopen(path_trunc, "w");
+		fwrite(buf, 1, len / 2, f);
+		fclose(f);
+		free(buf);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[4300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_bad_missing_kernel_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "/nonexistent/vmlinuz", "--", "true"),
+			   "/nonexistent/vmlinuz", "No such file or directory");
+}
+
+static void test_bad_no_kernel_flag_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--", "true"), "--kernel", "required");
+}
+
+static void test_bad_kernel_is_directory_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", tmpdir, "--", "true"), tmpdir, "directory");
+}
+
+static void test_bad_kernel_not_a_kernel_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--", "true"), path_junk, "not a");
+}
+
+static void test_bad_truncated_bzimage_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", path_trunc, "--", "true"), path_trunc, "truncated");
+}
+
+static void test_bad_elf_without_pvh_note_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_elf, "--", "true"), path_elf, "PVH");
+}
+
+static void test_bad_mem_zero_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--mem", "0", "--", "true"), "--mem 0",
+			   "MiB");
+}
+
+static void test_bad_mem_beyond_host_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--mem", "999999999", "--", "true"),
+			   "--mem 999999999", "host RAM");
+}
+
+static void test_bad_mem_not_a_number_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--mem", "1G", "--", "true"), "--mem 1G",
+			   "MiB");
+}
+
+static void test_bad_cpus_zero_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--cpus", "0", "--", "true"), "--cpus 0",
+			   "1 to");
+}
+
+static void test_bad_cpus_too_many_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--cpus", "1000", "--", "true"),
+			   "--cpus 1000", "1 to");
+}
+
+static void test_bad_unknown_flag_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--frobnicate", "--", "true"),
+			   "--frobnicate", "unknown option");
+}
+
+static void test_bad_missing_flag_value_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel"), "--kernel", "needs a value");
+}
+
+static void test_bad_cmdline_too_long_fails_2(void **state)
+{
+	static char longarg[6000];
+
+	memset(longarg, 'a', sizeof(longarg) - 1);
+	const char *k = e2e_kernel("bzImage");
+	if (!k)
+		skip();
+	expect_usage_error(ARGS("--kernel", k, "--", "echo", longarg), "command line",
+			   "too long");
+}
+
+static void test_bad_dev_kvm_missing_fails_2(void **state)
+{
+	/* hide /dev/kvm in a private mount namespace (root only) */
+	char cmd[8400];
+
+	if (geteuid() != 0 || !e2e_kernel("bzImage"))
+		skip();
+	snprintf(cmd, sizeof(cmd),
+		 "unshare -m sh -c 'mount -t tmpfs none /dev && exec %s --kernel %s -- true' "
+		 ">%s/out 2>%s/err; echo $? >%s/st",
+		 AV_AGENTVMM, e2e_kernel("bzImage"), tmpdir, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	char p[4300];
+	size_t len;
+	snprintf(p, sizeof(p), "%s/st", tmpdir);
+	char *st = th_read_file(p, &len);
+	snprintf(p, sizeof(p), "%s/err", tmpdir);
+	char *err = th_read_file(p, &len);
+	assert_string_equal(st, "2\n");
+	assert_string_equal(err, "agentvmm: /dev/kvm: No such file or directory (is KVM enabled "
+				 "and the kvm module loaded?)\n");
+	free(st);
+	free(err);
+	for (const char *f = "out\0err\0st\0"; *f; f += strlen(f) + 1) {
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, f);
+		unlink(p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_missing_kernel_fails_2),
+		cmocka_unit_test(test_bad_no_kernel_flag_fails_2),
+		cmocka_unit_test(test_bad_kernel_is_directory_fails_2),
+		cmocka_unit_test(test_bad_kernel_not_a_kernel_fails_2),
+		cmocka_unit_test(test_bad_truncated_bzimage_fails_2),
+		cmocka_unit_test(test_bad_elf_without_pvh_note_fails_2),
+		cmocka_unit_test(test_bad_mem_zero_fails_2),
+		cmocka_unit_test(test_bad_mem_beyond_host_fails_2),
+		cmocka_unit_test(test_bad_mem_not_a_number_fails_2),
+		cmocka_unit_test(test_bad_cpus_zero_fails_2),
+		cmocka_unit_test(test_bad_cpus_too_many_fails_2),
+		cmocka_unit_test(test_bad_unknown_flag_fails_2),
+		cmocka_unit_test(test_bad_missing_flag_value_fails_2),
+		cmocka_unit_test(test_bad_cmdline_too_long_fails_2),
+		cmocka_unit_test(test_bad_dev_kvm_missing_fails_2),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

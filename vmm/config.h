@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: struct vm_config, everything a VM is made from; filled by cli.c (or a config file). */
+#ifndef AGENTVMM_VMM_CONFIG_H
+#define AGENTVMM_VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VM_DEFAULT_CPUS 1
+#define VM_DEFAULT_MEM_MIB 512
+/* --raw-image: loaded here and entered in real mode at 0000:1000 */
+#define VM_RAW_IMAGE_GPA 0x1000
+#define VM_RAW_IMAGE_MAX 0x8000
+#define VM_MAX_CPUS 255 /* xAPIC ids in the MADT are 8 bits, 0xff is broadcast */
+
+struct vm_config {
+	const char *kernel;       /* --kernel, required */
+	const char *initrd;       /* --initrd; NULL: build our own initramfs */
+	const char *cmdline;      /* --cmdline: appended to agentvmm's parameters */
+	const char *modules_dir;  /* --modules-dir: the kernel's lib/modules/<release> */
+	unsigned cpus;            /* --cpus */
+	uint64_t mem_mib;         /* --mem */
+	int verbose;              /* -v: kernel messages and VMM info on the console */
+	bool console_log;         /* --console-log: kernel log without VMM chatter */
+	const char *raw_image;    /* --raw-image: flat 16-bit code at VM_RAW_IMAGE_GPA, for tests */
+	int argc;                 /* after --: the workload; 0 = interactive shell */
+	char **argv;
+};
+
+#endif

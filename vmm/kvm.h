@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* kvm.h: thin wrappers over the /dev/kvm ioctls the VMM uses, with readable errors. */
+#ifndef AGENTVMM_VMM_KVM_H
+#define AGENTVMM_VMM_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot/boot.h"
+#include "vmm/compiler.h"
+#include "vmm/guest_mem.h"
+
+struct kvm_run;
+
+struct kvm {
+	int sys_fd;           /* /dev/kvm */
+	int vm_fd;
+	int run_size;         /* KVM_GET_VCPU_MMAP_SIZE */
+	unsigned max_vcpus;   /* KVM_CAP_MAX_VCPUS */
+	bool software;        /* no vmx/svm: CPL0 code is emulated (kvm_pvm) */
+	struct boot_cpuid_entry *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	unsigned nr_cpuid;
+};
+
+/*
+ * kvm_open() - open /dev/kvm, check the API version and the capabilities
+ * agentvmm needs, create the VM with an in-kernel irqchip and PIT.
+ * Return: 0; -ENOENT/-EACCES/-ENODEV/-ENOSYS with a message in (err).
+ * Context: setup.
+ */
+int kvm_open(struct kvm *kvm, char *err, size_t errlen) __must_check;
+void kvm_close(struct kvm *kvm);
+void kvm_init_empty(struct kvm *kvm);
+
+/* kvm_map_memory() - register every RAM region of (gm) as a memory slot. */
+int kvm_map_memory(struct kvm *kvm, const struct guest_mem *gm) __must_check;
+
+/* kvm_irq_line() - drive IOAPIC/PIC input (gsi). Context: any thread. */
+int kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level);
+
+/*
+ * kvm_vcpu_create() - create vCPU (id), map its kvm_run, set CPUID and LAPIC
+ * LINT pins; for (boot) != NULL also its registers.
+ * Return: vcpu fd (>= 0) and (*run), or -errno.
+ */
+int kvm_vcpu_create(struct kvm *kvm, unsigned id, unsigned nr_cpus,
+		    const struct boot_cpu_state *boot, struct kvm_run **run) __must_check;
+
+/* kvm_host_is_software() - true when the host CPU has neither vmx nor svm. */
+bool kvm_host_is_software(void);
+
+#endif
