@@ -46,8 +46,9 @@ enum boot_kernel_kind {
 struct boot_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
-	const char *cmdline;     /* full kernel command line, NUL-terminated */
+	const char *cmdline;     /* full kernel command line, NUL-terminated; NULL: empty */
 	unsigned nr_cpus;
+	bool pci;                /* describe the PCI host bridge in ACPI (MCFG + SSDT) */
 };
 
 /* What boot_setup() did, for logs and benchmarks. */
@@ -57,16 +58,25 @@ struct boot_info {
 	gpa_t initrd_gpa;
 	uint64_t initrd_len;
 	gpa_t rsdp_gpa;
+	gpa_t entry;           /* first guest instruction (cpu->rip) */
 };
+
+/* Largest kernel file boot_setup() accepts; a vmlinux is about 50 MiB. */
+#define BOOT_KERNEL_FILE_MAX (512ULL << 20)
 
 /*
  * boot_setup() - load the kernel (bzImage or PVH ELF, detected from its
  * contents), the initrd and the command line into (gm); write boot_params or
  * hvm_start_info, e820, ACPI tables, GDT and page tables; fill (cpu) for the
- * boot vCPU.
- * Return: 0; -EINVAL with a one-line message in (err) naming the problem
- * (not a kernel, truncated, unsupported protocol, cmdline too long, initrd
- * does not fit); -ENOENT/-EACCES/... from opening files, also with (err).
+ * boot vCPU and (info).
+ * bzImage: 64-bit entry at load + 0x200, long mode, identity paging, %rsi =
+ * BOOT_ZERO_PAGE_GPA. PVH: 32-bit protected mode, paging off, %ebx =
+ * BOOT_PVH_INFO_GPA.
+ * Return: 0; -EINVAL with a one-line message in (err) naming the file and the
+ * problem (not a kernel, truncated, unsupported protocol, not 64-bit capable,
+ * ELF without a PVH note, ELF segment outside RAM, cmdline too long, initrd
+ * too big); -ENOENT/-EACCES/... from opening files, also with (err); other
+ * -errno (ACPI, guest RAM too small) with (err).
  * Context: setup, single thread.
  */
 int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
@@ -88,5 +98,28 @@ struct boot_cpuid_entry {
  */
 void boot_cpuid_fixup(struct boot_cpuid_entry *ent, unsigned nr, unsigned vcpu_id,
 		      unsigned nr_cpus);
+
+/*
+ * boot_cpuid_ensure_kvm() - append the KVM leaves 0x40000000 and 0x40000001
+ * to (ent) when the table of (nr) entries (room for (max)) lacks them; KVM's
+ * own table always has them, so this is a fallback. Call before
+ * boot_cpuid_fixup(), which writes the signature.
+ * Return: the new entry count (<= max).
+ * Context: setup.
+ */
+unsigned boot_cpuid_ensure_kvm(struct boot_cpuid_entry *ent, unsigned nr, unsigned max)
+	__must_check;
+
+/*
+ * boot_kernel_release() - the kernel release ("6.1.0-56-cloud-amd64") of the
+ * bzImage or ELF vmlinux at (kernel_path), into (out) of (len) bytes: for a
+ * bzImage from the string the setup header's kernel_version points to, for a
+ * vmlinux from the "Linux version " banner.
+ * Return: 0; -ENOENT when the file has no version string (or is missing);
+ * -EINVAL when it is not a kernel; -ENOSPC when (len) is too small; other
+ * -errno from open/mmap.
+ * Context: any.
+ */
+int boot_kernel_release(const char *kernel_path, char *out, size_t len) __must_check;
 
 #endif

@@ -5,9 +5,10 @@
  * Guest physical memory map:
  *
  *   0x0000_0000 .. 0x0000_04ff  real-mode IVT and BIOS data area (left zero)
- *   0x0000_0500                 GDT: null, code64, data, tss (BOOT_GDT_GPA)
+ *   0x0000_0500                 GDT: null, tss, code, data (BOOT_GDT_GPA, see cpu_setup.h)
  *   0x0000_0520                 IDT: empty (BOOT_IDT_GPA)
  *   0x0000_6000                 PVH struct hvm_start_info + memmap (BOOT_PVH_INFO_GPA)
+ *   0x0000_6380                 PVH module list: the initrd (BOOT_PVH_MODLIST_GPA)
  *   0x0000_7000                 struct boot_params, the "zero page" (BOOT_ZERO_PAGE_GPA)
  *   0x0000_8ff0                 initial stack pointer (BOOT_STACK_GPA)
  *   0x0000_9000                 PML4 (BOOT_PML4_GPA)
@@ -48,6 +49,7 @@
 #define BOOT_PVH_INFO_GPA 0x6000ULL
 #define BOOT_PVH_MEMMAP_GPA 0x6040ULL /* after struct hvm_start_info (56 bytes) */
 #define BOOT_PVH_MEMMAP_MAX 32
+#define BOOT_PVH_MODLIST_GPA 0x6380ULL /* after the memmap; one 32-byte entry */
 #define BOOT_ZERO_PAGE_GPA 0x7000ULL
 #define BOOT_STACK_GPA 0x8ff0ULL
 #define BOOT_PML4_GPA 0x9000ULL
@@ -104,8 +106,9 @@
 #define AV_BOOTMARK_MAGIC 0xb0070000U
 #define AV_BOOTMARK_MAGIC_MASK 0xffff0000U
 
-_Static_assert(BOOT_PVH_MEMMAP_GPA + BOOT_PVH_MEMMAP_MAX * 24 <= BOOT_ZERO_PAGE_GPA,
-	       "PVH memmap overlaps the zero page");
+_Static_assert(BOOT_PVH_MEMMAP_GPA + BOOT_PVH_MEMMAP_MAX * 24 <= BOOT_PVH_MODLIST_GPA,
+	       "PVH memmap overlaps the module list");
+_Static_assert(BOOT_PVH_MODLIST_GPA + 32 <= BOOT_ZERO_PAGE_GPA, "PVH modlist overlaps the zero page");
 _Static_assert(BOOT_ZERO_PAGE_GPA + 0x1000 <= BOOT_STACK_GPA, "zero page overlaps stack");
 _Static_assert(BOOT_PD_GPA + 4 * 0x1000 <= BOOT_CMDLINE_GPA, "page tables overlap cmdline");
 _Static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_MAX <= BOOT_EBDA_GPA, "cmdline overlaps EBDA");
