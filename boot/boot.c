@@ -245,6 +245,30 @@ out_close:
 	return ret;
 }
 
+int boot_probe(const char *kernel_path, enum boot_kernel_kind *kind, char *err, size_t errlen)
+{
+	struct bzimage_info bi;
+	struct kfile kf;
+	gpa_t entry;
+	int ret;
+
+	ret = kfile_open(&kf, kernel_path, err, errlen);
+	if (ret)
+		return ret;
+	*kind = kernel_kind(&kf);
+	if (*kind == BOOT_KIND_BZIMAGE) {
+		ret = bzimage_parse(kf.data, kf.len, kernel_path, &bi, err, errlen);
+	} else if (*kind == BOOT_KIND_PVH) {
+		ret = pvh_find_entry(kf.data, kf.len, kernel_path, &entry, err, errlen);
+	} else {
+		snprintf(err, errlen, "%s: not a Linux kernel (no bzImage header or ELF)",
+			 kernel_path);
+		ret = -EINVAL;
+	}
+	kfile_close(&kf);
+	return ret;
+}
+
 /* Copy the word at (s, n) (up to a space, NUL or control byte) into (out). */
 static int copy_word(const uint8_t *s, size_t n, char *out, size_t len)
 {

@@ -83,6 +83,16 @@ int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
 	       struct boot_cpu_state *cpu, struct boot_info *info, char *err,
 	       size_t errlen) __must_check;
 
+/*
+ * boot_probe() - check that (kernel_path) is a kernel boot_setup() can boot
+ * (bzImage header, or ELF with a PVH entry note) without loading it, so a bad
+ * kernel is refused before anything is created.
+ * Return: 0 and (*kind); the same errors and messages as boot_setup().
+ * Context: any.
+ */
+int boot_probe(const char *kernel_path, enum boot_kernel_kind *kind, char *err,
+	       size_t errlen) __must_check;
+
 /* One CPUID leaf, the layout of struct kvm_cpuid_entry2. */
 struct boot_cpuid_entry {
 	uint32_t function, index, flags;

@@ -30,7 +30,7 @@
  * I/O ports:
  *   0x0060, 0x0064   i8042: status reads, 0xfe to 0x64 resets the machine
  *   0x00f4           agentvmm exit port (32-bit write, see AV_EXIT_PORT below)
- *   0x00f5           agentvmm boot-timer port (32-bit write: phase marker)
+ *   0x00f8           agentvmm boot-timer port (32-bit write: phase marker)
  *   0x03f8 .. 0x3ff  COM1 8250 UART, IRQ 4
  *   0x0505           pvpanic (ACPI device QEMU0001): guest writes 1 on panic
  *   0x0600           ACPI sleep control register (hardware-reduced FADT)
@@ -102,7 +102,7 @@
  * host time of a guest boot phase (1 = guest-init started, 2 = workload
  * started, 3 = workload finished).
  */
-#define AV_BOOTMARK_PORT 0xf5
+#define AV_BOOTMARK_PORT 0xf8
 #define AV_BOOTMARK_MAGIC 0xb0070000U
 #define AV_BOOTMARK_MAGIC_MASK 0xffff0000U
 

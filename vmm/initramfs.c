@@ -68,9 +68,9 @@ static int find_modules_dir(const struct vm_config *cfg, char *out, size_t len, 
 		return 0;
 	snprintf(kdir, sizeof(kdir), "%s", cfg->kernel);
 	const char *dir = dirname(kdir);
-	const char *fmt[] = { "%s/lib/modules/%s", "%s/../lib/modules/%s", "%s/modules/%s" };
-	for (size_t i = 0; i < ARRAY_SIZE(fmt); i++) {
-		snprintf(out, len, fmt[i], dir, rel);
+	const char *sub[] = { "lib/modules", "../lib/modules", "modules" };
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		snprintf(out, len, "%s/%s/%s", dir, sub[i], rel);
 		if (is_dir(out))
 			return 0;
 	}

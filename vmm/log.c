@@ -21,7 +21,7 @@ enum log_level log_get_level(void)
 	return cur_level;
 }
 
-static void log_vemit(const char *prefix, const char *fmt, va_list ap)
+__printf(2, 0) static void log_vemit(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "agentvmm: %s", prefix);

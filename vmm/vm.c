@@ -284,6 +284,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (r)
 		return r;
+	/* refuse a bad kernel before anything is created or cached */
+	if (!cfg->raw_image) {
+		enum boot_kernel_kind kind;
+
+		r = boot_probe(cfg->kernel, &kind, err, errlen);
+		if (r)
+			return r;
+	}
 	if (!cfg->initrd && !cfg->raw_image) {
 		r = vm_default_initramfs(cfg, &vm->initrd_path, err, errlen);
 		if (r)
@@ -292,9 +300,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = kvm_open(&vm->kvm, err, errlen);
 	if (r)
 		return r;
-	if (vm->kvm.software && !cfg->raw_image)
-		log_warn("/dev/kvm runs guest kernel code by emulation (no vmx/svm): a stock "
-			 "Linux kernel will not boot at usable speed");
 	r = gm_create(&vm->gm, cfg->mem_mib << 20, BOOT_MMIO_HOLE_GPA);
 	if (r) {
 		snprintf(err, errlen, "--mem %llu: cannot allocate guest RAM: %s",
@@ -339,6 +344,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
 	}
+	if (vm->kvm.software && !cfg->raw_image)
+		log_warn("/dev/kvm runs guest kernel code by emulation (no vmx/svm): a stock "
+			 "Linux kernel will not boot at usable speed");
 	log_info("kernel loaded (%s), %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ?
 		 "PVH" : "bzImage", cfg->cpus, (unsigned long long)cfg->mem_mib);
 	return 0;

@@ -5,6 +5,7 @@
  * No guest runs, so this runs directly on any host.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,13 +42,13 @@ static unsigned count_entries(const char *dir)
  */
 static void expect_usage_error(const char *const *args, const char *what, const char *why)
 {
-	char *argv[32];
+	const char *argv[32];
 	int n = 0;
 	unsigned before = count_entries(tmpdir), cache_before = count_entries(cachedir);
 
-	argv[n++] = (char *)AV_AGENTVMM;
+	argv[n++] = AV_AGENTVMM;
 	for (; *args; args++)
-		argv[n++] = (char *)*args;
+		argv[n++] = *args;
 	argv[n] = NULL;
 	th_run(argv, 30, &res);
 	assert_int_equal(res.status, 2);
@@ -79,8 +80,25 @@ static int setup(void **state)
 		fputc(i * 7 & 0xff, f);
 	fclose(f);
 
-	/* an ELF without a PVH note: this very test program */
-	snprintf(path_elf, sizeof(path_elf), "/proc/%d/exe", (int)getpid());
+	/* an x86-64 ET_EXEC ELF with one PT_LOAD and no notes */
+	snprintf(path_elf, sizeof(path_elf), "%s/nonote.elf", tmpdir);
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_entry = 0x1000000, .e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1,
+	};
+	Elf64_Phdr ph = {
+		.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
+		.p_vaddr = 0x1000000, .p_paddr = 0x1000000, .p_filesz = 0x1000, .p_memsz = 0x1000,
+		.p_align = 0x1000,
+	};
+	f = fopen(path_elf, "w");
+	fwrite(&eh, sizeof(eh), 1, f);
+	fwrite(&ph, sizeof(ph), 1, f);
+	for (long i = ftell(f); i < 0x2000; i++)
+		fputc(0x90, f);
+	fclose(f);
 
 	snprintf(path_trunc, sizeof(path_trunc), "%s/trunc", tmpdir);
 	const char *k = e2e_kernel("bzImage");
@@ -116,7 +134,7 @@ static void test_bad_no_kernel_flag_fails_2(void **state)
 
 static void test_bad_kernel_is_directory_fails_2(void **state)
 {
-	expect_usage_error(ARGS("--kernel", tmpdir, "--", "true"), tmpdir, "directory");
+	expect_usage_error(ARGS("--kernel", tmpdir, "--", "true"), tmpdir, "not a regular file");
 }
 
 static void test_bad_kernel_not_a_kernel_fails_2(void **state)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,18 +28,18 @@ static struct th_result res;
 /* Boot (kernel) with agentvmm args (extra...) then "--" and the command. */
 static void boot(const char *kernel, const char *const *extra, const char *const *cmd)
 {
-	char *argv[64];
+	const char *argv[64];
 	int n = 0;
 
-	argv[n++] = (char *)AV_AGENTVMM;
-	argv[n++] = (char *)"--kernel";
-	argv[n++] = (char *)e2e_kernel(kernel);
+	argv[n++] = AV_AGENTVMM;
+	argv[n++] = "--kernel";
+	argv[n++] = e2e_kernel(kernel);
 	for (; extra && *extra; extra++)
-		argv[n++] = (char *)*extra;
+		argv[n++] = *extra;
 	if (cmd) {
-		argv[n++] = (char *)"--";
+		argv[n++] = "--";
 		for (; *cmd; cmd++)
-			argv[n++] = (char *)*cmd;
+			argv[n++] = *cmd;
 	}
 	argv[n] = NULL;
 	th_run(argv, E2E_BOOT_TIMEOUT_S, &res);
@@ -134,8 +135,9 @@ static void test_e2e_command_not_found_exits_127(void **state)
 /* Interactive console over a pty: type commands, read echoes, quit with exit. */
 static void test_e2e_interactive_console_runs_shell(void **state)
 {
-	char *argv[] = { (char *)AV_AGENTVMM, (char *)"--kernel", (char *)e2e_kernel("bzImage"),
-			 NULL };
+	char kernel[4096];
+
+	snprintf(kernel, sizeof(kernel), "%s", e2e_kernel("bzImage"));
 	char buf[65536];
 	size_t len = 0;
 	int master, st;
@@ -144,7 +146,7 @@ static void test_e2e_interactive_console_runs_shell(void **state)
 	pid_t pid = forkpty(&master, NULL, NULL, NULL);
 
 	if (pid == 0) {
-		execv(argv[0], argv);
+		execl(AV_AGENTVMM, AV_AGENTVMM, "--kernel", kernel, (char *)NULL);
 		_exit(127);
 	}
 	assert_true(pid > 0);

@@ -38,7 +38,7 @@ static void drain(int fd, char *buf, size_t cap, size_t *len, int *open_fd)
 	buf[*len] = 0;
 }
 
-void th_run(char *const argv[], unsigned timeout_s, struct th_result *res)
+void th_run(const char *const argv[], unsigned timeout_s, struct th_result *res)
 {
 	int out[2], err[2], st;
 	size_t olen = 0, elen = 0;
@@ -57,7 +57,13 @@ void th_run(char *const argv[], unsigned timeout_s, struct th_result *res)
 		dup2(devnull, 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		execv(argv[0], argv);
+		char *args[256];
+		int n = 0;
+
+		for (; argv[n] && n < 255; n++)
+			args[n] = strdup(argv[n]);
+		args[n] = NULL;
+		execv(args[0], args);
 		_exit(127);
 	}
 	close(out[1]);

@@ -16,6 +16,6 @@ struct th_result {
  * th_run() - run (argv) with stdin from /dev/null; kill its process group
  * with SIGKILL after (timeout_s) seconds. Fills (res). Never aborts.
  */
-void th_run(char *const argv[], unsigned timeout_s, struct th_result *res);
+void th_run(const char *const argv[], unsigned timeout_s, struct th_result *res);
 
 #endif

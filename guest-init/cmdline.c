@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+/* cmdline.c: kernel-compatible tokenising and decoding of the agentvmm.* command-line keys. */
+#include "guest-init/cmdline.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The keys we read; extend the enum, the name table and cmdline_apply(). */
+enum cl_key {
+	CL_ARGC,
+	CL_ARGV,
+	CL_VERBOSE,
+	CL_TERM,
+	CL_ENV,
+	CL_NKEYS,
+};
+
+static const char *const cl_key_names[CL_NKEYS] = {
+	[CL_ARGC] = "agentvmm.argc",
+	[CL_ARGV] = "agentvmm.argv",
+	[CL_VERBOSE] = "agentvmm.verbose",
+	[CL_TERM] = "agentvmm.term",
+	[CL_ENV] = "agentvmm.env",
+};
+
+/* Last occurrence of each key; val is NULL for a bare "key" without '='. */
+struct cl_raw {
+	bool seen[CL_NKEYS];
+	const char *val[CL_NKEYS];
+};
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* The kernel's isspace(): lib/ctype.c marks 9..13, 32 and 160 (Latin-1 NBSP) as _S. */
+static bool kernel_isspace(unsigned char c)
+{
+	return (c >= 9 && c <= 13) || c == ' ' || c == 160;
+}
+
+static char *skip_spaces(char *s)
+{
+	while (kernel_isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* Mirrors next_arg() in lib/cmdline.c (Linux 6.1), quirks included. */
+char *gi_cmdline_next(char *args, char **param, char **val)
+{
+	size_t i, equals = 0;
+	bool in_quote = false, quoted = false;
+
+	if (*args == '"') {
+		args++;
+		in_quote = true;
+		quoted = true;
+	}
+	for (i = 0; args[i]; i++) {
+		if (kernel_isspace((unsigned char)args[i]) && !in_quote)
+			break;
+		if (equals == 0 && args[i] == '=')
+			equals = i;
+		if (args[i] == '"')
+			in_quote = !in_quote;
+	}
+	*param = args;
+	if (!equals) {
+		*val = NULL;
+	} else {
+		args[equals] = '\0';
+		*val = args + equals + 1;
+		/* Don't include quotes in value. */
+		if (**val == '"') {
+			(*val)++;
+			if (args[i - 1] == '"')
+				args[i - 1] = '\0';
+		}
+	}
+	if (quoted && i > 0 && args[i - 1] == '"')
+		args[i - 1] = '\0';
+	if (args[i]) {
+		args[i] = '\0';
+		args += i + 1;
+	} else {
+		args += i;
+	}
+	return skip_spaces(args);
+}
+
+static bool enc_literal(unsigned char c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("-._~/:@+=", c) != NULL;
+}
+
+static int hex_value(char c)
+{
+	const char *p = c ? strchr(hex_upper, c) : NULL;
+
+	return p ? (int)(p - hex_upper) : -1;
+}
+
+int gi_cmdline_decode(const char *enc, size_t len, size_t max, char ***out, size_t *n,
+		      char *err, size_t errlen)
+{
+	size_t count = 1, i, k = 0;
+	char **vec, *dst;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < len; i++)
+		count += enc[i] == ',';
+	if (count > max) {
+		snprintf(err, errlen, "%zu values, at most %zu allowed", count, max);
+		return -E2BIG;
+	}
+	/* One block: count + 1 pointers, then the strings (never longer than enc). */
+	vec = malloc((count + 1) * sizeof(*vec) + len + count);
+	if (!vec) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	dst = (char *)(vec + count + 1);
+	vec[k++] = dst;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)enc[i];
+		int hi, lo;
+
+		if (c == ',') {
+			*dst++ = '\0';
+			vec[k++] = dst;
+		} else if (c == '%') {
+			if (len - i < 3) {
+				snprintf(err, errlen, "truncated %%-escape at offset %zu", i);
+				goto err_free;
+			}
+			hi = hex_value(enc[i + 1]);
+			lo = hex_value(enc[i + 2]);
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen,
+					 "bad %%-escape at offset %zu (two uppercase hex digits needed)",
+					 i);
+				goto err_free;
+			}
+			if (hi == 0 && lo == 0) {
+				snprintf(err, errlen, "NUL byte (%%00) at offset %zu", i);
+				goto err_free;
+			}
+			*dst++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (enc_literal(c)) {
+			*dst++ = (char)c;
+		} else {
+			snprintf(err, errlen, "byte 0x%02x at offset %zu must be %%-encoded", c, i);
+			goto err_free;
+		}
+	}
+	*dst = '\0';
+	vec[k] = NULL;
+	*out = vec;
+	*n = count;
+	return 0;
+
+err_free:
+	free(vec);
+	return -EINVAL;
+}
+
+int gi_cmdline_encode(const char *const *argv, size_t argc, char *buf, size_t buflen,
+		      size_t *len)
+{
+	size_t need = 0, a;
+	const unsigned char *s;
+
+	for (a = 0; a < argc; a++) {
+		if (a)
+			need++;
+		for (s = (const unsigned char *)argv[a]; *s; s++)
+			need += enc_literal(*s) ? 1 : 3;
+	}
+	*len = need;
+	if (need >= buflen)
+		return -ENOSPC;
+	for (a = 0; a < argc; a++) {
+		if (a)
+			*buf++ = ',';
+		for (s = (const unsigned char *)argv[a]; *s; s++) {
+			if (enc_literal(*s)) {
+				*buf++ = (char)*s;
+			} else {
+				*buf++ = '%';
+				*buf++ = hex_upper[*s >> 4];
+				*buf++ = hex_upper[*s & 15];
+			}
+		}
+	}
+	*buf = '\0';
+	return 0;
+}
+
+static int parse_argc(const char *val, size_t *argc, char *err, size_t errlen)
+{
+	size_t v = 0;
+	const char *p = val;
+
+	if (!val || !*val)
+		goto bad;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		v = v * 10 + (size_t)(*p - '0');
+		if (v > GI_CMDLINE_MAX_ARGS)
+			goto bad;
+	}
+	if (v == 0)
+		goto bad;
+	*argc = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "agentvmm.argc=%.32s: expected a number from 1 to %d",
+		 val ? val : "", GI_CMDLINE_MAX_ARGS);
+	return -EINVAL;
+}
+
+/* Decode one key's ENC value, prefixing any error with the key's name. */
+static int decode_key(const struct cl_raw *raw, enum cl_key key, size_t max, char ***out,
+		      size_t *n, char *err, size_t errlen)
+{
+	const char *val = raw->val[key] ? raw->val[key] : "";
+	char msg[160];
+	int ret;
+
+	ret = gi_cmdline_decode(val, strlen(val), max, out, n, msg, sizeof(msg));
+	if (ret)
+		snprintf(err, errlen, "%s: %s", cl_key_names[key], msg);
+	return ret;
+}
+
+static int apply_command(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+			 size_t errlen)
+{
+	size_t argc, n;
+	int ret;
+
+	if (!raw->seen[CL_ARGC]) {
+		if (!raw->seen[CL_ARGV])
+			return 0;
+		snprintf(err, errlen, "agentvmm.argv given without agentvmm.argc");
+		return -EINVAL;
+	}
+	ret = parse_argc(raw->val[CL_ARGC], &argc, err, errlen);
+	if (ret)
+		return ret;
+	if (!raw->seen[CL_ARGV]) {
+		snprintf(err, errlen, "agentvmm.argc given without agentvmm.argv");
+		return -EINVAL;
+	}
+	ret = decode_key(raw, CL_ARGV, GI_CMDLINE_MAX_ARGS, &cl->cl_argv, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	if (n != argc) {
+		snprintf(err, errlen, "agentvmm.argv has %zu arguments, agentvmm.argc says %zu", n,
+			 argc);
+		return -EINVAL;
+	}
+	cl->cl_command = true;
+	cl->cl_argc = argc;
+	return 0;
+}
+
+static int apply_env(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
+{
+	size_t n, i;
+	int ret;
+
+	if (!raw->seen[CL_ENV] || !raw->val[CL_ENV] || !*raw->val[CL_ENV])
+		return 0;
+	ret = decode_key(raw, CL_ENV, GI_CMDLINE_MAX_ENV, &cl->cl_env, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_envc = n;
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(cl->cl_env[i], '=');
+
+		if (!eq || eq == cl->cl_env[i]) {
+			snprintf(err, errlen, "agentvmm.env: entry %zu is not NAME=VALUE", i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int apply_term(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
+{
+	char **vec;
+	size_t n;
+	int ret;
+
+	if (!raw->seen[CL_TERM] || !raw->val[CL_TERM] || !*raw->val[CL_TERM])
+		return 0;
+	ret = decode_key(raw, CL_TERM, 1, &vec, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_term = strdup(vec[0]);
+	free(vec);
+	if (!cl->cl_term) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+			 size_t errlen)
+{
+	int ret;
+
+	if (raw->seen[CL_VERBOSE])
+		cl->cl_verbose = !raw->val[CL_VERBOSE] || strcmp(raw->val[CL_VERBOSE], "0") != 0;
+	ret = apply_command(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_term(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_env(cl, raw, err, errlen);
+	return ret;
+}
+
+int gi_cmdline_parse(const char *text, size_t len, struct gi_cmdline *cl, char *err,
+		     size_t errlen)
+{
+	struct cl_raw raw = { 0 };
+	char *copy, *args, *param, *val;
+	int ret, k;
+
+	memset(cl, 0, sizeof(*cl));
+	if (errlen)
+		err[0] = '\0';
+	copy = malloc(len + 1);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+
+	args = skip_spaces(copy);
+	while (*args) {
+		args = gi_cmdline_next(args, &param, &val);
+		/* kernel/params.c parse_args(): a bare "--" ends the parameters */
+		if (!val && strcmp(param, "--") == 0)
+			break;
+		for (k = 0; k < CL_NKEYS; k++) {
+			if (strcmp(param, cl_key_names[k]) == 0) {
+				raw.seen[k] = true;
+				raw.val[k] = val;
+			}
+		}
+	}
+	ret = cmdline_apply(cl, &raw, err, errlen);
+	free(copy);
+	return ret;
+}
+
+void gi_cmdline_fini(struct gi_cmdline *cl)
+{
+	free(cl->cl_argv);
+	free(cl->cl_term);
+	free(cl->cl_env);
+	memset(cl, 0, sizeof(*cl));
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmdline.h: the agentvmm.* keys of the kernel command line, tokenised as the
+ * kernel does and decoded into the workload's argv and settings.
+ *
+ * Keys (everything else on the command line is ignored; parsing stops at a
+ * bare "--", as the kernel's parse_args() does; for a repeated key the last
+ * one wins):
+ *
+ *   agentvmm.argc=N       number of workload arguments, 1..GI_CMDLINE_MAX_ARGS.
+ *                         Present: command mode. Absent: interactive shell.
+ *   agentvmm.argv=ENC     the arguments, each percent-encoded, joined by ','.
+ *   agentvmm.verbose[=1]  progress lines on the console ("0" turns it off).
+ *   agentvmm.term=ENC     TERM for the workload (one encoded value), default "linux".
+ *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
+ *
+ * ENC, shared with the host side byte for byte: bytes in [A-Za-z0-9] and
+ * "-._~/:@+=" stand for themselves; every other byte is "%XX" with two
+ * UPPERCASE hex digits; values are joined with ','. So "a b,c" encodes as
+ * "a%20b%2Cc". An empty ENC with argc=1 is one empty argument. The decoder is
+ * strict: lowercase hex, a truncated escape, "%00", a raw byte outside the
+ * literal set and a count that differs from agentvmm.argc are all rejected.
+ */
+#ifndef AGENTVMM_GUEST_INIT_CMDLINE_H
+#define AGENTVMM_GUEST_INIT_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "guest-init/compiler.h"
+
+#define GI_CMDLINE_MAX_ARGS 4096
+#define GI_CMDLINE_MAX_ENV 1024
+#define GI_CMDLINE_DEFAULT_TERM "linux"
+
+struct gi_cmdline {
+	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
+	bool cl_verbose;
+	size_t cl_argc;
+	char **cl_argv;		/* cl_argc strings + NULL; NULL in interactive mode */
+	char *cl_term;		/* decoded agentvmm.term; NULL when not given */
+	size_t cl_envc;
+	char **cl_env;		/* cl_envc "NAME=VALUE" strings + NULL; NULL when none */
+};
+
+/*
+ * gi_cmdline_next() - split the next parameter off (args), exactly as the
+ * kernel's next_arg() (lib/cmdline.c) does: whitespace separates parameters
+ * except inside double quotes; the value starts after the first '=' (not at
+ * index 0); one pair of quotes around the value, or around the whole
+ * parameter, is removed. (args) is modified in place; *param and *val point
+ * into it, *val is NULL when there is no '='.
+ *
+ * Return: where the following parameter starts (leading spaces skipped).
+ * Context: pure; any thread.
+ * Guest: n/a (the host controls the command line).
+ */
+char *gi_cmdline_next(char *args, char **param, char **val);
+
+/*
+ * gi_cmdline_parse() - parse (len) bytes of /proc/cmdline (text need not be
+ * NUL-terminated) into (cl), which the caller later releases with
+ * gi_cmdline_fini() whether or not parsing succeeded.
+ *
+ * Return: 0; -EINVAL for a malformed agentvmm.* value, with one line naming
+ * the key and the fault in (err); -ENOMEM.
+ * Context: pure; any thread.
+ */
+int __must_check gi_cmdline_parse(const char *text, size_t len, struct gi_cmdline *cl,
+				  char *err, size_t errlen);
+
+/* gi_cmdline_fini() - free what gi_cmdline_parse() allocated; idempotent. */
+void gi_cmdline_fini(struct gi_cmdline *cl);
+
+/*
+ * gi_cmdline_decode() - decode a ','-joined ENC value (enc, len) into a
+ * NULL-terminated vector (*out, one malloc block: free(*out) releases it)
+ * of *n strings. An empty value decodes to one empty string.
+ *
+ * Return: 0; -EINVAL with the offset and fault in (err); -E2BIG for more than
+ * (max) values; -ENOMEM.
+ * Context: pure; any thread.
+ */
+int __must_check gi_cmdline_decode(const char *enc, size_t len, size_t max, char ***out,
+				   size_t *n, char *err, size_t errlen);
+
+/*
+ * gi_cmdline_encode() - the inverse of gi_cmdline_decode() for (argc) strings
+ * (argv): writes the NUL-terminated encoding into (buf) when it fits and
+ * stores its length (without the NUL) in *len either way. Provided for tests
+ * and for host code that wants the reference encoder.
+ *
+ * Return: 0; -ENOSPC when (buflen) is too small (buf then holds nothing useful).
+ * Context: pure; any thread.
+ */
+int __must_check gi_cmdline_encode(const char *const *argv, size_t argc, char *buf,
+				   size_t buflen, size_t *len);
+
+#endif

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * init.c: guest-init's main(): PID 1 of an agentvmm guest. It mounts the
+ * early filesystems, loads modules, starts the workload (command mode) or a
+ * shell (interactive mode), forwards signals, reaps every child and reports
+ * the workload's status to agentvmm through the exit port.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest-init/cmdline.h"
+#include "guest-init/console.h"
+#include "guest-init/modules.h"
+#include "guest-init/mount.h"
+#include "guest-init/report.h"
+
+#define GI_CMDLINE_PATH "/proc/cmdline"
+#define GI_CMDLINE_BUF 65536
+#define GI_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define GI_HOME "/root"
+#define GI_SHELL "/bin/sh"
+#define GI_SHUTDOWN_GRACE_MS 2000	/* SIGTERM to SIGKILL for the workload */
+#define GI_REAP_GRACE_MS 1000		/* per step when killing leftovers */
+
+/* The workload being supervised. */
+struct gi_work {
+	pid_t pid;
+	bool exited;
+	int status;		/* exit code, or 128 + signal */
+	bool stopping;		/* a shutdown signal arrived: SIGTERM sent */
+	bool killed;		/* grace period over: SIGKILL sent */
+	long long deadline_ms;
+};
+
+static const int gi_forwarded[] = { SIGINT, SIGHUP, SIGQUIT, SIGWINCH };
+/* busybox reboot/halt/poweroff send SIGTERM/SIGUSR1/SIGUSR2; SIGPWR is the kernel's */
+static const int gi_shutdown[] = { SIGTERM, SIGUSR1, SIGUSR2, SIGPWR };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void noop_handler(int sig)
+{
+}
+
+/* Block the signals PID 1 handles and return a signalfd for them (-1 on failure). */
+static int signals_setup(sigset_t *set)
+{
+	struct sigaction sa = { .sa_handler = noop_handler };
+	size_t i;
+
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (i = 0; i < GI_ARRAY_SIZE(gi_forwarded); i++)
+		sigaddset(set, gi_forwarded[i]);
+	for (i = 0; i < GI_ARRAY_SIZE(gi_shutdown); i++)
+		sigaddset(set, gi_shutdown[i]);
+	/* PID 1 gets no signal whose action is SIG_DFL; a handler makes them count */
+	for (i = 1; i < NSIG; i++)
+		if (sigismember(set, (int)i) == 1)
+			sigaction((int)i, &sa, NULL);
+	sigprocmask(SIG_BLOCK, set, NULL);
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* In a child before exec: default handlers, nothing blocked, no port access. */
+static void signals_reset_child(void)
+{
+	sigset_t all;
+	int i;
+
+	for (i = 1; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	gi_report_drop();
+}
+
+static int decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return GI_STATUS_INIT_FAILED;
+}
+
+/* Reap every exited child; note the workload's status. Return: true when none are left. */
+static bool reap(struct gi_work *w)
+{
+	pid_t pid;
+	int st;
+
+	for (;;) {
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid == 0)
+			return false;
+		if (pid < 0)
+			return errno == ECHILD;
+		if (w && pid == w->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+			w->exited = true;
+			w->status = decode_status(st);
+		}
+	}
+}
+
+/* Signal the workload's process group (it is its own session leader), or it alone. */
+static void signal_workload(const struct gi_work *w, int sig)
+{
+	if (kill(-w->pid, sig) < 0)
+		kill(w->pid, sig);
+}
+
+static void on_signal(struct gi_work *w, int sig)
+{
+	size_t i;
+
+	if (sig == SIGCHLD) {
+		reap(w);
+		return;
+	}
+	for (i = 0; i < GI_ARRAY_SIZE(gi_forwarded); i++) {
+		if (sig == gi_forwarded[i]) {
+			signal_workload(w, sig);
+			return;
+		}
+	}
+	if (w->stopping)
+		return;
+	gi_info("signal %d: stopping the workload", sig);
+	w->stopping = true;
+	w->deadline_ms = now_ms() + GI_SHUTDOWN_GRACE_MS;
+	signal_workload(w, SIGTERM);
+}
+
+/* Wait for the workload, serving signals, until it has exited. */
+static void supervise(struct gi_work *w, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	long long left;
+	int timeout;
+
+	reap(w);
+	while (!w->exited) {
+		timeout = -1;
+		if (w->stopping && !w->killed) {
+			left = w->deadline_ms - now_ms();
+			if (left <= 0) {
+				gi_info("workload ignored SIGTERM: SIGKILL");
+				w->killed = true;
+				signal_workload(w, SIGKILL);
+				continue;
+			}
+			timeout = (int)left;
+		}
+		/* without a signalfd (it failed to open) poll the children slowly */
+		if (sfd < 0 && (timeout < 0 || timeout > 10))
+			timeout = 10;
+		poll(&pfd, 1, timeout);
+		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			on_signal(w, (int)si.ssi_signo);
+		reap(w);
+	}
+}
+
+/* Wait up to (ms) for every remaining child to go. Return: true if they did. */
+static bool wait_children(int sfd, int ms)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	long long end = now_ms() + ms;
+
+	while (!reap(NULL)) {
+		long long left = end - now_ms();
+
+		if (left <= 0)
+			return false;
+		if (sfd < 0)
+			usleep(10000);
+		else if (poll(&pfd, 1, (int)left) > 0)
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+	}
+	return true;
+}
+
+/* End of the VM: stop everything, sync, unmount, report (status). Never returns. */
+static __attribute__((noreturn)) void finish(int status, int sfd)
+{
+	if (kill(-1, SIGTERM) == 0 && !wait_children(sfd, GI_REAP_GRACE_MS)) {
+		kill(-1, SIGKILL);
+		wait_children(sfd, GI_REAP_GRACE_MS);
+	}
+	sync();
+	gi_mount_teardown();
+	sync();
+	gi_report_exit(status);
+}
+
+/* Read /proc/cmdline into a malloc'd buffer; NULL on failure (printed). */
+static char *read_cmdline(size_t *len)
+{
+	char *buf = malloc(GI_CMDLINE_BUF);
+	ssize_t n;
+	int fd;
+
+	*len = 0;
+	fd = open(GI_CMDLINE_PATH, O_RDONLY | O_CLOEXEC);
+	if (!buf || fd < 0) {
+		gi_err("%s: %s", GI_CMDLINE_PATH, strerror(buf ? errno : ENOMEM));
+		goto err;
+	}
+	while ((n = read(fd, buf + *len, GI_CMDLINE_BUF - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	return buf;
+err:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* The workload's environment, from scratch: PATH, HOME, TERM, then agentvmm.env. */
+static int set_environment(const struct gi_cmdline *cl)
+{
+	size_t i;
+
+	if (clearenv() || setenv("PATH", GI_PATH, 1) || setenv("HOME", GI_HOME, 1) ||
+	    setenv("TERM", cl->cl_term ? cl->cl_term : GI_CMDLINE_DEFAULT_TERM, 1))
+		return -ENOMEM;
+	for (i = 0; i < cl->cl_envc; i++) {
+		char *eq = strchr(cl->cl_env[i], '=');
+		int ret;
+
+		*eq = '\0';
+		ret = setenv(cl->cl_env[i], eq + 1, 1);
+		*eq = '=';
+		if (ret)
+			return -errno;
+	}
+	return 0;
+}
+
+static __attribute__((noreturn)) void exec_or_die(const char *file, char *const argv[])
+{
+	int e;
+
+	execvp(file, argv);
+	e = errno;
+	dprintf(STDERR_FILENO, "agentvmm-init: %s: %s\n", file, strerror(e));
+	_exit(e == ENOENT ? GI_STATUS_NOT_FOUND : GI_STATUS_EXEC_FAILED);
+}
+
+/* Command mode: argv with stdin /dev/null, stdout/stderr on the raw console. */
+static pid_t start_command(const struct gi_cmdline *cl)
+{
+	int out, in;
+	pid_t pid;
+
+	in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	out = gi_console_open_raw();
+	if (in < 0 || out < 0) {
+		gi_err("cannot open the console or /dev/null: %s",
+		       strerror(out < 0 ? -out : errno));
+		return -1;
+	}
+	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
+	pid = fork();
+	if (pid == 0) {
+		signals_reset_child();
+		setsid();
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(GI_STATUS_INIT_FAILED);
+		exec_or_die(cl->cl_argv[0], cl->cl_argv);
+	}
+	close(in);
+	close(out);
+	return pid;
+}
+
+/* Interactive mode: a login shell with the console as its controlling terminal. */
+static pid_t start_shell(void)
+{
+	char arg0[] = "-sh";
+	char *const argv[] = { arg0, NULL };
+	pid_t pid;
+	int ret;
+
+	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
+	pid = fork();
+	if (pid == 0) {
+		signals_reset_child();
+		setsid();
+		ret = gi_console_open_ctty();
+		if (ret)
+			dprintf(STDERR_FILENO, "agentvmm-init: console: %s\n", strerror(-ret));
+		if (chdir(GI_HOME) < 0 && chdir("/") < 0)
+			_exit(GI_STATUS_INIT_FAILED);
+		execv(GI_SHELL, argv);
+		ret = errno;
+		dprintf(STDERR_FILENO, "agentvmm-init: %s: %s\n", GI_SHELL, strerror(ret));
+		_exit(ret == ENOENT ? GI_STATUS_NOT_FOUND : GI_STATUS_EXEC_FAILED);
+	}
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	struct gi_work w = { .pid = -1 };
+	struct gi_cmdline cl;
+	char err[256], *text;
+	sigset_t set;
+	size_t len;
+	int sfd, ret;
+
+	gi_report_init();
+	gi_bootmark(GI_BOOTMARK_INIT_STARTED);
+	umask(022);
+	gi_mount_early();
+	gi_console_stdio();
+	sfd = signals_setup(&set);
+
+	text = read_cmdline(&len);
+	if (!text)
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	ret = gi_cmdline_parse(text, len, &cl, err, sizeof(err));
+	free(text);
+	gi_set_verbose(cl.cl_verbose);
+	if (ret) {
+		gi_err("bad kernel command line: %s", err);
+		finish(GI_STATUS_USAGE, sfd);
+	}
+	gi_info("started; %s mode", cl.cl_command ? "command" : "interactive");
+	if (sfd < 0)
+		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
+	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
+		gi_info("some modules did not load");
+	if (set_environment(&cl)) {
+		gi_err("cannot set up the environment");
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	}
+	if (chdir("/") < 0)
+		gi_info("chdir /: %s", strerror(errno));
+	if (cl.cl_command && !cl.cl_verbose)
+		gi_console_quiet_kernel();
+	w.pid = cl.cl_command ? start_command(&cl) : start_shell();
+	if (w.pid < 0) {
+		gi_err("cannot start the workload: %s", strerror(errno));
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	}
+	supervise(&w, sfd);
+	gi_bootmark(GI_BOOTMARK_WORKLOAD_DONE);
+	gi_cmdline_fini(&cl);
+	finish(w.status, sfd);
+}

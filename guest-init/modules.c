@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+/* modules.c: finit_module() of each module listed in /etc/agentvmm/modules. */
+#include "guest-init/modules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guest-init/report.h"
+
+/* include/uapi/linux/module.h: the file is compressed (Linux 6.4+ decompresses it) */
+#define GI_MODULE_INIT_COMPRESSED_FILE 4
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int load_one(const char *path)
+{
+	int flags = 0, fd, ret = 0;
+
+	if (has_suffix(path, ".xz") || has_suffix(path, ".zst") || has_suffix(path, ".gz"))
+		flags = GI_MODULE_INIT_COMPRESSED_FILE;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+unsigned int gi_modules_load(const char *list, const char *dir)
+{
+	char line[PATH_MAX], path[PATH_MAX + 64];
+	unsigned int failed = 0;
+	size_t n;
+	FILE *f;
+	int ret;
+
+	f = fopen(list, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		ret = load_one(path);
+		if (ret) {
+			failed++;
+			gi_info("module %s: %s", line, strerror(-ret));
+		} else {
+			gi_info("module %s loaded", line);
+		}
+	}
+	fclose(f);
+	return failed;
+}

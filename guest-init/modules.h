@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* modules.h: loading the kernel modules the initramfs carries, in the order mkinitramfs chose. */
+#ifndef AGENTVMM_GUEST_INIT_MODULES_H
+#define AGENTVMM_GUEST_INIT_MODULES_H
+
+#include "guest-init/compiler.h"
+
+#define GI_MODULES_LIST "/etc/agentvmm/modules"
+#define GI_MODULES_DIR "/lib/modules"
+
+/*
+ * gi_modules_load() - finit_module() every module named in (list), one path
+ * per line relative to (dir), in file order. Already loaded or built in
+ * (EEXIST) is fine. Failures are printed in verbose mode only and never stop
+ * the boot: the workload decides whether it misses the device.
+ *
+ * Return: the number of modules that failed to load (0 also when (list)
+ * does not exist).
+ * Context: PID 1, after /proc, /sys and /dev are mounted.
+ */
+unsigned int gi_modules_load(const char *list, const char *dir);
+
+#endif

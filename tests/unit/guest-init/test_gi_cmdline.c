@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/* test_gi_cmdline.c: kernel-compatible tokenising and the agentvmm.* argv/env encoding. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "guest-init/cmdline.h"
+
+static char err[256];
+
+/* Parse (text) and return the result; the caller finis (cl). */
+static int parse(const char *text, struct gi_cmdline *cl)
+{
+	return gi_cmdline_parse(text, strlen(text), cl, err, sizeof(err));
+}
+
+static void expect_error(const char *text, const char *msg_part)
+{
+	struct gi_cmdline cl;
+	int ret = parse(text, &cl);
+
+	if (ret != -EINVAL || !strstr(err, msg_part))
+		fail_msg("'%s': ret %d, err '%s', wanted '%s'", text, ret, err, msg_part);
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_next_matches_kernel_quoting(void **state)
+{
+	char buf[] = "  a=\"b c\" \"d=e f\" =x g \"h i\" j=\"k\"l\tm=\n";
+	char *args = buf + 2, *param, *val;
+
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "a");
+	assert_string_equal(val, "b c");
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "d");
+	assert_string_equal(val, "e f");
+	/* '=' at index 0 is not a separator in next_arg() */
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "=x");
+	assert_null(val);
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "g");
+	assert_null(val);
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "h i");
+	assert_null(val);
+	/* a quote opened in the value but not closed at the end stays in (kernel quirk) */
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "j");
+	assert_string_equal(val, "k\"l");
+	args = gi_cmdline_next(args, &param, &val);
+	assert_string_equal(param, "m");
+	assert_string_equal(val, "");
+	assert_string_equal(args, "");
+}
+
+static void test_gi_cmdline_no_keys_is_interactive(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("console=ttyS0 quiet root=/dev/vda\n", &cl), 0);
+	assert_false(cl.cl_command);
+	assert_false(cl.cl_verbose);
+	assert_null(cl.cl_argv);
+	assert_null(cl.cl_term);
+	assert_int_equal(cl.cl_envc, 0);
+	gi_cmdline_fini(&cl);
+	gi_cmdline_fini(&cl); /* idempotent */
+	assert_int_equal(parse("", &cl), 0);
+	assert_false(cl.cl_command);
+	gi_cmdline_fini(&cl);
+}
+
+static void roundtrip(const char *const *argv, size_t argc)
+{
+	char enc[4096], text[4200];
+	struct gi_cmdline cl;
+	size_t len, i;
+
+	assert_int_equal(gi_cmdline_encode(argv, argc, enc, sizeof(enc), &len), 0);
+	assert_int_equal(strlen(enc), len);
+	snprintf(text, sizeof(text), "console=ttyS0 agentvmm.argc=%zu agentvmm.argv=%s quiet\n",
+		 argc, enc);
+	assert_int_equal(parse(text, &cl), 0);
+	assert_true(cl.cl_command);
+	assert_int_equal(cl.cl_argc, argc);
+	for (i = 0; i < argc; i++)
+		assert_string_equal(cl.cl_argv[i], argv[i]);
+	assert_null(cl.cl_argv[argc]);
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_roundtrip_tricky_argv(void **state)
+{
+	static const char *const a1[] = { "sh", "-c", "echo \"hi there\"; exit 3" };
+	static const char *const a2[] = { "", "a,b", ",", "%", "%41", "100%", "" };
+	static const char *const a3[] = { "caf\xc3\xa9", "\xff\xfe\x01\x7f", "tab\there\nnl" };
+	static const char *const a4[] = { "-._~/:@+=", "A-Za-z0-9", "'single'", "back\\slash" };
+	static const char *const a5[] = { "" };
+	char all[256];
+	const char *a6[1] = { all };
+	int c;
+
+	roundtrip(a1, 3);
+	roundtrip(a2, 7);
+	roundtrip(a3, 3);
+	roundtrip(a4, 4);
+	roundtrip(a5, 1);
+	for (c = 1; c < 256; c++)
+		all[c - 1] = (char)c;
+	all[255] = '\0';
+	roundtrip(a6, 1);
+}
+
+static void test_gi_cmdline_encoding_is_exact(void **state)
+{
+	static const char *const argv[] = { "a b", "x,y", "%", "\xff", "ok-._~/:@+=" };
+	char enc[128];
+	size_t len;
+
+	assert_int_equal(gi_cmdline_encode(argv, 5, enc, sizeof(enc), &len), 0);
+	assert_string_equal(enc, "a%20b,x%2Cy,%25,%FF,ok-._~/:@+=");
+	/* too small: -ENOSPC, with the needed length */
+	assert_int_equal(gi_cmdline_encode(argv, 5, enc, len, &len), -ENOSPC);
+	assert_int_equal(len, strlen("a%20b,x%2Cy,%25,%FF,ok-._~/:@+="));
+}
+
+static void test_gi_cmdline_empty_argv_is_one_empty_arg(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("agentvmm.argc=1 agentvmm.argv=", &cl), 0);
+	assert_true(cl.cl_command);
+	assert_int_equal(cl.cl_argc, 1);
+	assert_string_equal(cl.cl_argv[0], "");
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.argc=1 agentvmm.argv=\"\"", &cl), 0);
+	assert_string_equal(cl.cl_argv[0], "");
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_options_and_last_wins(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("agentvmm.argc=2 agentvmm.argv=a,b agentvmm.argc=1 "
+			       "agentvmm.argv=\"true\" agentvmm.verbose agentvmm.term=xterm-256color "
+			       "agentvmm.env=A=1,B=x%20y,C=",
+			       &cl),
+			 0);
+	assert_int_equal(cl.cl_argc, 1);
+	assert_string_equal(cl.cl_argv[0], "true");
+	assert_true(cl.cl_verbose);
+	assert_string_equal(cl.cl_term, "xterm-256color");
+	assert_int_equal(cl.cl_envc, 3);
+	assert_string_equal(cl.cl_env[0], "A=1");
+	assert_string_equal(cl.cl_env[1], "B=x y");
+	assert_string_equal(cl.cl_env[2], "C=");
+	assert_null(cl.cl_env[3]);
+	gi_cmdline_fini(&cl);
+
+	assert_int_equal(parse("agentvmm.verbose=1 agentvmm.verbose=0 agentvmm.env= agentvmm.term=",
+			       &cl),
+			 0);
+	assert_false(cl.cl_verbose);
+	assert_int_equal(cl.cl_envc, 0);
+	assert_null(cl.cl_term);
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_stops_at_double_dash(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("quiet -- agentvmm.argc=1 agentvmm.argv=x", &cl), 0);
+	assert_false(cl.cl_command);
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_length_bounds_the_text(void **state)
+{
+	const char text[] = "agentvmm.argc=1 agentvmm.argv=abcdef";
+	struct gi_cmdline cl;
+
+	/* only "...argv=abc" is inside len; no NUL terminator needed */
+	assert_int_equal(gi_cmdline_parse(text, strlen(text) - 3, &cl, err, sizeof(err)), 0);
+	assert_string_equal(cl.cl_argv[0], "abc");
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_bad_argc_fails(void **state)
+{
+	expect_error("agentvmm.argc=0 agentvmm.argv=x", "agentvmm.argc=0");
+	expect_error("agentvmm.argc=abc agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc=-1 agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc=1x agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc=4097 agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc=99999999999999999999999 agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc agentvmm.argv=x", "expected a number");
+	expect_error("agentvmm.argc= agentvmm.argv=x", "expected a number");
+}
+
+static void test_gi_cmdline_count_mismatch_fails(void **state)
+{
+	expect_error("agentvmm.argc=2 agentvmm.argv=x", "has 1 arguments, agentvmm.argc says 2");
+	expect_error("agentvmm.argc=1 agentvmm.argv=x,y", "has 2 arguments, agentvmm.argc says 1");
+	expect_error("agentvmm.argc=1", "without agentvmm.argv");
+	expect_error("agentvmm.argv=x", "without agentvmm.argc");
+}
+
+static void test_gi_cmdline_bad_encoding_fails(void **state)
+{
+	expect_error("agentvmm.argc=1 agentvmm.argv=a%2", "truncated");
+	expect_error("agentvmm.argc=1 agentvmm.argv=a%", "truncated");
+	expect_error("agentvmm.argc=1 agentvmm.argv=%2c", "uppercase");
+	expect_error("agentvmm.argc=1 agentvmm.argv=%G0", "uppercase");
+	expect_error("agentvmm.argc=1 agentvmm.argv=%0G", "uppercase");
+	expect_error("agentvmm.argc=1 agentvmm.argv=%00", "NUL");
+	expect_error("agentvmm.argc=1 agentvmm.argv=\"a b\"", "byte 0x20 at offset 1");
+	expect_error("agentvmm.argc=1 agentvmm.argv=a!b", "byte 0x21");
+	expect_error("agentvmm.argc=1 agentvmm.argv=a\xff", "byte 0xff");
+	/* the key's name leads the message */
+	expect_error("agentvmm.argc=1 agentvmm.argv=%", "agentvmm.argv: ");
+}
+
+static void test_gi_cmdline_bad_env_and_term_fail(void **state)
+{
+	expect_error("agentvmm.env=NOVALUE", "entry 1 is not NAME=VALUE");
+	expect_error("agentvmm.env=A=1,=x", "entry 2 is not NAME=VALUE");
+	expect_error("agentvmm.env=A=%zz", "agentvmm.env: bad %-escape");
+	expect_error("agentvmm.term=a,b", "agentvmm.term: 2 values");
+	expect_error("agentvmm.term=%", "agentvmm.term: truncated");
+}
+
+static void test_gi_cmdline_too_many_values_fails(void **state)
+{
+	size_t n = GI_CMDLINE_MAX_ARGS + 1, i, len;
+	char *text = malloc(2 * n + 64), **vec;
+
+	assert_non_null(text);
+	len = (size_t)sprintf(text, "agentvmm.argc=%d agentvmm.argv=", GI_CMDLINE_MAX_ARGS);
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, i ? ",x" : "x");
+	expect_error(text, "4097 values, at most 4096");
+	assert_int_equal(gi_cmdline_decode("a,b,c", 5, 2, &vec, &i, err, sizeof(err)), -E2BIG);
+	assert_null(vec);
+	assert_int_equal(gi_cmdline_decode("a,b,c", 5, 3, &vec, &i, err, sizeof(err)), 0);
+	assert_int_equal(i, 3);
+	assert_string_equal(vec[2], "c");
+	free(vec);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gi_cmdline_next_matches_kernel_quoting),
+		cmocka_unit_test(test_gi_cmdline_no_keys_is_interactive),
+		cmocka_unit_test(test_gi_cmdline_roundtrip_tricky_argv),
+		cmocka_unit_test(test_gi_cmdline_encoding_is_exact),
+		cmocka_unit_test(test_gi_cmdline_empty_argv_is_one_empty_arg),
+		cmocka_unit_test(test_gi_cmdline_options_and_last_wins),
+		cmocka_unit_test(test_gi_cmdline_stops_at_double_dash),
+		cmocka_unit_test(test_gi_cmdline_length_bounds_the_text),
+		cmocka_unit_test(test_gi_cmdline_bad_argc_fails),
+		cmocka_unit_test(test_gi_cmdline_count_mismatch_fails),
+		cmocka_unit_test(test_gi_cmdline_bad_encoding_fails),
+		cmocka_unit_test(test_gi_cmdline_bad_env_and_term_fail),
+		cmocka_unit_test(test_gi_cmdline_too_many_values_fails),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

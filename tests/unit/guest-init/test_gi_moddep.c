@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/* test_gi_moddep.c: modules.dep parsing and load-order resolution, crafted and from a real kernel. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "guest-init/mkinitramfs/moddep.h"
+
+static const char crafted_dep[] =
+	"kernel/a.ko: kernel/b.ko kernel/c.ko\n"
+	"kernel/b.ko: kernel/c.ko\n"
+	"\n"
+	"kernel/c.ko:\n"
+	"kernel/sub/d-e.ko: kernel/a.ko kernel/b.ko kernel/c.ko\n"
+	"kernel/x.ko: kernel/y.ko\n"
+	"kernel/y.ko: kernel/x.ko\n"
+	"kernel/self.ko: kernel/self.ko\n"
+	"kernel/m.ko: kernel/missing.ko\n"
+	"kernel/z.ko.xz:\r\n"
+	"  kernel/w.ko  :\tkernel/c.ko  \n";
+static const char crafted_builtin[] = "kernel/fs/built-in.ko\nkernel/lib/crc32c.ko";
+
+static char err[256];
+
+static struct gi_moddep *crafted(void)
+{
+	struct gi_moddep *md;
+
+	assert_int_equal(gi_moddep_parse(crafted_dep, strlen(crafted_dep), crafted_builtin,
+					 strlen(crafted_builtin), &md, err, sizeof(err)),
+			 0);
+	return md;
+}
+
+/* Resolve the NULL-terminated (names) and compare with the ','-joined (expect). */
+static void expect_order(const struct gi_moddep *md, const char *const *names,
+			 const char *expect)
+{
+	char got[4096] = "";
+	const char **paths;
+	size_t n, i;
+
+	if (gi_moddep_resolve(md, names, &paths, &n, err, sizeof(err)))
+		fail_msg("resolve failed: %s", err);
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(got, ",");
+		strcat(got, paths[i]);
+	}
+	free(paths);
+	assert_string_equal(got, expect);
+}
+
+static void expect_fail(const struct gi_moddep *md, const char *const *names, int ret,
+			const char *msg_part)
+{
+	const char **paths;
+	size_t n;
+	int got = gi_moddep_resolve(md, names, &paths, &n, err, sizeof(err));
+
+	if (got != ret || !strstr(err, msg_part))
+		fail_msg("ret %d (wanted %d), err '%s' (wanted '%s')", got, ret, err, msg_part);
+	assert_null(paths);
+	assert_int_equal(n, 0);
+}
+
+static void test_gi_moddep_deps_come_first(void **state)
+{
+	struct gi_moddep *md = crafted();
+
+	expect_order(md, (const char *const[]){ "a", NULL }, "kernel/c.ko,kernel/b.ko,kernel/a.ko");
+	expect_order(md, (const char *const[]){ "c", NULL }, "kernel/c.ko");
+	/* whitespace around the path, tabs, CR */
+	expect_order(md, (const char *const[]){ "w", "z", NULL }, "kernel/c.ko,kernel/w.ko,"
+		     "kernel/z.ko.xz");
+	expect_order(md, (const char *const[]){ NULL }, "");
+	gi_moddep_free(md);
+}
+
+static void test_gi_moddep_dedups_and_normalises_names(void **state)
+{
+	struct gi_moddep *md = crafted();
+
+	expect_order(md, (const char *const[]){ "d_e", "a", "c", "d-e", "sub/d-e.ko", NULL },
+		     "kernel/c.ko,kernel/b.ko,kernel/a.ko,kernel/sub/d-e.ko");
+	gi_moddep_free(md);
+}
+
+static void test_gi_moddep_builtin_skipped_unknown_fails(void **state)
+{
+	struct gi_moddep *md = crafted();
+
+	expect_order(md, (const char *const[]){ "built_in", "built-in", "crc32c", "c", NULL },
+		     "kernel/c.ko");
+	expect_fail(md, (const char *const[]){ "c", "nope", NULL }, -ENOENT, "unknown module nope");
+	expect_fail(md, (const char *const[]){ "", NULL }, -EINVAL, "bad module name");
+	expect_fail(md, (const char *const[]){ ".ko", NULL }, -EINVAL, "bad module name");
+	gi_moddep_free(md);
+}
+
+static void test_gi_moddep_cycle_and_missing_fail(void **state)
+{
+	struct gi_moddep *md = crafted();
+
+	expect_fail(md, (const char *const[]){ "x", NULL }, -ELOOP, "dependency cycle");
+	expect_fail(md, (const char *const[]){ "self", NULL }, -ELOOP, "module self: dependency cycle");
+	expect_fail(md, (const char *const[]){ "m", NULL }, -ENOENT,
+		    "module m needs kernel/missing.ko");
+	gi_moddep_free(md);
+}
+
+static void test_gi_moddep_chain_depth_is_bounded(void **state)
+{
+	char *text = malloc(100 * 64), name[16];
+	struct gi_moddep *md;
+	size_t len = 0;
+	int i;
+
+	assert_non_null(text);
+	/* m0 -> m1 -> ... -> m(N-1); only the direct dependency on each line */
+	for (i = 0; i < 100; i++)
+		len += (size_t)sprintf(text + len, i < 99 ? "m%d.ko: m%d.ko\n" : "m%d.ko:\n", i,
+				       i + 1);
+	assert_int_equal(gi_moddep_parse(text, len, NULL, 0, &md, err, sizeof(err)), 0);
+	snprintf(name, sizeof(name), "m%d", 100 - GI_MODDEP_MAX_DEPTH - 1);
+	expect_order(md, (const char *const[]){ "m99", NULL }, "m99.ko");
+	{
+		const char **paths;
+		size_t n;
+
+		/* exactly GI_MODDEP_MAX_DEPTH levels below it: still fine */
+		assert_int_equal(gi_moddep_resolve(md, (const char *const[]){ name, NULL }, &paths,
+						   &n, err, sizeof(err)),
+				 0);
+		assert_int_equal(n, GI_MODDEP_MAX_DEPTH + 1);
+		free(paths);
+	}
+	expect_fail(md, (const char *const[]){ "m0", NULL }, -ELOOP, "chain too deep");
+	gi_moddep_free(md);
+	free(text);
+}
+
+static void expect_parse_fail(const char *text, const char *msg_part)
+{
+	struct gi_moddep *md = (struct gi_moddep *)1;
+	int ret = gi_moddep_parse(text, strlen(text), NULL, 0, &md, err, sizeof(err));
+
+	if (ret != -EINVAL || !strstr(err, msg_part))
+		fail_msg("'%s': ret %d err '%s'", text, ret, err);
+	assert_null(md);
+}
+
+static void test_gi_moddep_bad_lines_fail(void **state)
+{
+	expect_parse_fail("kernel/a.ko: \nkernel/b.ko\n", "line 2: no ':'");
+	expect_parse_fail(": kernel/a.ko\n", "line 1: bad module path");
+	expect_parse_fail("/lib/modules/a.ko:\n", "bad module path");
+	expect_parse_fail("../a.ko:\n", "bad module path");
+	expect_parse_fail("kernel/../../a.ko:\n", "bad module path");
+	expect_parse_fail("kernel/..:\n", "bad module path");
+	expect_parse_fail("kernel/notamodule:\n", "bad module path");
+	expect_parse_fail("a.ko b.ko:\n", "bad module path");
+	expect_parse_fail("a.ko: /abs/b.ko\n", "line 1: bad dependency path");
+	expect_parse_fail("a.ko: ../b.ko\n", "bad dependency path");
+}
+
+static void test_gi_moddep_odd_but_valid_input(void **state)
+{
+	struct gi_moddep *md;
+
+	/* "..." inside a name is not a ".." component; a NUL ends the text */
+	assert_int_equal(gi_moddep_parse("k/a...b.ko:\n\0garbage", 21, NULL, 0, &md, err,
+					 sizeof(err)),
+			 0);
+	expect_order(md, (const char *const[]){ "a...b", NULL }, "k/a...b.ko");
+	gi_moddep_free(md);
+	assert_int_equal(gi_moddep_parse("", 0, "", 0, &md, err, sizeof(err)), 0);
+	expect_fail(md, (const char *const[]){ "a", NULL }, -ENOENT, "unknown module a");
+	gi_moddep_free(md);
+	gi_moddep_free(NULL);
+}
+
+static void test_gi_modname_normalises(void **state)
+{
+	char buf[12];
+
+	/* "pvpanic_mmio" and its NUL need 13 bytes */
+	assert_int_equal(gi_modname("kernel/drivers/misc/pvpanic/pvpanic-mmio.ko", buf, 12), -EINVAL);
+	assert_int_equal(gi_modname("pvpanic-mmio.ko", buf, 13 - 1), -EINVAL);
+	assert_int_equal(gi_modname("x/virtio-a.ko.zst", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "virtio_a");
+	assert_int_equal(gi_modname("abc", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(gi_modname("dir/", buf, sizeof(buf)), -EINVAL);
+}
+
+/* The Debian cloud kernel's modules directory, if it was fetched. */
+static const char *real_modules_dir(void)
+{
+	static char dir[512];
+	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
+	char rel[128] = "", path[600];
+	FILE *f;
+
+	if (env && *env)
+		return env;
+	snprintf(path, sizeof(path), "%s/release", cache ? cache : "/var/cache/agentvmm/kernel");
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(rel, sizeof(rel), f))
+		rel[0] = '\0';
+	fclose(f);
+	rel[strcspn(rel, "\n")] = '\0';
+	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache ? cache : "/var/cache/agentvmm/kernel",
+		 rel);
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	return *rel && access(path, R_OK) == 0 ? dir : NULL;
+}
+
+static void test_gi_moddep_real_cloud_kernel(void **state)
+{
+	const char *dir = real_modules_dir();
+	struct gi_moddep *md;
+
+	if (!dir) {
+		print_message("no cached kernel modules (AV_MODULES_DIR); skipped\n");
+		skip();
+	}
+	assert_int_equal(gi_moddep_load(dir, &md, err, sizeof(err)), 0);
+	expect_order(md, (const char *const[]){ "virtio_blk", NULL },
+		     "kernel/drivers/virtio/virtio_ring.ko,kernel/drivers/virtio/virtio.ko,"
+		     "kernel/drivers/block/virtio_blk.ko");
+	expect_order(md, (const char *const[]){ "virtio_net", "virtio_blk", NULL },
+		     "kernel/drivers/virtio/virtio_ring.ko,kernel/drivers/virtio/virtio.ko,"
+		     "kernel/net/core/failover.ko,kernel/drivers/net/net_failover.ko,"
+		     "kernel/drivers/net/virtio_net.ko,kernel/drivers/block/virtio_blk.ko");
+	expect_order(md, (const char *const[]){ "pvpanic-mmio", NULL },
+		     "kernel/drivers/misc/pvpanic/pvpanic.ko,"
+		     "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko");
+	expect_fail(md, (const char *const[]){ "no_such_module_here", NULL }, -ENOENT,
+		    "unknown module no_such_module_here");
+	gi_moddep_free(md);
+}
+
+static void test_gi_moddep_load_missing_dir_fails(void **state)
+{
+	struct gi_moddep *md;
+
+	assert_int_equal(gi_moddep_load("/nonexistent", &md, err, sizeof(err)), -ENOENT);
+	assert_null(md);
+	assert_non_null(strstr(err, "/nonexistent/modules.dep"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gi_moddep_deps_come_first),
+		cmocka_unit_test(test_gi_moddep_dedups_and_normalises_names),
+		cmocka_unit_test(test_gi_moddep_builtin_skipped_unknown_fails),
+		cmocka_unit_test(test_gi_moddep_cycle_and_missing_fail),
+		cmocka_unit_test(test_gi_moddep_chain_depth_is_bounded),
+		cmocka_unit_test(test_gi_moddep_bad_lines_fail),
+		cmocka_unit_test(test_gi_moddep_odd_but_valid_input),
+		cmocka_unit_test(test_gi_modname_normalises),
+		cmocka_unit_test(test_gi_moddep_real_cloud_kernel),
+		cmocka_unit_test(test_gi_moddep_load_missing_dir_fails),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
