@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# testhost.sh: run a command inside a nested "test host" (L2) that has a real
+# /dev/kvm, for machines whose own /dev/kvm cannot boot a Linux guest (see
+# docs/testhost.md).
+#
+# usage: scripts/testhost.sh [--mem MiB] [--smp N] [--timeout SEC]
+#                            [--share DIR]... [--env NAME=VALUE]... -- CMD [ARGS...]
+#        scripts/testhost.sh --need
+#
+# The test host is Debian's standard amd64 kernel booted by QEMU TCG with
+# -cpu max (emulated AMD SVM), a busybox initramfs (scripts/testhost/init.sh)
+# and the host's /usr shared read-only over 9p. Each --share DIR (default: the
+# git work tree holding this script) is mounted read-write at the same path.
+# The guest kernel cache ($AV_KERNEL_CACHE) is copied into the test host's
+# tmpfs and AV_KERNEL_CACHE points at the copy; AV_TESTHOST=1 is exported.
+# CMD runs with the current directory's path as cwd; its stdout and stderr
+# (merged) go to our stdout, and we exit with its status.
+#
+# Exit: CMD's status; 124 on --timeout; 125 if the test host failed to boot
+# or run CMD; 2 on a usage error; 130 on SIGINT/SIGTERM.
+# --need: exit 0 if the host lacks vmx/svm (a nested test host is needed to
+# boot real kernels), 1 if /dev/kvm is hardware-backed.
+set -euo pipefail
+
+prog=testhost.sh
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tcache=${AV_TESTHOST_CACHE:-/var/cache/agentvmm/testhost}
+kcache=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}
+# Where the guest kernel cache lives inside the test host (tmpfs).
+l2_kcache=/var/cache/agentvmm/kernel
+
+usage() { sed -n '8,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+err() { echo "$prog: $*" >&2; }
+
+mem=6144
+# Two vCPUs (multi-threaded TCG) cost nothing for one guest and let two L3
+# guests run side by side: see docs/testhost.md for the figures.
+smp=$(nproc 2>/dev/null || echo 1)
+[ "$smp" -gt 2 ] && smp=2
+timeout_s=3000
+shares=()
+envs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--need)
+		if grep -qwE 'vmx|svm' /proc/cpuinfo; then exit 1; else exit 0; fi ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--smp) smp=${2:?}; shift 2 ;;
+	--timeout) timeout_s=${2:?}; shift 2 ;;
+	--share) shares+=("$(realpath -e -- "${2:?}")") || { err "--share $2: no such directory"; exit 2; }
+		shift 2 ;;
+	--env) [[ ${2:-} == [A-Za-z_]*=* ]] || { err "--env wants NAME=VALUE"; exit 2; }
+		envs+=("$2"); shift 2 ;;
+	--) shift; break ;;
+	-h | --help) usage ;;
+	*) err "unknown option '$1'"; usage ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+for v in "$mem" "$smp" "$timeout_s"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { err "'$v' is not a positive number"; exit 2; }
+done
+if [ ${#shares[@]} -eq 0 ]; then
+	top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null) || top=$(dirname "$here")
+	shares=("$top")
+fi
+for s in "${shares[@]}"; do
+	[ -d "$s" ] || { err "--share $s: not a directory"; exit 2; }
+	case $s in /usr | /usr/*) err "--share $s: /usr is already shared read-only"; exit 2 ;; esac
+done
+
+command -v qemu-system-x86_64 >/dev/null || { err "qemu-system-x86_64 not installed"; exit 125; }
+if ! [ -x /usr/bin/busybox ] || readelf -l /usr/bin/busybox 2>/dev/null | grep -q INTERP; then
+	err "needs a static /usr/bin/busybox (apt-get install busybox-static)"
+	exit 125
+fi
+
+# The test host kernel and its modules.
+if ! [ -s "$tcache/release" ] || ! [ -s "$tcache/vmlinuz" ]; then
+	"$here/fetch-kernel.sh" --testhost-only >&2 || exit 125
+fi
+rel=$(cat "$tcache/release")
+moddir=$tcache/lib/modules/$rel
+
+# ---- initramfs (cached in $tcache, rebuilt when an input changes) -----------
+
+# Modules the test host loads at boot; dependencies are resolved below.
+l2_modules="virtio_pci 9pnet_virtio 9p kvm_amd tun veth bridge overlay fuse"
+
+# Print module paths (relative to $moddir) for $l2_modules, dependencies
+# first, from modules.dep; built-in modules are skipped.
+resolve_modules() {
+	awk -v want="$l2_modules" '
+	function norm(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?:?$/, "", p); gsub(/-/, "_", p); return p }
+	FILENAME ~ /modules\.builtin$/ { builtin[norm($1)] = 1; next }
+	{
+		n = norm($1); p = $1; sub(/:$/, "", p); path[n] = p; deps[n] = ""
+		for (i = 2; i <= NF; i++) deps[n] = deps[n] " " norm($i)
+	}
+	function visit(n,   a, k, i) {
+		if (n in done || n in builtin) return
+		if (!(n in path)) { missing = missing " " n; return }
+		done[n] = 1
+		k = split(deps[n], a, " ")
+		for (i = k; i >= 1; i--) visit(a[i])
+		print path[n]
+	}
+	END {
+		k = split(want, w, " ")
+		for (i = 1; i <= k; i++) visit(w[i])
+		if (missing != "") { print "missing modules:" missing > "/dev/stderr"; exit 1 }
+	}' "$moddir/modules.builtin" "$moddir/modules.dep"
+}
+
+# Print the path of the initramfs, building it first if needed.
+build_initramfs() {
+	local list key dir initrd
+	local -a kos
+	list=$(resolve_modules) || return 1
+	mapfile -t kos <<<"$list"
+	key=$( { echo "$rel"; echo "$list"; sha256sum "$here/testhost/init.sh";
+		stat -L -c '%s %Y' /usr/bin/busybox; } | sha256sum | cut -c1-16)
+	initrd=$tcache/initramfs-$key.cpio
+	if [ -s "$initrd" ]; then
+		echo "$initrd"
+		return 0
+	fi
+	# We hold the lock: any staging directory left here is from a killed run.
+	rm -rf "$tcache"/initramfs.??????
+	dir=$(mktemp -d "$tcache/initramfs.XXXXXX")
+	mkdir -p "$dir/bin" "$dir/lib/modules"
+	cp /usr/bin/busybox "$dir/bin/busybox"
+	install -m 755 "$here/testhost/init.sh" "$dir/init"
+	echo "$list" >"$dir/modules.list"
+	if ! (cd "$moddir" && cp --parents "${kos[@]}" "$dir/lib/modules/"); then
+		rm -rf "$dir"
+		return 1
+	fi
+	(cd "$dir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$dir.cpio" &&
+		rm -f "$tcache"/initramfs-*.cpio && mv "$dir.cpio" "$initrd"
+	local rc=$?
+	rm -rf "$dir" "$dir.cpio"
+	[ $rc -eq 0 ] && echo "$initrd"
+	return $rc
+}
+
+initrd=$(
+	{
+		flock 9
+		build_initramfs
+	} 9>"$tcache/.initramfs.lock"
+) || { err "building the test host initramfs failed"; exit 125; }
+
+# ---- the job directory: what L2 runs, shared with it over 9p ----------------
+
+job=$(mktemp -d "${TMPDIR:-/tmp}/testhost.XXXXXX")
+qpid=
+cleanup() {
+	if [ -n "$qpid" ]; then
+		kill -TERM "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	rm -rf "$job"
+}
+trap cleanup EXIT
+trap 'cleanup; trap - EXIT; exit 130' INT TERM HUP
+
+# Host /etc bits that host programs in L2 need (Debian alternatives such as
+# cc and awk, the loader cache, protocol tables).
+etc_items=()
+for f in alternatives ld.so.cache ld.so.conf ld.so.conf.d protocols services ethertypes \
+	iproute2 nsswitch.conf mke2fs.conf localtime os-release qemu debian_version; do
+	[ -e "/etc/$f" ] && etc_items+=("$f")
+done
+tar -C /etc -cf "$job/etc.tar" "${etc_items[@]}" 2>/dev/null || true
+
+virtfs=(-virtfs "local,path=/usr,mount_tag=usr,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=${tcache//,/,,}/lib/modules,mount_tag=modules,security_model=none,readonly=on"
+	-virtfs "local,path=${job//,/,,},mount_tag=job,security_model=none")
+: >"$job/shares"
+i=0
+# Shortest path first, so nested shares mount on top of their parents.
+while IFS= read -r s; do
+	virtfs+=(-virtfs "local,path=${s//,/,,},mount_tag=share$i,security_model=none,multidevs=remap")
+	printf 'share%d %s\n' "$i" "$s" >>"$job/shares"
+	i=$((i + 1))
+done < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0), $0 }' | sort -n | cut -d' ' -f2-)
+if [ -d "$kcache" ]; then
+	virtfs+=(-virtfs "local,path=$(realpath "$kcache" | sed 's/,/,,/g'),mount_tag=kcache,security_model=none,readonly=on")
+	echo "$l2_kcache" >"$job/kcache"
+fi
+
+# The run script: environment, cwd, then CMD exactly as given.
+{
+	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+	echo 'export HOME=/root USER=root LOGNAME=root SHELL=/bin/bash AV_TESTHOST=1'
+	printf 'export AV_KERNEL_CACHE=%q\n' "$l2_kcache"
+	printf 'export TERM=%q\n' "${TERM:-dumb}"
+	while IFS='=' read -r -d '' name val; do
+		case $name in
+		AV_KERNEL_CACHE | AV_TESTHOST | AV_TESTHOST_CACHE) ;;
+		AV_* | ASAN_OPTIONS | UBSAN_OPTIONS | TSAN_OPTIONS | LSAN_OPTIONS | CTEST_* | \
+			LANG | LC_* | CC | CXX | CFLAGS | CXXFLAGS | LDFLAGS | MAKEFLAGS | CMAKE_*)
+			printf 'export %s=%q\n' "$name" "$val" ;;
+		esac
+	done < <(env -0)
+	for e in "${envs[@]}"; do
+		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+	done
+	printf 'cd -- %q 2>/dev/null || { echo "testhost: cwd %q is not shared; running in /" >&2; cd /; }\n' \
+		"$PWD" "$PWD"
+	printf '%q ' "$@"
+	echo
+} >"$job/run"
+
+# ---- boot ---------------------------------------------------------------------
+
+accel=tcg
+[ "$smp" -gt 1 ] && accel=tcg,thread=multi
+append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off rdinit=/init"
+# stdin from /dev/null: QEMU must not take over the terminal, and Ctrl-C must
+# reach this script (timeout(1) runs QEMU in its own process group).
+timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	-M q35 -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-chardev stdio,id=con,signal=off -serial chardev:con \
+	-kernel "$tcache/vmlinuz" -initrd "$initrd" -append "$append" \
+	"${virtfs[@]}" </dev/null &
+qpid=$!
+set +e
+wait "$qpid"
+qrc=$?
+set -e
+qpid=
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	err "timed out after ${timeout_s}s"
+	exit 124
+fi
+if [ -s "$job/status" ]; then
+	exit "$(cat "$job/status")"
+fi
+if [ -e "$job/started" ]; then
+	err "the test host died while running the command (QEMU status $qrc)"
+else
+	err "the test host failed before running the command (QEMU status $qrc)"
+fi
+exit 125
