@@ -200,6 +200,24 @@ static int boot_pvh(const struct guest_mem *gm, const struct boot_config *cfg,
 	return 0;
 }
 
+/*
+ * Real-mode code at the reset vector: with no BIOS, a kernel that reboots
+ * through it (x86 reboot=b, or its fallback) would run zeros forever. This
+ * writes the ACPI reset register instead, which ends the VM as a reboot.
+ */
+static int boot_write_reset_stub(const struct guest_mem *gm)
+{
+	static const uint8_t stub[] = {
+		0xba, BOOT_PORT_ACPI_RESET & 0xff, BOOT_PORT_ACPI_RESET >> 8, /* mov dx, port */
+		0xb0, BOOT_ACPI_RESET_VALUE,                                  /* mov al, value */
+		0xee,                                                         /* out dx, al */
+		0xf4,                                                         /* hlt */
+		0xeb, 0xfd,                                                   /* jmp hlt */
+	};
+
+	return gm_write(gm, BOOT_RESET_VECTOR_GPA, stub, sizeof(stub));
+}
+
 int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
 	       struct boot_cpu_state *cpu, struct boot_info *info, char *err, size_t errlen)
 {
@@ -226,6 +244,12 @@ int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
 		goto out_close;
 	}
 	bc.nr_e820 = (unsigned)ret;
+
+	ret = boot_write_reset_stub(gm);
+	if (ret) {
+		snprintf(err, errlen, "guest RAM too small to boot (no room for the reset stub)");
+		goto out_close;
+	}
 
 	struct acpi_config acfg = { .nr_cpus = cfg->nr_cpus, .pci = cfg->pci };
 	ret = acpi_build(gm, &acfg, &bc.rsdp);

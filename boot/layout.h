@@ -16,7 +16,10 @@
  *   0x0000_b000 .. 0x0000_efff  4 page directories, 2 MiB pages, identity map 0..4 GiB
  *   0x0002_0000 .. 0x0002_ffff  kernel command line (BOOT_CMDLINE_GPA)
  *   0x0009_fc00                 end of low RAM as reported in e820 (EBDA starts here)
- *   0x000e_0000 .. 0x000f_ffff  ACPI tables, RSDP first (BOOT_ACPI_GPA); e820 reserved
+ *   0x000e_0000 .. 0x000f_efff  ACPI tables, RSDP first (BOOT_ACPI_GPA); e820 reserved
+ *   0x000f_fff0                 reset stub: writes the ACPI reset register, so a
+ *                               kernel that reboots through the BIOS (no BIOS
+ *                               here) still ends the VM (BOOT_RESET_VECTOR_GPA)
  *   0x0010_0000                 start of high RAM
  *   0x0100_0000                 bzImage protected-mode kernel (its pref_address)
  *   ...                         initrd, page aligned, as high as allowed below the hole
@@ -37,6 +40,7 @@
  *   0x0601           ACPI sleep status register
  *   0x0602           ACPI reset register (write BOOT_ACPI_RESET_VALUE)
  *   0x0cf8, 0x0cfc   PCI configuration mechanism #1
+ *   0x0cf9           reset control register (write with bit 2 set resets)
  */
 #ifndef AGENTVMM_BOOT_LAYOUT_H
 #define AGENTVMM_BOOT_LAYOUT_H
@@ -59,7 +63,8 @@
 #define BOOT_CMDLINE_MAX 0x10000ULL /* our buffer; the kernel's own limit is smaller */
 #define BOOT_EBDA_GPA 0x9fc00ULL
 #define BOOT_ACPI_GPA 0xe0000ULL
-#define BOOT_ACPI_MAX 0x20000ULL /* up to 1 MiB */
+#define BOOT_ACPI_MAX 0x1f000ULL /* up to 0xff000 */
+#define BOOT_RESET_VECTOR_GPA 0xffff0ULL /* F000:FFF0, where a "BIOS reboot" jumps */
 #define BOOT_HIGH_RAM_GPA 0x100000ULL
 #define BOOT_KERNEL_GPA 0x1000000ULL
 
@@ -86,6 +91,8 @@
 #define BOOT_ACPI_S5_SLP_TYP 5 /* \_S5 package in dsdt.asl; SLP_TYP is bits 2..4 */
 #define BOOT_PORT_PCI_CFG_ADDR 0xcf8
 #define BOOT_PORT_PCI_CFG_DATA 0xcfc
+#define BOOT_PORT_RESET_CTL 0xcf9
+#define BOOT_RESET_CTL_RST_CPU 0x4
 
 /*
  * Exit port protocol (agentvmm paravirtual device, port AV_EXIT_PORT):
@@ -112,7 +119,8 @@ _Static_assert(BOOT_PVH_MODLIST_GPA + 32 <= BOOT_ZERO_PAGE_GPA, "PVH modlist ove
 _Static_assert(BOOT_ZERO_PAGE_GPA + 0x1000 <= BOOT_STACK_GPA, "zero page overlaps stack");
 _Static_assert(BOOT_PD_GPA + 4 * 0x1000 <= BOOT_CMDLINE_GPA, "page tables overlap cmdline");
 _Static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_MAX <= BOOT_EBDA_GPA, "cmdline overlaps EBDA");
-_Static_assert(BOOT_ACPI_GPA + BOOT_ACPI_MAX <= BOOT_HIGH_RAM_GPA, "ACPI overlaps high RAM");
+_Static_assert(BOOT_ACPI_GPA + BOOT_ACPI_MAX <= BOOT_RESET_VECTOR_GPA, "ACPI overlaps reset stub");
+_Static_assert(BOOT_RESET_VECTOR_GPA + 16 <= BOOT_HIGH_RAM_GPA, "reset stub overlaps high RAM");
 _Static_assert(BOOT_PCI_ECAM_GPA + BOOT_PCI_ECAM_SIZE <= BOOT_IOAPIC_GPA, "ECAM overlaps IOAPIC");
 
 #endif

@@ -57,3 +57,20 @@ const struct iobus_ops pvpanic_ops = {
 	.read = pvpanic_read,
 	.write = pvpanic_write,
 };
+
+/* Port 0xcf9, the PCH reset control register: RST_CPU set resets (Linux reboot=p). */
+static void reset_ctl_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	memset(data, 0, len);
+}
+
+static void reset_ctl_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	if (len == 1 && (*(const uint8_t *)data & BOOT_RESET_CTL_RST_CPU))
+		power_notify(opaque, POWER_RESET, 0);
+}
+
+const struct iobus_ops reset_ctl_ops = {
+	.read = reset_ctl_read,
+	.write = reset_ctl_write,
+};

@@ -16,6 +16,7 @@ extern const struct iobus_ops exit_port_ops;  /* AV_EXIT_PORT, 4 bytes */
 extern const struct iobus_ops bootmark_ops;   /* AV_BOOTMARK_PORT, 4 bytes */
 extern const struct iobus_ops acpi_pm_ops;    /* BOOT_PORT_ACPI_SLEEP_CTL, 3 bytes */
 extern const struct iobus_ops pvpanic_ops;    /* BOOT_PORT_PVPANIC, 1 byte */
+extern const struct iobus_ops reset_ctl_ops;  /* BOOT_PORT_RESET_CTL, 1 byte */
 extern const struct iobus_ops i8042_ops;      /* BOOT_PORT_I8042_DATA..CMD, 5 bytes */
 
 #define PVPANIC_PANICKED 0x1     /* pvpanic spec: guest panicked */

@@ -58,7 +58,8 @@ void log_guest_ratelimited(const char *fmt, ...)
 	char prefix[64] = "guest: ";
 	va_list ap;
 
-	if (cur_level < LOG_WARN)
+	/* guests probe absent hardware all the time: shown from -v on */
+	if (cur_level < LOG_INFO)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pthread_mutex_lock(&lock);

@@ -27,7 +27,8 @@ void log_msg(enum log_level level, const char *fmt, ...) __printf(2, 3);
 #define log_dbg(...) log_msg(LOG_DBG, __VA_ARGS__)
 
 /*
- * log_guest_ratelimited() - a warning caused by guest behaviour. At most
+ * log_guest_ratelimited() - a message caused by guest behaviour, shown at
+ * LOG_INFO and above (-v), since guests probe absent hardware routinely. At most
  * LOG_GUEST_BURST lines per second get through; the rest are counted and the
  * count is reported with the next line that passes.
  * Context: any thread.

@@ -2,6 +2,7 @@
 /* vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), run (vCPUs, console, signals), destroy. */
 #include "vmm/vm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -135,6 +136,9 @@ static int vm_add_devices(struct vm *vm)
 	if (!r)
 		r = iobus_register(&vm->pio, BOOT_PORT_PVPANIC, 1, &pvpanic_ops, &vm->power,
 				   "pvpanic");
+	if (!r)
+		r = iobus_register(&vm->pio, BOOT_PORT_RESET_CTL, 1, &reset_ctl_ops, &vm->power,
+				   "reset-ctl");
 	if (!r)
 		r = iobus_register(&vm->pio, BOOT_PORT_I8042_DATA,
 				   BOOT_PORT_I8042_CMD - BOOT_PORT_I8042_DATA + 1, &i8042_ops,
@@ -347,8 +351,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	if (vm->kvm.software && !cfg->raw_image)
 		log_warn("/dev/kvm runs guest kernel code by emulation (no vmx/svm): a stock "
 			 "Linux kernel will not boot at usable speed");
-	log_info("kernel loaded (%s), %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ?
-		 "PVH" : "bzImage", cfg->cpus, (unsigned long long)cfg->mem_mib);
+	log_info("%s loaded, %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ? "PVH kernel" :
+		 vm->boot.kind == BOOT_KIND_BZIMAGE ? "bzImage kernel" : "raw image", cfg->cpus, (unsigned long long)cfg->mem_mib);
 	return 0;
 }
 
@@ -438,6 +442,51 @@ static int vm_exit_status(struct vm *vm)
 	}
 }
 
+/* Resident KiB of this process (Rss of every mapping) and of guest RAM (the memfd). */
+static void vm_rss_kib(uint64_t *total, uint64_t *guest)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	bool in_ram = false;
+	unsigned long long kb;
+
+	*total = *guest = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		/* a mapping's header starts "start-end perms ..."; its fields "Name: value" */
+		if (isxdigit((unsigned char)line[0]) && strcspn(line, "-") < strcspn(line, " "))
+			in_ram = strstr(line, "agentvmm-ram") != NULL;
+		if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			*total += kb;
+			if (in_ram)
+				*guest += kb;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+/* -v: host-side boot phases, relative to vm_create(), and memory use. */
+static void vm_report_times(struct vm *vm)
+{
+	const struct vm_times *t = &vm->times;
+	uint64_t total, guest;
+	double ms[6];
+	const uint64_t at[6] = { t->first_run, t->marks[1], t->marks[2], t->marks[3], t->stop,
+				 vm_now_ns() };
+
+	if (log_get_level() < LOG_INFO)
+		return;
+	for (int i = 0; i < 6; i++)
+		ms[i] = at[i] ? (double)(at[i] - t->start) / 1e6 : -1;
+	log_info("times (ms since start): first KVM_RUN %.2f, guest-init %.1f, workload %.1f, "
+		 "workload done %.1f, stop %.1f, torn down %.1f", ms[0], ms[1], ms[2], ms[3], ms[4],
+		 ms[5]);
+	vm_rss_kib(&total, &guest);
+	log_info("memory: RSS %llu KiB, of which guest RAM %llu KiB, VMM %llu KiB",
+		 (unsigned long long)total, (unsigned long long)guest,
+		 (unsigned long long)(total - guest));
+}
+
 int vm_run(struct vm *vm)
 {
 	bool escape = false, stdin_open = vm->interactive;
@@ -471,6 +520,7 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	vm_tty_restore(vm);
+	vm_report_times(vm);
 	return vm_exit_status(vm);
 }
 

@@ -61,6 +61,12 @@ static void test_tiny_i8042_reset_ends_vm_with_0(void **state)
 	assert_int_equal(res.status, 0);
 }
 
+static void test_tiny_cf9_reset_ends_vm_with_0(void **state)
+{
+	run_tiny("cf9_reset", NULL);
+	assert_int_equal(res.status, 0);
+}
+
 static void test_tiny_acpi_s5_ends_vm_with_0(void **state)
 {
 	run_tiny("acpi_poweroff", NULL);
@@ -71,7 +77,7 @@ static void test_tiny_pvpanic_ends_vm_with_125(void **state)
 {
 	run_tiny("pvpanic", NULL);
 	assert_int_equal(res.status, 125);
-	assert_non_null(strstr(res.err, "agentvmm: guest kernel panic"));
+	assert_string_equal(res.err, "agentvmm: guest kernel panic\n");
 }
 
 /* true when the host CPU has neither vmx nor svm (software KVM such as kvm_pvm) */
@@ -128,6 +134,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_uart_polled_output_reaches_stdout),
 		cmocka_unit_test(test_tiny_uart_registers_behave_as_16550a),
 		cmocka_unit_test(test_tiny_i8042_reset_ends_vm_with_0),
+		cmocka_unit_test(test_tiny_cf9_reset_ends_vm_with_0),
 		cmocka_unit_test(test_tiny_acpi_s5_ends_vm_with_0),
 		cmocka_unit_test(test_tiny_pvpanic_ends_vm_with_125),
 		cmocka_unit_test(test_tiny_triple_fault_ends_vm_with_125),
