@@ -24,6 +24,9 @@ static const char usage[] =
 	"  --modules-dir DIR   the kernel's lib/modules/<release> (default: found\n"
 	"                      beside the kernel or in /lib/modules)\n"
 	"  --cmdline STR       extra kernel parameters, appended to agentvmm's\n"
+	"  --disk PATH[,ro][,direct][,mount=DIR]\n"
+	"                      attach a raw image as virtio-blk (/dev/vda, vdb...);\n"
+	"                      mount=DIR mounts it there (a blank image gets ext4)\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --console-log       show the kernel's messages\n"
@@ -52,6 +55,7 @@ enum {
 	OPT_CONSOLE_LOG,
 	OPT_VERSION,
 	OPT_RAW_IMAGE,
+	OPT_DISK,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "raw-image", required_argument, NULL, OPT_RAW_IMAGE },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -93,6 +98,46 @@ static uint64_t host_mem_mib(void)
 	return (uint64_t)pages * (uint64_t)psz >> 20;
 }
 
+/* --disk PATH[,ro][,direct][,mount=/guest/path] */
+static int cli_disk(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_disk *d;
+	const char *p, *end;
+	size_t n;
+
+	if (cfg->nr_disks >= VM_MAX_DISKS) {
+		snprintf(err, errlen, "--disk %s: at most %d disks", arg, VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	n = strcspn(arg, ",");
+	if (n == 0 || n >= sizeof(d->path)) {
+		snprintf(err, errlen, "--disk %s: expected PATH[,ro][,direct][,mount=DIR]", arg);
+		return -EINVAL;
+	}
+	memcpy(d->path, arg, n);
+	for (p = arg + n; *p == ','; p = end) {
+		p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		if (n == 2 && !strncmp(p, "ro", 2)) {
+			d->readonly = true;
+		} else if (n == 6 && !strncmp(p, "direct", 6)) {
+			d->direct = true;
+		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
+			   n - 6 < sizeof(d->mount)) {
+			memcpy(d->mount, p + 6, n - 6);
+		} else {
+			snprintf(err, errlen, "--disk %s: unknown option '%.*s' (expected ro, direct "
+				 "or mount=/absolute/path)", arg, (int)n, p);
+			return -EINVAL;
+		}
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
 static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err, size_t errlen)
 {
 	uint64_t v;
@@ -113,6 +158,8 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 	case OPT_RAW_IMAGE:
 		cfg->raw_image = arg;
 		return 0;
+	case OPT_DISK:
+		return cli_disk(arg, cfg, err, errlen);
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;
@@ -143,10 +190,10 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 	}
 }
 
-int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action, char *err,
-	      size_t errlen)
+static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_action *action,
+		      char *err, size_t errlen)
 {
-	int opt, r;
+	int opt, r, cur;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = VM_DEFAULT_CPUS;
@@ -154,10 +201,19 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 	*action = CLI_RUN;
 	err[0] = 0;
 
-	optind = 1;
+	/*
+	 * 0, not 1: glibc then also drops the rest of a "-hv" group left over
+	 * from an earlier call, which would otherwise be parsed from a stale argv.
+	 */
+	optind = 0;
 	opterr = 0;
-	/* "+": stop at the first non-option so "--" and the workload stay intact */
-	while ((opt = getopt_long(argc, argv, "+:vh", long_opts, NULL)) != -1) {
+	for (;;) {
+		/* the argument getopt examines next: "--name[=value]" or a "-abc" group */
+		cur = optind ? optind : 1;
+		/* "+": stop at the first non-option so "--" and the workload stay intact */
+		opt = getopt_long(argc, argv, "+:vh", long_opts, NULL);
+		if (opt == -1)
+			break;
 		switch (opt) {
 		case 'h':
 			*action = CLI_HELP;
@@ -166,14 +222,14 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 			*action = CLI_VERSION;
 			return 0;
 		case '?':
-			if (optopt && optopt < 0x100)
-				snprintf(err, errlen, "unknown option -%c (see --help)", optopt);
+			/* optopt is the val of a long option given a value it does not take */
+			if (strncmp(argv[cur], "--", 2) == 0)
+				snprintf(err, errlen, "unknown option %s (see --help)", argv[cur]);
 			else
-				snprintf(err, errlen, "unknown option %s (see --help)",
-					 argv[optind - 1]);
+				snprintf(err, errlen, "unknown option -%c (see --help)", optopt);
 			return -EINVAL;
 		case ':':
-			snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+			snprintf(err, errlen, "option %s needs a value", argv[cur]);
 			return -EINVAL;
 		default:
 			r = cli_option(opt, optarg, cfg, err, errlen);
@@ -181,8 +237,10 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 				return r;
 		}
 	}
-	/* getopt_long consumed a "--"; anything left is the workload */
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+	/* anything left is the workload, but only after a "--" getopt consumed as such */
+	bool ddash = optind == cur + 1 && strcmp(argv[cur], "--") == 0;
+
+	if (optind < argc && !ddash) {
 		snprintf(err, errlen, "unexpected argument '%s' (put the command after --)",
 			 argv[optind]);
 		return -EINVAL;
@@ -194,4 +252,16 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action, char *err,
+	      size_t errlen)
+{
+	int r = parse_argv(argc, argv, cfg, action, err, errlen);
+
+	/* messages quote argv: keep them one printable line (no newline, no escapes) */
+	for (char *p = err; r && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return r;
 }

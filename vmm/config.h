@@ -13,6 +13,17 @@
 #define VM_RAW_IMAGE_MAX 0x8000
 #define VM_MAX_CPUS 255 /* xAPIC ids in the MADT are 8 bits, 0xff is broadcast */
 
+#define VM_MAX_DISKS 16
+#define VM_PATH_MAX 4096
+
+/* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
+struct vm_disk {
+	char path[VM_PATH_MAX];
+	char mount[256];          /* "" = not mounted by guest-init */
+	bool readonly;
+	bool direct;              /* O_DIRECT */
+};
+
 struct vm_config {
 	const char *kernel;       /* --kernel, required */
 	const char *initrd;       /* --initrd; NULL: build our own initramfs */
@@ -23,6 +34,8 @@ struct vm_config {
 	int verbose;              /* -v: kernel messages and VMM info on the console */
 	bool console_log;         /* --console-log: kernel log without VMM chatter */
 	const char *raw_image;    /* --raw-image: flat 16-bit code at VM_RAW_IMAGE_GPA, for tests */
+	unsigned nr_disks;
+	struct vm_disk disks[VM_MAX_DISKS];
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
 };

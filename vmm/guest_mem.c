@@ -22,8 +22,9 @@ int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start)
 	int err;
 
 	gm_init_empty(gm);
+	/* a hole starting above 4 GiB would make region 1 overlap region 0 */
 	if (size == 0 || !IS_ALIGNED(size, 4096) || hole_start == 0 ||
-	    !IS_ALIGNED(hole_start, 4096) || size > GiB(1024))
+	    !IS_ALIGNED(hole_start, 4096) || hole_start > BOOT_RAM_HIGH_GPA || size > GiB(1024))
 		return -EINVAL;
 
 	gm->fd = memfd_create("agentvmm-ram", MFD_CLOEXEC);

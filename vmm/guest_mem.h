@@ -43,8 +43,10 @@ struct guest_mem {
 
 /*
  * gm_create() - create (size) bytes of guest RAM, split at (hole_start) and
- * resumed at 4 GiB. (size) must be a multiple of 4 KiB and non-zero.
- * Return: 0, -EINVAL (size), -ENOMEM (mapping), or another -errno from memfd.
+ * resumed at 4 GiB. (size) must be a multiple of 4 KiB and non-zero, at most
+ * 1 TiB; (hole_start) a non-zero multiple of 4 KiB, at most 4 GiB.
+ * Return: 0, -EINVAL (size, hole_start), -ENOMEM (mapping), or another -errno
+ * from memfd.
  * Context: setup, single thread.
  */
 int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start) __must_check;

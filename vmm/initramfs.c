@@ -19,10 +19,15 @@
 
 /*
  * Modules guest-init loads for this VM's devices, dependencies resolved from
- * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC.
+ * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; the
+ * virtio transport and device drivers and ext4 serve --disk.
  */
 static const char *const vm_modules[] = {
 	"pvpanic_mmio",
+	"virtio_pci",
+	"virtio_rng",
+	"virtio_blk",
+	"ext4",
 	NULL,
 };
 

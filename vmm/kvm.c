@@ -289,3 +289,53 @@ err_close:
 	close(fd);
 	return r;
 }
+
+int kvm_set_gsi_routing(struct kvm *kvm, const struct kvm_route *r, unsigned n)
+{
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + n * sizeof(t->entries[0]));
+	int ret = 0;
+
+	if (!t)
+		return -ENOMEM;
+	t->nr = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct kvm_irq_routing_entry *e = &t->entries[i];
+
+		e->gsi = r[i].gsi;
+		if (r[i].type == KVM_ROUTE_MSI) {
+			e->type = KVM_IRQ_ROUTING_MSI;
+			e->u.msi.address_lo = (uint32_t)r[i].addr;
+			e->u.msi.address_hi = (uint32_t)(r[i].addr >> 32);
+			e->u.msi.data = r[i].data;
+		} else {
+			e->type = KVM_IRQ_ROUTING_IRQCHIP;
+			e->u.irqchip.irqchip = r[i].type == KVM_ROUTE_PIC_MASTER ? KVM_IRQCHIP_PIC_MASTER :
+					       r[i].type == KVM_ROUTE_PIC_SLAVE ? KVM_IRQCHIP_PIC_SLAVE :
+										  KVM_IRQCHIP_IOAPIC;
+			e->u.irqchip.pin = r[i].pin;
+		}
+	}
+	if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
+		ret = -errno;
+	free(t);
+	return ret;
+}
+
+int kvm_irqfd(struct kvm *kvm, int efd, uint32_t gsi, bool deassign)
+{
+	struct kvm_irqfd f = {
+		.fd = (uint32_t)efd, .gsi = gsi, .flags = deassign ? KVM_IRQFD_FLAG_DEASSIGN : 0,
+	};
+
+	return ioctl(kvm->vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
+int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd, bool deassign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr, .len = len, .fd = efd,
+		.flags = deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0,
+	};
+
+	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}

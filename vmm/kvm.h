@@ -47,6 +47,26 @@ int kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level);
 int kvm_vcpu_create(struct kvm *kvm, unsigned id, unsigned nr_cpus,
 		    const struct boot_cpu_state *boot, struct kvm_run **run) __must_check;
 
+/* One GSI routing entry (our form of struct kvm_irq_routing_entry). */
+enum kvm_route_type { KVM_ROUTE_PIC_MASTER, KVM_ROUTE_PIC_SLAVE, KVM_ROUTE_IOAPIC, KVM_ROUTE_MSI };
+struct kvm_route {
+	uint32_t gsi;
+	enum kvm_route_type type;
+	uint32_t pin;       /* irqchip pin */
+	uint64_t addr;      /* MSI */
+	uint32_t data;      /* MSI */
+};
+
+/* kvm_set_gsi_routing() - replace the whole routing table. Return: 0 or -errno. */
+int kvm_set_gsi_routing(struct kvm *kvm, const struct kvm_route *r, unsigned n) __must_check;
+
+/* kvm_irqfd() - bind (efd) to (gsi) (deassign: unbind). Return: 0 or -errno. */
+int kvm_irqfd(struct kvm *kvm, int efd, uint32_t gsi, bool deassign) __must_check;
+
+/* kvm_ioeventfd() - MMIO doorbell at [addr, addr+len) → (efd). Return: 0 or -errno. */
+int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd,
+		  bool deassign) __must_check;
+
 /* kvm_host_is_software() - true when the host CPU has neither vmx nor svm. */
 bool kvm_host_is_software(void);
 

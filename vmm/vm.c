@@ -21,6 +21,7 @@
 #include "devices/platform.h"
 #include "vmm/initramfs.h"
 #include "vmm/log.h"
+#include "vmm/vm_devices.h"
 
 #define VM_CMDLINE_MAX 4096
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x quits */
@@ -136,9 +137,7 @@ static int vm_add_devices(struct vm *vm)
 	if (!r)
 		r = iobus_register(&vm->pio, BOOT_PORT_PVPANIC, 1, &pvpanic_ops, &vm->power,
 				   "pvpanic");
-	if (!r)
-		r = iobus_register(&vm->pio, BOOT_PORT_RESET_CTL, 1, &reset_ctl_ops, &vm->power,
-				   "reset-ctl");
+	/* 0xcf9 (reset control) sits inside the PCI ports: the PCI bus forwards it */
 	if (!r)
 		r = iobus_register(&vm->pio, BOOT_PORT_I8042_DATA,
 				   BOOT_PORT_I8042_CMD - BOOT_PORT_I8042_DATA + 1, &i8042_ops,
@@ -163,6 +162,9 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			goto too_long;
 		used += strlen(buf + used);
 	}
+	if (vm_devices_cmdline(cfg, buf + used, len - used) < 0)
+		goto too_long;
+	used += strlen(buf + used);
 	if (cfg->cmdline && *cfg->cmdline) {
 		n = snprintf(buf + used, len - used, " %s", cfg->cmdline);
 		if (n < 0 || (size_t)n >= len - used)
@@ -267,6 +269,7 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	kvm_init_empty(&vm->kvm);
 	gm_init_empty(&vm->gm);
+	evl_init_empty(&vm->evl);
 	iobus_init(&vm->pio, "pio");
 	iobus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->lock, NULL);
@@ -315,11 +318,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "cannot map guest RAM into KVM: %s", strerror(-r));
 		return r;
 	}
+	r = vm_devices_create(vm, err, errlen);
+	if (r)
+		return r;
 	struct boot_config bc = {
 		.kernel_path = cfg->kernel,
 		.initrd_path = cfg->initrd ? cfg->initrd : vm->initrd_path,
 		.cmdline = cmdline,
 		.nr_cpus = cfg->cpus,
+		.pci = true,
 	};
 	if (cfg->raw_image)
 		r = vm_load_raw(vm, &boot_cpu, err, errlen);
@@ -493,7 +500,9 @@ int vm_run(struct vm *vm)
 
 	if (vm->interactive)
 		vm_tty_raw(vm);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	if (vm_devices_start(vm) < 0)
+		vm_fail(vm, "cannot start the I/O thread");
+	for (unsigned i = 0; i < vm->nr_vcpus && vm->stop_reason == VM_RUNNING; i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
 			vm_fail(vm, "cannot start vCPU thread %u", i);
 			break;
@@ -542,6 +551,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	vm_devices_destroy(vm);
 	vm_tty_restore(vm);
 	if (vm->com1_ready)
 		uart_fini(&vm->com1);

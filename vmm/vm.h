@@ -17,7 +17,12 @@
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
 #include "vmm/iobus.h"
+#include "vmm/evloop.h"
 #include "vmm/kvm.h"
+#include "vmm/msi.h"
+#include "devices/pci.h"
+
+#define VM_MAX_VIRTIO 32
 
 /* Exit statuses that are not the workload's (docs/architecture.md "Exit status"). */
 #define VM_STATUS_HOST_FAILURE 1
@@ -62,6 +67,12 @@ struct vm {
 	struct uart com1;
 	bool com1_ready;
 	struct boot_info boot;
+	struct msi_router msi;
+	struct evl evl;
+	struct pci_bus pci;
+	bool pci_ready;
+	struct vpci *virtio[VM_MAX_VIRTIO];
+	unsigned nr_virtio;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	int stop_efd;           /* written once the VM should stop */

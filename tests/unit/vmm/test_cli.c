@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: MIT
+/* test_cli.c: argv parsing into struct vm_config, every option and every error line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vmm/cli.h"
+
+#define MAX_ARGS 32
+
+/* A writable argv (getopt wants char **) built from literals; argv[0] is "agentvmm". */
+struct args {
+	int argc;
+	char *argv[MAX_ARGS + 1];
+	char store[MAX_ARGS][128];
+	struct vm_config cfg;
+	enum cli_action action;
+	char err[256];
+};
+
+static void add_arg(struct args *a, const char *s)
+{
+	assert_true(a->argc < MAX_ARGS && strlen(s) < sizeof(a->store[0]));
+	strcpy(a->store[a->argc], s);
+	a->argv[a->argc] = a->store[a->argc];
+	a->argv[++a->argc] = NULL;
+}
+
+/* parse(a, "--kernel", "k", NULL) runs cli_parse on "agentvmm --kernel k". */
+static int parse(struct args *a, ...)
+{
+	const char *s;
+	va_list ap;
+
+	a->argc = 0;
+	add_arg(a, "agentvmm");
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)))
+		add_arg(a, s);
+	va_end(ap);
+	memset(a->err, 'X', sizeof(a->err)); /* prove err is always written */
+	return cli_parse(a->argc, a->argv, &a->cfg, &a->action, a->err, sizeof(a->err));
+}
+
+static void expect_err(struct args *a, int r, const char *msg)
+{
+	assert_int_equal(r, -EINVAL);
+	assert_string_equal(a->err, msg);
+}
+
+static uint64_t host_mib(void)
+{
+	return (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >> 20;
+}
+
+static void test_cli_kernel_only_defaults(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "vmlinuz", NULL), 0);
+	assert_int_equal(a.action, CLI_RUN);
+	assert_string_equal(a.err, "");
+	assert_string_equal(a.cfg.kernel, "vmlinuz");
+	assert_null(a.cfg.initrd);
+	assert_null(a.cfg.cmdline);
+	assert_null(a.cfg.modules_dir);
+	assert_null(a.cfg.raw_image);
+	assert_int_equal(a.cfg.cpus, VM_DEFAULT_CPUS);
+	assert_int_equal(a.cfg.mem_mib, VM_DEFAULT_MEM_MIB);
+	assert_int_equal(a.cfg.verbose, 0);
+	assert_false(a.cfg.console_log);
+	assert_int_equal(a.cfg.argc, 0);
+	assert_null(a.cfg.argv);
+}
+
+static void test_cli_every_option_parsed(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "bz", "--initrd", "ird", "--cmdline", "quiet a=b",
+			       "--cpus", "4", "--mem", "64", "--modules-dir", "/lib/modules/x",
+			       "--console-log", "-v", "--verbose", "-vv", "--raw-image", "raw.bin",
+			       NULL),
+			 0);
+	assert_int_equal(a.action, CLI_RUN);
+	assert_string_equal(a.cfg.kernel, "bz");
+	assert_string_equal(a.cfg.initrd, "ird");
+	assert_string_equal(a.cfg.cmdline, "quiet a=b");
+	assert_int_equal(a.cfg.cpus, 4);
+	assert_int_equal(a.cfg.mem_mib, 64);
+	assert_string_equal(a.cfg.modules_dir, "/lib/modules/x");
+	assert_true(a.cfg.console_log);
+	assert_int_equal(a.cfg.verbose, 4);
+	assert_string_equal(a.cfg.raw_image, "raw.bin");
+	/* values point into argv, not copies */
+	assert_ptr_equal(a.cfg.kernel, a.argv[2]);
+	assert_int_equal(a.cfg.argc, 0);
+}
+
+static void test_cli_equals_form_parsed(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel=bz", "--cpus=2", "--mem=32", "--cmdline=", NULL), 0);
+	assert_string_equal(a.cfg.kernel, "bz");
+	assert_int_equal(a.cfg.cpus, 2);
+	assert_int_equal(a.cfg.mem_mib, 32);
+	assert_string_equal(a.cfg.cmdline, "");
+}
+
+static void test_cli_last_value_wins(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "a", "--kernel", "b", "--cpus", "3", "--cpus", "2",
+			       NULL),
+			 0);
+	assert_string_equal(a.cfg.kernel, "b");
+	assert_int_equal(a.cfg.cpus, 2);
+}
+
+static void test_cli_unique_prefix_accepted(void **state)
+{
+	struct args a;
+
+	(void)state;
+	/* getopt_long accepts unambiguous abbreviations */
+	assert_int_equal(parse(&a, "--kern", "bz", "--cp", "2", NULL), 0);
+	assert_string_equal(a.cfg.kernel, "bz");
+	assert_int_equal(a.cfg.cpus, 2);
+}
+
+static void test_cli_raw_image_without_kernel_ok(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--raw-image", "t.bin", NULL), 0);
+	assert_null(a.cfg.kernel);
+	assert_string_equal(a.cfg.raw_image, "t.bin");
+}
+
+static void test_cli_missing_kernel_fails(void **state)
+{
+	struct args a;
+
+	(void)state;
+	expect_err(&a, parse(&a, NULL), "--kernel is required (see --help)");
+	expect_err(&a, parse(&a, "--cpus", "2", "-v", NULL), "--kernel is required (see --help)");
+	expect_err(&a, parse(&a, "--", "ls", NULL), "--kernel is required (see --help)");
+}
+
+static void test_cli_workload_after_ddash_untouched(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--", "ls", "-la", "--mem", "1", "-h",
+			       "--bogus", "--", "--version", NULL),
+			 0);
+	assert_int_equal(a.action, CLI_RUN);
+	assert_int_equal(a.cfg.mem_mib, VM_DEFAULT_MEM_MIB);
+	assert_int_equal(a.cfg.argc, 8);
+	assert_ptr_equal(a.cfg.argv, &a.argv[4]);
+	assert_string_equal(a.cfg.argv[0], "ls");
+	assert_string_equal(a.cfg.argv[1], "-la");
+	assert_string_equal(a.cfg.argv[2], "--mem");
+	assert_string_equal(a.cfg.argv[4], "-h");
+	assert_string_equal(a.cfg.argv[6], "--");
+	assert_string_equal(a.cfg.argv[7], "--version");
+	assert_null(a.cfg.argv[8]);
+	/* not permuted */
+	assert_string_equal(a.argv[1], "--kernel");
+	assert_string_equal(a.argv[3], "--");
+}
+
+static void test_cli_ddash_first_then_workload(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--raw-image", "r", "--", "--", "x", NULL), 0);
+	assert_int_equal(a.cfg.argc, 2);
+	assert_string_equal(a.cfg.argv[0], "--");
+	assert_string_equal(a.cfg.argv[1], "x");
+}
+
+static void test_cli_trailing_ddash_no_workload(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--", NULL), 0);
+	assert_int_equal(a.cfg.argc, 0);
+	assert_null(a.cfg.argv);
+}
+
+static void test_cli_stray_argument_fails(void **state)
+{
+	struct args a;
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "ls", NULL),
+		   "unexpected argument 'ls' (put the command after --)");
+	expect_err(&a, parse(&a, "ls", "--kernel", "k", NULL),
+		   "unexpected argument 'ls' (put the command after --)");
+	expect_err(&a, parse(&a, "--kernel", "k", "-", NULL),
+		   "unexpected argument '-' (put the command after --)");
+	expect_err(&a, parse(&a, "--kernel", "k", "ls", "--", "x", NULL),
+		   "unexpected argument 'ls' (put the command after --)");
+}
+
+static void test_cli_ddash_as_option_value_not_separator(void **state)
+{
+	struct args a;
+
+	(void)state;
+	/* "--" here is the value of --cmdline; "ls" is a stray argument, not the workload */
+	expect_err(&a, parse(&a, "--kernel", "k", "--cmdline", "--", "ls", NULL),
+		   "unexpected argument 'ls' (put the command after --)");
+	expect_err(&a, parse(&a, "--kernel", "--", "ls", NULL),
+		   "unexpected argument 'ls' (put the command after --)");
+	/* a real separator after it still works */
+	assert_int_equal(parse(&a, "--kernel", "k", "--cmdline", "--", "--", "ls", NULL), 0);
+	assert_string_equal(a.cfg.cmdline, "--");
+	assert_int_equal(a.cfg.argc, 1);
+	assert_string_equal(a.cfg.argv[0], "ls");
+}
+
+static void test_cli_unknown_long_option_fails(void **state)
+{
+	struct args a;
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "--bogus", NULL),
+		   "unknown option --bogus (see --help)");
+	expect_err(&a, parse(&a, "--bogus=1", "--kernel", "k", NULL),
+		   "unknown option --bogus=1 (see --help)");
+	/* ambiguous prefix: --cpus, --cmdline, --console-log */
+	expect_err(&a, parse(&a, "--c", "1", NULL), "unknown option --c (see --help)");
+	/* a value for an option that takes none */
+	expect_err(&a, parse(&a, "--kernel", "k", "--console-log=1", NULL),
+		   "unknown option --console-log=1 (see --help)");
+}
+
+static void test_cli_value_for_flag_names_long_option(void **state)
+{
+	struct args a;
+
+	(void)state;
+	/* getopt reports the option's val ('v', 'h') in optopt: not "-v" / "-h" */
+	expect_err(&a, parse(&a, "--kernel", "k", "--verbose=2", NULL),
+		   "unknown option --verbose=2 (see --help)");
+	expect_err(&a, parse(&a, "--help=x", NULL), "unknown option --help=x (see --help)");
+	expect_err(&a, parse(&a, "--version=1", NULL), "unknown option --version=1 (see --help)");
+}
+
+static void test_cli_unknown_short_option_fails(void **state)
+{
+	struct args a;
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "-x", NULL), "unknown option -x (see --help)");
+	expect_err(&a, parse(&a, "--kernel", "k", "-vx", NULL), "unknown option -x (see --help)");
+	/* the unknown letter is mid-group after a long option: still named by letter */
+	expect_err(&a, parse(&a, "--console-log", "-xv", NULL), "unknown option -x (see --help)");
+	expect_err(&a, parse(&a, "-k", "bz", NULL), "unknown option -k (see --help)");
+	expect_err(&a, parse(&a, "-:", NULL), "unknown option -: (see --help)");
+}
+
+static void test_cli_missing_value_fails(void **state)
+{
+	static const char *const opts[] = { "--kernel", "--initrd", "--cmdline", "--cpus",
+					     "--mem", "--modules-dir", "--raw-image" };
+	struct args a;
+	char want[64];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		snprintf(want, sizeof(want), "option %s needs a value", opts[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", opts[i], NULL), want);
+	}
+	/* abbreviated: the message quotes what the user typed */
+	expect_err(&a, parse(&a, "--kern", NULL), "option --kern needs a value");
+}
+
+static void test_cli_next_option_taken_as_value(void **state)
+{
+	struct args a;
+
+	(void)state;
+	/* getopt semantics: a required value is the next argument, whatever it is */
+	assert_int_equal(parse(&a, "--kernel", "--cpus", NULL), 0);
+	assert_string_equal(a.cfg.kernel, "--cpus");
+	assert_int_equal(a.cfg.cpus, VM_DEFAULT_CPUS);
+}
+
+static void test_cli_cpus_bounds(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--cpus", "1", NULL), 0);
+	assert_int_equal(a.cfg.cpus, 1);
+	assert_int_equal(parse(&a, "--kernel", "k", "--cpus", "255", NULL), 0);
+	assert_int_equal(a.cfg.cpus, 255);
+	assert_int_equal(parse(&a, "--kernel", "k", "--cpus", "007", NULL), 0);
+	assert_int_equal(a.cfg.cpus, 7);
+	expect_err(&a, parse(&a, "--kernel", "k", "--cpus", "0", NULL),
+		   "--cpus 0: must be a number from 1 to 255");
+	expect_err(&a, parse(&a, "--kernel", "k", "--cpus", "256", NULL),
+		   "--cpus 256: must be a number from 1 to 255");
+	/* 2^32 + 1 must not truncate to 1 */
+	expect_err(&a, parse(&a, "--kernel", "k", "--cpus", "4294967297", NULL),
+		   "--cpus 4294967297: must be a number from 1 to 255");
+}
+
+static void test_cli_cpus_junk_fails(void **state)
+{
+	static const char *const junk[] = { "12x", "-1", "", " 1", "1 ", "+1", "0x10", "1.0",
+					    "one", "18446744073709551615",
+					    "18446744073709551616",
+					    "99999999999999999999999999999999" };
+	struct args a;
+	char want[128];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		snprintf(want, sizeof(want), "--cpus %s: must be a number from 1 to 255", junk[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--cpus", junk[i], NULL), want);
+	}
+}
+
+static void test_cli_mem_bounds(void **state)
+{
+	struct args a;
+	char max[32], over[32], want[128];
+	uint64_t host = host_mib();
+
+	(void)state;
+	snprintf(max, sizeof(max), "%" PRIu64, host);
+	snprintf(over, sizeof(over), "%" PRIu64, host + 1);
+	assert_int_equal(parse(&a, "--kernel", "k", "--mem", "16", NULL), 0);
+	assert_int_equal(a.cfg.mem_mib, 16);
+	assert_int_equal(parse(&a, "--kernel", "k", "--mem", max, NULL), 0);
+	assert_int_equal(a.cfg.mem_mib, host);
+
+	snprintf(want, sizeof(want), "--mem 15: must be a number of MiB from 16 to %" PRIu64
+		 " (host RAM)", host);
+	expect_err(&a, parse(&a, "--kernel", "k", "--mem", "15", NULL), want);
+	snprintf(want, sizeof(want), "--mem 0: must be a number of MiB from 16 to %" PRIu64
+		 " (host RAM)", host);
+	expect_err(&a, parse(&a, "--kernel", "k", "--mem", "0", NULL), want);
+	snprintf(want, sizeof(want), "--mem %s: must be a number of MiB from 16 to %" PRIu64
+		 " (host RAM)", over, host);
+	expect_err(&a, parse(&a, "--kernel", "k", "--mem", over, NULL), want);
+}
+
+static void test_cli_mem_junk_fails(void **state)
+{
+	static const char *const junk[] = { "12x", "-1", "", " 1", "512 ", "+512", "0x200",
+					    "512M", "18446744073709551616",
+					    "99999999999999999999999999999999" };
+	struct args a;
+	char want[160];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		snprintf(want, sizeof(want),
+			 "--mem %s: must be a number of MiB from 16 to %" PRIu64 " (host RAM)",
+			 junk[i], host_mib());
+		expect_err(&a, parse(&a, "--kernel", "k", "--mem", junk[i], NULL), want);
+	}
+}
+
+static void test_cli_help_and_version_actions(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "-h", NULL), 0);
+	assert_int_equal(a.action, CLI_HELP);
+	assert_int_equal(parse(&a, "--help", NULL), 0);
+	assert_int_equal(a.action, CLI_HELP);
+	assert_int_equal(parse(&a, "--version", NULL), 0);
+	assert_int_equal(a.action, CLI_VERSION);
+	/* they win over later errors and the missing --kernel ... */
+	assert_int_equal(parse(&a, "--help", "--bogus", NULL), 0);
+	assert_int_equal(a.action, CLI_HELP);
+	assert_int_equal(parse(&a, "--cpus", "2", "--version", "--cpus", "0", NULL), 0);
+	assert_int_equal(a.action, CLI_VERSION);
+	/* ... but not over earlier ones, and not inside the workload */
+	expect_err(&a, parse(&a, "--cpus", "0", "--help", NULL),
+		   "--cpus 0: must be a number from 1 to 255");
+	assert_int_equal(parse(&a, "--kernel", "k", "--", "--help", NULL), 0);
+	assert_int_equal(a.action, CLI_RUN);
+	/* grouped */
+	assert_int_equal(parse(&a, "-vh", NULL), 0);
+	assert_int_equal(a.action, CLI_HELP);
+	assert_int_equal(a.cfg.verbose, 1);
+}
+
+static void test_cli_reparse_after_half_group_clean(void **state)
+{
+	struct args a, b;
+
+	(void)state;
+	/* "-hv" returns at 'h' with "v" still pending inside getopt */
+	assert_int_equal(parse(&a, "-hv", NULL), 0);
+	assert_int_equal(a.action, CLI_HELP);
+	assert_int_equal(parse(&b, "--kernel", "k", NULL), 0);
+	assert_int_equal(b.cfg.verbose, 0);
+	assert_string_equal(b.cfg.kernel, "k");
+	/* same after an unknown letter mid-group */
+	expect_err(&a, parse(&a, "-xv", NULL), "unknown option -x (see --help)");
+	assert_int_equal(parse(&b, "--kernel", "k", "--", "w", NULL), 0);
+	assert_int_equal(b.cfg.verbose, 0);
+	assert_int_equal(b.cfg.argc, 1);
+}
+
+static void test_cli_control_chars_in_message_replaced(void **state)
+{
+	struct args a;
+	char want[128];
+
+	(void)state;
+	/* the message quotes argv, but stays one printable line */
+	expect_err(&a, parse(&a, "--kernel", "k", "--bad\nname\x1b[2J", NULL),
+		   "unknown option --bad?name?[2J (see --help)");
+	snprintf(want, sizeof(want),
+		 "--mem 1??: must be a number of MiB from 16 to %" PRIu64 " (host RAM)", host_mib());
+	expect_err(&a, parse(&a, "--kernel", "k", "--mem", "1\r\n", NULL), want);
+}
+
+static void test_cli_argc_zero_fails_cleanly(void **state)
+{
+	char *argv[] = { NULL };
+	struct vm_config cfg;
+	enum cli_action action;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(cli_parse(0, argv, &cfg, &action, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--kernel is required (see --help)");
+	assert_int_equal(cfg.argc, 0);
+	assert_null(cfg.argv);
+}
+
+static void test_cli_small_err_buffer_truncated(void **state)
+{
+	struct args a;
+	char small[8];
+
+	(void)state;
+	a.argc = 2;
+	strcpy(a.store[0], "agentvmm");
+	strcpy(a.store[1], "--bogus");
+	a.argv[0] = a.store[0];
+	a.argv[1] = a.store[1];
+	a.argv[2] = NULL;
+	assert_int_equal(cli_parse(2, a.argv, &a.cfg, &a.action, small, sizeof(small)), -EINVAL);
+	assert_string_equal(small, "unknown");
+}
+
+static void test_cli_usage_mentions_options(void **state)
+{
+	const char *u = cli_usage();
+
+	(void)state;
+	assert_non_null(strstr(u, "usage: agentvmm --kernel FILE"));
+	for (const char *o = "--kernel\0--initrd\0--modules-dir\0--cmdline\0--cpus\0--mem\0"
+			     "--console-log\0--verbose\0--raw-image\0--help\0--version\0";
+	     *o; o += strlen(o) + 1)
+		assert_non_null(strstr(u, o));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_kernel_only_defaults),
+		cmocka_unit_test(test_cli_every_option_parsed),
+		cmocka_unit_test(test_cli_equals_form_parsed),
+		cmocka_unit_test(test_cli_last_value_wins),
+		cmocka_unit_test(test_cli_unique_prefix_accepted),
+		cmocka_unit_test(test_cli_raw_image_without_kernel_ok),
+		cmocka_unit_test(test_cli_missing_kernel_fails),
+		cmocka_unit_test(test_cli_workload_after_ddash_untouched),
+		cmocka_unit_test(test_cli_ddash_first_then_workload),
+		cmocka_unit_test(test_cli_trailing_ddash_no_workload),
+		cmocka_unit_test(test_cli_stray_argument_fails),
+		cmocka_unit_test(test_cli_ddash_as_option_value_not_separator),
+		cmocka_unit_test(test_cli_unknown_long_option_fails),
+		cmocka_unit_test(test_cli_value_for_flag_names_long_option),
+		cmocka_unit_test(test_cli_unknown_short_option_fails),
+		cmocka_unit_test(test_cli_missing_value_fails),
+		cmocka_unit_test(test_cli_next_option_taken_as_value),
+		cmocka_unit_test(test_cli_cpus_bounds),
+		cmocka_unit_test(test_cli_cpus_junk_fails),
+		cmocka_unit_test(test_cli_mem_bounds),
+		cmocka_unit_test(test_cli_mem_junk_fails),
+		cmocka_unit_test(test_cli_help_and_version_actions),
+		cmocka_unit_test(test_cli_reparse_after_half_group_clean),
+		cmocka_unit_test(test_cli_control_chars_in_message_replaced),
+		cmocka_unit_test(test_cli_argc_zero_fails_cleanly),
+		cmocka_unit_test(test_cli_small_err_buffer_truncated),
+		cmocka_unit_test(test_cli_usage_mentions_options),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/* vm_devices.c: create and tear down the PCI bus and the virtio devices of a VM. */
+#include "vmm/vm_devices.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "boot/cmdline.h"
+#include "devices/platform.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtio_rng.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VM_EVL_ENTRIES 1024
+#define VM_BLK_MAX_QUEUES 4
+#define EXT4_MAGIC_OFF 1080 /* superblock at 1024, s_magic at +56 */
+#define BLANK_PROBE_LEN 65536
+
+static int vm_add_virtio(struct vm *vm, const struct virtio_dev_ops *ops, void *dev,
+			 uint16_t nr_queues, char *err, size_t errlen)
+{
+	struct vpci *t;
+
+	if (vm->nr_virtio >= VM_MAX_VIRTIO) {
+		snprintf(err, errlen, "too many devices (at most %d)", VM_MAX_VIRTIO);
+		ops->destroy(dev);
+		return -EINVAL;
+	}
+	t = vpci_create(ops, dev, nr_queues, &vm->gm, &vm->evl, &vm->msi.ctl, &vm->pci, err,
+			errlen);
+	if (!t) {
+		ops->destroy(dev);
+		return -ENOSPC;
+	}
+	vm->virtio[vm->nr_virtio++] = t;
+	return 0;
+}
+
+/* A blank image: no ext2/3/4 magic and nothing but zeros at its start. */
+static bool disk_is_blank(const char *path)
+{
+	static uint8_t buf[BLANK_PROBE_LEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n <= 0)
+		return n == 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+/* mkfs.ext4 on the host, the way microvm.nix prepares its var.img volumes. */
+static int disk_mkfs(const char *path, char *err, size_t errlen)
+{
+	char owner[64];
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "--disk %s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	snprintf(owner, sizeof(owner), "root_owner=%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+	fprintf(stderr, "agentvmm: %s is blank: creating an ext4 filesystem\n", path);
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, STDOUT_FILENO);
+		execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-E", owner, path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "--disk %s: mkfs.ext4 failed%s", path,
+			 pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+				 " (install e2fsprogs)" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct vm_disk *d = &cfg->disks[i];
+		char serial[32];
+		int r;
+
+		snprintf(serial, sizeof(serial), VM_DISK_SERIAL_FMT, i);
+		struct vblk_config bc = {
+			.path = d->path, .readonly = d->readonly, .direct = d->direct,
+			.nr_queues = (uint16_t)MIN(cfg->cpus, VM_BLK_MAX_QUEUES), .serial = serial,
+		};
+		if (d->mount[0] && !d->readonly && disk_is_blank(d->path)) {
+			r = disk_mkfs(d->path, err, errlen);
+			if (r)
+				return r;
+		}
+		void *dev = vblk_create(&bc, err, errlen);
+		if (!dev)
+			return -EINVAL;
+		r = vm_add_virtio(vm, &vblk_ops, dev, vblk_nr_queues(dev), err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vm_devices_create(struct vm *vm, char *err, size_t errlen)
+{
+	void *rng;
+	int r;
+
+	r = msi_router_init(&vm->msi, &vm->kvm);
+	if (r) {
+		snprintf(err, errlen, "cannot set up interrupt routing: %s", strerror(-r));
+		return r;
+	}
+	r = evl_init(&vm->evl, VM_EVL_ENTRIES);
+	if (r) {
+		snprintf(err, errlen, "cannot set up io_uring: %s", strerror(-r));
+		return r;
+	}
+	pci_bus_init(&vm->pci);
+	vm->pci_ready = true;
+	vm->pci.reset_sink = &vm->power;
+	r = pci_bus_register(&vm->pci, &vm->pio, &vm->mmio);
+	if (r) {
+		snprintf(err, errlen, "cannot register the PCI bus: %s", strerror(-r));
+		return r;
+	}
+	rng = vrng_create(err, errlen);
+	if (!rng)
+		return -ENOMEM;
+	r = vm_add_virtio(vm, &vrng_ops, rng, 1, err, errlen);
+	if (r)
+		return r;
+	return vm_add_disks(vm, err, errlen);
+}
+
+int vm_devices_start(struct vm *vm)
+{
+	return evl_start(&vm->evl);
+}
+
+void vm_devices_destroy(struct vm *vm)
+{
+	/*
+	 * Stop the loop and let it drain: completions of in-flight I/O still
+	 * reach their (live) devices; only then are the devices freed.
+	 */
+	evl_fini(&vm->evl);
+	for (unsigned i = 0; i < vm->nr_virtio; i++)
+		vpci_destroy(vm->virtio[i]);
+	vm->nr_virtio = 0;
+	if (vm->pci_ready)
+		pci_bus_fini(&vm->pci);
+	vm->pci_ready = false;
+	msi_router_fini(&vm->msi);
+}
+
+int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		char enc[VM_PATH_MAX * 3], *args[1] = { (char *)(uintptr_t)cfg->disks[i].mount };
+		int n;
+
+		if (!cfg->disks[i].mount[0])
+			continue;
+		/* reuse the argv encoding for the path: agentvmm.argc=1 agentvmm.argv=ENC */
+		if (boot_cmdline_encode_argv(enc, sizeof(enc), args, 1) < 0)
+			return -ENOSPC;
+		const char *p = strstr(enc, "agentvmm.argv=");
+		n = snprintf(buf + used, len - used, " agentvmm.disk=" VM_DISK_SERIAL_FMT ":%s%s", i,
+			     cfg->disks[i].readonly ? "ro:" : "rw:", p ? p + 14 : "");
+		if (n < 0 || (size_t)n >= len - used)
+			return -ENOSPC;
+		used += (size_t)n;
+	}
+	return 0;
+}

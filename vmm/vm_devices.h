@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm_devices.h: the VM's PCI bus and virtio devices, created in a fixed order
+ * (virtio-rng, then one virtio-blk per --disk) so guest device names are
+ * stable: disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>".
+ */
+#ifndef AGENTVMM_VMM_VM_DEVICES_H
+#define AGENTVMM_VMM_VM_DEVICES_H
+
+#include <stddef.h>
+
+#include "vmm/compiler.h"
+
+struct vm;
+struct vm_config;
+
+#define VM_DISK_SERIAL_FMT "agentvmm-disk%u"
+
+/*
+ * vm_devices_create() - MSI routing, event loop, PCI bus and virtio devices.
+ * Return: 0; -errno with a one-line message in (err) (-EINVAL and friends for
+ * bad --disk arguments).
+ * Context: main thread, during vm_create().
+ */
+int vm_devices_create(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/* vm_devices_start() - start the event loop thread. */
+int vm_devices_start(struct vm *vm) __must_check;
+
+/* vm_devices_destroy() - stop the loop, destroy devices; idempotent. */
+void vm_devices_destroy(struct vm *vm);
+
+/*
+ * vm_devices_cmdline() - kernel parameters telling guest-init what to mount
+ * (agentvmm.disk=SERIAL:ENCODED_PATH per --disk with mount=).
+ * Return: 0 or -ENOSPC.
+ */
+int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len) __must_check;
+
+#endif
