@@ -15,6 +15,7 @@ enum cl_key {
 	CL_VERBOSE,
 	CL_TERM,
 	CL_ENV,
+	CL_DISKS,
 	CL_NKEYS,
 };
 
@@ -24,6 +25,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_VERBOSE] = "agentvmm.verbose",
 	[CL_TERM] = "agentvmm.term",
 	[CL_ENV] = "agentvmm.env",
+	[CL_DISKS] = "agentvmm.disks",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -314,6 +316,32 @@ static int apply_term(struct gi_cmdline *cl, const struct cl_raw *raw, char *err
 	return 0;
 }
 
+/* agentvmm.disks=ENC: items "SERIAL:ro|rw:/mount/point" (what --disk ...,mount= asked for). */
+static int apply_disks(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
+{
+	size_t n, i;
+	int ret;
+
+	if (!raw->seen[CL_DISKS] || !raw->val[CL_DISKS] || !*raw->val[CL_DISKS])
+		return 0;
+	ret = decode_key(raw, CL_DISKS, GI_CMDLINE_MAX_DISKS, &cl->cl_disks, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_ndisks = n;
+	for (i = 0; i < n; i++) {
+		const char *a = strchr(cl->cl_disks[i], ':');
+		const char *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!a || a == cl->cl_disks[i] || !b || b[1] != '/' ||
+		    (strncmp(a + 1, "ro:", 3) != 0 && strncmp(a + 1, "rw:", 3) != 0)) {
+			snprintf(err, errlen, "agentvmm.disks: entry %zu is not SERIAL:ro|rw:/path",
+				 i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -326,6 +354,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_term(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_env(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_disks(cl, raw, err, errlen);
 	return ret;
 }
 
@@ -370,5 +400,6 @@ void gi_cmdline_fini(struct gi_cmdline *cl)
 	free(cl->cl_argv);
 	free(cl->cl_term);
 	free(cl->cl_env);
+	free(cl->cl_disks);
 	memset(cl, 0, sizeof(*cl));
 }

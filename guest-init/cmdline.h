@@ -32,6 +32,7 @@
 #define GI_CMDLINE_MAX_ARGS 4096
 #define GI_CMDLINE_MAX_ENV 1024
 #define GI_CMDLINE_DEFAULT_TERM "linux"
+#define GI_CMDLINE_MAX_DISKS 64
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -41,6 +42,8 @@ struct gi_cmdline {
 	char *cl_term;		/* decoded agentvmm.term; NULL when not given */
 	size_t cl_envc;
 	char **cl_env;		/* cl_envc "NAME=VALUE" strings + NULL; NULL when none */
+	size_t cl_ndisks;
+	char **cl_disks;	/* "SERIAL:ro|rw:/path" + NULL; NULL when none */
 };
 
 /*

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "guest-init/cmdline.h"
+#include "guest-init/disks.h"
 #include "guest-init/console.h"
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
@@ -352,6 +353,10 @@ int main(int argc, char **argv)
 		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
 	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
 		gi_info("some modules did not load");
+	if (gi_disks_mount(cl.cl_disks, cl.cl_ndisks)) {
+		gi_err("cannot mount the disks");
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	}
 	if (set_environment(&cl)) {
 		gi_err("cannot set up the environment");
 		finish(GI_STATUS_INIT_FAILED, sfd);

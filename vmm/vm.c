@@ -355,6 +355,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
 	}
+	r = vm_devices_prepare(vm, err, errlen);
+	if (r)
+		return r;
 	if (vm->kvm.software && !cfg->raw_image)
 		log_warn("/dev/kvm runs guest kernel code by emulation (no vmx/svm): a stock "
 			 "Linux kernel will not boot at usable speed");

@@ -108,10 +108,10 @@ static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
 			.path = d->path, .readonly = d->readonly, .direct = d->direct,
 			.nr_queues = (uint16_t)MIN(cfg->cpus, VM_BLK_MAX_QUEUES), .serial = serial,
 		};
-		if (d->mount[0] && !d->readonly && disk_is_blank(d->path)) {
-			r = disk_mkfs(d->path, err, errlen);
-			if (r)
-				return r;
+		if (d->mount[0] && d->readonly && disk_is_blank(d->path)) {
+			snprintf(err, errlen, "--disk %s: a blank read-only image cannot be mounted "
+				 "(drop ro to have agentvmm create a filesystem)", d->path);
+			return -EINVAL;
 		}
 		void *dev = vblk_create(&bc, err, errlen);
 		if (!dev)
@@ -155,6 +155,24 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	return vm_add_disks(vm, err, errlen);
 }
 
+int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	/* last step of vm_create(): nothing else can fail after an image is formatted */
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct vm_disk *d = &cfg->disks[i];
+
+		if (d->mount[0] && !d->readonly && disk_is_blank(d->path)) {
+			int r = disk_mkfs(d->path, err, errlen);
+
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int vm_devices_start(struct vm *vm)
 {
 	return evl_start(&vm->evl);
@@ -178,24 +196,28 @@ void vm_devices_destroy(struct vm *vm)
 
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	size_t used = 0;
+	static char items[VM_MAX_DISKS][VM_PATH_MAX];
+	char *argv[VM_MAX_DISKS];
+	char enc[VM_MAX_DISKS * VM_PATH_MAX];
+	int n = 0;
 
 	buf[0] = 0;
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		char enc[VM_PATH_MAX * 3], *args[1] = { (char *)(uintptr_t)cfg->disks[i].mount };
-		int n;
+		const struct vm_disk *d = &cfg->disks[i];
 
-		if (!cfg->disks[i].mount[0])
+		if (!d->mount[0])
 			continue;
-		/* reuse the argv encoding for the path: agentvmm.argc=1 agentvmm.argv=ENC */
-		if (boot_cmdline_encode_argv(enc, sizeof(enc), args, 1) < 0)
-			return -ENOSPC;
-		const char *p = strstr(enc, "agentvmm.argv=");
-		n = snprintf(buf + used, len - used, " agentvmm.disk=" VM_DISK_SERIAL_FMT ":%s%s", i,
-			     cfg->disks[i].readonly ? "ro:" : "rw:", p ? p + 14 : "");
-		if (n < 0 || (size_t)n >= len - used)
-			return -ENOSPC;
-		used += (size_t)n;
+		snprintf(items[n], sizeof(items[n]), VM_DISK_SERIAL_FMT ":%s:%s", i,
+			 d->readonly ? "ro" : "rw", d->mount);
+		argv[n] = items[n];
+		n++;
 	}
-	return 0;
+	if (!n)
+		return 0;
+	/* the argv encoding carries the list: "agentvmm.argc=N agentvmm.argv=ENC" → ENC */
+	if (boot_cmdline_encode_argv(enc, sizeof(enc), argv, n) < 0)
+		return -ENOSPC;
+	const char *list = strstr(enc, "agentvmm.argv=");
+	int w = snprintf(buf, len, " agentvmm.disks=%s", list ? list + strlen("agentvmm.argv=") : "");
+	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
 }

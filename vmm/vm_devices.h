@@ -24,6 +24,14 @@ struct vm_config;
  */
 int vm_devices_create(struct vm *vm, char *err, size_t errlen) __must_check;
 
+/*
+ * vm_devices_prepare() - create an ext4 filesystem on each blank --disk with
+ * mount= (on the host, with mkfs.ext4, saying so on stderr). Called last in
+ * vm_create(), so a failing VM never modifies an image.
+ * Return: 0 or -EINVAL with a message in (err).
+ */
+int vm_devices_prepare(struct vm *vm, char *err, size_t errlen) __must_check;
+
 /* vm_devices_start() - start the event loop thread. */
 int vm_devices_start(struct vm *vm) __must_check;
 
@@ -32,7 +40,7 @@ void vm_devices_destroy(struct vm *vm);
 
 /*
  * vm_devices_cmdline() - kernel parameters telling guest-init what to mount
- * (agentvmm.disk=SERIAL:ENCODED_PATH per --disk with mount=).
+ * (agentvmm.disks=ENC, items "SERIAL:ro|rw:/path" per --disk with mount=).
  * Return: 0 or -ENOSPC.
  */
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len) __must_check;

@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include "guest-init/mkinitramfs/cpio.h"
+#include "guest-init/mkinitramfs/decompress.h"
 #include "guest-init/mkinitramfs/moddep.h"
 #include "guest-init/mkinitramfs/sha256.h"
 #include "guest-init/mkinitramfs/util.h"
 
-/* Bump when the image layout changes, so cached images are rebuilt. */
-#define IR_FORMAT "agentvmm-initramfs-1"
+/* Bump when the image layout changes, so cached images are rebuilt (2: modules decompressed). */
+#define IR_FORMAT "agentvmm-initramfs-2"
 #define IR_APPLETS_MAX (1u << 20)
 #define IR_MODLIST "etc/agentvmm/modules"
 
@@ -199,6 +200,24 @@ static int add_parent_dirs(struct gi_cpio *c, const char *path, char ***done, si
 	return 0;
 }
 
+/* A .ko.xz/.zst/.gz module, stored decompressed as (dst) (its path without the suffix). */
+static int add_compressed_module(struct gi_cpio *c, const char *src, const char *dst, char *err,
+				 size_t errlen)
+{
+	size_t len;
+	void *buf;
+	int ret;
+
+	ret = gi_decompress_file(src, GI_DECOMP_MAX_MODULE, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
+	ret = gi_cpio_add_file(c, dst, 0644, buf, len);
+	free(buf);
+	if (ret)
+		snprintf(err, errlen, "initramfs: adding %s: %s", src, strerror(-ret));
+	return ret;
+}
+
 static int add_one_module(struct gi_cpio *c, const char *modules_dir, const char *path,
 			  char *err, size_t errlen)
 {
@@ -207,7 +226,7 @@ static int add_one_module(struct gi_cpio *c, const char *modules_dir, const char
 	int fd, ret;
 
 	snprintf(src, sizeof(src), "%s/%s", modules_dir, path);
-	snprintf(dst, sizeof(dst), "lib/modules/%s", path);
+	snprintf(dst, sizeof(dst), "lib/modules/%.*s", (int)gi_comp_strip_len(path), path);
 	fd = open(src, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		ret = -errno;
@@ -221,6 +240,10 @@ static int add_one_module(struct gi_cpio *c, const char *modules_dir, const char
 			close(fd);
 		return ret;
 	}
+	if (gi_comp_of(path) != GI_COMP_NONE) {
+		close(fd);
+		return add_compressed_module(c, src, dst, err, errlen);
+	}
 	ret = gi_cpio_add_file_fd(c, dst, 0644, fd, (uint64_t)st.st_size);
 	close(fd);
 	if (ret)
@@ -232,7 +255,7 @@ static int add_modules(struct gi_cpio *c, const struct gi_initramfs_config *cfg,
 		       const struct ir_plan *p, char *err, size_t errlen)
 {
 	char **done = NULL, *list = NULL;
-	size_t ndone = 0, listlen = 0, i;
+	size_t ndone = 0, listlen = 0, i, n;
 	int ret = 0;
 
 	if (p->nmods)
@@ -249,15 +272,16 @@ static int add_modules(struct gi_cpio *c, const struct gi_initramfs_config *cfg,
 	free(done);
 	if (ret)
 		return ret;
-	/* the load order for guest-init, one path per line */
+	/* the load order for guest-init, one path per line, as stored (no compression suffix) */
 	for (i = 0; i < p->nmods; i++)
-		listlen += strlen(p->mod_paths[i]) + 1;
+		listlen += gi_comp_strip_len(p->mod_paths[i]) + 1;
 	list = malloc(listlen + 1);
 	if (!list)
 		return -ENOMEM;
-	list[0] = '\0';
-	for (i = 0; i < p->nmods; i++)
-		strcat(strcat(list, p->mod_paths[i]), "\n");
+	for (i = 0, n = 0; i < p->nmods; i++) {
+		n += (size_t)sprintf(list + n, "%.*s\n", (int)gi_comp_strip_len(p->mod_paths[i]),
+				     p->mod_paths[i]);
+	}
 	ret = gi_cpio_add_file(c, IR_MODLIST, 0644, list, listlen);
 	free(list);
 	if (ret)

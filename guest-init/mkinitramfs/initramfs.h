@@ -9,7 +9,8 @@
  *   /bin/busybox, /bin/<applet> -> busybox (applets from running
  *                            "busybox --list" on the build host), /bin/sh
  *   /sbin -> bin, /usr/bin -> ../bin, /usr/sbin -> ../bin
- *   /lib/modules/<path>      each resolved module, path as in modules.dep
+ *   /lib/modules/<path>      each resolved module, path as in modules.dep;
+ *                            .ko.xz/.ko.zst/.ko.gz stored decompressed as .ko
  *   /etc/agentvmm/modules    their load order, one path per line
  *   /etc/passwd, /etc/group, /etc/hosts   root (and group tty = 5) only
  *   /dev/console (c 5 1), /proc /sys /dev /tmp /run /root /mnt (empty)
@@ -36,7 +37,9 @@ struct gi_initramfs_config {
  * Return: 0, or -errno with one line in (err): -EINVAL for a config without
  * init; -ENOENT for an unknown module (a name in neither modules.dep nor
  * modules.builtin; built-in names are skipped) or a missing module file,
- * naming it; -ELOOP for a dependency cycle; errors of running busybox --list
+ * naming it; -EBADMSG for a corrupt compressed module and -EFBIG for one
+ * that decompresses to more than GI_DECOMP_MAX_MODULE, naming the file;
+ * -ELOOP for a dependency cycle; errors of running busybox --list
  * or of writing (out_path). Nothing is left behind on failure.
  * Context: any thread; runs busybox as a child process when busybox_path is set.
  */

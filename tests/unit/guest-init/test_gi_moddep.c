@@ -93,6 +93,28 @@ static void test_gi_moddep_dedups_and_normalises_names(void **state)
 	gi_moddep_free(md);
 }
 
+/* NixOS ships .ko.xz; .ko.zst and .ko.gz too: names drop the suffix, order is unchanged */
+static void test_gi_moddep_compressed_names_resolve_in_order(void **state)
+{
+	static const char dep[] = "kernel/a.ko.xz: kernel/b.ko.zst kernel/c.ko.gz\n"
+				  "kernel/b.ko.zst: kernel/c.ko.gz\n"
+				  "kernel/c.ko.gz:\n"
+				  "kernel/sub/d-e.ko.xz: kernel/plain.ko kernel/c.ko.gz\n"
+				  "kernel/plain.ko:\n";
+	struct gi_moddep *md;
+
+	assert_int_equal(gi_moddep_parse(dep, strlen(dep), "kernel/fs/bi.ko\n", 16, &md, err,
+					 sizeof(err)),
+			 0);
+	expect_order(md, (const char *const[]){ "a", NULL },
+		     "kernel/c.ko.gz,kernel/b.ko.zst,kernel/a.ko.xz");
+	expect_order(md, (const char *const[]){ "d_e", "a.ko.xz", "d-e.ko.xz", "c.ko", "bi", NULL },
+		     "kernel/c.ko.gz,kernel/plain.ko,kernel/sub/d-e.ko.xz,kernel/b.ko.zst,"
+		     "kernel/a.ko.xz");
+	expect_fail(md, (const char *const[]){ "a.xz", NULL }, -ENOENT, "unknown module a.xz");
+	gi_moddep_free(md);
+}
+
 static void test_gi_moddep_builtin_skipped_unknown_fails(void **state)
 {
 	struct gi_moddep *md = crafted();
@@ -196,6 +218,10 @@ static void test_gi_modname_normalises(void **state)
 	assert_int_equal(gi_modname("pvpanic-mmio.ko", buf, 13 - 1), -EINVAL);
 	assert_int_equal(gi_modname("x/virtio-a.ko.zst", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "virtio_a");
+	assert_int_equal(gi_modname("x/virtio-a.ko.xz", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "virtio_a");
+	assert_int_equal(gi_modname("virtio-a.ko.gz", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "virtio_a");
 	assert_int_equal(gi_modname("abc", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "abc");
 	assert_int_equal(gi_modname("dir/", buf, sizeof(buf)), -EINVAL);
@@ -264,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gi_moddep_deps_come_first),
 		cmocka_unit_test(test_gi_moddep_dedups_and_normalises_names),
+		cmocka_unit_test(test_gi_moddep_compressed_names_resolve_in_order),
 		cmocka_unit_test(test_gi_moddep_builtin_skipped_unknown_fails),
 		cmocka_unit_test(test_gi_moddep_cycle_and_missing_fail),
 		cmocka_unit_test(test_gi_moddep_chain_depth_is_bounded),
