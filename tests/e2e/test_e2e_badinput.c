@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -236,6 +237,118 @@ static void test_bad_dev_kvm_missing_fails_2(void **state)
 	}
 }
 
+/* A regular file in tmpdir with (len) bytes of (byte); returns its path. */
+static const char *make_file(const char *name, size_t len, int byte)
+{
+	static char path[4][4300];
+	static int i;
+	FILE *f;
+
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+	f = fopen(path[i], "w");
+	for (size_t k = 0; k < len; k++)
+		fputc(byte, f);
+	fclose(f);
+	return path[i];
+}
+
+/* (path)'s size, mtime and first bytes, to prove a failed run modified nothing. */
+static void file_sig(const char *path, char *sig, size_t len)
+{
+	struct stat st;
+	unsigned char head[16] = { 0 };
+	FILE *f = fopen(path, "r");
+
+	assert_int_equal(stat(path, &st), 0);
+	if (f) {
+		size_t n = fread(head, 1, sizeof(head), f);
+		(void)n;
+		fclose(f);
+	}
+	snprintf(sig, len, "%lld/%lld.%09ld/%02x%02x%02x%02x", (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, head[0], head[1], head[2],
+		 head[3]);
+}
+
+static void test_bad_disk_missing_image_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", "/nonexistent.img",
+				"--", "true"),
+			   "/nonexistent.img", "No such file or directory");
+}
+
+static void test_bad_disk_directory_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", tmpdir, "--", "true"),
+			   tmpdir, "not a regular file");
+}
+
+static void test_bad_disk_zero_size_fails_2(void **state)
+{
+	const char *img = make_file("empty.img", 0, 0);
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", img, "--", "true"), img,
+			   "empty");
+}
+
+static void test_bad_disk_same_image_twice_fails_2(void **state)
+{
+	const char *img = make_file("twice.img", 1 << 20, 0);
+	char sig[128], after[128];
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	file_sig(img, sig, sizeof(sig));
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", img, "--disk", img,
+				"--", "true"),
+			   img, "in use");
+	file_sig(img, after, sizeof(after));
+	assert_string_equal(sig, after);
+}
+
+static void test_bad_disk_locked_by_another_process_fails_2(void **state)
+{
+	const char *img = make_file("locked.img", 1 << 20, 0);
+	int fd = open(img, O_RDWR);
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", img, "--", "true"), img,
+			   "in use");
+	close(fd);
+}
+
+static void test_bad_disk_mount_on_readonly_blank_image_fails_2(void **state)
+{
+	const char *img = make_file("roblank.img", 1 << 20, 0);
+	char sig[128], after[128];
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	char disk[4400];
+
+	snprintf(disk, sizeof(disk), "%s,ro,mount=/data", img);
+	file_sig(img, sig, sizeof(sig));
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--disk", disk, "--", "true"),
+			   img, "blank read-only image");
+	file_sig(img, after, sizeof(after));
+	assert_string_equal(sig, after);
+}
+
+static void test_bad_disk_unknown_option_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--disk", "x.img,fast", "--", "true"),
+			   "--disk x.img,fast", "unknown option 'fast'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +367,13 @@ int main(void)
 		cmocka_unit_test(test_bad_missing_flag_value_fails_2),
 		cmocka_unit_test(test_bad_cmdline_too_long_fails_2),
 		cmocka_unit_test(test_bad_dev_kvm_missing_fails_2),
+		cmocka_unit_test(test_bad_disk_missing_image_fails_2),
+		cmocka_unit_test(test_bad_disk_directory_fails_2),
+		cmocka_unit_test(test_bad_disk_zero_size_fails_2),
+		cmocka_unit_test(test_bad_disk_same_image_twice_fails_2),
+		cmocka_unit_test(test_bad_disk_locked_by_another_process_fails_2),
+		cmocka_unit_test(test_bad_disk_mount_on_readonly_blank_image_fails_2),
+		cmocka_unit_test(test_bad_disk_unknown_option_fails_2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
