@@ -16,6 +16,7 @@ enum cl_key {
 	CL_TERM,
 	CL_ENV,
 	CL_DISKS,
+	CL_SHARES,
 	CL_NKEYS,
 };
 
@@ -26,6 +27,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_TERM] = "agentvmm.term",
 	[CL_ENV] = "agentvmm.env",
 	[CL_DISKS] = "agentvmm.disks",
+	[CL_SHARES] = "agentvmm.shares",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -342,6 +344,35 @@ static int apply_disks(struct gi_cmdline *cl, const struct cl_raw *raw, char *er
 	return 0;
 }
 
+/* agentvmm.shares=ENC: items "TAG:ro|rw|store:/mount/point" (--share, --fs mount=). */
+static int apply_shares(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+			size_t errlen)
+{
+	size_t n, i;
+	int ret;
+
+	if (!raw->seen[CL_SHARES] || !raw->val[CL_SHARES] || !*raw->val[CL_SHARES])
+		return 0;
+	ret = decode_key(raw, CL_SHARES, GI_CMDLINE_MAX_SHARES, &cl->cl_shares, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_nshares = n;
+	for (i = 0; i < n; i++) {
+		const char *a = strchr(cl->cl_shares[i], ':');
+		const char *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!a || a == cl->cl_shares[i] || a - cl->cl_shares[i] > 36 || !b ||
+		    b[1] != '/' || b[2] == 0 ||
+		    (strncmp(a + 1, "ro:", 3) != 0 && strncmp(a + 1, "rw:", 3) != 0 &&
+		     strncmp(a + 1, "store:", 6) != 0)) {
+			snprintf(err, errlen,
+				 "agentvmm.shares: entry %zu is not TAG:ro|rw|store:/path", i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -356,6 +387,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_env(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_disks(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_shares(cl, raw, err, errlen);
 	return ret;
 }
 
@@ -401,5 +434,6 @@ void gi_cmdline_fini(struct gi_cmdline *cl)
 	free(cl->cl_term);
 	free(cl->cl_env);
 	free(cl->cl_disks);
+	free(cl->cl_shares);
 	memset(cl, 0, sizeof(*cl));
 }

@@ -13,6 +13,8 @@
  *   agentvmm.verbose[=1]  progress lines on the console ("0" turns it off).
  *   agentvmm.term=ENC     TERM for the workload (one encoded value), default "linux".
  *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
+ *   agentvmm.disks=ENC    "SERIAL:ro|rw:/path" per disk to mount (disks.h).
+ *   agentvmm.shares=ENC   "TAG:ro|rw|store:/path" per virtio-fs share (shares.h).
  *
  * ENC, shared with the host side byte for byte: bytes in [A-Za-z0-9] and
  * "-._~/:@+=" stand for themselves; every other byte is "%XX" with two
@@ -33,6 +35,7 @@
 #define GI_CMDLINE_MAX_ENV 1024
 #define GI_CMDLINE_DEFAULT_TERM "linux"
 #define GI_CMDLINE_MAX_DISKS 64
+#define GI_CMDLINE_MAX_SHARES 64
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -44,6 +47,8 @@ struct gi_cmdline {
 	char **cl_env;		/* cl_envc "NAME=VALUE" strings + NULL; NULL when none */
 	size_t cl_ndisks;
 	char **cl_disks;	/* "SERIAL:ro|rw:/path" + NULL; NULL when none */
+	size_t cl_nshares;
+	char **cl_shares;	/* "TAG:ro|rw|store:/path" + NULL; NULL when none */
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
 #include "guest-init/report.h"
+#include "guest-init/shares.h"
 
 #define GI_CMDLINE_PATH "/proc/cmdline"
 #define GI_CMDLINE_BUF 65536
@@ -204,6 +205,9 @@ static bool wait_children(int sfd, int ms)
 /* End of the VM: stop everything, sync, unmount, report (status). Never returns. */
 static __attribute__((noreturn)) void finish(int status, int sfd)
 {
+	/* our cwd may be a share (the workload's workdir): it would stay busy */
+	if (chdir("/") < 0)
+		gi_info("chdir /: %s", strerror(errno));
 	if (kill(-1, SIGTERM) == 0 && !wait_children(sfd, GI_REAP_GRACE_MS)) {
 		kill(-1, SIGKILL);
 		wait_children(sfd, GI_REAP_GRACE_MS);
@@ -297,7 +301,7 @@ static pid_t start_command(const struct gi_cmdline *cl)
 }
 
 /* Interactive mode: a login shell with the console as its controlling terminal. */
-static pid_t start_shell(void)
+static pid_t start_shell(bool in_workdir)
 {
 	char arg0[] = "-sh";
 	char *const argv[] = { arg0, NULL };
@@ -312,7 +316,7 @@ static pid_t start_shell(void)
 		ret = gi_console_open_ctty();
 		if (ret)
 			dprintf(STDERR_FILENO, "agentvmm-init: console: %s\n", strerror(-ret));
-		if (chdir(GI_HOME) < 0 && chdir("/") < 0)
+		if (!in_workdir && chdir(GI_HOME) < 0 && chdir("/") < 0)
 			_exit(GI_STATUS_INIT_FAILED);
 		execv(GI_SHELL, argv);
 		ret = errno;
@@ -353,19 +357,31 @@ int main(int argc, char **argv)
 		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
 	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
 		gi_info("some modules did not load");
+	/* a shared /usr: the host's programs run in a root built around it */
+	bool switched = gi_shares_need_root(cl.cl_shares, cl.cl_nshares);
+	if (switched && gi_root_switch())
+		finish(GI_STATUS_INIT_FAILED, sfd);
 	if (gi_disks_mount(cl.cl_disks, cl.cl_ndisks)) {
 		gi_err("cannot mount the disks");
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	}
+	if (gi_shares_mount(cl.cl_shares, cl.cl_nshares, switched)) {
+		gi_err("cannot mount the shares");
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
 	if (set_environment(&cl)) {
 		gi_err("cannot set up the environment");
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
-	if (chdir("/") < 0)
-		gi_info("chdir /: %s", strerror(errno));
+	/* the workload starts in the first rw share, its workspace, if there is one */
+	const char *workdir = gi_shares_workdir(cl.cl_shares, cl.cl_nshares);
+	if (chdir(workdir ? workdir : "/") < 0) {
+		gi_info("chdir %s: %s", workdir ? workdir : "/", strerror(errno));
+		workdir = NULL;
+	}
 	if (cl.cl_command && !cl.cl_verbose)
 		gi_console_quiet_kernel();
-	w.pid = cl.cl_command ? start_command(&cl) : start_shell();
+	w.pid = cl.cl_command ? start_command(&cl) : start_shell(workdir != NULL);
 	if (w.pid < 0) {
 		gi_err("cannot start the workload: %s", strerror(errno));
 		finish(GI_STATUS_INIT_FAILED, sfd);

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CLI_MIN_MEM_MIB 16
@@ -27,6 +29,15 @@ static const char usage[] =
 	"  --disk PATH[,ro][,direct][,mount=DIR]\n"
 	"                      attach a raw image as virtio-blk (/dev/vda, vdb...);\n"
 	"                      mount=DIR mounts it there (a blank image gets ext4)\n"
+	"  --share ro:HOST[:GUEST], --share rw:HOST[:GUEST]\n"
+	"                      share directory HOST at GUEST (default: the same\n"
+	"                      path) through virtio-fs; agentvmm runs virtiofsd.\n"
+	"                      ro is enforced on the host; ro:/usr and\n"
+	"                      ro:/nix/store get a throwaway writable overlay\n"
+	"  --fs tag=T,socket=S[,mount=DIR]\n"
+	"                      attach a virtiofsd someone else runs (mount it at DIR)\n"
+	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
+	"                      (default: the invoking user, SUDO_UID under sudo)\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --console-log       show the kernel's messages\n"
@@ -56,6 +67,9 @@ enum {
 	OPT_VERSION,
 	OPT_RAW_IMAGE,
 	OPT_DISK,
+	OPT_SHARE,
+	OPT_FS,
+	OPT_OWNER,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +85,9 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "raw-image", required_argument, NULL, OPT_RAW_IMAGE },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "share", required_argument, NULL, OPT_SHARE },
+	{ "fs", required_argument, NULL, OPT_FS },
+	{ "owner", required_argument, NULL, OPT_OWNER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -138,6 +155,213 @@ static int cli_disk(const char *arg, struct vm_config *cfg, char *err, size_t er
 	return 0;
 }
 
+/*
+ * A guest mount point: absolute, not "/", no empty, "." or ".." component,
+ * no trailing '/', and bytes guest-init can take (no control characters).
+ */
+static bool guest_path_ok(const char *p)
+{
+	if (p[0] != '/' || !p[1] || strlen(p) >= VM_PATH_MAX)
+		return false;
+	for (const char *c = p; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+		if (*c != '/')
+			continue;
+		if (c[1] == '/' || c[1] == 0 ||
+		    (c[1] == '.' && (c[2] == '/' || c[2] == 0 ||
+				     (c[2] == '.' && (c[3] == '/' || c[3] == 0)))))
+			return false;
+	}
+	return true;
+}
+
+static struct vm_share *new_share(const char *opt, const char *arg, struct vm_config *cfg,
+				  char *err, size_t errlen)
+{
+	struct vm_share *s;
+
+	if (cfg->nr_shares >= VM_MAX_SHARES) {
+		snprintf(err, errlen, "%s %s: at most %d shares", opt, arg, VM_MAX_SHARES);
+		return NULL;
+	}
+	s = &cfg->shares[cfg->nr_shares];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* --share ro|rw:HOST[:GUEST]; the last ':' separates GUEST (so HOST may hold ':' with GUEST). */
+static int cli_share(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char host[VM_PATH_MAX], canon[PATH_MAX];
+	struct vm_share *s = new_share("--share", arg, cfg, err, errlen);
+	const char *rest, *colon;
+	struct stat st;
+
+	if (!s)
+		return -EINVAL;
+	if (strncmp(arg, "ro:", 3) && strncmp(arg, "rw:", 3)) {
+		snprintf(err, errlen, "--share %s: expected ro:HOST[:GUEST] or rw:HOST[:GUEST]", arg);
+		return -EINVAL;
+	}
+	s->readonly = arg[1] == 'o';
+	rest = arg + 3;
+	colon = strrchr(rest, ':');
+	size_t n = colon ? (size_t)(colon - rest) : strlen(rest);
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(err, errlen, "--share %s: expected ro:HOST[:GUEST] or rw:HOST[:GUEST]", arg);
+		return -EINVAL;
+	}
+	memcpy(host, rest, n);
+	host[n] = 0;
+	if (stat(host, &st) < 0) {
+		snprintf(err, errlen, "--share %s: %s: %s", arg, host, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--share %s: %s: not a directory", arg, host);
+		return -EINVAL;
+	}
+	if (!realpath(host, canon) || strlen(canon) >= sizeof(s->host)) {
+		snprintf(err, errlen, "--share %s: %s: cannot resolve the path", arg, host);
+		return -EINVAL;
+	}
+	strcpy(s->host, canon);
+	snprintf(s->guest, sizeof(s->guest), "%s", colon ? colon + 1 : s->host);
+	if (!guest_path_ok(s->guest)) {
+		snprintf(err, errlen, "--share %s: guest path '%s' must be absolute, not /, without "
+			 "'.', '..' or empty parts", arg, s->guest);
+		return -EINVAL;
+	}
+	snprintf(s->tag, sizeof(s->tag), "share%u", cfg->nr_shares);
+	cfg->nr_shares++;
+	return 0;
+}
+
+/* A virtio-fs tag guest-init can pass around unencoded: [A-Za-z0-9._-], 1..36 bytes. */
+static bool tag_ok(const char *t, size_t n)
+{
+	if (n == 0 || n > VM_TAG_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || strchr("._-", t[i])))
+			return false;
+	return true;
+}
+
+/* --fs tag=T,socket=S[,mount=DIR] */
+static int cli_fs(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_share *s = new_share("--fs", arg, cfg, err, errlen);
+	const char *p, *end;
+	struct stat st;
+
+	if (!s)
+		return -EINVAL;
+	s->external = true;
+	for (p = arg; *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		size_t n = (size_t)(end - p);
+
+		if (n > 4 && !strncmp(p, "tag=", 4) && tag_ok(p + 4, n - 4)) {
+			memcpy(s->tag, p + 4, n - 4);
+			s->tag[n - 4] = 0;
+		} else if (n > 4 && !strncmp(p, "tag=", 4)) {
+			snprintf(err, errlen, "--fs %s: tag must be 1 to %d bytes of A-Z a-z 0-9 . _ -",
+				 arg, VM_TAG_MAX);
+			return -EINVAL;
+		} else if (n > 7 && !strncmp(p, "socket=", 7) && n - 7 < sizeof(s->socket)) {
+			memcpy(s->socket, p + 7, n - 7);
+			s->socket[n - 7] = 0;
+		} else if (n > 6 && !strncmp(p, "mount=", 6) && n - 6 < sizeof(s->guest)) {
+			memcpy(s->guest, p + 6, n - 6);
+			s->guest[n - 6] = 0;
+			if (!guest_path_ok(s->guest)) {
+				snprintf(err, errlen, "--fs %s: mount path '%s' must be absolute, not /, "
+					 "without '.', '..' or empty parts", arg, s->guest);
+				return -EINVAL;
+			}
+		} else {
+			snprintf(err, errlen, "--fs %s: unknown option '%.*s' (expected tag=T, "
+				 "socket=PATH, mount=/guest/path)", arg, (int)n, p);
+			return -EINVAL;
+		}
+	}
+	if (!s->tag[0] || !s->socket[0]) {
+		snprintf(err, errlen, "--fs %s: needs tag=T and socket=PATH", arg);
+		return -EINVAL;
+	}
+	if (stat(s->socket, &st) < 0) {
+		snprintf(err, errlen, "--fs %s: %s: %s", arg, s->socket, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "--fs %s: %s: not a socket", arg, s->socket);
+		return -EINVAL;
+	}
+	cfg->nr_shares++;
+	return 0;
+}
+
+/* --owner UID:GID */
+static int cli_owner(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char uid[32];
+	const char *colon = strchr(arg, ':');
+	uint64_t u, g;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(uid))
+		goto bad;
+	memcpy(uid, arg, (size_t)(colon - arg));
+	uid[colon - arg] = 0;
+	if (parse_u64(uid, &u) || parse_u64(colon + 1, &g) || u >= UINT32_MAX || g >= UINT32_MAX)
+		goto bad;
+	cfg->owner_set = true;
+	cfg->owner_uid = (unsigned)u;
+	cfg->owner_gid = (unsigned)g;
+	return 0;
+bad:
+	snprintf(err, errlen, "--owner %s: expected UID:GID (numbers)", arg);
+	return -EINVAL;
+}
+
+/* After all options: no share directory or guest path given twice, none on a --disk mount. */
+static int cli_check_shares(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nr_shares; i++) {
+		const struct vm_share *a = &cfg->shares[i];
+		const char *what = a->external ? "--fs" : "--share";
+		const char *name = a->external ? a->tag : a->host;
+
+		for (unsigned j = 0; j < i; j++) {
+			const struct vm_share *b = &cfg->shares[j];
+
+			if (!a->external && !b->external && !strcmp(a->host, b->host)) {
+				snprintf(err, errlen, "--share %s: directory shared twice", a->host);
+				return -EINVAL;
+			}
+			if (a->guest[0] && !strcmp(a->guest, b->guest)) {
+				snprintf(err, errlen, "%s %s: guest path %s is used twice", what, name,
+					 a->guest);
+				return -EINVAL;
+			}
+			if (!strcmp(a->tag, b->tag)) {
+				snprintf(err, errlen, "--fs %s: tag used twice", a->tag);
+				return -EINVAL;
+			}
+		}
+		for (unsigned j = 0; j < cfg->nr_disks; j++) {
+			if (a->guest[0] && !strcmp(a->guest, cfg->disks[j].mount)) {
+				snprintf(err, errlen, "%s %s: guest path %s is also a --disk mount", what,
+					 name, a->guest);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err, size_t errlen)
 {
 	uint64_t v;
@@ -160,6 +384,12 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		return 0;
 	case OPT_DISK:
 		return cli_disk(arg, cfg, err, errlen);
+	case OPT_SHARE:
+		return cli_share(arg, cfg, err, errlen);
+	case OPT_FS:
+		return cli_fs(arg, cfg, err, errlen);
+	case OPT_OWNER:
+		return cli_owner(arg, cfg, err, errlen);
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;
@@ -251,7 +481,7 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 		snprintf(err, errlen, "--kernel is required (see --help)");
 		return -EINVAL;
 	}
-	return 0;
+	return cli_check_shares(cfg, err, errlen);
 }
 
 int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action, char *err,

@@ -14,7 +14,10 @@
 #define VM_MAX_CPUS 255 /* xAPIC ids in the MADT are 8 bits, 0xff is broadcast */
 
 #define VM_MAX_DISKS 16
+#define VM_MAX_SHARES 16
 #define VM_PATH_MAX 4096
+#define VM_TAG_MAX 36             /* virtio_fs_config.tag (virtio 1.2 §5.11.4) */
+#define VM_SOCK_MAX 108           /* sockaddr_un.sun_path */
 
 /* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
 struct vm_disk {
@@ -22,6 +25,19 @@ struct vm_disk {
 	char mount[256];          /* "" = not mounted by guest-init */
 	bool readonly;
 	bool direct;              /* O_DIRECT */
+};
+
+/*
+ * --share ro|rw:HOST[:GUEST] (agentvmm runs virtiofsd) or --fs
+ * tag=T,socket=S[,mount=P] (someone else does: external).
+ */
+struct vm_share {
+	char host[VM_PATH_MAX];   /* canonical directory; "" for --fs */
+	char guest[VM_PATH_MAX];  /* where guest-init mounts it; "" = not mounted (--fs) */
+	char tag[VM_TAG_MAX + 1]; /* "shareN" for --share, T for --fs */
+	char socket[VM_SOCK_MAX]; /* --fs: the back end's socket */
+	bool readonly;
+	bool external;            /* --fs */
 };
 
 struct vm_config {
@@ -36,6 +52,10 @@ struct vm_config {
 	const char *raw_image;    /* --raw-image: flat 16-bit code at VM_RAW_IMAGE_GPA, for tests */
 	unsigned nr_disks;
 	struct vm_disk disks[VM_MAX_DISKS];
+	unsigned nr_shares;
+	struct vm_share shares[VM_MAX_SHARES];
+	bool owner_set;           /* --owner given */
+	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
 };

@@ -20,7 +20,9 @@
 /*
  * Modules guest-init loads for this VM's devices, dependencies resolved from
  * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; the
- * virtio transport and device drivers and ext4 serve --disk.
+ * virtio transport and device drivers and ext4 serve --disk. With shares,
+ * virtiofs (which pulls in fuse) and overlay (the store overlay) come too; a
+ * VM without shares does not pay for loading them.
  */
 static const char *const vm_modules[] = {
 	"pvpanic_mmio",
@@ -28,6 +30,16 @@ static const char *const vm_modules[] = {
 	"virtio_rng",
 	"virtio_blk",
 	"ext4",
+	NULL,
+};
+static const char *const vm_modules_shares[] = {
+	"pvpanic_mmio",
+	"virtio_pci",
+	"virtio_rng",
+	"virtio_blk",
+	"ext4",
+	"virtiofs",
+	"overlay",
 	NULL,
 };
 
@@ -110,7 +122,7 @@ int vm_default_initramfs(const struct vm_config *cfg, char **path, char *err, si
 	}
 	struct gi_initramfs_config ic = {
 		.modules_dir = mods[0] ? mods : NULL,
-		.modules = vm_modules,
+		.modules = cfg->nr_shares ? vm_modules_shares : vm_modules,
 		.init_bin = gi_init_blob,
 		.init_len = gi_init_blob_len,
 		.busybox_path = access(BUSYBOX_PATH, X_OK) == 0 ? BUSYBOX_PATH : NULL,

@@ -299,6 +299,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		if (r)
 			return r;
 	}
+	r = share_check(cfg, err, errlen);
+	if (r)
+		return r;
 	if (!cfg->initrd && !cfg->raw_image) {
 		r = vm_default_initramfs(cfg, &vm->initrd_path, err, errlen);
 		if (r)

@@ -20,6 +20,7 @@
 #include "vmm/evloop.h"
 #include "vmm/kvm.h"
 #include "vmm/msi.h"
+#include "vmm/share.h"
 #include "devices/pci.h"
 
 #define VM_MAX_VIRTIO 32
@@ -73,6 +74,8 @@ struct vm {
 	bool pci_ready;
 	struct vpci *virtio[VM_MAX_VIRTIO];
 	unsigned nr_virtio;
+	struct share_proc shares[VM_MAX_SHARES]; /* per cfg->shares[i]; idle for --fs */
+	unsigned nr_shares;     /* share_init()ed so far */
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	int stop_efd;           /* written once the VM should stop */

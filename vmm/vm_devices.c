@@ -12,10 +12,12 @@
 
 #include "boot/cmdline.h"
 #include "devices/platform.h"
+#include "devices/vhost_user/vu_fs.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 #include "vmm/log.h"
+#include "vmm/share.h"
 #include "vmm/vm.h"
 
 #define VM_EVL_ENTRIES 1024
@@ -78,8 +80,10 @@ static int disk_mkfs(const char *path, char *err, size_t errlen)
 	fprintf(stderr, "agentvmm: %s is blank: creating an ext4 filesystem\n", path);
 	pid = fork();
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
+		int devnull = open("/dev/null", O_RDWR);
 
+		/* never prompts: no terminal to ask, and its chatter is not ours to show */
+		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
 		execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-E", owner, path, (char *)NULL);
 		_exit(127);
@@ -123,6 +127,56 @@ static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Connect one share's device; start its virtiofsd first unless it is --fs. */
+static int vm_add_share(struct vm *vm, unsigned i, uid_t uid, gid_t gid, char *err,
+			size_t errlen)
+{
+	const struct vm_share *s = &vm->cfg->shares[i];
+	struct share_proc *sp = &vm->shares[i];
+	char why[512];
+	int r;
+
+	share_init(sp);
+	vm->nr_shares = i + 1;
+	if (!s->external) {
+		r = share_start(sp, s, uid, gid, err, errlen);
+		if (r)
+			return r;
+	}
+	struct vufs_config fc = {
+		.socket_path = s->external ? s->socket : sp->sock, .tag = s->tag,
+		.nr_request_queues = 1, .evl = &vm->evl,
+	};
+	void *dev = vufs_create(&fc, &vm->gm, why, sizeof(why));
+	if (!dev && s->external) {
+		snprintf(err, errlen, "--fs %s: %s", s->tag, why);
+		return -EINVAL;
+	}
+	if (!dev) {
+		snprintf(err, errlen, "--share %s: %s", s->host, why);
+		share_explain(sp, s, err, errlen);
+		return -EIO;
+	}
+	if (!s->external)
+		share_connected(sp);
+	return vm_add_virtio(vm, &vufs_ops, dev, vufs_nr_queues(dev), err, errlen);
+}
+
+static int vm_add_shares(struct vm *vm, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	share_owner(vm->cfg, &uid, &gid);
+	for (unsigned i = 0; i < vm->cfg->nr_shares; i++) {
+		int r = vm_add_share(vm, i, uid, gid, err, errlen);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 {
 	void *rng;
@@ -152,7 +206,10 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	r = vm_add_virtio(vm, &vrng_ops, rng, 1, err, errlen);
 	if (r)
 		return r;
-	return vm_add_disks(vm, err, errlen);
+	r = vm_add_disks(vm, err, errlen);
+	if (r)
+		return r;
+	return vm_add_shares(vm, err, errlen);
 }
 
 int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
@@ -188,19 +245,45 @@ void vm_devices_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		vpci_destroy(vm->virtio[i]);
 	vm->nr_virtio = 0;
+	/* after the devices: a disconnected virtiofsd exits by itself */
+	for (unsigned i = 0; i < vm->nr_shares; i++)
+		share_stop(&vm->shares[i]);
+	vm->nr_shares = 0;
 	if (vm->pci_ready)
 		pci_bus_fini(&vm->pci);
 	vm->pci_ready = false;
 	msi_router_fini(&vm->msi);
 }
 
+/* " KEY=ENC" for (n) items, appended at (buf); the argv encoder carries the list. */
+static int cmdline_list(const char *key, char **items, int n, char *buf, size_t len)
+{
+	static char enc[VM_MAX_SHARES * (VM_PATH_MAX + 64)];
+
+	if (!n)
+		return 0;
+	/* "agentvmm.argc=N agentvmm.argv=ENC" → ENC */
+	if (boot_cmdline_encode_argv(enc, sizeof(enc), items, n) < 0)
+		return -ENOSPC;
+	const char *list = strstr(enc, "agentvmm.argv=");
+	int w = snprintf(buf, len, " %s=%s", key, list ? list + strlen("agentvmm.argv=") : "");
+	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
+}
+
+/* The store overlay rule: a read-only --share mounted at a store path. */
+static bool share_is_store(const struct vm_share *s)
+{
+	return !s->external && s->readonly &&
+	       (!strcmp(s->guest, "/nix/store") || !strcmp(s->guest, "/usr"));
+}
+
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	static char items[VM_MAX_DISKS][VM_PATH_MAX];
-	char *argv[VM_MAX_DISKS];
-	char enc[VM_MAX_DISKS * VM_PATH_MAX];
-	int n = 0;
+	static char items[VM_MAX_SHARES][VM_PATH_MAX + 64];
+	char *argv[VM_MAX_SHARES];
+	int n = 0, r;
 
+	_Static_assert(VM_MAX_DISKS <= VM_MAX_SHARES, "items[] holds the disk list too");
 	buf[0] = 0;
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
@@ -212,12 +295,20 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 		argv[n] = items[n];
 		n++;
 	}
-	if (!n)
-		return 0;
-	/* the argv encoding carries the list: "agentvmm.argc=N agentvmm.argv=ENC" → ENC */
-	if (boot_cmdline_encode_argv(enc, sizeof(enc), argv, n) < 0)
-		return -ENOSPC;
-	const char *list = strstr(enc, "agentvmm.argv=");
-	int w = snprintf(buf, len, " agentvmm.disks=%s", list ? list + strlen("agentvmm.argv=") : "");
-	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
+	r = cmdline_list("agentvmm.disks", argv, n, buf, len);
+	if (r)
+		return r;
+	n = 0;
+	for (unsigned i = 0; i < cfg->nr_shares; i++) {
+		const struct vm_share *s = &cfg->shares[i];
+
+		if (!s->guest[0])
+			continue;
+		snprintf(items[n], sizeof(items[n]), "%s:%s:%s", s->tag,
+			 share_is_store(s) ? "store" : s->readonly ? "ro" : "rw", s->guest);
+		argv[n] = items[n];
+		n++;
+	}
+	size_t used = strlen(buf);
+	return cmdline_list("agentvmm.shares", argv, n, buf + used, len - used);
 }

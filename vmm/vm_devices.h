@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm_devices.h: the VM's PCI bus and virtio devices, created in a fixed order
- * (virtio-rng, then one virtio-blk per --disk) so guest device names are
- * stable: disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>".
+ * (virtio-rng, then one virtio-blk per --disk, then one virtio-fs per
+ * --share/--fs in command-line order) so guest device names are stable:
+ * disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>"; share N has the
+ * tag "share<N>" (--fs: its own tag).
  */
 #ifndef AGENTVMM_VMM_VM_DEVICES_H
 #define AGENTVMM_VMM_VM_DEVICES_H
@@ -17,9 +19,11 @@ struct vm_config;
 #define VM_DISK_SERIAL_FMT "agentvmm-disk%u"
 
 /*
- * vm_devices_create() - MSI routing, event loop, PCI bus and virtio devices.
+ * vm_devices_create() - MSI routing, event loop, PCI bus and virtio devices,
+ * starting a virtiofsd per --share (vmm/share.h).
  * Return: 0; -errno with a one-line message in (err) (-EINVAL and friends for
- * bad --disk arguments).
+ * bad --disk/--fs arguments or a missing virtiofsd; -EIO when a virtiofsd
+ * fails).
  * Context: main thread, during vm_create().
  */
 int vm_devices_create(struct vm *vm, char *err, size_t errlen) __must_check;
@@ -40,7 +44,10 @@ void vm_devices_destroy(struct vm *vm);
 
 /*
  * vm_devices_cmdline() - kernel parameters telling guest-init what to mount
- * (agentvmm.disks=ENC, items "SERIAL:ro|rw:/path" per --disk with mount=).
+ * (agentvmm.disks=ENC, items "SERIAL:ro|rw:/path" per --disk with mount=;
+ * agentvmm.shares=ENC, items "TAG:ro|rw|store:/path" per share with a guest
+ * path, "store" being a ro --share at /nix/store or /usr, which gets the
+ * writable tmpfs overlay: docs/shares.md).
  * Return: 0 or -ENOSPC.
  */
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len) __must_check;

@@ -28,6 +28,15 @@ struct virtio_activation {
 	uint64_t features;          /* acked */
 	struct vpci *transport;     /* for virtio_notify() / virtio_dev_fail() */
 	struct evl *evl;            /* the I/O loop the device's queues run on */
+	/*
+	 * For ops->vhost devices only: per queue, the eventfd KVM signals on a
+	 * guest kick (ioeventfd) and the eventfd that injects the queue's MSI-X
+	 * interrupt (irqfd; -1 when the driver gave the queue no vector). A
+	 * vhost-user back end gets these directly, so queue traffic never passes
+	 * through agentvmm.
+	 */
+	const int *kick_fds;
+	const int *call_fds;
 };
 
 struct virtio_dev_ops {
@@ -35,6 +44,10 @@ struct virtio_dev_ops {
 	uint16_t device_id;         /* virtio device id: 2 blk, 4 rng, 1 net, 26 fs */
 	uint16_t nr_queues, max_queue_size;
 	size_t config_size;
+	/* vhost - the device serves its queues elsewhere (a vhost-user back end):
+	 * the transport neither watches kicks nor adds ring features; features()
+	 * returns the complete set, VERSION_1 included. */
+	bool vhost;
 	/* features - offered, besides VERSION_1 / EVENT_IDX / INDIRECT_DESC the
 	 * transport adds. Context: vCPU thread. */
 	uint64_t (*features)(void *dev);

@@ -166,9 +166,14 @@ static void vpci_activate_locked(struct vpci *t)
 			return;
 		}
 	}
+	int kick[VIRTIO_MAX_QUEUES], call[VIRTIO_MAX_QUEUES];
+	for (unsigned i = 0; i < t->nr_queues; i++) {
+		kick[i] = t->q[i].kick_efd;
+		call[i] = t->q[i].vector < t->msix.nr ? t->msix.efd[t->q[i].vector] : -1;
+	}
 	struct virtio_activation act = {
 		.gm = t->gm, .vqs = t->vqs, .nr_vqs = t->nr_queues, .features = t->acked,
-		.transport = t, .evl = t->evl,
+		.transport = t, .evl = t->evl, .kick_fds = kick, .call_fds = call,
 	};
 	if (t->ops->activate(t->dev, &act) != 0) {
 		vpci_fail_locked(t, "activation refused");
@@ -452,8 +457,10 @@ struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t n
 	t->evl = evl;
 	t->irq = irq;
 	t->nr_queues = nr_queues;
-	t->offered = (ops->features ? ops->features(dev) : 0) | 1ULL << VIRTIO_F_VERSION_1 |
-		     1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	t->offered = ops->features ? ops->features(dev) : 0;
+	if (!ops->vhost)
+		t->offered |= 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
+			      1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	for (unsigned i = 0; i < nr_queues; i++)
 		t->q[i].kick_efd = -1;
 	vpci_reset_locked(t);
@@ -464,7 +471,7 @@ struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t n
 		t->q[i].kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (t->q[i].kick_efd < 0)
 			r = -errno;
-		else
+		else if (!ops->vhost)
 			r = evl_watch_fd(evl, t->q[i].kick_efd, vpci_kick, &t->q[i]);
 	}
 	if (!r)

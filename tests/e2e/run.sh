@@ -6,6 +6,6 @@
 root=$(cd "$(dirname "$0")/../.." && pwd)
 [ -e /dev/kvm ] || { echo "skip: no /dev/kvm"; exit 77; }
 if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
-	exec "$root/scripts/testhost.sh" --timeout "${AV_TESTHOST_TIMEOUT:-2000}" -- "$@"
+	exec "$root/scripts/testhost.sh" --timeout "${AV_TESTHOST_TIMEOUT:-2000}" -- "$@" </dev/null
 fi
-exec "$@"
+exec "$@" </dev/null

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -349,6 +351,121 @@ static void test_bad_disk_unknown_option_fails_2(void **state)
 			   "--disk x.img,fast", "unknown option 'fast'");
 }
 
+/* --- shares: each bad value is caught before anything starts (no virtiofsd, no socket dir) */
+
+static char share_arg[4400], share_dir[4300], share_file[4300], dead_sock[4300];
+
+static void share_fixtures(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (share_dir[0])
+		return;
+	snprintf(share_dir, sizeof(share_dir), "%s/sharedir", tmpdir);
+	assert_int_equal(mkdir(share_dir, 0755), 0);
+	snprintf(share_file, sizeof(share_file), "%s/sharefile", tmpdir);
+	fclose(fopen(share_file, "w"));
+	/* a socket file nobody listens on */
+	snprintf(dead_sock, sizeof(dead_sock), "%s/dead.sock", tmpdir);
+	assert_true(strlen(dead_sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, dead_sock, strlen(dead_sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+static void test_bad_share_missing_dir_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "ro:%s/nonexistent", tmpdir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--share", share_arg, "--", "true"),
+			   share_arg, "No such file or directory");
+}
+
+static void test_bad_share_file_not_dir_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "rw:%s:/w", share_file);
+	expect_usage_error(ARGS("--kernel", path_junk, "--share", share_arg, "--", "true"),
+			   share_arg, "not a directory");
+}
+
+static void test_bad_share_prefix_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "readonly:%s", share_dir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--share", share_arg, "--", "true"),
+			   share_arg, "expected ro:HOST[:GUEST] or rw:HOST[:GUEST]");
+}
+
+static void test_bad_share_relative_guest_path_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "rw:%s:work", share_dir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--share", share_arg, "--", "true"),
+			   "guest path 'work'", "must be absolute");
+}
+
+static void test_bad_share_given_twice_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "rw:%s:/a", share_dir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--share", share_arg, "--share", share_arg,
+				"--", "true"),
+			   share_dir, "shared twice");
+}
+
+static void test_bad_fs_without_socket_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--fs", "tag=store,mount=/nix/store", "--",
+				"true"),
+			   "--fs tag=store,mount=/nix/store", "needs tag=T and socket=PATH");
+}
+
+static void test_bad_fs_nonexistent_socket_fails_2(void **state)
+{
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s/none.sock", tmpdir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--fs", share_arg, "--", "true"),
+			   "none.sock", "No such file or directory");
+}
+
+static void test_bad_fs_tag_too_long_fails_2(void **state)
+{
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg),
+		 "tag=a-tag-that-is-longer-than-thirty-six-bytes,socket=%s", dead_sock);
+	expect_usage_error(ARGS("--kernel", path_junk, "--fs", share_arg, "--", "true"),
+			   "--fs tag=a-tag", "tag must be 1 to 36 bytes");
+}
+
+static void test_bad_share_virtiofsd_missing_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "ro:%s", share_dir);
+	setenv("AGENTVMM_VIRTIOFSD", "/nonexistent/virtiofsd", 1);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--share", share_arg, "--",
+				"true"),
+			   "/nonexistent/virtiofsd", "No such file or directory");
+	unsetenv("AGENTVMM_VIRTIOFSD");
+}
+
+static void test_bad_fs_nobody_listening_fails_2(void **state)
+{
+	const char *argv[] = { AV_AGENTVMM, "--kernel", e2e_kernel("bzImage"), "--fs", share_arg,
+			       "--", "true", NULL };
+
+	if (!e2e_kernel("bzImage") || access("/dev/kvm", R_OK | W_OK))
+		skip();
+	share_fixtures();
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s", dead_sock);
+	/* the first run may cache the initramfs; the checked one must leave nothing */
+	th_run(argv, 30, &res);
+	expect_usage_error(argv + 1, "--fs store", "Connection refused");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +491,16 @@ int main(void)
 		cmocka_unit_test(test_bad_disk_locked_by_another_process_fails_2),
 		cmocka_unit_test(test_bad_disk_mount_on_readonly_blank_image_fails_2),
 		cmocka_unit_test(test_bad_disk_unknown_option_fails_2),
+		cmocka_unit_test(test_bad_share_missing_dir_fails_2),
+		cmocka_unit_test(test_bad_share_file_not_dir_fails_2),
+		cmocka_unit_test(test_bad_share_prefix_fails_2),
+		cmocka_unit_test(test_bad_share_relative_guest_path_fails_2),
+		cmocka_unit_test(test_bad_share_given_twice_fails_2),
+		cmocka_unit_test(test_bad_fs_without_socket_fails_2),
+		cmocka_unit_test(test_bad_fs_nonexistent_socket_fails_2),
+		cmocka_unit_test(test_bad_fs_tag_too_long_fails_2),
+		cmocka_unit_test(test_bad_share_virtiofsd_missing_fails_2),
+		cmocka_unit_test(test_bad_fs_nobody_listening_fails_2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -78,7 +78,10 @@ static void boot(const char *const *extra, const char *script)
 static char *host_line(const char *cmd)
 {
 	static char line[4096];
-	FILE *p = popen(cmd, "r");
+	char full[4200];
+
+	snprintf(full, sizeof(full), "exec </dev/null; %s", cmd);
+	FILE *p = popen(full, "r");
 
 	line[0] = 0;
 	assert_non_null(p);
@@ -165,6 +168,9 @@ static void test_e2e_disk_sigkill_after_sync_loses_nothing(void **state)
 	assert_int_equal(pipe(p), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		dup2(devnull, 0);
 		dup2(p[1], 1);
 		close(p[0]);
 		execl(AV_AGENTVMM, AV_AGENTVMM, "--kernel", e2e_kernel("bzImage"), "--disk", img,

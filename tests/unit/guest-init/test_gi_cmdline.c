@@ -207,6 +207,27 @@ static void test_gi_cmdline_bad_argc_fails(void **state)
 	expect_error("agentvmm.argc= agentvmm.argv=x", "expected a number");
 }
 
+static void test_gi_cmdline_shares_parsed_and_checked(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("agentvmm.shares=share0:store:/usr,share1:rw:/work,"
+			       "ext-1:ro:/a%20b", &cl), 0);
+	assert_int_equal(cl.cl_nshares, 3);
+	assert_string_equal(cl.cl_shares[0], "share0:store:/usr");
+	assert_string_equal(cl.cl_shares[1], "share1:rw:/work");
+	assert_string_equal(cl.cl_shares[2], "ext-1:ro:/a b");
+	assert_null(cl.cl_shares[3]);
+	gi_cmdline_fini(&cl);
+	expect_error("agentvmm.shares=share0:rx:/a", "entry 1 is not TAG:ro|rw|store:/path");
+	expect_error("agentvmm.shares=share0:ro:a", "entry 1 is not");
+	expect_error("agentvmm.shares=share0:ro:/", "entry 1 is not");
+	expect_error("agentvmm.shares=:ro:/a", "entry 1 is not");
+	expect_error("agentvmm.shares=t:rw:/a,share0", "entry 2 is not");
+	expect_error("agentvmm.shares=0123456789012345678901234567890123456:ro:/a",
+		     "entry 1 is not");
+}
+
 static void test_gi_cmdline_count_mismatch_fails(void **state)
 {
 	expect_error("agentvmm.argc=2 agentvmm.argv=x", "has 1 arguments, agentvmm.argc says 2");
@@ -270,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_stops_at_double_dash),
 		cmocka_unit_test(test_gi_cmdline_length_bounds_the_text),
 		cmocka_unit_test(test_gi_cmdline_bad_argc_fails),
+		cmocka_unit_test(test_gi_cmdline_shares_parsed_and_checked),
 		cmocka_unit_test(test_gi_cmdline_count_mismatch_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_encoding_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_env_and_term_fail),

@@ -6,13 +6,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "vmm/cli.h"
 
-#define MAX_ARGS 32
+#define MAX_ARGS 40
 
 /* A writable argv (getopt wants char **) built from literals; argv[0] is "agentvmm". */
 struct args {
@@ -479,9 +483,250 @@ static void test_cli_usage_mentions_options(void **state)
 	(void)state;
 	assert_non_null(strstr(u, "usage: agentvmm --kernel FILE"));
 	for (const char *o = "--kernel\0--initrd\0--modules-dir\0--cmdline\0--cpus\0--mem\0"
-			     "--console-log\0--verbose\0--raw-image\0--help\0--version\0";
+			     "--console-log\0--verbose\0--raw-image\0--help\0--version\0"
+			     "--share\0--fs\0--owner\0";
 	     *o; o += strlen(o) + 1)
 		assert_non_null(strstr(u, o));
+}
+
+/* A scratch tree for the share tests: DIR/d (directory), DIR/f (file), DIR/s (socket). */
+static char share_tmp[64];
+
+static const char *tmp_path(const char *name)
+{
+	static char buf[4][128];
+	static int i;
+
+	if (!share_tmp[0]) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char p[128];
+		int fd;
+
+		strcpy(share_tmp, "/tmp/av-cli-XXXXXX");
+		assert_non_null(mkdtemp(share_tmp));
+		snprintf(p, sizeof(p), "%s/d", share_tmp);
+		assert_int_equal(mkdir(p, 0755), 0);
+		snprintf(p, sizeof(p), "%s/e", share_tmp);
+		assert_int_equal(mkdir(p, 0755), 0);
+		snprintf(p, sizeof(p), "%s/f", share_tmp);
+		fclose(fopen(p, "w"));
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", share_tmp);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s%s", share_tmp, *name ? "/" : "", name);
+	return buf[i];
+}
+
+static int share_group_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	if (!share_tmp[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", share_tmp);
+	return system(cmd);
+}
+
+/* "PREFIX" + tmp_path(name) + "SUFFIX" */
+static const char *cat3(const char *a, const char *name, const char *b)
+{
+	static char buf[4][400];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s%s", a, tmp_path(name), b);
+	return buf[i];
+}
+
+static void test_cli_share_ro_rw_and_defaults(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--share", cat3("ro:", "d", ""), "--share",
+			       cat3("rw:", "e", ":/work"), NULL),
+			 0);
+	assert_int_equal(a.cfg.nr_shares, 2);
+	assert_true(a.cfg.shares[0].readonly);
+	assert_false(a.cfg.shares[0].external);
+	assert_string_equal(a.cfg.shares[0].host, tmp_path("d"));
+	assert_string_equal(a.cfg.shares[0].guest, tmp_path("d")); /* GUEST defaults to HOST */
+	assert_string_equal(a.cfg.shares[0].tag, "share0");
+	assert_false(a.cfg.shares[1].readonly);
+	assert_string_equal(a.cfg.shares[1].guest, "/work");
+	assert_string_equal(a.cfg.shares[1].tag, "share1");
+	assert_false(a.cfg.owner_set);
+}
+
+static void test_cli_share_host_canonicalised(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--share", cat3("rw:", "d/../e/", ":/w"), NULL),
+			 0);
+	assert_string_equal(a.cfg.shares[0].host, tmp_path("e"));
+}
+
+static void test_cli_share_errors(void **state)
+{
+	struct args a;
+	char want[256];
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--share", cat3("rx:", "d", ""), NULL), -EINVAL);
+	snprintf(want, sizeof(want), "--share rx:%s: expected ro:HOST[:GUEST] or rw:HOST[:GUEST]",
+		 tmp_path("d"));
+	assert_string_equal(a.err, want);
+
+	assert_int_equal(parse(&a, "--kernel", "k", "--share", "ro:", NULL), -EINVAL);
+	assert_string_equal(a.err, "--share ro:: expected ro:HOST[:GUEST] or rw:HOST[:GUEST]");
+
+	parse(&a, "--kernel", "k", "--share", cat3("ro:", "missing", ""), NULL);
+	snprintf(want, sizeof(want), "--share ro:%s: %s: No such file or directory",
+		 tmp_path("missing"), tmp_path("missing"));
+	assert_string_equal(a.err, want);
+
+	parse(&a, "--kernel", "k", "--share", cat3("rw:", "f", ""), NULL);
+	snprintf(want, sizeof(want), "--share rw:%s: %s: not a directory", tmp_path("f"),
+		 tmp_path("f"));
+	assert_string_equal(a.err, want);
+
+	assert_int_equal(parse(&a, "--kernel", "k", "--share", cat3("rw:", "d", ":work"), NULL),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "--share rw:%s:work: guest path 'work' must be absolute, not "
+		 "/, without '.', '..' or empty parts", tmp_path("d"));
+	assert_string_equal(a.err, want);
+
+	for (const char *bad = "/\0/a/../b\0/a//b\0/a/\0/./a\0"; *bad; bad += strlen(bad) + 1) {
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), ":%s", bad);
+		assert_int_equal(parse(&a, "--kernel", "k", "--share", cat3("rw:", "d", arg), NULL),
+				 -EINVAL);
+		assert_non_null(strstr(a.err, "must be absolute"));
+	}
+}
+
+static void test_cli_share_twice_fails(void **state)
+{
+	struct args a;
+	char want[256];
+
+	(void)state;
+	parse(&a, "--kernel", "k", "--share", cat3("ro:", "d", ":/a"), "--share",
+	      cat3("rw:", "d", ":/b"), NULL);
+	snprintf(want, sizeof(want), "--share %s: directory shared twice", tmp_path("d"));
+	assert_string_equal(a.err, want);
+
+	parse(&a, "--kernel", "k", "--share", cat3("ro:", "d", ":/a"), "--share",
+	      cat3("rw:", "e", ":/a"), NULL);
+	snprintf(want, sizeof(want), "--share %s: guest path /a is used twice", tmp_path("e"));
+	assert_string_equal(a.err, want);
+
+	parse(&a, "--kernel", "k", "--disk", "x.img,mount=/a", "--share", cat3("ro:", "d", ":/a"),
+	      NULL);
+	snprintf(want, sizeof(want), "--share %s: guest path /a is also a --disk mount",
+		 tmp_path("d"));
+	assert_string_equal(a.err, want);
+}
+
+static void test_cli_fs_parsed(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--fs", cat3("tag=store,socket=", "s",
+								  ",mount=/nix/.ro-store"), NULL),
+			 0);
+	assert_int_equal(a.cfg.nr_shares, 1);
+	assert_true(a.cfg.shares[0].external);
+	assert_string_equal(a.cfg.shares[0].tag, "store");
+	assert_string_equal(a.cfg.shares[0].socket, tmp_path("s"));
+	assert_string_equal(a.cfg.shares[0].guest, "/nix/.ro-store");
+	/* mount= is optional: the device is there, guest-init leaves it alone */
+	assert_int_equal(parse(&a, "--kernel", "k", "--fs", cat3("socket=", "s", ",tag=t"), NULL),
+			 0);
+	assert_string_equal(a.cfg.shares[0].guest, "");
+}
+
+static void test_cli_fs_errors(void **state)
+{
+	struct args a;
+	char want[256];
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t", NULL),
+		   "--fs tag=t: needs tag=T and socket=PATH");
+	parse(&a, "--kernel", "k", "--fs", cat3("socket=", "s", ""), NULL);
+	snprintf(want, sizeof(want), "--fs socket=%s: needs tag=T and socket=PATH", tmp_path("s"));
+	assert_string_equal(a.err, want);
+	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "nosock", ""), NULL);
+	snprintf(want, sizeof(want), "--fs tag=t,socket=%s: %s: No such file or directory",
+		 tmp_path("nosock"), tmp_path("nosock"));
+	assert_string_equal(a.err, want);
+	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "f", ""), NULL);
+	snprintf(want, sizeof(want), "--fs tag=t,socket=%s: %s: not a socket", tmp_path("f"),
+		 tmp_path("f"));
+	assert_string_equal(a.err, want);
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs",
+			     "tag=0123456789012345678901234567890123456,socket=/s", NULL),
+		   "--fs tag=0123456789012345678901234567890123456,socket=/s: tag must be 1 to 36 "
+		   "bytes of A-Z a-z 0-9 . _ -");
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=a:b,socket=/s", NULL),
+		   "--fs tag=a:b,socket=/s: tag must be 1 to 36 bytes of A-Z a-z 0-9 . _ -");
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t,sock=/s", NULL),
+		   "--fs tag=t,sock=/s: unknown option 'sock=/s' (expected tag=T, socket=PATH, "
+		   "mount=/guest/path)");
+	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "s", ",mount=rel"), NULL);
+	snprintf(want, sizeof(want), "--fs tag=t,socket=%s,mount=rel: mount path 'rel' must be "
+		 "absolute, not /, without '.', '..' or empty parts", tmp_path("s"));
+	assert_string_equal(a.err, want);
+	parse(&a, "--kernel", "k", "--share", cat3("ro:", "d", ":/x"), "--fs",
+	      cat3("tag=share0,socket=", "s", ""), NULL);
+	assert_string_equal(a.err, "--fs share0: tag used twice");
+}
+
+static void test_cli_owner(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--owner", "1000:100", NULL), 0);
+	assert_true(a.cfg.owner_set);
+	assert_int_equal(a.cfg.owner_uid, 1000);
+	assert_int_equal(a.cfg.owner_gid, 100);
+	for (const char *bad = "1000\0:1\0001:\0a:b\0-1:2\0004294967295:0\0"; *bad;
+	     bad += strlen(bad) + 1) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "--owner %s: expected UID:GID (numbers)", bad);
+		expect_err(&a, parse(&a, "--kernel", "k", "--owner", bad, NULL), want);
+	}
+}
+
+static void test_cli_too_many_shares_fails(void **state)
+{
+	struct args a;
+	char arg[VM_MAX_SHARES + 1][128];
+
+	(void)state;
+	a.argc = 0;
+	add_arg(&a, "agentvmm");
+	add_arg(&a, "--kernel");
+	add_arg(&a, "k");
+	for (int i = 0; i <= VM_MAX_SHARES; i++) {
+		snprintf(arg[i], sizeof(arg[i]), "ro:%s:/s%d", tmp_path("d"), i);
+		add_arg(&a, "--share");
+		add_arg(&a, arg[i]);
+	}
+	assert_int_equal(cli_parse(a.argc, a.argv, &a.cfg, &a.action, a.err, sizeof(a.err)),
+			 -EINVAL);
+	assert_non_null(strstr(a.err, "at most 16 shares"));
 }
 
 int main(void)
@@ -514,7 +759,15 @@ int main(void)
 		cmocka_unit_test(test_cli_argc_zero_fails_cleanly),
 		cmocka_unit_test(test_cli_small_err_buffer_truncated),
 		cmocka_unit_test(test_cli_usage_mentions_options),
+		cmocka_unit_test(test_cli_share_ro_rw_and_defaults),
+		cmocka_unit_test(test_cli_share_host_canonicalised),
+		cmocka_unit_test(test_cli_share_errors),
+		cmocka_unit_test(test_cli_share_twice_fails),
+		cmocka_unit_test(test_cli_fs_parsed),
+		cmocka_unit_test(test_cli_fs_errors),
+		cmocka_unit_test(test_cli_owner),
+		cmocka_unit_test(test_cli_too_many_shares_fails),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, share_group_teardown);
 }

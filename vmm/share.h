@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * share.h: one virtiofsd per --share, started, watched and stopped by agentvmm.
+ *
+ * How a share's back end runs (docs/shares.md has the why):
+ *
+ *   agentvmm ── clone(NEWUSER|NEWNS|NEWPID) ──> virtiofsd, PID 1 of its own PID
+ *                                               namespace, PDEATHSIG=SIGKILL
+ *
+ *   - user namespace: guest root's files land on the host as --owner (the
+ *     invoking user by default); agentvmm writes uid_map/gid_map.
+ *   - mount namespace: / is made private, and a ro share is bind-mounted
+ *     read-only onto itself (recursively), so no guest request can write
+ *     a host file whatever the guest's own mount flags say.
+ *   - PID namespace: virtiofsd's sandbox forks; when PID 1 dies (with
+ *     agentvmm, by PDEATHSIG) the kernel kills everything in the namespace.
+ *   - agentvmm creates the listening socket itself, in a private 0700
+ *     directory, and hands it over with --fd, so there is nothing to wait for;
+ *     the socket and directory are unlinked as soon as the front end has
+ *     connected, so even a SIGKILL leaves nothing in the filesystem.
+ */
+#ifndef AGENTVMM_VMM_SHARE_H
+#define AGENTVMM_VMM_SHARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vmm/compiler.h"
+#include "vmm/config.h"
+
+#define SHARE_VIRTIOFSD "/usr/lib/qemu/virtiofsd" /* Debian qemu-system-common */
+#define SHARE_THREADS 2          /* virtiofsd --thread-pool-size: footprint over throughput */
+#define SHARE_STOP_WAIT_MS 1000  /* after disconnect, before SIGTERM; again before SIGKILL */
+
+struct share_proc {
+	pid_t pid;                   /* virtiofsd (PID 1 of its namespace); -1 */
+	int log_fd;                  /* memfd holding virtiofsd's stderr; -1 */
+	int sync_fd;                 /* write end of the start pipe, held while we live; -1 */
+	char dir[64];                /* private runtime directory; "" once removed */
+	char sock[96];               /* the socket in it */
+	bool connected;              /* share_connected() ran */
+};
+
+/*
+ * share_check() - before anything is created: virtiofsd is there
+ * ($AGENTVMM_VIRTIOFSD or SHARE_VIRTIOFSD) when a --share needs it, and the
+ * owner is one we may map. Return: 0 or -EINVAL with one line in (err).
+ */
+int share_check(const struct vm_config *cfg, char *err, size_t errlen) __must_check;
+
+/* share_init() - an idle share_proc, safe to share_stop(). */
+void share_init(struct share_proc *sp);
+
+/*
+ * share_start() - start virtiofsd for (s), files created by guest root owned
+ * by (uid, gid). On return (sp)->sock accepts connections.
+ * Return: 0; -EINVAL (no user namespace allowed) or -EIO with one line naming
+ * the share in (err). Context: main thread, setup, after share_check().
+ */
+int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_t gid,
+		char *err, size_t errlen) __must_check;
+
+/* share_connected() - the front end is connected: unlink the socket and its directory. */
+void share_connected(struct share_proc *sp);
+
+/*
+ * share_explain() - the front end could not connect or negotiate: if
+ * virtiofsd has exited (waiting up to a second for it), replace (err) with a
+ * line naming the share and virtiofsd's last words.
+ */
+void share_explain(struct share_proc *sp, const struct vm_share *s, char *err, size_t errlen);
+
+/*
+ * share_stop() - stop virtiofsd (it exits by itself once disconnected; else
+ * SIGTERM, then SIGKILL, each after SHARE_STOP_WAIT_MS), reap it, remove what
+ * is left of the runtime directory. Idempotent.
+ */
+void share_stop(struct share_proc *sp);
+
+/*
+ * share_owner() - who owns files guest root creates in rw shares: --owner,
+ * else SUDO_UID/SUDO_GID when root runs us under sudo, else our own ids.
+ */
+void share_owner(const struct vm_config *cfg, uid_t *uid, gid_t *gid);
+
+#endif
