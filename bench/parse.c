@@ -27,6 +27,15 @@ int bench_parse_av_times(const char *line, double ms[BENCH_AV_NR_TIMES])
 	return 0;
 }
 
+int bench_parse_av_clock(const char *line, double *ms)
+{
+	const char *p = strstr(line, "clock: vm_create at CLOCK_MONOTONIC ");
+
+	if (!p || sscanf(p, "clock: vm_create at CLOCK_MONOTONIC %lf ms", ms) != 1 || *ms < 0)
+		return -EINVAL;
+	return 0;
+}
+
 int bench_parse_av_memory(const char *line, uint64_t *rss_kib, uint64_t *guest_kib,
 			  uint64_t *vmm_kib)
 {

@@ -33,6 +33,16 @@ enum bench_av_time {
 int bench_parse_av_times(const char *line, double ms[BENCH_AV_NR_TIMES]);
 
 /*
+ * bench_parse_av_clock() - parse agentvmm's "-v" line "agentvmm: clock:
+ * vm_create at CLOCK_MONOTONIC X ms" (vmm/vm.c) into (ms): the host clock the
+ * bench uses too, so "process start -> first KVM_RUN" includes exec and
+ * dynamic linking, as QEMU's does.
+ * Return: 0; -EINVAL if (line) is not such a line.
+ * Context: any; pure.
+ */
+int bench_parse_av_clock(const char *line, double *ms);
+
+/*
  * bench_parse_av_memory() - parse "agentvmm: memory: RSS X KiB, of which
  * guest RAM X KiB, VMM X KiB" into (rss_kib), (guest_kib), (vmm_kib).
  * Return: 0; -EINVAL if (line) is not such a line.

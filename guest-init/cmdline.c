@@ -17,6 +17,7 @@ enum cl_key {
 	CL_ENV,
 	CL_DISKS,
 	CL_SHARES,
+	CL_NETS,
 	CL_NKEYS,
 };
 
@@ -28,6 +29,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_ENV] = "agentvmm.env",
 	[CL_DISKS] = "agentvmm.disks",
 	[CL_SHARES] = "agentvmm.shares",
+	[CL_NETS] = "agentvmm.nets",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -373,6 +375,32 @@ static int apply_shares(struct gi_cmdline *cl, const struct cl_raw *raw, char *e
 	return 0;
 }
 
+/* agentvmm.nets=ENC: items "MAC|A.B.C.D/N|GW|DNS" (net.h checks the fields). */
+static int apply_nets(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
+{
+	size_t n, i;
+	int ret;
+
+	if (!raw->seen[CL_NETS] || !raw->val[CL_NETS] || !*raw->val[CL_NETS])
+		return 0;
+	ret = decode_key(raw, CL_NETS, GI_CMDLINE_MAX_NETS, &cl->cl_nets, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_nnets = n;
+	for (i = 0; i < n; i++) {
+		const char *p = cl->cl_nets[i];
+		int bars = 0;
+
+		for (; *p; p++)
+			bars += *p == '|';
+		if (bars != 3 || strchr(cl->cl_nets[i], '|') - cl->cl_nets[i] != 17) {
+			snprintf(err, errlen, "agentvmm.nets: entry %zu is not MAC|IP/N|GW|DNS", i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -389,6 +417,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_disks(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_shares(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_nets(cl, raw, err, errlen);
 	return ret;
 }
 
@@ -435,5 +465,6 @@ void gi_cmdline_fini(struct gi_cmdline *cl)
 	free(cl->cl_env);
 	free(cl->cl_disks);
 	free(cl->cl_shares);
+	free(cl->cl_nets);
 	memset(cl, 0, sizeof(*cl));
 }

@@ -15,6 +15,7 @@
  *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
  *   agentvmm.disks=ENC    "SERIAL:ro|rw:/path" per disk to mount (disks.h).
  *   agentvmm.shares=ENC   "TAG:ro|rw|store:/path" per virtio-fs share (shares.h).
+ *   agentvmm.nets=ENC     "MAC|A.B.C.D/N|GW|DNS" per NIC, fields may be empty (net.h).
  *
  * ENC, shared with the host side byte for byte: bytes in [A-Za-z0-9] and
  * "-._~/:@+=" stand for themselves; every other byte is "%XX" with two
@@ -36,6 +37,7 @@
 #define GI_CMDLINE_DEFAULT_TERM "linux"
 #define GI_CMDLINE_MAX_DISKS 64
 #define GI_CMDLINE_MAX_SHARES 64
+#define GI_CMDLINE_MAX_NETS 16
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -49,6 +51,8 @@ struct gi_cmdline {
 	char **cl_disks;	/* "SERIAL:ro|rw:/path" + NULL; NULL when none */
 	size_t cl_nshares;
 	char **cl_shares;	/* "TAG:ro|rw|store:/path" + NULL; NULL when none */
+	size_t cl_nnets;
+	char **cl_nets;		/* "MAC|A.B.C.D/N|GW|DNS" + NULL; NULL when none */
 };
 
 /*

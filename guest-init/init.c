@@ -20,6 +20,7 @@
 
 #include "guest-init/cmdline.h"
 #include "guest-init/disks.h"
+#include "guest-init/net.h"
 #include "guest-init/console.h"
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
@@ -369,6 +370,9 @@ int main(int argc, char **argv)
 		gi_err("cannot mount the shares");
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
+	/* after the root switch, so /etc/resolv.conf lands in the final root */
+	if (cl.cl_nnets && gi_net_setup(cl.cl_nets, cl.cl_nnets))
+		gi_err("network setup incomplete");
 	if (set_environment(&cl)) {
 		gi_err("cannot set up the environment");
 		finish(GI_STATUS_INIT_FAILED, sfd);

@@ -3,6 +3,7 @@
 #include "vmm/cli.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -36,6 +37,10 @@ static const char usage[] =
 	"                      ro:/nix/store get a throwaway writable overlay\n"
 	"  --fs tag=T,socket=S[,mount=DIR]\n"
 	"                      attach a virtiofsd someone else runs (mount it at DIR)\n"
+	"  --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]\n"
+	"                      attach a virtio-net NIC on tap NAME (created, and\n"
+	"                      removed at exit, when it does not exist and agentvmm\n"
+	"                      has CAP_NET_ADMIN); ip= makes guest-init configure it\n"
 	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
@@ -70,6 +75,7 @@ enum {
 	OPT_SHARE,
 	OPT_FS,
 	OPT_OWNER,
+	OPT_NET,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +94,7 @@ static const struct option long_opts[] = {
 	{ "share", required_argument, NULL, OPT_SHARE },
 	{ "fs", required_argument, NULL, OPT_FS },
 	{ "owner", required_argument, NULL, OPT_OWNER },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -326,6 +333,181 @@ bad:
 	return -EINVAL;
 }
 
+/* A tap name the kernel takes: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+static bool ifname_ok(const char *t, size_t n)
+{
+	if (n == 0 || n >= VM_IFNAME_MAX || (n == 1 && t[0] == '.') ||
+	    (n == 2 && t[0] == '.' && t[1] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] <= ' ' || t[i] == '/' || t[i] == ':' || t[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* "02:00:00:00:00:05": six pairs of hex digits split by ':', unicast. */
+int cli_parse_mac(const char *s, size_t n, uint8_t mac[6])
+{
+	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+
+	if (n != 17)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++) {
+		const char *h = strchr(hex, s[3 * i]), *l = strchr(hex, s[3 * i + 1]);
+
+		if (!s[3 * i] || !s[3 * i + 1] || !h || !l || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(((h - hex) % 16) << 4 | (l - hex) % 16);
+	}
+	if (mac[0] & 1)
+		return -EINVAL; /* multicast / broadcast cannot be a NIC's address */
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * An IPv4 address "A.B.C.D" (strict dotted quad, inet_pton) or, with
+ * (prefix) non-NULL, "A.B.C.D/N" with N in 1..32, into canonical text (out).
+ */
+int cli_parse_ipv4(const char *s, size_t n, bool prefix, char *out, size_t outlen)
+{
+	char buf[32];
+	const char *slash;
+	struct in_addr a;
+	uint64_t p = 32;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	slash = strchr(buf, '/');
+	if (prefix != !!slash)
+		return -EINVAL;
+	if (slash) {
+		buf[slash - buf] = 0;
+		if (parse_u64(slash + 1, &p) || p < 1 || p > 32 || strlen(slash + 1) > 2)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0)
+		return -EINVAL;
+	inet_ntop(AF_INET, &a, buf, sizeof(buf));
+	if (prefix)
+		snprintf(out, outlen, "%s/%u", buf, (unsigned)p);
+	else
+		snprintf(out, outlen, "%s", buf);
+	return 0;
+}
+
+/* The default MAC: 02 (locally administered, unicast) + 40 bits of FNV-1a of the tap name. */
+void cli_default_mac(const char *tap, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *c = tap; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+	mac[0] = 0x02;
+	for (unsigned i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+}
+
+#define NET_USAGE "expected tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]"
+
+/* One "key=value" of --net (p, n) into (d). */
+static int cli_net_item(const char *arg, const char *p, size_t n, struct vm_net *d,
+			bool *mac_set, char *err, size_t errlen)
+{
+	if (n >= 4 && !strncmp(p, "tap=", 4)) {
+		if (!ifname_ok(p + 4, n - 4)) {
+			snprintf(err, errlen, "--net %s: tap name must be 1 to %d bytes without '/', "
+				 "':' or spaces", arg, VM_IFNAME_MAX - 1);
+			return -EINVAL;
+		}
+		memcpy(d->tap, p + 4, n - 4);
+		d->tap[n - 4] = 0;
+	} else if (n >= 4 && !strncmp(p, "mac=", 4)) {
+		if (cli_parse_mac(p + 4, n - 4, d->mac)) {
+			snprintf(err, errlen, "--net %s: malformed MAC address '%.*s' (expected a "
+				 "unicast address like 02:00:00:00:00:01)", arg, (int)(n - 4), p + 4);
+			return -EINVAL;
+		}
+		*mac_set = true;
+	} else if (n >= 3 && !strncmp(p, "ip=", 3)) {
+		if (cli_parse_ipv4(p + 3, n - 3, true, d->ip, sizeof(d->ip))) {
+			snprintf(err, errlen, "--net %s: malformed address '%.*s' (expected "
+				 "A.B.C.D/N, N from 1 to 32)", arg, (int)(n - 3), p + 3);
+			return -EINVAL;
+		}
+	} else if (n >= 3 && (!strncmp(p, "gw=", 3) || !strncmp(p, "dns=", 4))) {
+		bool gw = p[0] == 'g';
+		size_t k = gw ? 3 : 4;
+
+		if (cli_parse_ipv4(p + k, n - k, false, gw ? d->gw : d->dns, sizeof(d->gw))) {
+			snprintf(err, errlen, "--net %s: malformed address '%.*s' (expected A.B.C.D)",
+				 arg, (int)(n - k), p + k);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "--net %s: unknown option '%.*s' (" NET_USAGE ")", arg, (int)n, p);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D] */
+static int cli_net(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_net *d;
+	bool mac_set = false;
+	const char *p, *end;
+
+	if (cfg->nr_nets >= VM_MAX_NETS) {
+		snprintf(err, errlen, "--net %s: at most %d network devices", arg, VM_MAX_NETS);
+		return -EINVAL;
+	}
+	d = &cfg->nets[cfg->nr_nets];
+	memset(d, 0, sizeof(*d));
+	for (p = arg; *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		int r = cli_net_item(arg, p, (size_t)(end - p), d, &mac_set, err, errlen);
+
+		if (r)
+			return r;
+	}
+	if (!d->tap[0]) {
+		snprintf(err, errlen, "--net %s: " NET_USAGE, arg);
+		return -EINVAL;
+	}
+	if ((d->gw[0] || d->dns[0]) && !d->ip[0]) {
+		snprintf(err, errlen, "--net %s: gw= and dns= need ip=", arg);
+		return -EINVAL;
+	}
+	if (!mac_set)
+		cli_default_mac(d->tap, d->mac);
+	cfg->nr_nets++;
+	return 0;
+}
+
+/* After all options: no tap or MAC given twice. */
+static int cli_check_nets(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			const struct vm_net *a = &cfg->nets[i], *b = &cfg->nets[j];
+
+			if (!strcmp(a->tap, b->tap)) {
+				snprintf(err, errlen, "--net tap=%s: tap used twice", a->tap);
+				return -EINVAL;
+			}
+			if (!memcmp(a->mac, b->mac, sizeof(a->mac))) {
+				snprintf(err, errlen, "--net tap=%s: MAC address used twice", a->tap);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 /* After all options: no share directory or guest path given twice, none on a --disk mount. */
 static int cli_check_shares(const struct vm_config *cfg, char *err, size_t errlen)
 {
@@ -390,6 +572,8 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		return cli_fs(arg, cfg, err, errlen);
 	case OPT_OWNER:
 		return cli_owner(arg, cfg, err, errlen);
+	case OPT_NET:
+		return cli_net(arg, cfg, err, errlen);
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;
@@ -481,6 +665,9 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 		snprintf(err, errlen, "--kernel is required (see --help)");
 		return -EINVAL;
 	}
+	r = cli_check_nets(cfg, err, errlen);
+	if (r)
+		return r;
 	return cli_check_shares(cfg, err, errlen);
 }
 

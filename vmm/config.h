@@ -18,6 +18,8 @@
 #define VM_PATH_MAX 4096
 #define VM_TAG_MAX 36             /* virtio_fs_config.tag (virtio 1.2 §5.11.4) */
 #define VM_SOCK_MAX 108           /* sockaddr_un.sun_path */
+#define VM_MAX_NETS 8
+#define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
 
 /* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
 struct vm_disk {
@@ -40,6 +42,19 @@ struct vm_share {
 	bool external;            /* --fs */
 };
 
+/*
+ * --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]: a
+ * virtio-net device on tap NAME; the addresses are what guest-init configures
+ * (kept as the canonical dotted text; "" = not given).
+ */
+struct vm_net {
+	char tap[VM_IFNAME_MAX];
+	uint8_t mac[6];           /* given, or derived from the tap name (locally administered) */
+	char ip[20];              /* "A.B.C.D/N" */
+	char gw[16];
+	char dns[16];
+};
+
 struct vm_config {
 	const char *kernel;       /* --kernel, required */
 	const char *initrd;       /* --initrd; NULL: build our own initramfs */
@@ -54,6 +69,8 @@ struct vm_config {
 	struct vm_disk disks[VM_MAX_DISKS];
 	unsigned nr_shares;
 	struct vm_share shares[VM_MAX_SHARES];
+	unsigned nr_nets;
+	struct vm_net nets[VM_MAX_NETS];
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	int argc;                 /* after --: the workload; 0 = interactive shell */

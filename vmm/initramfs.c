@@ -21,8 +21,9 @@
  * Modules guest-init loads for this VM's devices, dependencies resolved from
  * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; the
  * virtio transport and device drivers and ext4 serve --disk. With shares,
- * virtiofs (which pulls in fuse) and overlay (the store overlay) come too; a
- * VM without shares does not pay for loading them.
+ * virtiofs (which pulls in fuse) and overlay (the store overlay) come too,
+ * with --net virtio_net (which pulls in net_failover); a VM without them does
+ * not pay for loading them.
  */
 static const char *const vm_modules[] = {
 	"pvpanic_mmio",
@@ -30,18 +31,23 @@ static const char *const vm_modules[] = {
 	"virtio_rng",
 	"virtio_blk",
 	"ext4",
-	NULL,
 };
-static const char *const vm_modules_shares[] = {
-	"pvpanic_mmio",
-	"virtio_pci",
-	"virtio_rng",
-	"virtio_blk",
-	"ext4",
-	"virtiofs",
-	"overlay",
-	NULL,
-};
+static const char *const vm_modules_shares[] = { "virtiofs", "overlay" };
+static const char *const vm_modules_nets[] = { "virtio_net" };
+
+/* The module list for (cfg) into (out), NULL-terminated. */
+static void vm_module_list(const struct vm_config *cfg, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vm_modules) && n + 1 < max; i++)
+		out[n++] = vm_modules[i];
+	for (size_t i = 0; cfg->nr_shares && i < ARRAY_SIZE(vm_modules_shares) && n + 1 < max; i++)
+		out[n++] = vm_modules_shares[i];
+	for (size_t i = 0; cfg->nr_nets && i < ARRAY_SIZE(vm_modules_nets) && n + 1 < max; i++)
+		out[n++] = vm_modules_nets[i];
+	out[n] = NULL;
+}
 
 int vm_cache_dir(char *buf, size_t len)
 {
@@ -101,6 +107,7 @@ static int find_modules_dir(const struct vm_config *cfg, char *out, size_t len, 
 int vm_default_initramfs(const struct vm_config *cfg, char **path, char *err, size_t errlen)
 {
 	char mods[4096], cache[4096], out[4096];
+	const char *modules[16];
 	int r;
 
 	*path = NULL;
@@ -120,9 +127,10 @@ int vm_default_initramfs(const struct vm_config *cfg, char **path, char *err, si
 		snprintf(err, errlen, "cache directory path too long");
 		return r;
 	}
+	vm_module_list(cfg, modules, ARRAY_SIZE(modules));
 	struct gi_initramfs_config ic = {
 		.modules_dir = mods[0] ? mods : NULL,
-		.modules = cfg->nr_shares ? vm_modules_shares : vm_modules,
+		.modules = modules,
 		.init_bin = gi_init_blob,
 		.init_len = gi_init_blob_len,
 		.busybox_path = access(BUSYBOX_PATH, X_OK) == 0 ? BUSYBOX_PATH : NULL,

@@ -25,7 +25,7 @@ struct kvm {
 
 /*
  * kvm_open() - open /dev/kvm, check the API version and the capabilities
- * agentvmm needs, create the VM with an in-kernel irqchip and PIT.
+ * agentvmm needs, create the VM with an in-kernel irqchip (no PIT).
  * Return: 0; -ENOENT/-EACCES/-ENODEV/-ENOSYS with a message in (err).
  * Context: setup.
  */

@@ -14,9 +14,11 @@
 #include "devices/platform.h"
 #include "devices/vhost_user/vu_fs.h"
 #include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 #include "vmm/log.h"
+#include "vmm/net_tap.h"
 #include "vmm/share.h"
 #include "vmm/vm.h"
 
@@ -177,6 +179,31 @@ static int vm_add_shares(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* One virtio-net per --net, on its tap (opened, or created and removed with the fd). */
+static int vm_add_nets(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
+		const struct vm_net *nc = &vm->cfg->nets[i];
+		struct vnet_config vc = { .tap = true, .name = nc->tap };
+		bool created;
+		int r;
+
+		vc.fd = net_tap_open(nc->tap, &created, &vc.offloads, err, errlen);
+		if (vc.fd < 0)
+			return -EINVAL;
+		memcpy(vc.mac, nc->mac, sizeof(vc.mac));
+		log_info("--net %s: %s tap, offloads %#llx", nc->tap, created ? "new" : "existing",
+			 (unsigned long long)vc.offloads);
+		void *dev = vnet_create(&vc, err, errlen); /* owns vc.fd from here */
+		if (!dev)
+			return -ENOMEM;
+		r = vm_add_virtio(vm, &vnet_ops, dev, vnet_ops.nr_queues, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 {
 	void *rng;
@@ -209,7 +236,10 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	r = vm_add_disks(vm, err, errlen);
 	if (r)
 		return r;
-	return vm_add_shares(vm, err, errlen);
+	r = vm_add_shares(vm, err, errlen);
+	if (r)
+		return r;
+	return vm_add_nets(vm, err, errlen);
 }
 
 int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
@@ -310,5 +340,20 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 		n++;
 	}
 	size_t used = strlen(buf);
-	return cmdline_list("agentvmm.shares", argv, n, buf + used, len - used);
+	r = cmdline_list("agentvmm.shares", argv, n, buf + used, len - used);
+	if (r)
+		return r;
+	_Static_assert(VM_MAX_NETS <= VM_MAX_SHARES, "items[] holds the net list too");
+	n = 0;
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const struct vm_net *d = &cfg->nets[i];
+		const uint8_t *m = d->mac;
+
+		snprintf(items[n], sizeof(items[n]), "%02x:%02x:%02x:%02x:%02x:%02x|%s|%s|%s", m[0],
+			 m[1], m[2], m[3], m[4], m[5], d->ip, d->gw, d->dns);
+		argv[n] = items[n];
+		n++;
+	}
+	used = strlen(buf);
+	return cmdline_list("agentvmm.nets", argv, n, buf + used, len - used);
 }

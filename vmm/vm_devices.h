@@ -2,7 +2,8 @@
 /*
  * vm_devices.h: the VM's PCI bus and virtio devices, created in a fixed order
  * (virtio-rng, then one virtio-blk per --disk, then one virtio-fs per
- * --share/--fs in command-line order) so guest device names are stable:
+ * --share/--fs, then one virtio-net per --net, in command-line order) so
+ * guest device names are stable:
  * disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>"; share N has the
  * tag "share<N>" (--fs: its own tag).
  */
@@ -47,7 +48,9 @@ void vm_devices_destroy(struct vm *vm);
  * (agentvmm.disks=ENC, items "SERIAL:ro|rw:/path" per --disk with mount=;
  * agentvmm.shares=ENC, items "TAG:ro|rw|store:/path" per share with a guest
  * path, "store" being a ro --share at /nix/store or /usr, which gets the
- * writable tmpfs overlay: docs/shares.md).
+ * writable tmpfs overlay: docs/shares.md; agentvmm.nets=ENC, items
+ * "MAC|A.B.C.D/N|GW|DNS" per --net, empty fields for what was not given:
+ * docs/net.md).
  * Return: 0 or -ENOSPC.
  */
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len) __must_check;

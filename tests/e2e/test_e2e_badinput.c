@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -43,12 +45,17 @@ static unsigned count_entries(const char *dir)
  * Run agentvmm with (args); expect status 2 and exactly one stderr line that
  * starts "agentvmm: " and contains (what) and (why).
  */
+/* Words run before agentvmm (e.g. "ip netns exec NS"); NULL-terminated, usually empty. */
+static const char *run_prefix[8];
+
 static void expect_usage_error(const char *const *args, const char *what, const char *why)
 {
-	const char *argv[32];
+	const char *argv[40];
 	int n = 0;
 	unsigned before = count_entries(tmpdir), cache_before = count_entries(cachedir);
 
+	for (const char *const *p = run_prefix; *p; p++)
+		argv[n++] = *p;
 	argv[n++] = AV_AGENTVMM;
 	for (; *args; args++)
 		argv[n++] = *args;
@@ -466,6 +473,120 @@ static void test_bad_fs_nobody_listening_fails_2(void **state)
 	expect_usage_error(argv + 1, "--fs store", "Connection refused");
 }
 
+/* ---- --net: parse errors, and tap errors inside a network namespace of our own ---- */
+
+static void test_bad_net_tap_name_too_long_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=abcdefghijklmnop", "--", "true"),
+			   "--net tap=abcdefghijklmnop", "tap name must be 1 to 15 bytes");
+}
+
+static void test_bad_net_malformed_mac_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,mac=02:00:00:00:00:zz", "--",
+				"true"),
+			   "--net tap=t0,mac=02:00:00:00:00:zz", "malformed MAC address");
+}
+
+static void test_bad_net_malformed_address_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,ip=10.0.2.15/40", "--", "true"),
+			   "--net tap=t0,ip=10.0.2.15/40", "malformed address '10.0.2.15/40'");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,ip=10.0.2.15/24,gw=10.0.2.x",
+				"--", "true"),
+			   "--net tap=t0,ip=10.0.2.15/24,gw=10.0.2.x", "malformed address '10.0.2.x'");
+}
+
+static char net_ns[32];
+static int net_holder; /* pid of the process holding busy0 */
+
+static int sh_run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* A network namespace for the tap cases, or skip (needs root, ip and the kernel). */
+static bool net_ns_enter(void)
+{
+	char cmd[128];
+
+	if (geteuid() != 0 || access("/usr/sbin/ip", X_OK) || !e2e_kernel("bzImage"))
+		return false;
+	snprintf(net_ns, sizeof(net_ns), "avbad%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns add %s", net_ns);
+	if (sh_run(cmd))
+		return false;
+	run_prefix[0] = "/usr/sbin/ip";
+	run_prefix[1] = "netns";
+	run_prefix[2] = "exec";
+	run_prefix[3] = net_ns;
+	run_prefix[4] = NULL;
+	return true;
+}
+
+/* Also the teardown of the namespace tests, so a failed assertion leaves nothing behind. */
+static int net_ns_leave(void **state)
+{
+	char cmd[128];
+
+	run_prefix[0] = NULL;
+	if (net_holder > 0)
+		kill(net_holder, SIGKILL);
+	net_holder = 0;
+	if (!net_ns[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns del %s", net_ns);
+	net_ns[0] = 0;
+	return sh_run(cmd) ? -1 : 0;
+}
+
+static void test_bad_net_tap_busy_fails_2(void **state)
+{
+	char cmd[6000], pidf[4400];
+
+	if (!net_ns_enter())
+		skip();
+	/* another process holds tap busy0 (TUNSETIFF IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) */
+	snprintf(pidf, sizeof(pidf), "%s/holder.pid", tmpdir);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s python3 -c 'import fcntl, os, "
+		 "struct, time\nfd = os.open(\"/dev/net/tun\", os.O_RDWR)\n"
+		 "fcntl.ioctl(fd, 0x400454ca, struct.pack(\"16sH\", b\"busy0\", 0x5002))\n"
+		 "time.sleep(60)' >/dev/null 2>&1 & echo $! > %s", net_ns, pidf);
+	assert_int_equal(sh_run(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip link show busy0 "
+		 ">/dev/null 2>&1", net_ns);
+	for (int i = 0; i < 100 && sh_run(cmd); i++)
+		usleep(100 * 1000);
+	FILE *f = fopen(pidf, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &net_holder), 1);
+	fclose(f);
+	unlink(pidf);
+	/* --initrd: no initramfs is built into the cache before the device fails */
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", path_junk, "--net",
+				"tap=busy0", "--", "true"),
+			   "--net tap=busy0", "tap busy0 is in use by another process");
+}
+
+static void test_bad_net_no_permission_to_create_fails_2(void **state)
+{
+	char cmd[256];
+
+	if (access("/usr/bin/setpriv", X_OK) || !net_ns_enter())
+		skip();
+	run_prefix[4] = "/usr/bin/setpriv";
+	run_prefix[5] = "--bounding-set=-net_admin";
+	run_prefix[6] = NULL;
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", path_junk, "--net",
+				"tap=nope0", "--", "true"),
+			   "--net tap=nope0", "no such tap, and creating one needs CAP_NET_ADMIN");
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip link show nope0 "
+		 ">/dev/null 2>&1", net_ns);
+	assert_int_not_equal(sh_run(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +622,11 @@ int main(void)
 		cmocka_unit_test(test_bad_fs_tag_too_long_fails_2),
 		cmocka_unit_test(test_bad_share_virtiofsd_missing_fails_2),
 		cmocka_unit_test(test_bad_fs_nobody_listening_fails_2),
+		cmocka_unit_test(test_bad_net_tap_name_too_long_fails_2),
+		cmocka_unit_test(test_bad_net_malformed_mac_fails_2),
+		cmocka_unit_test(test_bad_net_malformed_address_fails_2),
+		cmocka_unit_test_teardown(test_bad_net_tap_busy_fails_2, net_ns_leave),
+		cmocka_unit_test_teardown(test_bad_net_no_permission_to_create_fails_2, net_ns_leave),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -88,8 +88,19 @@ void th_run(const char *const argv[], unsigned timeout_s, struct th_result *res)
 	close(out[0]);
 	close(err[0]);
 	bool timed_out = now_s() - start >= timeout_s;
-	if (waitpid(pid, &st, 0) < 0)
-		return;
+	if (timed_out) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	/* bounded: a child stuck in the kernel must not hang the test run */
+	for (int i = 0; waitpid(pid, &st, WNOHANG) == 0; i++) {
+		if (i == 200) {
+			fprintf(stderr, "th_run: %s (pid %d) does not die\n", argv[0], (int)pid);
+			res->status = -2;
+			return;
+		}
+		usleep(50 * 1000);
+	}
 	res->secs = now_s() - start;
 	if (timed_out && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
 		res->status = -1;

@@ -58,6 +58,18 @@ static void test_av_memory_parses_and_rejects(void **state)
 			 -EINVAL);
 }
 
+static void test_av_clock_parses_and_rejects(void **state)
+{
+	double ms = 0;
+
+	(void)state;
+	assert_int_equal(bench_parse_av_clock("agentvmm: clock: vm_create at CLOCK_MONOTONIC "
+					      "132021.199104 ms", &ms), 0);
+	assert_true(ms > 132021.199 && ms < 132021.1992);
+	assert_int_equal(bench_parse_av_clock("agentvmm: clock: vm_create at", &ms), -EINVAL);
+	assert_int_equal(bench_parse_av_clock("agentvmm: guest powered off", &ms), -EINVAL);
+}
+
 static void test_printk_console_and_dmesg_forms(void **state)
 {
 	double s = -1;
@@ -129,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_av_times_unreached_phase_is_nan),
 		cmocka_unit_test(test_av_times_other_or_truncated_line_fails),
 		cmocka_unit_test(test_av_memory_parses_and_rejects),
+		cmocka_unit_test(test_av_clock_parses_and_rejects),
 		cmocka_unit_test(test_printk_console_and_dmesg_forms),
 		cmocka_unit_test(test_qemu_running_trace_line),
 		cmocka_unit_test(test_smaps_sums_and_finds_guest_ram),

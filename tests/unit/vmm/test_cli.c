@@ -729,6 +729,119 @@ static void test_cli_too_many_shares_fails(void **state)
 	assert_non_null(strstr(a.err, "at most 16 shares"));
 }
 
+/* ---- --net ---- */
+
+static void test_cli_net_full_and_minimal(void **state)
+{
+	struct args a;
+	static const uint8_t mac5[6] = { 2, 0, 0, 0, 0, 5 };
+
+	assert_int_equal(parse(&a, "--kernel", "k", "--net",
+			       "tap=microvm4,mac=02:00:00:00:00:05,ip=192.168.83.6/24,gw=192.168.83.1,"
+			       "dns=9.9.9.9", "--net", "tap=t1", NULL), 0);
+	assert_int_equal(a.cfg.nr_nets, 2);
+	assert_string_equal(a.cfg.nets[0].tap, "microvm4");
+	assert_memory_equal(a.cfg.nets[0].mac, mac5, 6);
+	assert_string_equal(a.cfg.nets[0].ip, "192.168.83.6/24");
+	assert_string_equal(a.cfg.nets[0].gw, "192.168.83.1");
+	assert_string_equal(a.cfg.nets[0].dns, "9.9.9.9");
+	assert_string_equal(a.cfg.nets[1].tap, "t1");
+	assert_string_equal(a.cfg.nets[1].ip, "");
+	/* default MAC: locally administered, unicast, stable per tap name */
+	assert_int_equal(a.cfg.nets[1].mac[0], 0x02);
+	uint8_t again[6];
+	cli_default_mac("t1", again);
+	assert_memory_equal(a.cfg.nets[1].mac, again, 6);
+	cli_default_mac("t2", again);
+	assert_memory_not_equal(a.cfg.nets[1].mac, again, 6);
+}
+
+static void test_cli_net_errors(void **state)
+{
+	struct args a;
+
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "mac=02:00:00:00:00:01", NULL),
+		   "--net mac=02:00:00:00:00:01: expected tap=NAME[,mac=MAC][,ip=A.B.C.D/N]"
+		   "[,gw=A.B.C.D][,dns=A.B.C.D]");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=abcdefghijklmnop", NULL),
+		   "--net tap=abcdefghijklmnop: tap name must be 1 to 15 bytes without '/', ':' or "
+		   "spaces");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=", NULL),
+		   "--net tap=: tap name must be 1 to 15 bytes without '/', ':' or spaces");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=a/b", NULL),
+		   "--net tap=a/b: tap name must be 1 to 15 bytes without '/', ':' or spaces");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,mac=02:00:00:00:00", NULL),
+		   "--net tap=t,mac=02:00:00:00:00: malformed MAC address '02:00:00:00:00' "
+		   "(expected a unicast address like 02:00:00:00:00:01)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,mac=03:00:00:00:00:01", NULL),
+		   "--net tap=t,mac=03:00:00:00:00:01: malformed MAC address '03:00:00:00:00:01' "
+		   "(expected a unicast address like 02:00:00:00:00:01)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,ip=10.0.2.15", NULL),
+		   "--net tap=t,ip=10.0.2.15: malformed address '10.0.2.15' (expected A.B.C.D/N, N "
+		   "from 1 to 32)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,ip=10.0.2.300/24", NULL),
+		   "--net tap=t,ip=10.0.2.300/24: malformed address '10.0.2.300/24' (expected "
+		   "A.B.C.D/N, N from 1 to 32)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,ip=10.0.2.15/33", NULL),
+		   "--net tap=t,ip=10.0.2.15/33: malformed address '10.0.2.15/33' (expected "
+		   "A.B.C.D/N, N from 1 to 32)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,ip=10.0.2.15/24,gw=10.0.2", NULL),
+		   "--net tap=t,ip=10.0.2.15/24,gw=10.0.2: malformed address '10.0.2' (expected "
+		   "A.B.C.D)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,dns=1.1.1.1", NULL),
+		   "--net tap=t,dns=1.1.1.1: gw= and dns= need ip=");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,vhost=on", NULL),
+		   "--net tap=t,vhost=on: unknown option 'vhost=on' (expected tap=NAME[,mac=MAC]"
+		   "[,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D])");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t", "--net", "tap=t", NULL),
+		   "--net tap=t: tap used twice");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=a,mac=02:00:00:00:00:01", "--net",
+			     "tap=b,mac=02:00:00:00:00:01", NULL),
+		   "--net tap=b: MAC address used twice");
+}
+
+static void test_cli_net_mac_and_ipv4_parsers(void **state)
+{
+	uint8_t m[6];
+	char out[32];
+
+	assert_int_equal(cli_parse_mac("0a:Bc:de:F0:12:34", 17, m), 0);
+	assert_int_equal(m[1], 0xbc);
+	assert_int_equal(cli_parse_mac("00:00:00:00:00:00", 17, m), -EINVAL);
+	assert_int_equal(cli_parse_mac("ff:ff:ff:ff:ff:ff", 17, m), -EINVAL);
+	assert_int_equal(cli_parse_mac("02-00-00-00-00-01", 17, m), -EINVAL);
+	assert_int_equal(cli_parse_mac("02:00:00:00:00:0g", 17, m), -EINVAL);
+	assert_int_equal(cli_parse_mac("02:00:00:00:00:01:", 18, m), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("10.0.2.15/24", 12, true, out, sizeof(out)), 0);
+	assert_string_equal(out, "10.0.2.15/24");
+	assert_int_equal(cli_parse_ipv4("10.0.2.15/024", 13, true, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("10.0.2.15/0", 11, true, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("10.0.2.15/+4", 12, true, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("0.0.0.0", 7, false, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("010.0.2.1", 9, false, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4(" 10.0.2.1", 9, false, out, sizeof(out)), -EINVAL);
+	assert_int_equal(cli_parse_ipv4("10.0.2.1/8", 10, false, out, sizeof(out)), -EINVAL);
+}
+
+static void test_cli_too_many_nets_fails(void **state)
+{
+	struct args a;
+	char name[VM_MAX_NETS + 1][16];
+
+	a.argc = 0;
+	add_arg(&a, "agentvmm");
+	add_arg(&a, "--kernel");
+	add_arg(&a, "k");
+	for (int i = 0; i <= VM_MAX_NETS; i++) {
+		snprintf(name[i], sizeof(name[i]), "tap=t%d", i);
+		add_arg(&a, "--net");
+		add_arg(&a, name[i]);
+	}
+	assert_int_equal(cli_parse(a.argc, a.argv, &a.cfg, &a.action, a.err, sizeof(a.err)),
+			 -EINVAL);
+	assert_string_equal(a.err, "--net tap=t8: at most 8 network devices");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -767,6 +880,10 @@ int main(void)
 		cmocka_unit_test(test_cli_fs_errors),
 		cmocka_unit_test(test_cli_owner),
 		cmocka_unit_test(test_cli_too_many_shares_fails),
+		cmocka_unit_test(test_cli_net_full_and_minimal),
+		cmocka_unit_test(test_cli_net_errors),
+		cmocka_unit_test(test_cli_net_mac_and_ipv4_parsers),
+		cmocka_unit_test(test_cli_too_many_nets_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, share_group_teardown);

@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/net.sh [BUILD_DIR]: TCP throughput (guest->host, host->guest) and ping
+# round-trip time between a guest and a network namespace, agentvmm vs QEMU
+# (-netdev tap,vhost=off + virtio-net-pci), same kernel, same initramfs (the
+# one agentvmm builds), same guest workload (busybox nc/ping). Not a test:
+# prints figures and ratios. Runs inside the nested test host when this
+# machine's /dev/kvm cannot boot a kernel (docs/testhost.md).
+#
+# All traffic stays in namespace avbench-$$ (tap0, 10.0.2.1/24; guest 10.0.2.15).
+# Environment: NET_MIB (default 512) bytes per direction, NET_PINGS (default 50).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
+	exec "$root/scripts/testhost.sh" --timeout 2400 --env "NET_MIB=${NET_MIB:-512}" \
+		--env "NET_PINGS=${NET_PINGS:-50}" -- sh "$root/bench/net.sh" "$build"
+fi
+AV=$build/vmm/agentvmm
+K=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}/bzImage
+MIB=${NET_MIB:-512}
+PINGS=${NET_PINGS:-50}
+NS=avbench-$$
+TMP=$(mktemp -d /tmp/av-netbench-XXXXXX)
+MAC=02:00:00:00:be:01
+cleanup() {
+	ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+command -v qemu-system-x86_64 >/dev/null || { echo "net.sh: no qemu-system-x86_64"; exit 1; }
+
+ip netns add "$NS"
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" ip tuntap add tap0 mode tap
+ip netns exec "$NS" ip addr add 10.0.2.1/24 dev tap0
+ip netns exec "$NS" ip link set tap0 up
+
+# peer.py recv|send PORT BYTES: one connection; prints "MB/s" measured on the host side
+cat > "$TMP/peer.py" <<'PY'
+import socket, sys, time
+mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.2.1", port)); s.listen(1); s.settimeout(600)
+c, _ = s.accept(); c.settimeout(120)
+left = size; t0 = time.monotonic()
+if mode == "recv":
+    while left:
+        b = c.recv(1 << 20)
+        if not b: break
+        left -= len(b)
+else:
+    blk = bytes(1 << 20)
+    while left:
+        n = min(left, len(blk)); c.sendall(blk[:n]); left -= n
+    c.shutdown(socket.SHUT_WR); c.recv(1)
+dt = time.monotonic() - t0
+print("%.1f" % ((size - left) / dt / 1e6), flush=True)
+PY
+WORK="ping -c 3 -w 20 10.0.2.1 >/dev/null; dd if=/dev/zero bs=1M count=$MIB 2>/dev/null | nc 10.0.2.1 5001; nc 10.0.2.1 5002 </dev/null >/dev/null; ping -c $PINGS -i 0.05 10.0.2.1 | tail -1"
+
+# run_one NAME CMD...: start both peers, run the VM, collect figures
+run_one() {
+	name=$1; shift
+	ip netns exec "$NS" timeout 900 python3 "$TMP/peer.py" recv 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
+	ip netns exec "$NS" timeout 900 python3 "$TMP/peer.py" send 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
+	sleep 0.5
+	ip netns exec "$NS" timeout 900 "$@" > "$TMP/$name.out" 2>&1 || true
+	wait
+	rtt=$(sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$TMP/$name.out" | tail -1)
+	echo "$name $(cat "$TMP/$name.g2h") $(cat "$TMP/$name.h2g") ${rtt:-?}"
+}
+
+echo "# $MIB MiB each way, $PINGS pings; nested: ${AV_TESTHOST:-0}"
+echo "# vmm guest->host_MB/s host->guest_MB/s rtt_avg_ms"
+AGENTVMM_CACHE_DIR=$TMP run_one agentvmm "$AV" --kernel "$K" --mem 512 \
+	--net "tap=tap0,mac=$MAC,ip=10.0.2.15/24" -- sh -c "$WORK" | tee "$TMP/res"
+INITRD=$(ls "$TMP"/initramfs-*.cpio | head -1)
+# the same kernel parameters agentvmm passes (docs/architecture.md), encoded the same way
+APPEND=$(python3 - "$WORK" "$MAC" <<'PY'
+import sys
+ok = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:@+=")
+enc = lambda s: "".join(chr(c) if c in ok else "%%%02X" % c for c in s.encode())
+argv = ["sh", "-c", sys.argv[1]]
+print("console=ttyS0 8250.nr_uarts=1 panic=-1 quiet loglevel=1 agentvmm.argc=3 agentvmm.argv=%s"
+      " agentvmm.nets=%s" % (",".join(map(enc, argv)), enc(sys.argv[2] + "|10.0.2.15/24||")))
+PY
+)
+run_one qemu qemu-system-x86_64 -M q35,accel=kvm -cpu host -m 512 -smp 1 -nodefaults \
+	-no-user-config -nographic -serial stdio -no-reboot -kernel "$K" -initrd "$INITRD" \
+	-append "$APPEND" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off \
+	-device virtio-net-pci,netdev=n0,mac=$MAC | tee -a "$TMP/res"
+awk '$1 == "agentvmm" { a2 = $2; a3 = $3; a4 = $4 } $1 == "qemu" { q2 = $2; q3 = $3; q4 = $4 }
+END { if (q2 > 0 && q3 > 0 && a4 > 0)
+	printf "ratio agentvmm/qemu: guest->host %.2f, host->guest %.2f, rtt (qemu/agentvmm) %.2f\n",
+		a2 / q2, a3 / q3, q4 / a4 }' "$TMP/res"
