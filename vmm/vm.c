@@ -577,12 +577,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->stop_efd);
 	if (vm->sig_fd >= 0)
 		close(vm->sig_fd);
-	/*
-	 * The VM goes before its RAM: closing the VM fd drops KVM's page tables
-	 * in one go, so the munmap that follows runs no MMU-notifier zaps.
-	 */
-	kvm_close(&vm->kvm);
 	gm_destroy(&vm->gm);
+	kvm_close(&vm->kvm);
 	free(vm->initrd_path);
 	if (report)
 		vm_report_times(vm, vm_now_ns(), total, guest);
