@@ -8,17 +8,17 @@
 # machine's /dev/kvm cannot boot a kernel (docs/testhost.md).
 #
 # All traffic stays in namespace avbench-$$ (tap0, 10.0.2.1/24; guest 10.0.2.15).
-# Environment: NET_MIB (default 512) bytes per direction, NET_PINGS (default 50).
+# Environment: NET_MIB (default 64) MiB per direction, NET_PINGS (default 50).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
-	exec "$root/scripts/testhost.sh" --timeout 2400 --env "NET_MIB=${NET_MIB:-512}" \
+	exec "$root/scripts/testhost.sh" --timeout 2400 --env "NET_MIB=${NET_MIB:-64}" \
 		--env "NET_PINGS=${NET_PINGS:-50}" -- sh "$root/bench/net.sh" "$build"
 fi
 AV=$build/vmm/agentvmm
 K=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}/bzImage
-MIB=${NET_MIB:-512}
+MIB=${NET_MIB:-64}
 PINGS=${NET_PINGS:-50}
 NS=avbench-$$
 TMP=$(mktemp -d /tmp/av-netbench-XXXXXX)
@@ -42,7 +42,7 @@ cat > "$TMP/peer.py" <<'PY'
 import socket, sys, time
 mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.0.2.1", port)); s.listen(1); s.settimeout(300)
+s.bind(("10.0.2.1", port)); s.listen(1); s.settimeout(900)
 c, _ = s.accept(); c.settimeout(120)
 left = size; t0 = time.monotonic()
 if mode == "recv":
@@ -63,10 +63,10 @@ WORK="ping -c 3 -w 20 10.0.2.1 >/dev/null; dd if=/dev/zero bs=1M count=$MIB 2>/d
 # run_one NAME CMD...: start both peers, run the VM, collect figures
 run_one() {
 	name=$1; shift
-	ip netns exec "$NS" timeout 900 python3 "$TMP/peer.py" recv 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
-	ip netns exec "$NS" timeout 900 python3 "$TMP/peer.py" send 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" recv 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" send 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
 	sleep 0.5
-	ip netns exec "$NS" timeout 900 "$@" > "$TMP/$name.out" 2>&1 || true
+	ip netns exec "$NS" timeout 1500 "$@" > "$TMP/$name.out" 2>&1 || true
 	wait
 	[ -s "$TMP/$name.g2h" ] || { echo "$name: no figures; its output:"; tail -20 "$TMP/$name.out"; }
 	rtt=$(sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$TMP/$name.out" | tail -1)
