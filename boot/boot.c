@@ -101,6 +101,45 @@ struct boot_common {
 	gpa_t rsdp;
 };
 
+/*
+ * The command line at BOOT_CMDLINE_GPA and the initrd (if any) within (lim),
+ * and the handoff (ho) that points the kernel at them and at (bc).
+ */
+static int boot_cmdline_initrd(const struct guest_mem *gm, const struct boot_config *cfg,
+			       size_t cmdline_max, const struct initrd_limits *lim,
+			       const struct boot_common *bc, struct boot_info *info,
+			       struct boot_handoff *ho, char *err, size_t errlen)
+{
+	int ret = boot_cmdline_write(gm, cfg->cmdline ? cfg->cmdline : "", cmdline_max, err,
+				     errlen);
+
+	if (!ret && cfg->initrd_path)
+		ret = initrd_load(gm, cfg->initrd_path, lim, &info->initrd_gpa, &info->initrd_len,
+				  err, errlen);
+	*ho = (struct boot_handoff){
+		.cmdline_gpa = BOOT_CMDLINE_GPA,
+		.initrd_gpa = info->initrd_gpa,
+		.initrd_len = info->initrd_len,
+		.rsdp_gpa = bc->rsdp,
+		.e820 = bc->e820,
+		.nr_e820 = bc->nr_e820,
+	};
+	return ret;
+}
+
+/* After the protocol's own step (ret): set up the CPU, or say what failed. */
+static int boot_enter(const struct guest_mem *gm, int ret, enum boot_entry_mode mode, gpa_t entry,
+		      gpa_t params, struct boot_cpu_state *cpu, const char *what,
+		      const struct boot_config *cfg, char *err, size_t errlen)
+{
+	if (!ret)
+		ret = boot_cpu_setup(gm, mode, entry, params, cpu);
+	if (ret)
+		snprintf(err, errlen, "%s: cannot write %s: %s", cfg->kernel_path, what,
+			 strerror(-ret));
+	return ret;
+}
+
 static int boot_bzimage(const struct guest_mem *gm, const struct boot_config *cfg,
 			const struct kfile *kf, const struct boot_common *bc,
 			struct boot_cpu_state *cpu, struct boot_info *info, char *err,
@@ -112,39 +151,21 @@ static int boot_bzimage(const struct guest_mem *gm, const struct boot_config *cf
 	ret = bzimage_load(gm, kf->data, kf->len, cfg->kernel_path, &bi, err, errlen);
 	if (ret)
 		return ret;
-	ret = boot_cmdline_write(gm, cfg->cmdline ? cfg->cmdline : "", bi.cmdline_size, err,
-				 errlen);
+	/* initrd_addr_max is the highest address of the initrd's last byte. */
+	struct initrd_limits lim = {
+		.min_gpa = bi.kernel_end,
+		.max_end = bi.initrd_above_4g ? BOOT_MMIO_HOLE_END : bi.initrd_addr_max + 1,
+		.allow_high = bi.initrd_above_4g,
+	};
+	struct boot_handoff bp;
+	ret = boot_cmdline_initrd(gm, cfg, bi.cmdline_size, &lim, bc, info, &bp, err, errlen);
 	if (ret)
 		return ret;
-	if (cfg->initrd_path) {
-		/* initrd_addr_max is the highest address of the initrd's last byte. */
-		struct initrd_limits lim = {
-			.min_gpa = bi.kernel_end,
-			.max_end = bi.initrd_above_4g ? BOOT_MMIO_HOLE_END : bi.initrd_addr_max + 1,
-			.allow_high = bi.initrd_above_4g,
-		};
-
-		ret = initrd_load(gm, cfg->initrd_path, &lim, &info->initrd_gpa, &info->initrd_len,
-				  err, errlen);
-		if (ret)
-			return ret;
-	}
-	struct bzimage_params bp = {
-		.cmdline_gpa = BOOT_CMDLINE_GPA,
-		.initrd_gpa = info->initrd_gpa,
-		.initrd_len = info->initrd_len,
-		.rsdp_gpa = bc->rsdp,
-		.e820 = bc->e820,
-		.nr_e820 = bc->nr_e820,
-	};
-	ret = bzimage_write_params(gm, kf->data, kf->len, &bi, &bp);
-	if (!ret)
-		ret = boot_cpu_setup(gm, BOOT_ENTRY_LONG64, bi.entry64, BOOT_ZERO_PAGE_GPA, cpu);
-	if (ret) {
-		snprintf(err, errlen, "%s: cannot write boot_params: %s", cfg->kernel_path,
-			 strerror(-ret));
+	ret = boot_enter(gm, bzimage_write_params(gm, kf->data, kf->len, &bi, &bp),
+			 BOOT_ENTRY_LONG64, bi.entry64, BOOT_ZERO_PAGE_GPA, cpu, "boot_params", cfg,
+			 err, errlen);
+	if (ret)
 		return ret;
-	}
 	info->kernel_gpa = bi.load_gpa;
 	info->kernel_end = bi.kernel_end;
 	info->entry = bi.entry64;
@@ -161,39 +182,21 @@ static int boot_pvh(const struct guest_mem *gm, const struct boot_config *cfg,
 	ret = pvh_load(gm, kf->data, kf->len, cfg->kernel_path, &pi, err, errlen);
 	if (ret)
 		return ret;
-	ret = boot_cmdline_write(gm, cfg->cmdline ? cfg->cmdline : "",
-				 BOOT_CMDLINE_PVH_SIZE - 1, err, errlen);
+	/* A 64-bit kernel takes the module anywhere; prefer below the hole. */
+	struct initrd_limits lim = {
+		.min_gpa = pi.kernel_end,
+		.max_end = BOOT_MMIO_HOLE_END,
+		.allow_high = true,
+	};
+	struct boot_handoff pp;
+	ret = boot_cmdline_initrd(gm, cfg, BOOT_CMDLINE_PVH_SIZE - 1, &lim, bc, info, &pp, err,
+				  errlen);
 	if (ret)
 		return ret;
-	if (cfg->initrd_path) {
-		/* A 64-bit kernel takes the module anywhere; prefer below the hole. */
-		struct initrd_limits lim = {
-			.min_gpa = pi.kernel_end,
-			.max_end = BOOT_MMIO_HOLE_END,
-			.allow_high = true,
-		};
-
-		ret = initrd_load(gm, cfg->initrd_path, &lim, &info->initrd_gpa, &info->initrd_len,
-				  err, errlen);
-		if (ret)
-			return ret;
-	}
-	struct pvh_params pp = {
-		.cmdline_gpa = BOOT_CMDLINE_GPA,
-		.initrd_gpa = info->initrd_gpa,
-		.initrd_len = info->initrd_len,
-		.rsdp_gpa = bc->rsdp,
-		.e820 = bc->e820,
-		.nr_e820 = bc->nr_e820,
-	};
-	ret = pvh_write_start_info(gm, &pp);
-	if (!ret)
-		ret = boot_cpu_setup(gm, BOOT_ENTRY_PROT32, pi.entry, BOOT_PVH_INFO_GPA, cpu);
-	if (ret) {
-		snprintf(err, errlen, "%s: cannot write PVH start info: %s", cfg->kernel_path,
-			 strerror(-ret));
+	ret = boot_enter(gm, pvh_write_start_info(gm, &pp), BOOT_ENTRY_PROT32, pi.entry,
+			 BOOT_PVH_INFO_GPA, cpu, "PVH start info", cfg, err, errlen);
+	if (ret)
 		return ret;
-	}
 	info->kernel_gpa = pi.kernel_start;
 	info->kernel_end = pi.kernel_end;
 	info->entry = pi.entry;

@@ -175,7 +175,7 @@ int bzimage_load(const struct guest_mem *gm, const void *img, size_t len, const 
 }
 
 int bzimage_write_params(const struct guest_mem *gm, const void *img, size_t len,
-			 const struct bzimage_info *bi, const struct bzimage_params *bp)
+			 const struct bzimage_info *bi, const struct boot_handoff *bp)
 {
 	struct boot_params zp;
 	size_t hdr_end;

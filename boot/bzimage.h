@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "boot/e820.h"
+#include "boot/handoff.h"
 #include "vmm/compiler.h"
 #include "vmm/guest_mem.h"
 
@@ -37,16 +38,6 @@ struct bzimage_info {
 	uint32_t cmdline_size;    /* longest command line, without the NUL */
 	uint64_t initrd_addr_max; /* highest address the initrd's last byte may have */
 	bool initrd_above_4g;     /* XLF_CAN_BE_LOADED_ABOVE_4G: initrd_addr_max does not bind */
-};
-
-/* What the zero page points to besides the setup header. */
-struct bzimage_params {
-	gpa_t cmdline_gpa;
-	gpa_t initrd_gpa;
-	uint64_t initrd_len;      /* 0: no initrd */
-	gpa_t rsdp_gpa;           /* 0: let the kernel scan for it */
-	const struct e820_entry *e820;
-	unsigned nr_e820;
 };
 
 /*
@@ -81,6 +72,6 @@ int bzimage_load(const struct guest_mem *gm, const void *img, size_t len, const 
  * Context: setup.
  */
 int bzimage_write_params(const struct guest_mem *gm, const void *img, size_t len,
-			 const struct bzimage_info *bi, const struct bzimage_params *bp) __must_check;
+			 const struct bzimage_info *bi, const struct boot_handoff *bp) __must_check;
 
 #endif

@@ -43,42 +43,61 @@ static bool put_bytes(char *buf, size_t len, size_t *pos, const char *s, size_t 
 	return true;
 }
 
-int boot_cmdline_encode_argv(char *buf, size_t len, char *const argv[], int argc)
+/* Appends the comma-separated encoded list of (items) at (*pos). */
+static int encode_list(char *buf, size_t len, size_t *pos, char *const items[], int n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char head[48];
+
+	for (int i = 0; i < n; i++) {
+		if (i && !put_bytes(buf, len, pos, ",", 1))
+			return -ENOSPC;
+		for (const unsigned char *p = (const unsigned char *)items[i]; *p; p++) {
+			char esc[3] = { '%', hex[*p >> 4], hex[*p & 0xf] };
+
+			if (argv_byte_literal(*p) ? !put_bytes(buf, len, pos, (const char *)p, 1)
+						  : !put_bytes(buf, len, pos, esc, 3))
+				return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+/* Writes (head) then the encoded list; the common body of the two encoders. */
+static int encode_with_head(char *buf, size_t len, const char *head, char *const items[], int n)
+{
 	size_t pos = 0;
 
-	if (argc < 0 || (argc > 0 && !argv))
+	if (n < 0 || (n > 0 && !items))
 		return -EINVAL;
-	for (int i = 0; i < argc; i++)
-		if (!argv[i])
+	for (int i = 0; i < n; i++)
+		if (!items[i])
 			return -EINVAL;
 	if (len == 0)
 		return -ENOSPC;
-
-	int n = snprintf(head, sizeof(head), "agentvmm.argc=%d agentvmm.argv=", argc);
-	if (!put_bytes(buf, len, &pos, head, (size_t)n))
-		goto nospc;
-	for (int i = 0; i < argc; i++) {
-		if (i && !put_bytes(buf, len, &pos, ",", 1))
-			goto nospc;
-		for (const unsigned char *p = (const unsigned char *)argv[i]; *p; p++) {
-			char esc[3] = { '%', hex[*p >> 4], hex[*p & 0xf] };
-
-			if (argv_byte_literal(*p) ? !put_bytes(buf, len, &pos, (const char *)p, 1)
-						  : !put_bytes(buf, len, &pos, esc, 3))
-				goto nospc;
-		}
+	if (!put_bytes(buf, len, &pos, head, strlen(head)) ||
+	    encode_list(buf, len, &pos, items, n) < 0 || pos > (size_t)INT_MAX) {
+		buf[0] = '\0';
+		return -ENOSPC;
 	}
 	buf[pos] = '\0';
-	if (pos > (size_t)INT_MAX)
-		goto nospc;
 	return (int)pos;
+}
 
-nospc:
-	buf[0] = '\0';
-	return -ENOSPC;
+int boot_cmdline_encode_argv(char *buf, size_t len, char *const argv[], int argc)
+{
+	char head[48];
+
+	snprintf(head, sizeof(head), "agentvmm.argc=%d agentvmm.argv=", argc);
+	return encode_with_head(buf, len, head, argv, argc);
+}
+
+int boot_cmdline_encode_list(char *buf, size_t len, const char *key, char *const items[], int n)
+{
+	char head[64];
+
+	if (!key || snprintf(head, sizeof(head), "%s=", key) >= (int)sizeof(head))
+		return -EINVAL;
+	return encode_with_head(buf, len, head, items, n);
 }
 
 int boot_cmdline_append(char *buf, size_t len, const char *word)

@@ -48,6 +48,15 @@ int boot_cmdline_write(const struct guest_mem *gm, const char *cmdline, size_t l
 int boot_cmdline_encode_argv(char *buf, size_t len, char *const argv[], int argc) __must_check;
 
 /*
+ * boot_cmdline_encode_list() - write "KEY=ENC" for (n) strings of (items):
+ * the same encoding as the argv, for other lists (shares, disks, nets).
+ * Return: as boot_cmdline_encode_argv(); -EINVAL also for a KEY over 62 bytes.
+ * Context: any.
+ */
+int boot_cmdline_encode_list(char *buf, size_t len, const char *key, char *const items[],
+			     int n) __must_check;
+
+/*
  * boot_cmdline_append() - append (word) to the NUL-terminated command line in
  * (buf) of (len) bytes, with one space between words. An empty (word) is a
  * no-op.

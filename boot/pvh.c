@@ -245,7 +245,7 @@ int pvh_load(const struct guest_mem *gm, const void *img, size_t len, const char
 	return 0;
 }
 
-int pvh_write_start_info(const struct guest_mem *gm, const struct pvh_params *pp)
+int pvh_write_start_info(const struct guest_mem *gm, const struct boot_handoff *pp)
 {
 	struct hvm_memmap_table_entry map[BOOT_PVH_MEMMAP_MAX];
 	struct hvm_start_info si = {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "boot/e820.h"
+#include "boot/handoff.h"
 #include "vmm/compiler.h"
 #include "vmm/guest_mem.h"
 
@@ -60,15 +61,6 @@ struct pvh_info {
 	gpa_t kernel_end;         /* highest p_paddr + p_memsz */
 };
 
-struct pvh_params {
-	gpa_t cmdline_gpa;
-	gpa_t initrd_gpa;
-	uint64_t initrd_len;      /* 0: no module */
-	gpa_t rsdp_gpa;
-	const struct e820_entry *e820;
-	unsigned nr_e820;
-};
-
 /*
  * pvh_find_entry() - validate the ELF64 header of the (len) bytes at (img) and
  * find its PVH entry point in a PT_NOTE segment (or, failing that, an SHT_NOTE
@@ -99,6 +91,6 @@ int pvh_load(const struct guest_mem *gm, const void *img, size_t len, const char
  * entries; -EFAULT when the area is not in RAM.
  * Context: setup.
  */
-int pvh_write_start_info(const struct guest_mem *gm, const struct pvh_params *pp) __must_check;
+int pvh_write_start_info(const struct guest_mem *gm, const struct boot_handoff *pp) __must_check;
 
 #endif

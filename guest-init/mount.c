@@ -50,28 +50,6 @@ static const struct {
 	{ "/proc/self/fd/2", "/dev/stderr" },
 };
 
-int gi_mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (!c)
-			break;
-	}
-	return 0;
-}
-
 int gi_mount_one(const struct gi_mount *m)
 {
 	int ret = gi_mkdir_p(m->target, m->mode);

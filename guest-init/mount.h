@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "guest-init/compiler.h"
+#include "guest-init/fsutil.h"
 
 struct gi_mount {
 	const char *source;
@@ -43,8 +44,5 @@ void gi_mount_early(void);
  * Context: PID 1, after all other processes are gone.
  */
 void gi_mount_teardown(void);
-
-/* gi_mkdir_p() - create (path) and its parents with (mode); 0 or -errno. */
-int __must_check gi_mkdir_p(const char *path, mode_t mode);
 
 #endif

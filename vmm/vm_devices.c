@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -285,19 +286,15 @@ void vm_devices_destroy(struct vm *vm)
 	msi_router_fini(&vm->msi);
 }
 
-/* " KEY=ENC" for (n) items, appended at (buf); the argv encoder carries the list. */
+/* " KEY=ENC" for (n) items, written at (buf); the argv encoding carries the list. */
 static int cmdline_list(const char *key, char **items, int n, char *buf, size_t len)
 {
-	static char enc[VM_MAX_SHARES * (VM_PATH_MAX + 64)];
-
 	if (!n)
 		return 0;
-	/* "agentvmm.argc=N agentvmm.argv=ENC" → ENC */
-	if (boot_cmdline_encode_argv(enc, sizeof(enc), items, n) < 0)
+	if (len < 2)
 		return -ENOSPC;
-	const char *list = strstr(enc, "agentvmm.argv=");
-	int w = snprintf(buf, len, " %s=%s", key, list ? list + strlen("agentvmm.argv=") : "");
-	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
+	buf[0] = ' ';
+	return boot_cmdline_encode_list(buf + 1, len - 1, key, items, n) < 0 ? -ENOSPC : 0;
 }
 
 /* The store overlay rule: a read-only --share mounted at a store path. */
@@ -309,9 +306,13 @@ static bool share_is_store(const struct vm_share *s)
 
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	static char items[VM_MAX_SHARES][VM_PATH_MAX + 64];
+	typedef char item_t[VM_PATH_MAX + 64];
+	item_t *items = malloc(sizeof(item_t) * VM_MAX_SHARES); /* no static: VMs may run side by side */
 	char *argv[VM_MAX_SHARES];
 	int n = 0, r;
+
+	if (!items)
+		return -ENOMEM;
 
 	_Static_assert(VM_MAX_DISKS <= VM_MAX_SHARES, "items[] holds the disk list too");
 	buf[0] = 0;
@@ -327,7 +328,7 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 	}
 	r = cmdline_list("agentvmm.disks", argv, n, buf, len);
 	if (r)
-		return r;
+		goto out;
 	n = 0;
 	for (unsigned i = 0; i < cfg->nr_shares; i++) {
 		const struct vm_share *s = &cfg->shares[i];
@@ -342,7 +343,7 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 	size_t used = strlen(buf);
 	r = cmdline_list("agentvmm.shares", argv, n, buf + used, len - used);
 	if (r)
-		return r;
+		goto out;
 	_Static_assert(VM_MAX_NETS <= VM_MAX_SHARES, "items[] holds the net list too");
 	n = 0;
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
@@ -355,5 +356,8 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 		n++;
 	}
 	used = strlen(buf);
-	return cmdline_list("agentvmm.nets", argv, n, buf + used, len - used);
+	r = cmdline_list("agentvmm.nets", argv, n, buf + used, len - used);
+out:
+	free(items);
+	return r;
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest-init/fsutil.h"
 #include "guest-init/mkinitramfs/cpio.h"
 #include "guest-init/mkinitramfs/decompress.h"
 #include "guest-init/mkinitramfs/moddep.h"
@@ -454,27 +455,6 @@ static int plan_hash(const struct gi_initramfs_config *cfg, const struct ir_plan
 	return ret;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
 int gi_initramfs_cached(const struct gi_initramfs_config *cfg, const char *cache_dir,
 			char *path_out, size_t path_len, char *err, size_t errlen)
 {
@@ -503,7 +483,7 @@ int gi_initramfs_cached(const struct gi_initramfs_config *cfg, const char *cache
 	}
 	if (stat(path_out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		goto out; /* hit */
-	ret = mkdir_p(cache_dir, 0700);
+	ret = gi_mkdir_p(cache_dir, 0700);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", cache_dir, strerror(-ret));
 		goto out;

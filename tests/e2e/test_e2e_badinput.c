@@ -28,19 +28,6 @@ static struct th_result res;
 static char tmpdir[] = "/tmp/av-badinput-XXXXXX";
 static char cachedir[4200];
 
-static unsigned count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /*
  * Run agentvmm with (args); expect status 2 and exactly one stderr line that
  * starts "agentvmm: " and contains (what) and (why).
@@ -52,7 +39,7 @@ static void expect_usage_error(const char *const *args, const char *what, const 
 {
 	const char *argv[40];
 	int n = 0;
-	unsigned before = count_entries(tmpdir), cache_before = count_entries(cachedir);
+	unsigned before = e2e_count_entries(tmpdir), cache_before = e2e_count_entries(cachedir);
 
 	for (const char *const *p = run_prefix; *p; p++)
 		argv[n++] = *p;
@@ -68,11 +55,11 @@ static void expect_usage_error(const char *const *args, const char *what, const 
 	    !strstr(res.err, what) || !strstr(res.err, why))
 		fail_msg("stderr was:\n%s\nwanted one line with '%s' and '%s'", res.err, what, why);
 	assert_string_equal(res.out, "");
-	assert_int_equal(count_entries(tmpdir), before);
-	assert_int_equal(count_entries(cachedir), cache_before);
+	assert_int_equal(e2e_count_entries(tmpdir), before);
+	assert_int_equal(e2e_count_entries(cachedir), cache_before);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 static char path_junk[4300], path_trunc[4300], path_elf[4300];
 

@@ -55,44 +55,12 @@ static const char *image(const char *name, unsigned mib)
 
 static void boot(const char *const *extra, const char *script)
 {
-	const char *argv[32];
-	int n = 0;
-
-	argv[n++] = AV_AGENTVMM;
-	argv[n++] = "--kernel";
-	argv[n++] = e2e_kernel("bzImage");
-	for (; extra && *extra; extra++)
-		argv[n++] = *extra;
-	argv[n++] = "--";
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n] = NULL;
-	th_run(argv, E2E_BOOT_TIMEOUT_S, &res);
+	e2e_boot(&res, E2E_BOOT_TIMEOUT_S, NULL, extra, script);
 	if (res.status == -1)
 		fail_msg("boot timed out; stderr: %s", res.err);
-	print_message("  boot took %.2f s\n", res.secs);
 }
 
-/* Run (cmd) on the host and return its first output line. */
-static char *host_line(const char *cmd)
-{
-	static char line[4096];
-	char full[4200];
-
-	snprintf(full, sizeof(full), "exec </dev/null; %s", cmd);
-	FILE *p = popen(full, "r");
-
-	line[0] = 0;
-	assert_non_null(p);
-	if (!fgets(line, sizeof(line), p))
-		line[0] = 0;
-	pclose(p);
-	line[strcspn(line, "\n")] = 0;
-	return line;
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 static void test_e2e_disk_blank_image_gets_ext4_and_data_reaches_host(void **state)
 {
@@ -106,7 +74,7 @@ static void test_e2e_disk_blank_image_gets_ext4_and_data_reaches_host(void **sta
 	assert_non_null(strstr(res.err, "is blank: creating an ext4 filesystem"));
 	assert_int_equal(sscanf(res.out, "%32s", want), 1);
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/debugfs -R 'cat /blob' %s 2>/dev/null | md5sum", img);
-	assert_string_equal(host_line(cmd), strcat(want, "  -"));
+	assert_string_equal(e2e_host_line(cmd), strcat(want, "  -"));
 
 	/* second boot: the filesystem is kept, not formatted again */
 	boot(ARGS("--disk", disk), "md5sum /data/blob");
@@ -130,7 +98,7 @@ static void test_e2e_disk_readonly_rejects_writes_and_host_file_unchanged(void *
 	assert_non_null(strstr(res.out, "precious\n1\n"));
 	assert_non_null(strstr(res.out, "dd=1"));
 	snprintf(cmd, sizeof(cmd), "head -c 8 %s", img);
-	assert_string_equal(host_line(cmd), "precious");
+	assert_string_equal(e2e_host_line(cmd), "precious");
 }
 
 static void test_e2e_disk_two_disks_and_four_cpus_get_a_queue_each(void **state)
@@ -198,7 +166,7 @@ static void test_e2e_disk_sigkill_after_sync_loses_nothing(void **state)
 	assert_true(synced);
 	assert_true(WIFSIGNALED(st));
 	snprintf(cmd, sizeof(cmd), "head -c 16 %s", img);
-	assert_string_equal(host_line(cmd), "survives-sigkill");
+	assert_string_equal(e2e_host_line(cmd), "survives-sigkill");
 }
 
 int main(void)

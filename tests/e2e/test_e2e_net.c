@@ -148,25 +148,7 @@ static const char *ip_path(void)
 
 static void boot_for(unsigned timeout_s, const char *const *extra, const char *script)
 {
-	const char *argv[40];
-	int n = 0;
-
-	argv[n++] = ip_path();
-	argv[n++] = "netns";
-	argv[n++] = "exec";
-	argv[n++] = ns;
-	argv[n++] = AV_AGENTVMM;
-	argv[n++] = "--kernel";
-	argv[n++] = e2e_kernel("bzImage");
-	for (; extra && *extra; extra++)
-		argv[n++] = *extra;
-	argv[n++] = "--";
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n] = NULL;
-	th_run(argv, timeout_s, &res);
-	print_message("  run took %.2f s\n", res.secs);
+	e2e_boot(&res, timeout_s, E2E_ARGS(ip_path(), "netns", "exec", ns), extra, script);
 }
 
 static void boot(const char *const *extra, const char *script)

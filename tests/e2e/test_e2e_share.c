@@ -74,26 +74,12 @@ static const char *mkshare(const char *name, const char *file, const char *text)
 
 static void boot(const char *const *extra, const char *script)
 {
-	const char *argv[32];
-	int n = 0;
-
-	argv[n++] = AV_AGENTVMM;
-	argv[n++] = "--kernel";
-	argv[n++] = e2e_kernel("bzImage");
-	for (; extra && *extra; extra++)
-		argv[n++] = *extra;
-	argv[n++] = "--";
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n] = NULL;
-	th_run(argv, E2E_BOOT_TIMEOUT_S, &res);
+	e2e_boot(&res, E2E_BOOT_TIMEOUT_S, NULL, extra, script);
 	if (res.status == -1)
 		fail_msg("boot timed out; stderr: %s", res.err);
-	print_message("  boot took %.2f s\n", res.secs);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 static char *slurp(const char *path)
 {
@@ -110,48 +96,9 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Processes named virtiofsd, optionally only children of (parent) (0: any); first pid in *pid. */
 static int count_virtiofsd(pid_t parent, pid_t *pid)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d))) {
-		char p[300], comm[64], state;
-		int ppid;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		FILE *f = fopen(p, "r");
-		if (!f)
-			continue;
-		/* "pid (comm) state ppid"; a zombie waits for a reaper that is not ours */
-		if (fscanf(f, "%*d (%63[^)]) %c %d", comm, &state, &ppid) == 3 && state != 'Z' &&
-		    !strcmp(comm, "virtiofsd") && (!parent || ppid == parent)) {
-			if (pid && !n)
-				*pid = atoi(de->d_name);
-			n++;
-		}
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static unsigned count_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
+	return e2e_count_procs("virtiofsd", parent, pid);
 }
 
 /* Nothing of agentvmm's shares remains: no virtiofsd, no socket directory. */
@@ -160,7 +107,7 @@ static void assert_nothing_left(void)
 	for (int i = 0; i < 100 && count_virtiofsd(0, NULL); i++)
 		usleep(20000);
 	assert_int_equal(count_virtiofsd(0, NULL), 0);
-	assert_int_equal(count_entries(rundir), 0);
+	assert_int_equal(e2e_count_entries(rundir), 0);
 }
 
 static void test_e2e_share_ro_refuses_writes_even_after_remount(void **state)
@@ -179,7 +126,7 @@ static void test_e2e_share_ro_refuses_writes_even_after_remount(void **state)
 	assert_non_null(strstr(res.out, "share0 /ro virtiofs rw"));
 	snprintf(path, sizeof(path), "%s/p", ro);
 	assert_string_equal(slurp(path), "precious\n");
-	assert_int_equal(count_entries(ro), 1);
+	assert_int_equal(e2e_count_entries(ro), 1);
 	assert_nothing_left();
 }
 
@@ -245,7 +192,7 @@ static void test_e2e_share_nix_store_overlay_layout(void **state)
 	assert_string_equal(res.out, "v1\nv2\nv1\nstore\nwork\n"
 			    "lowerdir=/nix/.ro-store,upperdir=/nix/.rw-store/store,"
 			    "workdir=/nix/.rw-store/work\n");
-	assert_int_equal(count_entries(store), 1);
+	assert_int_equal(e2e_count_entries(store), 1);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/pkg", store);
 	assert_string_equal(slurp(path), "v1\n");

@@ -14,6 +14,7 @@
 #include "boot/bzimage.h"
 #include "boot/e820.h"
 #include "boot/layout.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "tests/unit/boot/fake_kernel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,46 +22,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_RAM MiB(32)
 #define HDR_SPAN (0x270 - 0x1f1)
 
-static struct guest_mem *fuzz_gm(void)
-{
-	static struct guest_mem gm;
-	static int ready;
-
-	if (!ready) {
-		if (gm_create(&gm, FUZZ_RAM, BOOT_MMIO_HOLE_GPA))
-			abort();
-		ready = 1;
-	}
-	return &gm;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t img[FAKE_BZ_SIZE];
-	const uint8_t *kimg = img;
-	size_t klen = FAKE_BZ_SIZE;
-	struct guest_mem *gm = fuzz_gm();
+	const uint8_t *kimg;
+	size_t klen, p;
+	struct guest_mem *gm = fuzz_gm(FUZZ_RAM);
 	struct e820_entry map[E820_MAX_ENTRIES];
 	struct bzimage_info bi;
 	char err[256];
 
 	if (size == 0)
 		return 0;
-	if (data[0] < 0xe0) {
+	if (data[0] < 0xe0)
 		fake_bzimage(img);
-		size_t i = 1;
-		if (size >= 3) { /* a length cut, mostly none */
-			uint16_t cut = (uint16_t)(data[1] | data[2] << 8);
-			if (cut < FAKE_BZ_SIZE && (data[0] & 1))
-				klen = cut;
-			i = 3;
-		}
-		for (; i + 1 < size; i += 2)
+	p = fuzz_pick_image(data, size, img, FAKE_BZ_SIZE, &kimg, &klen);
+	if (p)
+		for (size_t i = p; i + 1 < size; i += 2)
 			img[0x1f1 + data[i] % HDR_SPAN] = data[i + 1];
-	} else {
-		kimg = data + 1;
-		klen = size - 1;
-	}
 	if (bzimage_load(gm, kimg, klen, "fuzz", &bi, err, sizeof(err)))
 		return 0;
 	/* invariants of an accepted image */
@@ -70,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int nr = e820_build(gm, map, E820_MAX_ENTRIES);
 	if (nr < 0)
 		abort();
-	struct bzimage_params bp = {
+	struct boot_handoff bp = {
 		.cmdline_gpa = BOOT_CMDLINE_GPA, .initrd_gpa = bi.kernel_end, .initrd_len = 4096,
 		.rsdp_gpa = BOOT_ACPI_GPA, .e820 = map, .nr_e820 = (unsigned)nr,
 	};

@@ -13,6 +13,7 @@
 #include "boot/e820.h"
 #include "boot/layout.h"
 #include "boot/pvh.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "tests/unit/boot/fake_kernel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,46 +21,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_RAM MiB(32)
 #define PATCH_SPAN (FAKE_ELF_NOTE_OFF + FAKE_ELF_NOTE_SIZE)
 
-static struct guest_mem *fuzz_gm(void)
-{
-	static struct guest_mem gm;
-	static int ready;
-
-	if (!ready) {
-		if (gm_create(&gm, FUZZ_RAM, BOOT_MMIO_HOLE_GPA))
-			abort();
-		ready = 1;
-	}
-	return &gm;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t img[FAKE_ELF_SIZE];
-	const uint8_t *kimg = img;
-	size_t klen = FAKE_ELF_SIZE;
-	struct guest_mem *gm = fuzz_gm();
+	const uint8_t *kimg;
+	size_t klen, p;
+	struct guest_mem *gm = fuzz_gm(FUZZ_RAM);
 	struct e820_entry map[E820_MAX_ENTRIES];
 	struct pvh_info pi;
 	char err[256];
 
 	if (size == 0)
 		return 0;
-	if (data[0] < 0xe0) {
+	if (data[0] < 0xe0)
 		fake_elf(img);
-		size_t i = 1;
-		if (size >= 3) {
-			uint16_t cut = (uint16_t)(data[1] | data[2] << 8);
-			if (cut < FAKE_ELF_SIZE && (data[0] & 1))
-				klen = cut;
-			i = 3;
-		}
-		for (; i + 2 < size; i += 3)
+	p = fuzz_pick_image(data, size, img, FAKE_ELF_SIZE, &kimg, &klen);
+	if (p)
+		for (size_t i = p; i + 2 < size; i += 3)
 			img[(data[i] | data[i + 1] << 8) % PATCH_SPAN] = data[i + 2];
-	} else {
-		kimg = data + 1;
-		klen = size - 1;
-	}
 	if (pvh_load(gm, kimg, klen, "fuzz", &pi, err, sizeof(err)))
 		return 0;
 	if (pi.entry < pi.kernel_start || pi.entry >= pi.kernel_end ||
@@ -68,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int nr = e820_build(gm, map, E820_MAX_ENTRIES);
 	if (nr < 0)
 		abort();
-	struct pvh_params pp = {
+	struct boot_handoff pp = {
 		.cmdline_gpa = BOOT_CMDLINE_GPA, .initrd_gpa = pi.kernel_end, .initrd_len = 1,
 		.rsdp_gpa = BOOT_ACPI_GPA, .e820 = map, .nr_e820 = (unsigned)nr,
 	};

@@ -22,6 +22,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/iov.h"
 #include "devices/virtio/virtq.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "vmm/guest_mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -76,19 +77,6 @@ struct layout {
 	gpa_t desc, avail, used;
 	gpa_t buf_end; /* buffers and tables live in [0, buf_end) */
 };
-
-static struct guest_mem *fuzz_gm(void)
-{
-	static struct guest_mem gm;
-	static int ready;
-
-	if (!ready) {
-		if (gm_create(&gm, FUZZ_RAM, BOOT_MMIO_HOLE_GPA))
-			abort();
-		ready = 1;
-	}
-	return &gm;
-}
 
 static void wr(const struct layout *l, gpa_t gpa, const void *v, size_t len)
 {
@@ -262,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vq_chain chain;
 	struct in in = { data, size };
-	struct layout l = { .gm = fuzz_gm() };
+	struct layout l = { .gm = fuzz_gm(FUZZ_RAM) };
 	struct virtq vq;
 	uint8_t cfg = u8(&in);
 	bool event_idx = cfg & 0x08, indirect = cfg & 0x10;

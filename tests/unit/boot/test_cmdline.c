@@ -91,6 +91,22 @@ static void test_cmdline_encode_bad_args(void **state)
 	assert_int_equal(boot_cmdline_encode_argv(buf, sizeof(buf), NULL, 1), -EINVAL);
 }
 
+static void test_cmdline_encode_list(void **state)
+{
+	char a[] = "vda:rw:/var", b[] = "a b,c", c[] = "";
+	char *items[] = { a, b, c };
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(boot_cmdline_encode_list(buf, sizeof(buf), "agentvmm.disks", items, 3),
+			 (int)strlen("agentvmm.disks=vda:rw:/var,a%20b%2Cc,"));
+	assert_string_equal(buf, "agentvmm.disks=vda:rw:/var,a%20b%2Cc,");
+	assert_int_equal(boot_cmdline_encode_list(buf, 20, "agentvmm.disks", items, 3), -ENOSPC);
+	assert_string_equal(buf, "");
+	assert_int_equal(boot_cmdline_encode_list(buf, sizeof(buf), NULL, items, 1), -EINVAL);
+	assert_int_equal(boot_cmdline_encode_list(buf, sizeof(buf), "k", items, -1), -EINVAL);
+}
+
 static void test_cmdline_append(void **state)
 {
 	char buf[16] = "";
@@ -173,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_cmdline_encode_empty_args),
 		cmocka_unit_test(test_cmdline_encode_nospc),
 		cmocka_unit_test(test_cmdline_encode_bad_args),
+		cmocka_unit_test(test_cmdline_encode_list),
 		cmocka_unit_test(test_cmdline_append),
 		cmocka_unit_test(test_cmdline_write_limits),
 		cmocka_unit_test(test_cmdline_write_clamps_to_buffer),

@@ -273,7 +273,7 @@ static void test_pvh_start_info_written(void **state)
 	struct e820_entry map[3] = {
 		{ 0, 0x9fc00, 1 }, { 0x9fc00, 0x60400, 2 }, { 0x100000, RAM_SIZE - 0x100000, 1 },
 	};
-	struct pvh_params pp = {
+	struct boot_handoff pp = {
 		.cmdline_gpa = BOOT_CMDLINE_GPA, .initrd_gpa = 0x1800000, .initrd_len = 12345,
 		.rsdp_gpa = BOOT_ACPI_GPA, .e820 = map, .nr_e820 = 3,
 	};

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/helpers/th_files.h"
+
 #include "guest-init/mkinitramfs/decompress.h"
 #include "guest-init/mkinitramfs/util.h"
 
@@ -26,18 +28,6 @@ static const char *const tools[] = { "xz", "zst", "gz" };
 static const char *const compress_cmd[] = { "xz -c --check=crc32", "zstd -q -c", "gzip -n -c" };
 static char tmp[64];
 static char err[512];
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
 
 static char *path_of(const char *name)
 {
@@ -79,14 +69,14 @@ static int setup(void **state)
 	snprintf(tmp, sizeof(tmp), "/tmp/gi_decompress_XXXXXX");
 	if (!mkdtemp(tmp))
 		return -1;
-	if (run("command -v xz && command -v zstd && command -v gzip") != 0) {
+	if (th_sh("command -v xz && command -v zstd && command -v gzip") != 0) {
 		print_message("xz, zstd or gzip missing\n");
 		return -1;
 	}
 	write_plain("m.ko", PLAIN_LEN);
 	write_plain("empty.ko", 0);
 	for (i = 0; i < GI_ARRAY_SIZE(tools); i++) {
-		if (run("cd %s && %s m.ko > m.ko.%s && %s empty.ko > empty.ko.%s && "
+		if (th_sh("cd %s && %s m.ko > m.ko.%s && %s empty.ko > empty.ko.%s && "
 			"cat m.ko.%s m.ko.%s > twice.ko.%s && cat m.ko m.ko > twice.ko",
 			tmp, compress_cmd[i], tools[i], compress_cmd[i], tools[i], tools[i],
 			tools[i], tools[i]))
@@ -97,7 +87,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	return run("rm -rf '%s'", tmp);
+	return th_sh("rm -rf '%s'", tmp);
 }
 
 /* gi_decompress_file() of (name) must give exactly the bytes of (plain). */
@@ -190,7 +180,7 @@ static void test_gi_decompress_bound_is_exact(void **state)
 	char name[64];
 	size_t i, len;
 
-	assert_int_equal(run("cd %s && zstd -q -c --no-content-size m.ko > nosize.ko.zst", tmp), 0);
+	assert_int_equal(th_sh("cd %s && zstd -q -c --no-content-size m.ko > nosize.ko.zst", tmp), 0);
 	for (i = 0; i <= GI_ARRAY_SIZE(tools); i++) {
 		if (i < GI_ARRAY_SIZE(tools))
 			snprintf(name, sizeof(name), "m.ko.%s", tools[i]);
@@ -220,13 +210,13 @@ static void test_gi_decompress_over_64mib_module_fails(void **state)
 
 	for (i = 0; i < GI_ARRAY_SIZE(tools); i++) {
 		snprintf(name, sizeof(name), "bomb.ko.%s", tools[i]);
-		assert_int_equal(run("head -c 65M /dev/zero | %s > %s", compress_cmd[i],
+		assert_int_equal(th_sh("head -c 65M /dev/zero | %s > %s", compress_cmd[i],
 				     path_of(name)),
 				 0);
 		expect_fail(name, GI_DECOMP_MAX_MODULE, -EFBIG, "decompresses to more than 64 MiB");
 	}
 	/* a compressed file bigger than the bound is refused before decoding */
-	assert_int_equal(run("head -c 65M /dev/zero > %s", path_of("huge.ko.gz")), 0);
+	assert_int_equal(th_sh("head -c 65M /dev/zero > %s", path_of("huge.ko.gz")), 0);
 	expect_fail("huge.ko.gz", GI_DECOMP_MAX_MODULE, -EFBIG,
 		    "compressed file larger than 64 MiB");
 }
@@ -240,7 +230,7 @@ static void test_gi_decompress_corrupt_input_fails(void **state)
 		snprintf(name, sizeof(name), "m.ko.%s", tools[i]);
 		/* one byte flipped in the middle: the checksum or the decoder fails */
 		snprintf(bad, sizeof(bad), "flip.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && cp %s %s && n=$(($(stat -c %%s %s) / 2)) && "
+		assert_int_equal(th_sh("cd %s && cp %s %s && n=$(($(stat -c %%s %s) / 2)) && "
 				     "printf '\\377' | dd of=%s bs=1 seek=$n conv=notrunc "
 				     "status=none",
 				     tmp, name, bad, bad, bad),
@@ -248,23 +238,23 @@ static void test_gi_decompress_corrupt_input_fails(void **state)
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 		/* truncated to half, and to all but its last byte */
 		snprintf(bad, sizeof(bad), "half.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && head -c $(($(stat -c %%s %s) / 2)) %s > %s", tmp,
+		assert_int_equal(th_sh("cd %s && head -c $(($(stat -c %%s %s) / 2)) %s > %s", tmp,
 				     name, name, bad),
 				 0);
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 		snprintf(bad, sizeof(bad), "cut1.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && head -c -1 %s > %s", tmp, name, bad), 0);
+		assert_int_equal(th_sh("cd %s && head -c -1 %s > %s", tmp, name, bad), 0);
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 		/* garbage after a good stream */
 		snprintf(bad, sizeof(bad), "tail.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && (cat %s; echo garbage) > %s", tmp, name, bad), 0);
+		assert_int_equal(th_sh("cd %s && (cat %s; echo garbage) > %s", tmp, name, bad), 0);
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 		/* a plain module named as a compressed one, and an empty file */
 		snprintf(bad, sizeof(bad), "plain.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && cp m.ko %s", tmp, bad), 0);
+		assert_int_equal(th_sh("cd %s && cp m.ko %s", tmp, bad), 0);
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 		snprintf(bad, sizeof(bad), "zero.ko.%s", tools[i]);
-		assert_int_equal(run("cd %s && : > %s", tmp, bad), 0);
+		assert_int_equal(th_sh("cd %s && : > %s", tmp, bad), 0);
 		expect_fail(bad, GI_DECOMP_MAX_MODULE, -EBADMSG, "corrupt ");
 	}
 	/* each format says what it is */

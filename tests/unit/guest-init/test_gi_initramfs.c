@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/helpers/th_files.h"
+
 #include "guest-init/mkinitramfs/initramfs.h"
 #include "guest-init/mkinitramfs/sha256.h"
 
@@ -22,58 +24,20 @@ static const char fake_init[] = "\x7f" "ELF this stands in for guest-init \x00\x
 static char err[512];
 static char tmp[64];
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static void write_file(const char *dir, const char *name, const char *data)
 {
 	char path[512];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(run("mkdir -p \"$(dirname '%s')\"", path), 0);
+	assert_int_equal(th_sh("mkdir -p \"$(dirname '%s')\"", path), 0);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
 	close(fd);
 }
 
-static char *read_text(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* Names in (dir) other than the expected ones: temp files must not be left behind. */
-static int count_entries(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static int setup(void **state)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/gi_initramfs_XXXXXX");
@@ -93,7 +57,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	return run("rm -rf '%s'", tmp);
+	return th_sh("rm -rf '%s'", tmp);
 }
 
 static struct gi_initramfs_config base_cfg(void)
@@ -108,17 +72,17 @@ static void test_gi_initramfs_minimal_image(void **state)
 
 	snprintf(out, sizeof(out), "%s/out/min.cpio", tmp);
 	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
-	assert_int_equal(run("cpio -t --quiet < %s > %s/list", out, tmp), 0);
-	assert_string_equal(read_text(strcat(strcpy(err, tmp), "/list")),
+	assert_int_equal(th_sh("cpio -t --quiet < %s > %s/list", out, tmp), 0);
+	assert_string_equal(th_read_text(strcat(strcpy(err, tmp), "/list")),
 			    "bin\ndev\netc\netc/agentvmm\nlib\nmnt\nproc\nroot\nrun\nsys\ntmp\nusr\n"
 			    "sbin\nusr/bin\nusr/sbin\ndev/console\netc/passwd\netc/group\netc/hosts\n"
 			    "init\netc/agentvmm/modules\n");
-	assert_int_equal(run("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
+	assert_int_equal(th_sh("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
 			     "--nonmatching 'dev/*' < %s",
 			     tmp, tmp, tmp, out),
 			 0);
 	/* /init byte for byte and executable; an empty module list */
-	assert_int_equal(run("cd %s/x && test -x init && test \"$(stat -c %%a init)\" = 755 && "
+	assert_int_equal(th_sh("cd %s/x && test -x init && test \"$(stat -c %%a init)\" = 755 && "
 			     "test \"$(stat -c %%a tmp)\" = 1777 && test ! -s etc/agentvmm/modules",
 			     tmp),
 			 0);
@@ -134,9 +98,9 @@ static void test_gi_initramfs_minimal_image(void **state)
 		fclose(f);
 		assert_memory_equal(got, fake_init, sizeof(fake_init));
 	}
-	assert_string_equal(read_text(strcat(strcpy(out, tmp), "/x/etc/passwd")),
+	assert_string_equal(th_read_text(strcat(strcpy(out, tmp), "/x/etc/passwd")),
 			    "root:x:0:0:root:/root:/bin/sh\n");
-	assert_int_equal(count_entries(strcat(strcpy(out, tmp), "/out")), 1);
+	assert_int_equal(th_count_entries(strcat(strcpy(out, tmp), "/out")), 1);
 }
 
 static void test_gi_initramfs_modules_in_load_order(void **state)
@@ -150,13 +114,13 @@ static void test_gi_initramfs_modules_in_load_order(void **state)
 	cfg.modules = mods;
 	snprintf(out, sizeof(out), "%s/out/mods.cpio", tmp);
 	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
-	assert_int_equal(run("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
+	assert_int_equal(th_sh("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
 			     "--nonmatching 'dev/*' < %s",
 			     tmp, tmp, tmp, out),
 			 0);
-	assert_string_equal(read_text(strcat(strcpy(out, tmp), "/x/etc/agentvmm/modules")),
+	assert_string_equal(th_read_text(strcat(strcpy(out, tmp), "/x/etc/agentvmm/modules")),
 			    "kernel/c.ko\nkernel/y/b.ko\nkernel/x/a.ko\n");
-	assert_int_equal(run("cd %s && cmp mods/kernel/x/a.ko x/lib/modules/kernel/x/a.ko && "
+	assert_int_equal(th_sh("cd %s && cmp mods/kernel/x/a.ko x/lib/modules/kernel/x/a.ko && "
 			     "cmp mods/kernel/y/b.ko x/lib/modules/kernel/y/b.ko && "
 			     "cmp mods/kernel/c.ko x/lib/modules/kernel/c.ko && "
 			     "test ! -e x/lib/modules/kernel/gone.ko",
@@ -175,7 +139,7 @@ static void expect_build_fail(const struct gi_initramfs_config *cfg, int ret, co
 		fail_msg("ret %d (wanted %d), err '%s' (wanted '%s')", got, ret, err, msg);
 	/* nothing left behind: no image, no temporary file */
 	assert_int_equal(access(out, F_OK), -1);
-	assert_int_equal(count_entries(strcat(strcpy(out, tmp), "/out")), 0);
+	assert_int_equal(th_count_entries(strcat(strcpy(out, tmp), "/out")), 0);
 }
 
 static void test_gi_initramfs_errors_leave_nothing(void **state)
@@ -185,7 +149,7 @@ static void test_gi_initramfs_errors_leave_nothing(void **state)
 	struct gi_initramfs_config cfg = base_cfg();
 	char dir[256];
 
-	assert_int_equal(run("rm -f %s/out/*", tmp), 0);
+	assert_int_equal(th_sh("rm -f %s/out/*", tmp), 0);
 	snprintf(dir, sizeof(dir), "%s/mods", tmp);
 	cfg.modules_dir = dir;
 	cfg.modules = unknown;
@@ -223,11 +187,11 @@ static void test_gi_initramfs_busybox_applets(void **state)
 	cfg.busybox_path = "/bin/busybox";
 	snprintf(out, sizeof(out), "%s/out/bb.cpio", tmp);
 	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
-	assert_int_equal(run("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
+	assert_int_equal(th_sh("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
 			     "--nonmatching 'dev/*' < %s",
 			     tmp, tmp, tmp, out),
 			 0);
-	assert_int_equal(run("cd %s/x && cmp bin/busybox /bin/busybox && "
+	assert_int_equal(th_sh("cd %s/x && cmp bin/busybox /bin/busybox && "
 			     "test \"$(readlink bin/sh)\" = busybox && "
 			     "test \"$(readlink bin/mount)\" = busybox && "
 			     "test \"$(readlink sbin)\" = bin && "
@@ -263,7 +227,7 @@ static void test_gi_initramfs_cache_hit_and_miss(void **state)
 	assert_string_equal(p1, p2);
 	assert_int_equal(stat(p2, &s2), 0);
 	assert_int_equal(s1.st_ino, s2.st_ino);
-	assert_int_equal(count_entries(cache), 1);
+	assert_int_equal(th_count_entries(cache), 1);
 	/* every input changes the name: module list, init bytes, a module's mtime */
 	cfg.modules = mods_c;
 	assert_int_equal(gi_initramfs_cached(&cfg, cache, p2, sizeof(p2), err, sizeof(err)), 0);
@@ -277,18 +241,18 @@ static void test_gi_initramfs_cache_hit_and_miss(void **state)
 	assert_int_equal(utimensat(AT_FDCWD, p2, ts, 0), 0);
 	assert_int_equal(gi_initramfs_cached(&cfg, cache, p2, sizeof(p2), err, sizeof(err)), 0);
 	assert_string_not_equal(p1, p2);
-	assert_int_equal(count_entries(cache), 4);
+	assert_int_equal(th_count_entries(cache), 4);
 	/* the image in the cache is a whole one */
-	assert_int_equal(run("cpio -t --quiet < %s | grep -qx lib/modules/kernel/y/b.ko", p2), 0);
+	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -qx lib/modules/kernel/y/b.ko", p2), 0);
 	assert_int_equal(gi_initramfs_cached(&cfg, cache, small, sizeof(small), err, sizeof(err)),
 			 -ENAMETOOLONG);
 	/* a module that is gone fails before anything is written */
-	assert_int_equal(run("mv %s/mods/kernel/c.ko %s/c.ko.away", tmp, tmp), 0);
+	assert_int_equal(th_sh("mv %s/mods/kernel/c.ko %s/c.ko.away", tmp, tmp), 0);
 	assert_int_equal(gi_initramfs_cached(&cfg, cache, p2, sizeof(p2), err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "kernel/c.ko"));
-	assert_int_equal(run("mv %s/c.ko.away %s/mods/kernel/c.ko", tmp, tmp), 0);
-	assert_int_equal(count_entries(cache), 4);
+	assert_int_equal(th_sh("mv %s/c.ko.away %s/mods/kernel/c.ko", tmp, tmp), 0);
+	assert_int_equal(th_count_entries(cache), 4);
 }
 
 /* The Debian cloud kernel's modules directory, if it was fetched. */
@@ -330,15 +294,15 @@ static void test_gi_initramfs_real_cloud_kernel(void **state)
 	cfg.modules = mods;
 	snprintf(out, sizeof(out), "%s/out/real.cpio", tmp);
 	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
-	assert_int_equal(run("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
+	assert_int_equal(th_sh("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
 			     "--nonmatching 'dev/*' < %s",
 			     tmp, tmp, tmp, out),
 			 0);
-	assert_string_equal(read_text(strcat(strcpy(out, tmp), "/x/etc/agentvmm/modules")),
+	assert_string_equal(th_read_text(strcat(strcpy(out, tmp), "/x/etc/agentvmm/modules")),
 			    "kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio.ko\n"
 			    "kernel/drivers/block/virtio_blk.ko\nkernel/fs/fuse/fuse.ko\n"
 			    "kernel/fs/fuse/virtiofs.ko\nkernel/fs/overlayfs/overlay.ko\n");
-	assert_int_equal(run("cmp '%s/kernel/fs/fuse/virtiofs.ko' "
+	assert_int_equal(th_sh("cmp '%s/kernel/fs/fuse/virtiofs.ko' "
 			     "%s/x/lib/modules/kernel/fs/fuse/virtiofs.ko",
 			     dir, tmp),
 			 0);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/helpers/th_files.h"
+
 #include "guest-init/mkinitramfs/decompress.h"
 #include "guest-init/mkinitramfs/initramfs.h"
 #include "guest-init/mkinitramfs/util.h"
@@ -28,44 +30,6 @@
 static const char fake_init[] = "\x7f" "ELF stand-in for guest-init";
 static char err[1024];
 static char tmp[64];
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static char *read_text(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int count_entries(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /*
  * Crafted tree in tmp/src (plain originals) and tmp/mods (the modules dir):
@@ -76,7 +40,7 @@ static int setup(void **state)
 	snprintf(tmp, sizeof(tmp), "/tmp/gi_irc_XXXXXX");
 	if (!mkdtemp(tmp))
 		return -1;
-	return run("cd %s && mkdir -p out src/kernel/x src/kernel/y && "
+	return th_sh("cd %s && mkdir -p out src/kernel/x src/kernel/y && "
 		   "head -c 200000 /dev/urandom > src/kernel/x/a.ko && "
 		   "seq 1 50000 > src/kernel/y/b.ko && printf 'c' > src/kernel/c.ko && "
 		   "echo plain > src/kernel/p.ko && cp -r src mods && "
@@ -90,7 +54,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	return run("rm -rf '%s'", tmp);
+	return th_sh("rm -rf '%s'", tmp);
 }
 
 static struct gi_initramfs_config base_cfg(void)
@@ -101,7 +65,7 @@ static struct gi_initramfs_config base_cfg(void)
 /* Unpack (image) into tmp/x. */
 static void unpack(const char *image)
 {
-	assert_int_equal(run("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
+	assert_int_equal(th_sh("rm -rf %s/x && mkdir %s/x && cd %s/x && cpio -idm --quiet "
 			     "--nonmatching 'dev/*' < %s",
 			     tmp, tmp, tmp, image),
 			 0);
@@ -121,9 +85,9 @@ static void test_gi_initramfs_crafted_compressed_modules(void **state)
 		fail_msg("build: %s", err);
 	unpack(out);
 	snprintf(path, sizeof(path), "%s/x/etc/agentvmm/modules", tmp);
-	assert_string_equal(read_text(path),
+	assert_string_equal(th_read_text(path),
 			    "kernel/c.ko\nkernel/y/b.ko\nkernel/x/a.ko\nkernel/p.ko\n");
-	assert_int_equal(run("cd %s && cmp src/kernel/x/a.ko x/lib/modules/kernel/x/a.ko && "
+	assert_int_equal(th_sh("cd %s && cmp src/kernel/x/a.ko x/lib/modules/kernel/x/a.ko && "
 			     "cmp src/kernel/y/b.ko x/lib/modules/kernel/y/b.ko && "
 			     "cmp src/kernel/c.ko x/lib/modules/kernel/c.ko && "
 			     "cmp src/kernel/p.ko x/lib/modules/kernel/p.ko && "
@@ -131,8 +95,8 @@ static void test_gi_initramfs_crafted_compressed_modules(void **state)
 			     tmp),
 			 0);
 	/* no compressed member in the image; modules are 0644 like plain ones */
-	assert_int_equal(run("cpio -t --quiet < %s | grep -E '\\.(xz|zst|gz)$'", out) != 0, 1);
-	assert_int_equal(run("test \"$(stat -c %%a %s/x/lib/modules/kernel/x/a.ko)\" = 644", tmp),
+	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -E '\\.(xz|zst|gz)$'", out) != 0, 1);
+	assert_int_equal(th_sh("test \"$(stat -c %%a %s/x/lib/modules/kernel/x/a.ko)\" = 644", tmp),
 			 0);
 }
 
@@ -141,12 +105,12 @@ static void expect_build_fail(const struct gi_initramfs_config *cfg, int ret, co
 	char out[256];
 	int got;
 
-	assert_int_equal(run("rm -f %s/out/*", tmp), 0);
+	assert_int_equal(th_sh("rm -f %s/out/*", tmp), 0);
 	snprintf(out, sizeof(out), "%s/out/bad.cpio", tmp);
 	got = gi_initramfs_build(cfg, out, err, sizeof(err));
 	if (got != ret || !strstr(err, msg))
 		fail_msg("ret %d (wanted %d), err '%s' (wanted '%s')", got, ret, err, msg);
-	assert_int_equal(count_entries(strcat(strcpy(out, tmp), "/out")), 0);
+	assert_int_equal(th_count_entries(strcat(strcpy(out, tmp), "/out")), 0);
 }
 
 static void test_gi_initramfs_corrupt_or_huge_module_fails(void **state)
@@ -155,25 +119,25 @@ static void test_gi_initramfs_corrupt_or_huge_module_fails(void **state)
 	struct gi_initramfs_config cfg = base_cfg();
 	char dir[256], msg[512];
 
-	assert_int_equal(run("cp -r %s/mods %s/bad", tmp, tmp), 0);
+	assert_int_equal(th_sh("cp -r %s/mods %s/bad", tmp, tmp), 0);
 	snprintf(dir, sizeof(dir), "%s/bad", tmp);
 	cfg.modules_dir = dir;
 	cfg.modules = mods;
 	/* b.ko.zst truncated: the failure names the dependency's file */
-	assert_int_equal(run("cd %s/bad/kernel/y && head -c 100 b.ko.zst > t && mv t b.ko.zst",
+	assert_int_equal(th_sh("cd %s/bad/kernel/y && head -c 100 b.ko.zst > t && mv t b.ko.zst",
 			     tmp),
 			 0);
 	snprintf(msg, sizeof(msg), "%s/bad/kernel/y/b.ko.zst: corrupt zstd data", tmp);
 	expect_build_fail(&cfg, -EBADMSG, msg);
 	/* c.ko.gz is not gzip at all */
-	assert_int_equal(run("cp %s/mods/kernel/y/b.ko.zst %s/bad/kernel/y/ && "
+	assert_int_equal(th_sh("cp %s/mods/kernel/y/b.ko.zst %s/bad/kernel/y/ && "
 			     "echo 'not gzip' > %s/bad/kernel/c.ko.gz",
 			     tmp, tmp, tmp),
 			 0);
 	snprintf(msg, sizeof(msg), "%s/bad/kernel/c.ko.gz: corrupt gzip data", tmp);
 	expect_build_fail(&cfg, -EBADMSG, msg);
 	/* a.ko.xz inflates past 64 MiB */
-	assert_int_equal(run("cp %s/mods/kernel/c.ko.gz %s/bad/kernel/ && "
+	assert_int_equal(th_sh("cp %s/mods/kernel/c.ko.gz %s/bad/kernel/ && "
 			     "head -c 65M /dev/zero | xz -0 > %s/bad/kernel/x/a.ko.xz",
 			     tmp, tmp, tmp),
 			 0);
@@ -181,10 +145,10 @@ static void test_gi_initramfs_corrupt_or_huge_module_fails(void **state)
 		 tmp);
 	expect_build_fail(&cfg, -EFBIG, msg);
 	/* a missing compressed file is a missing module */
-	assert_int_equal(run("rm %s/bad/kernel/x/a.ko.xz", tmp), 0);
+	assert_int_equal(th_sh("rm %s/bad/kernel/x/a.ko.xz", tmp), 0);
 	expect_build_fail(&cfg, -ENOENT, "missing module ");
 	assert_non_null(strstr(err, "kernel/x/a.ko.xz"));
-	assert_int_equal(run("rm -rf %s/bad", tmp), 0);
+	assert_int_equal(th_sh("rm -rf %s/bad", tmp), 0);
 }
 
 static void test_gi_initramfs_cache_keys_compressed_files(void **state)
@@ -205,7 +169,7 @@ static void test_gi_initramfs_cache_keys_compressed_files(void **state)
 	assert_int_equal(utimensat(AT_FDCWD, p2, ts, 0), 0);
 	assert_int_equal(gi_initramfs_cached(&cfg, cache, p2, sizeof(p2), err, sizeof(err)), 0);
 	assert_string_not_equal(p1, p2);
-	assert_int_equal(run("cpio -t --quiet < %s | grep -qx lib/modules/kernel/y/b.ko", p2), 0);
+	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -qx lib/modules/kernel/y/b.ko", p2), 0);
 }
 
 /* The Debian cloud kernel's modules directory, if it was fetched. */
@@ -277,11 +241,11 @@ static void make_real_fixture(const char *src)
 	size_t i, len;
 	FILE *f;
 
-	assert_int_equal(run("rm -rf %s/real && mkdir -p %s/real && cp %s/modules.builtin %s/real/",
+	assert_int_equal(th_sh("rm -rf %s/real && mkdir -p %s/real && cp %s/modules.builtin %s/real/",
 			     tmp, tmp, src, tmp),
 			 0);
 	for (i = 0; i < GI_ARRAY_SIZE(real_mods); i++)
-		assert_int_equal(run("mkdir -p \"$(dirname %s/real/%s)\" && "
+		assert_int_equal(th_sh("mkdir -p \"$(dirname %s/real/%s)\" && "
 				     "%s %s/%s > %s/real/%s%s",
 				     tmp, real_mods[i].path, real_mods[i].cmd, src,
 				     real_mods[i].path, tmp, real_mods[i].path,
@@ -296,7 +260,7 @@ static void make_real_fixture(const char *src)
 	assert_int_equal(fclose(f), 0);
 	free(dep);
 	/* the rewrite touched only those modules */
-	assert_int_equal(run("grep -q '^kernel/drivers/misc/pvpanic/pvpanic-mmio.ko.xz: "
+	assert_int_equal(th_sh("grep -q '^kernel/drivers/misc/pvpanic/pvpanic-mmio.ko.xz: "
 			     "kernel/drivers/misc/pvpanic/pvpanic.ko.gz$' %s/real/modules.dep && "
 			     "grep -q '^kernel/drivers/misc/pvpanic/pvpanic-pci.ko: "
 			     "kernel/drivers/misc/pvpanic/pvpanic.ko.gz$' %s/real/modules.dep && "
@@ -328,7 +292,7 @@ static void test_gi_initramfs_real_kernel_recompressed(void **state)
 	/* the same load order as from the uncompressed tree, with .ko names */
 	unpack(out);
 	snprintf(path, sizeof(path), "%s/x/etc/agentvmm/modules", tmp);
-	assert_string_equal(read_text(path),
+	assert_string_equal(th_read_text(path),
 			    "kernel/drivers/virtio/virtio_ring.ko\n"
 			    "kernel/drivers/virtio/virtio.ko\n"
 			    "kernel/drivers/block/virtio_blk.ko\nkernel/fs/fuse/fuse.ko\n"
@@ -337,13 +301,13 @@ static void test_gi_initramfs_real_kernel_recompressed(void **state)
 			    "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko\n");
 	/* each one byte-identical to the kernel's original; nothing compressed inside */
 	for (i = 0; i < GI_ARRAY_SIZE(real_mods); i++)
-		assert_int_equal(run("cmp %s/%s %s/x/lib/modules/%s", src, real_mods[i].path, tmp,
+		assert_int_equal(th_sh("cmp %s/%s %s/x/lib/modules/%s", src, real_mods[i].path, tmp,
 				     real_mods[i].path),
 				 0);
-	assert_int_equal(run("test $(find %s/x/lib/modules -type f | wc -l) = %zu", tmp,
+	assert_int_equal(th_sh("test $(find %s/x/lib/modules -type f | wc -l) = %zu", tmp,
 			     GI_ARRAY_SIZE(real_mods)),
 			 0);
-	assert_int_equal(run("cpio -t --quiet < %s | grep -E '\\.(xz|zst|gz)$'", out) != 0, 1);
+	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -E '\\.(xz|zst|gz)$'", out) != 0, 1);
 }
 
 int main(void)
