@@ -88,6 +88,7 @@ void vm_power_tick(struct vm *vm)
 		return;
 	}
 	if (now >= vm->next_press) {
+		log_info("the guest is still running: power button pressed again");
 		vm_power_button(vm);
 		vm->next_press = now + VM_REPRESS_NS;
 	}
