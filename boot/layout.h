@@ -39,6 +39,9 @@
  *   0x0600           ACPI sleep control register (hardware-reduced FADT)
  *   0x0601           ACPI sleep status register
  *   0x0602           ACPI reset register (write BOOT_ACPI_RESET_VALUE)
+ *   0x0604           ACPI Generic Event Device status (GED0 in the DSDT): a 1-byte
+ *                    read returns the latched events and clears them; bit 0 =
+ *                    power button. Its interrupt is BOOT_GED_GSI (edge, high).
  *   0x0cf8, 0x0cfc   PCI configuration mechanism #1
  *   0x0cf9           reset control register (write with bit 2 set resets)
  */
@@ -89,6 +92,8 @@
 #define BOOT_PORT_ACPI_RESET 0x602
 #define BOOT_ACPI_RESET_VALUE 0x1
 #define BOOT_ACPI_S5_SLP_TYP 5 /* \_S5 package in dsdt.asl; SLP_TYP is bits 2..4 */
+#define BOOT_PORT_GED 0x604
+#define BOOT_GED_GSI 5 /* ISA IRQ 5: no MADT override, so edge/active-high as _CRS says */
 #define BOOT_PORT_PCI_CFG_ADDR 0xcf8
 #define BOOT_PORT_PCI_CFG_DATA 0xcfc
 #define BOOT_PORT_RESET_CTL 0xcf9

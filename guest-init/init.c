@@ -2,8 +2,9 @@
 /*
  * init.c: guest-init's main(): PID 1 of an agentvmm guest. It mounts the
  * early filesystems, loads modules, starts the workload (command mode) or a
- * shell (interactive mode), forwards signals, reaps every child and reports
- * the workload's status to agentvmm through the exit port.
+ * shell (interactive mode), forwards signals, stops the workload when the
+ * ACPI power button is pressed, reaps every child and reports the
+ * workload's status to agentvmm through the exit port.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-init/acpi_event.h"
 #include "guest-init/cmdline.h"
 #include "guest-init/disks.h"
 #include "guest-init/net.h"
@@ -129,6 +131,27 @@ static void signal_workload(const struct gi_work *w, int sig)
 		kill(w->pid, sig);
 }
 
+/* SIGTERM now, SIGKILL after GI_SHUTDOWN_GRACE_MS (supervise() does that). */
+static void stop_workload(struct gi_work *w)
+{
+	w->stopping = true;
+	w->deadline_ms = now_ms() + GI_SHUTDOWN_GRACE_MS;
+	signal_workload(w, SIGTERM);
+}
+
+/* The ACPI power button: the host asks for a clean shutdown. */
+static void on_power_button(struct gi_work *w, int afd)
+{
+	int n = gi_acpi_event_read(afd);
+
+	if (n < 0)
+		gi_info("acpi_event socket: %s", strerror(-n));
+	if (n <= 0 || w->stopping)
+		return;
+	gi_info("power button: stopping the workload");
+	stop_workload(w);
+}
+
 static void on_signal(struct gi_work *w, int sig)
 {
 	size_t i;
@@ -146,16 +169,14 @@ static void on_signal(struct gi_work *w, int sig)
 	if (w->stopping)
 		return;
 	gi_info("signal %d: stopping the workload", sig);
-	w->stopping = true;
-	w->deadline_ms = now_ms() + GI_SHUTDOWN_GRACE_MS;
-	signal_workload(w, SIGTERM);
+	stop_workload(w);
 }
 
-/* Wait for the workload, serving signals, until it has exited. */
-static void supervise(struct gi_work *w, int sfd)
+/* Wait for the workload, serving signals and the power button (afd), until it has exited. */
+static void supervise(struct gi_work *w, int sfd, int afd)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = afd, .events = POLLIN } };
 	long long left;
 	int timeout;
 
@@ -175,9 +196,11 @@ static void supervise(struct gi_work *w, int sfd)
 		/* without a signalfd (it failed to open) poll the children slowly */
 		if (sfd < 0 && (timeout < 0 || timeout > 10))
 			timeout = 10;
-		poll(&pfd, 1, timeout);
+		poll(pfd, 2, timeout);
 		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			on_signal(w, (int)si.ssi_signo);
+		if (pfd[1].revents)
+			on_power_button(w, afd);
 		reap(w);
 	}
 }
@@ -334,7 +357,7 @@ int main(int argc, char **argv)
 	char err[256], *text;
 	sigset_t set;
 	size_t len;
-	int sfd, ret;
+	int sfd, afd, ret;
 
 	gi_report_init();
 	gi_bootmark(GI_BOOTMARK_INIT_STARTED);
@@ -383,6 +406,10 @@ int main(int argc, char **argv)
 		gi_info("chdir %s: %s", workdir ? workdir : "/", strerror(errno));
 		workdir = NULL;
 	}
+	/* after the modules: button.ko turns the PNP0C0C notify into the event */
+	afd = gi_acpi_event_open();
+	if (afd < 0)
+		gi_info("no ACPI power button events: %s", strerror(-afd));
 	if (cl.cl_command && !cl.cl_verbose)
 		gi_console_quiet_kernel();
 	w.pid = cl.cl_command ? start_command(&cl) : start_shell(workdir != NULL);
@@ -390,7 +417,7 @@ int main(int argc, char **argv)
 		gi_err("cannot start the workload: %s", strerror(errno));
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
-	supervise(&w, sfd);
+	supervise(&w, sfd, afd);
 	gi_bootmark(GI_BOOTMARK_WORKLOAD_DONE);
 	gi_cmdline_fini(&cl);
 	finish(w.status, sfd);

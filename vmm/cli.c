@@ -45,6 +45,10 @@ static const char usage[] =
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
+	"  --shutdown-timeout SECONDS\n"
+	"                      on SIGTERM, SIGINT or SIGHUP press the guest's power\n"
+	"                      button and wait this long for a clean shutdown before\n"
+	"                      stopping it by force (default 10; 0: force at once)\n"
 	"  --console-log       show the kernel's messages\n"
 	"  -v, --verbose       kernel messages plus agentvmm's own progress\n"
 	"  --raw-image FILE    boot flat 16-bit code at 0000:1000 instead of a\n"
@@ -54,7 +58,8 @@ static const char usage[] =
 	"\n"
 	"Exit status: the command's status; 0 after a guest poweroff or reboot;\n"
 	"125 guest kernel panic or triple fault; 2 bad usage; 1 host failure;\n"
-	"128+N when agentvmm is killed by signal N.\n";
+	"128+N when a signal N stopped the guest by force; after a clean shutdown\n"
+	"on a signal, the command's status (143 when SIGTERM ended it).\n";
 
 const char *cli_usage(void)
 {
@@ -76,6 +81,7 @@ enum {
 	OPT_FS,
 	OPT_OWNER,
 	OPT_NET,
+	OPT_SHUTDOWN_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +101,7 @@ static const struct option long_opts[] = {
 	{ "fs", required_argument, NULL, OPT_FS },
 	{ "owner", required_argument, NULL, OPT_OWNER },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -588,6 +595,14 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		}
 		cfg->cpus = (unsigned)v;
 		return 0;
+	case OPT_SHUTDOWN_TIMEOUT:
+		if (parse_u64(arg, &v) || v > VM_MAX_SHUTDOWN_TIMEOUT_S) {
+			snprintf(err, errlen, "--shutdown-timeout %s: must be a number of seconds "
+				 "from 0 to %d", arg, VM_MAX_SHUTDOWN_TIMEOUT_S);
+			return -EINVAL;
+		}
+		cfg->shutdown_timeout_s = (unsigned)v;
+		return 0;
 	case OPT_MEM: {
 		uint64_t max = host_mem_mib();
 
@@ -612,6 +627,7 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = VM_DEFAULT_CPUS;
 	cfg->mem_mib = VM_DEFAULT_MEM_MIB;
+	cfg->shutdown_timeout_s = VM_DEFAULT_SHUTDOWN_TIMEOUT_S;
 	*action = CLI_RUN;
 	err[0] = 0;
 

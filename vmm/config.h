@@ -11,6 +11,8 @@
 /* --raw-image: loaded here and entered in real mode at 0000:1000 */
 #define VM_RAW_IMAGE_GPA 0x1000
 #define VM_RAW_IMAGE_MAX 0x8000
+#define VM_DEFAULT_SHUTDOWN_TIMEOUT_S 10
+#define VM_MAX_SHUTDOWN_TIMEOUT_S 3600
 #define VM_MAX_CPUS 255 /* xAPIC ids in the MADT are 8 bits, 0xff is broadcast */
 
 #define VM_MAX_DISKS 16
@@ -71,6 +73,7 @@ struct vm_config {
 	struct vm_share shares[VM_MAX_SHARES];
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
+	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	int argc;                 /* after --: the workload; 0 = interactive shell */

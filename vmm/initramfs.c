@@ -19,7 +19,9 @@
 
 /*
  * Modules guest-init loads for this VM's devices, dependencies resolved from
- * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; the
+ * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; button
+ * is the ACPI power button driver (PNP0C0C) that turns the host's press into
+ * the acpi_event guest-init waits for (docs/guest-init.md); the
  * virtio transport and device drivers and ext4 serve --disk. With shares,
  * virtiofs (which pulls in fuse) and overlay (the store overlay) come too,
  * with --net virtio_net (which pulls in net_failover); a VM without them does
@@ -27,6 +29,7 @@
  */
 static const char *const vm_modules[] = {
 	"pvpanic_mmio",
+	"button",
 	"virtio_pci",
 	"virtio_rng",
 	"virtio_blk",

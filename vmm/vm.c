@@ -22,6 +22,7 @@
 #include "vmm/initramfs.h"
 #include "vmm/log.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vm_power.h"
 
 #define VM_CMDLINE_MAX 4096
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x quits */
@@ -118,11 +119,14 @@ static void vm_console_out(void *opaque, const uint8_t *buf, size_t len)
 static int vm_add_devices(struct vm *vm)
 {
 	struct irq_line com1_irq = { .set = vm_irq_set, .opaque = vm, .gsi = BOOT_COM1_IRQ };
+	struct irq_line ged_irq = { .set = vm_irq_set, .opaque = vm, .gsi = BOOT_GED_GSI };
 	int r;
 
 	vm->power = (struct power_sink){ .event = vm_power_event, .opaque = vm };
 	uart_init(&vm->com1, &com1_irq, vm_console_out, vm);
 	vm->com1_ready = true;
+	ged_init(&vm->ged, &ged_irq);
+	vm->ged_ready = true;
 
 	/* fixed registration order, so the bus layout is the same every boot */
 	r = iobus_register(&vm->pio, BOOT_PORT_COM1, UART_REGS, &uart_ops, &vm->com1, "com1");
@@ -142,6 +146,8 @@ static int vm_add_devices(struct vm *vm)
 		r = iobus_register(&vm->pio, BOOT_PORT_I8042_DATA,
 				   BOOT_PORT_I8042_CMD - BOOT_PORT_I8042_DATA + 1, &i8042_ops,
 				   &vm->power, "i8042");
+	if (!r)
+		r = iobus_register(&vm->pio, BOOT_PORT_GED, GED_REG_LEN, &ged_ops, &vm->ged, "ged");
 	return r;
 }
 
@@ -423,7 +429,7 @@ static void vm_handle_signal(struct vm *vm)
 	struct signalfd_siginfo si;
 
 	while (read(vm->sig_fd, &si, sizeof(si)) == sizeof(si))
-		vm_request_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo);
+		vm_power_signal(vm, (int)si.ssi_signo);
 }
 
 /* Status agentvmm exits with, per docs/architecture.md "Exit status". */
@@ -529,7 +535,7 @@ int vm_run(struct vm *vm)
 			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
 		};
 
-		if (poll(p, 3, -1) < 0 && errno != EINTR) {
+		if (poll(p, 3, vm_power_poll_timeout(vm)) < 0 && errno != EINTR) {
 			vm_fail(vm, "poll: %s", strerror(errno));
 			break;
 		}
@@ -537,6 +543,7 @@ int vm_run(struct vm *vm)
 			vm_handle_signal(vm);
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
 			stdin_open = vm_console_in(vm, &escape);
+		vm_power_tick(vm);
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
@@ -573,6 +580,8 @@ void vm_destroy(struct vm *vm)
 	vm_tty_restore(vm);
 	if (vm->com1_ready)
 		uart_fini(&vm->com1);
+	if (vm->ged_ready)
+		ged_fini(&vm->ged);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	if (vm->sig_fd >= 0)

@@ -12,6 +12,7 @@
 #include <termios.h>
 
 #include "boot/boot.h"
+#include "devices/ged.h"
 #include "devices/power.h"
 #include "devices/uart8250.h"
 #include "vmm/config.h"
@@ -67,6 +68,8 @@ struct vm {
 	struct power_sink power;
 	struct uart com1;
 	bool com1_ready;
+	struct ged ged;         /* ACPI power button (vm_power.c) */
+	bool ged_ready;
 	struct boot_info boot;
 	struct msi_router msi;
 	struct evl evl;
@@ -84,6 +87,10 @@ struct vm {
 	bool tty_raw;
 	struct termios tty_saved;
 	char *initrd_path;      /* our initramfs (cache file), or NULL */
+
+	/* graceful stop in progress (vm_run, main thread only): see vm_power.c */
+	int graceful_signo;     /* the signal that asked for it, 0 = none */
+	uint64_t graceful_deadline, next_press; /* CLOCK_MONOTONIC ns */
 
 	pthread_mutex_t lock;   /* guards the stop fields */
 	enum vm_stop_reason stop_reason;
@@ -112,6 +119,15 @@ void vm_destroy(struct vm *vm);
 
 /* vm_request_stop() - end the VM (first reason wins). Context: any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);
+
+/*
+ * vm_power_button() - press the guest's ACPI power button (GED event ->
+ * Notify(\_SB.PWRB, 0x80)): a guest that listens shuts down cleanly; one that
+ * does not sees nothing. It does not wait. Return: 0; -ENODEV before
+ * vm_create() registered the button; -ESRCH once the VM has stopped.
+ * Context: any thread.
+ */
+int vm_power_button(struct vm *vm);
 
 /* vm_fail() - a host-side failure: log it, stop the VM with status 1. Context: any thread. */
 void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);

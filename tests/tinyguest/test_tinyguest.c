@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* test_tinyguest.c: exit dispatch, platform ports, UART and triple fault with tiny real-mode guests. */
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -127,6 +133,148 @@ static void test_tiny_two_vcpus_boot_and_exit(void **state)
 	assert_int_equal(res.status, 42);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Start (guest) with (timeout) as --shutdown-timeout, wait for its "ready",
+ * send (sig) (twice when (twice)), and time the exit from the first signal.
+ * Its stderr goes to (err).
+ */
+static int signal_guest(const char *guest, const char *timeout, int sig, bool twice,
+			double *secs, char *err, size_t errlen)
+{
+	char bin[512], errpath[] = "/tmp/av-tiny-shutdown-XXXXXX", out[256] = "";
+	int pfd[2], st = -1, efd = mkstemp(errpath);
+	size_t len = 0;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/%s.bin", AV_TINY_DIR, guest);
+	assert_true(efd >= 0);
+	unlink(errpath);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+
+		dup2(in, 0);
+		dup2(pfd[1], 1);
+		dup2(efd, 2);
+		/* -v: the "power button pressed" line tells when the first signal was read */
+		execl(AV_AGENTVMM, AV_AGENTVMM, "--raw-image", bin, "--mem", "16",
+		      "--shutdown-timeout", timeout, "-v", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	close(pfd[1]);
+	double start = now_s();
+	while (!strstr(out, "ready\n") && now_s() - start < TINY_TIMEOUT_S) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+
+		if (poll(&p, 1, 1000) > 0) {
+			ssize_t n = read(pfd[0], out + len, sizeof(out) - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			out[len] = 0;
+		}
+	}
+	if (!strstr(out, "ready\n")) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		fail_msg("%s never printed ready: '%s'", guest, out);
+	}
+	double t0 = now_s();
+	kill(pid, sig);
+	if (twice) {
+		/*
+		 * A signal sent before agentvmm read the first would merge with it
+		 * (standard signals do not queue): send the second once the first
+		 * has pressed the button.
+		 */
+		while (now_s() - t0 < TINY_TIMEOUT_S) {
+			ssize_t n = pread(efd, err, errlen - 1, 0);
+
+			err[n > 0 ? n : 0] = 0;
+			if (strstr(err, "power button pressed"))
+				break;
+			usleep(10000);
+		}
+		kill(pid, sig);
+	}
+	/* bounded wait: a guest that is never stopped must fail, not hang */
+	while (waitpid(pid, &st, WNOHANG) == 0 && now_s() - t0 < TINY_TIMEOUT_S)
+		usleep(10000);
+	*secs = now_s() - t0;
+	if (*secs >= TINY_TIMEOUT_S) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	close(pfd[0]);
+	ssize_t n = pread(efd, err, errlen - 1, 0);
+	err[n > 0 ? n : 0] = 0;
+	close(efd);
+	print_message("%s: %s --shutdown-timeout %s%s: exited after %.3f s\n", guest,
+		      strsignal(sig), timeout, twice ? " (signalled twice)" : "", *secs);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* No ACPI, no button: SIGTERM waits out --shutdown-timeout 1, then forces: 143. */
+static void test_tiny_sigterm_without_acpi_forced_after_timeout(void **state)
+{
+	char err[4096];
+	double secs;
+
+	assert_int_equal(signal_guest("halt_forever", "1", SIGTERM, false, &secs, err, sizeof(err)),
+			 128 + SIGTERM);
+	assert_true(secs >= 0.9 && secs < 5.0);
+	assert_non_null(strstr(err, "did not shut down within 1 s"));
+}
+
+static void test_tiny_sigint_timeout_0_forces_at_once(void **state)
+{
+	char err[4096];
+	double secs;
+
+	assert_int_equal(signal_guest("halt_forever", "0", SIGINT, false, &secs, err, sizeof(err)),
+			 128 + SIGINT);
+	assert_true(secs < 0.9);
+	assert_null(strstr(err, "did not shut down"));
+}
+
+static void test_tiny_second_signal_forces_at_once(void **state)
+{
+	char err[4096];
+	double secs;
+
+	/* the first SIGHUP starts a 30 s wait; the second ends it */
+	assert_int_equal(signal_guest("halt_forever", "30", SIGHUP, true, &secs, err, sizeof(err)),
+			 128 + SIGHUP);
+	assert_true(secs < 1.5);
+	assert_non_null(strstr(err, "second signal"));
+}
+
+/*
+ * The guest polls the GED's status port: SIGTERM presses the power button,
+ * the guest sees bit 0 (read-to-clear) and reports 7, long before the 30 s
+ * timeout; a graceful stop returns what the guest reported.
+ */
+static void test_tiny_sigterm_presses_power_button(void **state)
+{
+	char err[4096];
+	double secs;
+
+	assert_int_equal(signal_guest("ged_poll", "30", SIGTERM, false, &secs, err, sizeof(err)),
+			 7);
+	assert_true(secs < 2.0);
+	assert_null(strstr(err, "by force"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +288,10 @@ int main(void)
 		cmocka_unit_test(test_tiny_triple_fault_ends_vm_with_125),
 		cmocka_unit_test(test_tiny_unclaimed_port_reads_all_ones),
 		cmocka_unit_test(test_tiny_two_vcpus_boot_and_exit),
+		cmocka_unit_test(test_tiny_sigterm_without_acpi_forced_after_timeout),
+		cmocka_unit_test(test_tiny_sigint_timeout_0_forces_at_once),
+		cmocka_unit_test(test_tiny_second_signal_forces_at_once),
+		cmocka_unit_test(test_tiny_sigterm_presses_power_button),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

@@ -443,6 +443,17 @@ static void test_acpi_dsdt_matches_layout(void **state)
 	io_desc(d, BOOT_PORT_PVPANIC, 1);
 	assert_true(contains(t, len, d, 8));
 	assert_true(contains(t, len, "QEMU0001", 8));
+	/* GED: Interrupt(Consumer, Edge, ActiveHigh, Exclusive) {BOOT_GED_GSI} */
+	const uint8_t ged_irq[9] = { 0x89, 0x06, 0x00, 0x03, 0x01, BOOT_GED_GSI & 0xff,
+				     (BOOT_GED_GSI >> 8) & 0xff, 0, 0 };
+	/* OperationRegion(GDST, SystemIO, BOOT_PORT_GED, 1): space 1, WordConst, One */
+	const uint8_t ged_reg[] = { 'G', 'D', 'S', 'T', 0x01, 0x0b, BOOT_PORT_GED & 0xff,
+				    BOOT_PORT_GED >> 8, 0x01 };
+	assert_true(contains(t, len, ged_irq, sizeof(ged_irq)));
+	assert_true(contains(t, len, ged_reg, sizeof(ged_reg)));
+	assert_true(contains(t, len, "ACPI0013", 8));
+	assert_true(contains(t, len, "_EVT", 4));
+	assert_true(contains(t, len, "\x41\xd0\x0c\x0c", 4)); /* EisaId PNP0C0C */
 	/* Name(_S5, Package(4) {SLP_TYP, ...}): PkgLength, NumElements, BytePrefix */
 	p = memmem(t, len, s5, sizeof(s5));
 	assert_non_null(p);
@@ -574,6 +585,9 @@ static void test_acpi_iasl_disassembles_every_table(void **state)
 	t = dsdt(f, &len);
 	dsl = disassemble(iasl, dir, "dsdt", t, len);
 	expect(dsl, "\"QEMU0001\"");
+	expect(dsl, "\"ACPI0013\"");
+	expect(dsl, "Notify (PWRB, 0x80)");
+	expect(dsl, "Method (_EVT, 1");
 	expect(dsl, "EisaId (\"PNP0501\")");
 	expect(dsl, "Name (_S5, Package");
 	free(dsl);

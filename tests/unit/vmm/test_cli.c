@@ -78,6 +78,7 @@ static void test_cli_kernel_only_defaults(void **state)
 	assert_null(a.cfg.raw_image);
 	assert_int_equal(a.cfg.cpus, VM_DEFAULT_CPUS);
 	assert_int_equal(a.cfg.mem_mib, VM_DEFAULT_MEM_MIB);
+	assert_int_equal(a.cfg.shutdown_timeout_s, VM_DEFAULT_SHUTDOWN_TIMEOUT_S);
 	assert_int_equal(a.cfg.verbose, 0);
 	assert_false(a.cfg.console_log);
 	assert_int_equal(a.cfg.argc, 0);
@@ -327,6 +328,26 @@ static void test_cli_cpus_bounds(void **state)
 	/* 2^32 + 1 must not truncate to 1 */
 	expect_err(&a, parse(&a, "--kernel", "k", "--cpus", "4294967297", NULL),
 		   "--cpus 4294967297: must be a number from 1 to 255");
+}
+
+static void test_cli_shutdown_timeout(void **state)
+{
+	static const char *const junk[] = { "-1", "", "1.5", "1s", " 1", "3601",
+					    "18446744073709551616" };
+	struct args a;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--shutdown-timeout", "0", NULL), 0);
+	assert_int_equal(a.cfg.shutdown_timeout_s, 0);
+	assert_int_equal(parse(&a, "--kernel", "k", "--shutdown-timeout=3600", NULL), 0);
+	assert_int_equal(a.cfg.shutdown_timeout_s, 3600);
+	for (unsigned i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		snprintf(want, sizeof(want),
+			 "--shutdown-timeout %s: must be a number of seconds from 0 to 3600", junk[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--shutdown-timeout", junk[i], NULL),
+			   want);
+	}
 }
 
 static void test_cli_cpus_junk_fails(void **state)
@@ -866,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_cli_cpus_junk_fails),
 		cmocka_unit_test(test_cli_mem_bounds),
 		cmocka_unit_test(test_cli_mem_junk_fails),
+		cmocka_unit_test(test_cli_shutdown_timeout),
 		cmocka_unit_test(test_cli_help_and_version_actions),
 		cmocka_unit_test(test_cli_reparse_after_half_group_clean),
 		cmocka_unit_test(test_cli_control_chars_in_message_replaced),
