@@ -43,6 +43,10 @@ static const char usage[] =
 	"                      has CAP_NET_ADMIN); ip= makes guest-init configure it\n"
 	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
+	"  --api-socket PATH   serve the JSON-lines control socket at PATH\n"
+	"                      (agentvmm ctl PATH CMD; see docs/control-socket.md)\n"
+	"  --api-allow-uid UID also accept control connections from UID (root\n"
+	"                      and agentvmm's own uid always are); repeatable\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --console-log       show the kernel's messages\n"
@@ -76,6 +80,8 @@ enum {
 	OPT_FS,
 	OPT_OWNER,
 	OPT_NET,
+	OPT_API_SOCKET,
+	OPT_API_ALLOW_UID,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +101,8 @@ static const struct option long_opts[] = {
 	{ "fs", required_argument, NULL, OPT_FS },
 	{ "owner", required_argument, NULL, OPT_OWNER },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "api-allow-uid", required_argument, NULL, OPT_API_ALLOW_UID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -574,6 +582,22 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		return cli_owner(arg, cfg, err, errlen);
 	case OPT_NET:
 		return cli_net(arg, cfg, err, errlen);
+	case OPT_API_SOCKET:
+		if (!arg[0] || strlen(arg) >= VM_SOCK_MAX) {
+			snprintf(err, errlen, "--api-socket %s: path must be 1 to %d bytes", arg,
+				 VM_SOCK_MAX - 1);
+			return -EINVAL;
+		}
+		cfg->api_socket = arg;
+		return 0;
+	case OPT_API_ALLOW_UID:
+		if (parse_u64(arg, &v) || v >= UINT32_MAX || cfg->nr_api_uids >= VM_MAX_API_UIDS) {
+			snprintf(err, errlen, "--api-allow-uid %s: expected a numeric uid (at most %d "
+				 "of them)", arg, VM_MAX_API_UIDS);
+			return -EINVAL;
+		}
+		cfg->api_uids[cfg->nr_api_uids++] = (unsigned)v;
+		return 0;
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;
