@@ -17,6 +17,7 @@
 
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
+	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill [--json]\n"
 	"\n"
 	"Boot FILE (a bzImage, or an ELF vmlinux with a PVH note) in a throwaway VM.\n"
 	"With -- CMD, run CMD in the guest and exit with its status; without it,\n"
