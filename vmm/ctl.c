@@ -28,6 +28,7 @@
 #include "vmm/log.h"
 
 #define CTL_BACKLOG 16
+#define CTL_ACCEPT_PAUSE_MS 100  /* out of fds: stop accepting for a while instead of spinning */
 
 struct ctl_client {
 	int fd;                      /* -1: free slot */
@@ -52,6 +53,9 @@ struct ctl_server {
 	uid_t allowed[CTL_MAX_ALLOWED_UIDS + 2];
 	unsigned nr_allowed;
 	struct ctl_client cl[CTL_MAX_CLIENTS];
+	uint64_t accept_pause_until; /* CLOCK_MONOTONIC ms */
+	uint64_t last_denied_log;    /* one "refused" warning per second at most */
+	unsigned denied_unlogged;
 };
 
 static uint64_t now_ms(void)
@@ -339,8 +343,17 @@ static void accept_one(struct ctl_server *srv, int fd)
 		return;
 	}
 	if (!uid_allowed(srv, cred.uid)) {
-		log_warn("control socket: refused a connection from uid %u (pid %d)",
-			 (unsigned)cred.uid, (int)cred.pid);
+		uint64_t now = now_ms();
+
+		if (now - srv->last_denied_log >= 1000) {
+			log_warn("control socket: refused a connection from uid %u (pid %d)%s",
+				 (unsigned)cred.uid, (int)cred.pid,
+				 srv->denied_unlogged ? " (and more not logged)" : "");
+			srv->last_denied_log = now;
+			srv->denied_unlogged = 0;
+		} else {
+			srv->denied_unlogged++;
+		}
 		snprintf(msg, sizeof(msg), "uid %u is not allowed on this control socket",
 			 (unsigned)cred.uid);
 		refuse(fd, CTL_E_DENIED, msg);
@@ -365,11 +378,14 @@ static void accept_all(struct ctl_server *srv)
 		int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN) {
+				/* EMFILE and friends: the connection stays queued; retry later */
 				log_warn("control socket: accept: %s", strerror(errno));
-			if (errno != EINTR && errno != ECONNABORTED)
-				return;
-			continue;
+				srv->accept_pause_until = now_ms() + CTL_ACCEPT_PAUSE_MS;
+			}
+			return;
 		}
 		accept_one(srv, fd);
 	}
@@ -414,6 +430,10 @@ static void *ctl_thread(void *arg)
 
 		p[0] = (struct pollfd){ .fd = srv->wake_efd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
+		if (now < srv->accept_pause_until) {
+			p[1].fd = -1;
+			next = srv->accept_pause_until;
+		}
 		for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 			struct ctl_client *c = &srv->cl[i];
 

@@ -82,7 +82,8 @@ struct ctl_error {
  * Return: 0; -EINVAL with (err) set: CTL_E_BAD_REQUEST (longer than
  * CTL_LINE_MAX, a NUL byte, not JSON, not an object, no "cmd"),
  * CTL_E_UNKNOWN_COMMAND, CTL_E_BAD_FIELD (message names the field).
- * Context: pure; any thread. The caller calls ctl_request_free() either way.
+ * Context: any thread; no I/O (a process-wide lock guards cJSON's error global).
+ * The caller calls ctl_request_free() either way.
  * Guest: no; the peer (a local user) controls every byte.
  */
 int ctl_parse_request(const char *line, size_t len, struct ctl_request *req,

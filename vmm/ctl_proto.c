@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +160,12 @@ static bool all_space(const char *p, const char *end)
 	return true;
 }
 
+/*
+ * cJSON records the position of a parse error in a global as well: one lock
+ * so control threads of several VMs in one process never race on it.
+ */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int ctl_parse_request(const char *line, size_t len, struct ctl_request *req,
 		      struct ctl_error *err)
 {
@@ -175,7 +182,9 @@ int ctl_parse_request(const char *line, size_t len, struct ctl_request *req,
 		return set_err(err, CTL_E_BAD_REQUEST, "request contains a NUL byte");
 	if (all_space(line, line + len))
 		return set_err(err, CTL_E_BAD_REQUEST, "empty request (expected one JSON object)");
+	pthread_mutex_lock(&parse_lock);
 	obj = cJSON_ParseWithLengthOpts(line, len, &end, false);
+	pthread_mutex_unlock(&parse_lock);
 	if (!obj) {
 		size_t at = end && end >= line && end <= line + len ? (size_t)(end - line) : 0;
 
