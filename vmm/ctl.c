@@ -54,6 +54,7 @@ struct ctl_server {
 	unsigned nr_allowed;
 	struct ctl_client cl[CTL_MAX_CLIENTS];
 	uint64_t accept_pause_until; /* CLOCK_MONOTONIC ms */
+	bool accept_failing;         /* warned about the current run of accept() errors */
 	uint64_t last_denied_log;    /* one "refused" warning per second at most */
 	unsigned denied_unlogged;
 };
@@ -382,11 +383,14 @@ static void accept_all(struct ctl_server *srv)
 				continue;
 			if (errno != EAGAIN) {
 				/* EMFILE and friends: the connection stays queued; retry later */
-				log_warn("control socket: accept: %s", strerror(errno));
+				if (!srv->accept_failing)
+					log_warn("control socket: accept: %s", strerror(errno));
+				srv->accept_failing = true;
 				srv->accept_pause_until = now_ms() + CTL_ACCEPT_PAUSE_MS;
 			}
 			return;
 		}
+		srv->accept_failing = false;
 		accept_one(srv, fd);
 	}
 }
@@ -447,8 +451,10 @@ static void *ctl_thread(void *arg)
 		int n = poll(p, 2 + CTL_MAX_CLIENTS, next > now ? (int)(next - now) : 0);
 
 		if (n < 0 && errno != EINTR) {
-			log_err("control socket: poll: %s", strerror(errno));
-			break;
+			/* ENOMEM and the like: transient; keep serving rather than die */
+			log_warn("control socket: poll: %s", strerror(errno));
+			usleep(CTL_ACCEPT_PAUSE_MS * 1000);
+			continue;
 		}
 		if (n > 0 && p[0].revents)
 			break;
