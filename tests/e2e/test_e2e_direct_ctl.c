@@ -127,7 +127,6 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	ctl("ping", NULL);
 	assert_int_equal(res.status, 0);
 	assert_string_equal(res.out, "ok\n");
-	printf("agentvmm ctl ping (process start to exit): %.1f ms\n", res.secs * 1000);
 
 	ctl("info", NULL);
 	assert_int_equal(res.status, 0);
@@ -171,7 +170,7 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	assert_int_equal(res.status, 0);
 	assert_string_equal(res.out, "ok\n");
 	assert_int_equal(wait_exit(pid, 10000), 137);
-	printf("kill reply to agentvmm exit: %llu ms\n", (unsigned long long)(ms_now() - t0));
+	assert_true(ms_now() - t0 < 10000);
 	assert_false(is_socket(sock));
 	assert_int_equal(access(sock, F_OK), -1);
 
