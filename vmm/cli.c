@@ -17,6 +17,7 @@
 
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
+	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill [--json]\n"
 	"\n"
 	"Boot FILE (a bzImage, or an ELF vmlinux with a PVH note) in a throwaway VM.\n"
 	"With -- CMD, run CMD in the guest and exit with its status; without it,\n"
@@ -43,6 +44,10 @@ static const char usage[] =
 	"                      has CAP_NET_ADMIN); ip= makes guest-init configure it\n"
 	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
+	"  --api-socket PATH   serve the JSON-lines control socket at PATH\n"
+	"                      (agentvmm ctl PATH CMD; see docs/control-socket.md)\n"
+	"  --api-allow-uid UID also accept control connections from UID (root\n"
+	"                      and agentvmm's own uid always are); repeatable\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --shutdown-timeout SECONDS\n"
@@ -82,6 +87,8 @@ enum {
 	OPT_OWNER,
 	OPT_NET,
 	OPT_SHUTDOWN_TIMEOUT,
+	OPT_API_SOCKET,
+	OPT_API_ALLOW_UID,
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +109,8 @@ static const struct option long_opts[] = {
 	{ "owner", required_argument, NULL, OPT_OWNER },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "api-allow-uid", required_argument, NULL, OPT_API_ALLOW_UID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -581,6 +590,22 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		return cli_owner(arg, cfg, err, errlen);
 	case OPT_NET:
 		return cli_net(arg, cfg, err, errlen);
+	case OPT_API_SOCKET:
+		if (!arg[0] || strlen(arg) >= VM_SOCK_MAX) {
+			snprintf(err, errlen, "--api-socket %s: path must be 1 to %d bytes", arg,
+				 VM_SOCK_MAX - 1);
+			return -EINVAL;
+		}
+		cfg->api_socket = arg;
+		return 0;
+	case OPT_API_ALLOW_UID:
+		if (parse_u64(arg, &v) || v >= UINT32_MAX || cfg->nr_api_uids >= VM_MAX_API_UIDS) {
+			snprintf(err, errlen, "--api-allow-uid %s: expected a numeric uid (at most %d "
+				 "of them)", arg, VM_MAX_API_UIDS);
+			return -EINVAL;
+		}
+		cfg->api_uids[cfg->nr_api_uids++] = (unsigned)v;
+		return 0;
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;

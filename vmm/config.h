@@ -22,6 +22,7 @@
 #define VM_SOCK_MAX 108           /* sockaddr_un.sun_path */
 #define VM_MAX_NETS 8
 #define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
+#define VM_MAX_API_UIDS 16        /* --api-allow-uid (CTL_MAX_ALLOWED_UIDS) */
 
 /* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
 struct vm_disk {
@@ -76,6 +77,9 @@ struct vm_config {
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
+	const char *api_socket;   /* --api-socket: control socket path (docs/control-socket.md) */
+	unsigned nr_api_uids;
+	unsigned api_uids[VM_MAX_API_UIDS]; /* --api-allow-uid: more uids the socket serves */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
 };

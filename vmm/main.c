@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/ctl_vm.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -16,10 +18,13 @@ int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	enum cli_action action;
+	struct ctl_server *ctl = NULL;
 	struct vm vm;
 	char err[1024];
 	int r, status;
 
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		exit(ctl_client_main(argc - 1, argv + 1));
 	r = cli_parse(argc, argv, &cfg, &action, err, sizeof(err));
 	if (r) {
 		log_err("%s", err);
@@ -37,6 +42,8 @@ int main(int argc, char **argv)
 		log_set_level(cfg.verbose > 1 ? LOG_DBG : LOG_INFO);
 
 	r = vm_create(&vm, &cfg, err, sizeof(err));
+	if (!r)
+		r = ctl_vm_start(&ctl, &vm, err, sizeof(err));
 	if (r) {
 		log_err("%s", err);
 		vm_destroy(&vm);
@@ -44,6 +51,7 @@ int main(int argc, char **argv)
 		exit(r == -ENOMEM || r == -EIO ? VM_STATUS_HOST_FAILURE : VM_STATUS_USAGE);
 	}
 	status = vm_run(&vm);
+	ctl_server_stop(ctl);
 	vm_destroy(&vm);
 	exit(status);
 }

@@ -863,6 +863,61 @@ static void test_cli_too_many_nets_fails(void **state)
 	assert_string_equal(a.err, "--net tap=t8: at most 8 network devices");
 }
 
+static void test_cli_api_socket_options(void **state)
+{
+	struct args a;
+	char longp[VM_SOCK_MAX + 1];
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_null(a.cfg.api_socket);
+	assert_int_equal(a.cfg.nr_api_uids, 0);
+	assert_int_equal(parse(&a, "--kernel", "k", "--api-socket", "/run/vm/control.socket",
+			       "--api-allow-uid", "1000", "--api-allow-uid=0", NULL), 0);
+	assert_string_equal(a.cfg.api_socket, "/run/vm/control.socket");
+	assert_ptr_equal(a.cfg.api_socket, a.argv[4]);
+	assert_int_equal(a.cfg.nr_api_uids, 2);
+	assert_int_equal(a.cfg.api_uids[0], 1000);
+	assert_int_equal(a.cfg.api_uids[1], 0);
+
+	expect_err(&a, parse(&a, "--kernel", "k", "--api-socket", "", NULL),
+		   "--api-socket : path must be 1 to 107 bytes");
+	memset(longp, 's', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = 0;
+	assert_int_equal(parse(&a, "--kernel", "k", "--api-socket", longp, NULL), -EINVAL);
+	assert_non_null(strstr(a.err, ": path must be 1 to 107 bytes"));
+	longp[VM_SOCK_MAX - 1] = 0; /* 107 bytes: fits sun_path with its NUL */
+	assert_int_equal(parse(&a, "--kernel", "k", "--api-socket", longp, NULL), 0);
+	static const char *const bad[] = { "", "x", "-1", "1.0", "4294967295", "99999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "--api-allow-uid %s: expected a numeric uid (at most 16 "
+			 "of them)", bad[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--api-allow-uid", bad[i], NULL), want);
+	}
+	expect_err(&a, parse(&a, "--kernel", "k", "--api-socket", NULL),
+		   "option --api-socket needs a value");
+}
+
+static void test_cli_too_many_api_uids_fails(void **state)
+{
+	struct args a;
+
+	(void)state;
+	a.argc = 0;
+	add_arg(&a, "agentvmm");
+	add_arg(&a, "--kernel");
+	add_arg(&a, "k");
+	for (int i = 0; i <= VM_MAX_API_UIDS; i++) {
+		add_arg(&a, "--api-allow-uid");
+		add_arg(&a, "7");
+	}
+	assert_int_equal(cli_parse(a.argc, a.argv, &a.cfg, &a.action, a.err, sizeof(a.err)),
+			 -EINVAL);
+	assert_string_equal(a.err, "--api-allow-uid 7: expected a numeric uid (at most 16 of them)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +961,8 @@ int main(void)
 		cmocka_unit_test(test_cli_net_errors),
 		cmocka_unit_test(test_cli_net_mac_and_ipv4_parsers),
 		cmocka_unit_test(test_cli_too_many_nets_fails),
+		cmocka_unit_test(test_cli_api_socket_options),
+		cmocka_unit_test(test_cli_too_many_api_uids_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, share_group_teardown);
