@@ -55,6 +55,9 @@ struct vm_net {
 	char dns[16];
 };
 
+/* --seccomp=on|log|off, --no-seccomp (docs/security.md); DEFAULT: $AGENTVMM_SECCOMP, else on */
+enum vm_seccomp { VM_SECCOMP_DEFAULT, VM_SECCOMP_ON, VM_SECCOMP_LOG, VM_SECCOMP_OFF };
+
 struct vm_config {
 	const char *kernel;       /* --kernel, required */
 	const char *initrd;       /* --initrd; NULL: build our own initramfs */
@@ -71,6 +74,7 @@ struct vm_config {
 	struct vm_share shares[VM_MAX_SHARES];
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
+	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
