@@ -36,6 +36,7 @@
 static char names[SANDBOX_NR_NAMES][SANDBOX_NAME_MAX];
 static int sandbox_mode = VM_SECCOMP_OFF;
 static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, read before threads start */
+static int log_fd = -1;         /* log mode: AGENTVMM_SECCOMP_LOGFILE, every line appended */
 static __thread char thread_name[16];
 
 /* Every thread: memory, futexes, signals, time, exiting, reading and writing open fds. */
@@ -157,6 +158,8 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	put_str(&p, end, sandbox_mode == VM_SECCOMP_LOG ? "), returning EPERM (log mode)" : ")");
 	*p++ = '\n';
 	ssize_t w = write(STDERR_FILENO, line, (size_t)(p - line));
+	if (log_fd >= 0)
+		w = write(log_fd, line, (size_t)(p - line));
 	(void)w;
 	if (sandbox_mode != VM_SECCOMP_LOG)
 		syscall(SYS_exit_group, SANDBOX_VIOLATION_STATUS);
@@ -221,8 +224,13 @@ int sandbox_begin(const struct vm_config *cfg)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return -errno;
-	if (mode == VM_SECCOMP_LOG)
+	if (mode == VM_SECCOMP_LOG) {
+		const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
+
 		log_warn("seccomp in log mode: forbidden syscalls are logged and fail with EPERM");
+		if (file && *file && log_fd < 0)
+			log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	}
 	return 0;
 }
 

@@ -83,7 +83,7 @@ static int disk_mkfs(const char *path, char *err, size_t errlen)
 	fprintf(stderr, "agentvmm: %s is blank: creating an ext4 filesystem\n", path);
 	pid = fork();
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears it on 0/1 */
 
 		/* never prompts: no terminal to ask, and its chatter is not ours to show */
 		dup2(devnull, STDIN_FILENO);
