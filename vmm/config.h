@@ -75,6 +75,7 @@ struct vm_config {
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
 	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
+	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	int argc;                 /* after --: the workload; 0 = interactive shell */

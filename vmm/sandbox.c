@@ -21,6 +21,10 @@
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 
+#ifndef __x86_64__
+#error "the filters and the SIGSYS handler are written for x86-64"
+#endif
+
 #define SANDBOX_NR_NAMES 512
 #define SANDBOX_MAX_IOCTLS 16
 #define SANDBOX_TEST_ENV "AGENTVMM_TEST_SECCOMP_VIOLATION"
@@ -36,7 +40,7 @@
 static char names[SANDBOX_NR_NAMES][SANDBOX_NAME_MAX];
 static int sandbox_mode = VM_SECCOMP_OFF;
 static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, read before threads start */
-static int log_fd = -1;         /* log mode: AGENTVMM_SECCOMP_LOGFILE, every line appended */
+static int log_fd = -1;         /* AGENTVMM_SECCOMP_LOGFILE: every line appended there too */
 static __thread char thread_name[16];
 
 /* Every thread: memory, futexes, signals, time, exiting, reading and writing open fds. */
@@ -52,16 +56,20 @@ static const int sys_common[] = {
 	SCMP_SYS(io_uring_enter),
 };
 
-/* vCPU and I/O threads: device activation and vhost-user messages. */
+/*
+ * vCPU and I/O threads: device activation and vhost-user messages; a virtio-fs
+ * whose back end hung up shuts its socket down and dup3()s an eventfd over it.
+ */
 static const int sys_device[] = {
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fallocate),
+	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(fallocate),
 };
 
 /* Main thread: console, signals, teardown (virtiofsd, vhost-user, -v report). */
 static const int sys_main[] = {
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
-	SCMP_SYS(shutdown), SCMP_SYS(kill), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(unlink),
+	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(kill), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 };
 
@@ -206,7 +214,7 @@ int sandbox_begin(const struct vm_config *cfg)
 	}
 	sandbox_mode = mode;
 	snprintf(test_violation, sizeof(test_violation), "%s", test ? test : "");
-	r = sandbox_drop_caps();
+	r = cfg->keep_caps ? 0 : sandbox_drop_caps();
 	if (r) {
 		log_err("sandbox: cannot drop capabilities: %s", strerror(-r));
 		return r;
@@ -224,13 +232,12 @@ int sandbox_begin(const struct vm_config *cfg)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return -errno;
-	if (mode == VM_SECCOMP_LOG) {
-		const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
-
+	if (mode == VM_SECCOMP_LOG)
 		log_warn("seccomp in log mode: forbidden syscalls are logged and fail with EPERM");
-		if (file && *file && log_fd < 0)
-			log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	}
+	const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
+
+	if (file && *file && log_fd < 0)
+		log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	return 0;
 }
 

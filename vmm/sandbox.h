@@ -47,11 +47,12 @@ void sandbox_names_init(void);
 const char *sandbox_syscall_name(long nr);
 
 /*
- * sandbox_begin() - resolve the mode, drop capabilities, set no_new_privs and
- * install the SIGSYS handler. Logs when seccomp is off. Call once, on the
- * thread that then creates the VM's threads, before it creates them.
- * Return: 0 or -errno (nothing dropped that cannot be dropped is an error only
- * when the capability sets themselves cannot be cleared).
+ * sandbox_begin() - resolve the mode, drop capabilities and set no_new_privs
+ * (unless cfg->keep_caps), install the SIGSYS handler (process-wide). Logs
+ * when seccomp is off. Call once, on the thread that then creates the VM's
+ * threads, before it creates them.
+ * Return: 0 or -errno (a bounding set without CAP_SETPCAP to drop it is no
+ * error; permitted/effective sets that cannot be cleared are).
  */
 int sandbox_begin(const struct vm_config *cfg);
 
