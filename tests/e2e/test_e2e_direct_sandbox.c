@@ -301,7 +301,8 @@ static void test_sandbox_running_vmm_is_confined(void **state)
 {
 	struct vmm m;
 
-	vmm_start(&m, "ready_halt", NULL, NULL, NULL);
+	/* -v: the report at exit reads /proc/self/status under the main thread's filter */
+	vmm_start(&m, "ready_halt", "-v", NULL, NULL);
 	vmm_wait_ready(&m);
 	/* main, I/O thread, two vCPUs */
 	assert_int_equal(check_tasks(m.pid, "2"), 2 + SB_VCPUS);
@@ -310,6 +311,9 @@ static void test_sandbox_running_vmm_is_confined(void **state)
 	kill(m.pid, SIGTERM);
 	assert_int_equal(vmm_wait(&m), 128 + SIGTERM);
 	assert_null(strstr(m.err, "seccomp"));
+	assert_non_null(strstr(m.err, "agentvmm: stopped by signal 15\n"));
+	assert_non_null(strstr(m.err, "agentvmm: memory: RSS "));
+	assert_null(strstr(m.err, "memory: RSS 0 KiB"));
 }
 
 static void expect_violation(const char *thread)
