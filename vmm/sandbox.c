@@ -289,10 +289,18 @@ static int add_main_open(scmp_filter_ctx ctx)
 				SCMP_A2(SCMP_CMP_MASKED_EQ, writing, 0));
 }
 
-static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind)
+/* A vCPU thread runs only its own vCPU: KVM_RUN on (fd) alone. */
+static int add_kvm_run(scmp_filter_ctx ctx, int fd)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, kvm_run_ioctl()));
+}
+
+static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu_fd)
 {
 	unsigned long req[SANDBOX_MAX_IOCTLS];
-	unsigned n = kvm_runtime_ioctls(kind == SANDBOX_VCPU, req, SANDBOX_MAX_IOCTLS - 8);
+	unsigned n = kvm_runtime_ioctls(req, SANDBOX_MAX_IOCTLS - 8);
 	int r;
 
 	req[n++] = TUNSETOFFLOAD;
@@ -310,10 +318,12 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind)
 	}
 	if (!r)
 		r = add_ioctls(ctx, req, n);
+	if (!r && kind == SANDBOX_VCPU)
+		r = add_kvm_run(ctx, vcpu_fd);
 	return r;
 }
 
-int sandbox_enter_thread(enum sandbox_thread kind, unsigned index)
+int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd)
 {
 	scmp_filter_ctx ctx;
 	int r;
@@ -325,7 +335,7 @@ int sandbox_enter_thread(enum sandbox_thread kind, unsigned index)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
-	r = sandbox_build(ctx, kind);
+	r = sandbox_build(ctx, kind, vcpu_fd);
 	if (!r)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

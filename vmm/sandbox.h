@@ -58,13 +58,14 @@ int sandbox_begin(const struct vm_config *cfg);
 
 /*
  * sandbox_enter_thread() - install the calling thread's filter for (kind)
- * (index: vCPU number, for the violation line). No-op when seccomp is off.
+ * (index: vCPU number, for the violation line; vcpu_fd: the one vCPU fd a
+ * vCPU thread may KVM_RUN, -1 for others). No-op when seccomp is off.
  * Also the place of the AGENTVMM_TEST_SECCOMP_VIOLATION debug hook: when its
  * value names this thread ("main", "io", "vcpu0"...), the thread makes one
  * forbidden syscall right after its filter is in place.
  * Return: 0 or -errno.
  */
-int sandbox_enter_thread(enum sandbox_thread kind, unsigned index);
+int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd);
 
 /*
  * sandbox_thread_name() - "main", "io", "vcpu<N>" into (buf). Pure.

@@ -112,7 +112,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	if (sandbox_enter_thread(SANDBOX_VCPU, v->id) < 0) {
+	if (sandbox_enter_thread(SANDBOX_VCPU, v->id, v->fd) < 0) {
 		vm_fail(vm, "vCPU %u: cannot install its seccomp filter", v->id);
 		return NULL;
 	}

@@ -527,7 +527,7 @@ int vm_run(struct vm *vm)
 		}
 	}
 	/* last: a thread inherits its creator's filter */
-	if (sandbox_enter_thread(SANDBOX_MAIN, 0) < 0)
+	if (sandbox_enter_thread(SANDBOX_MAIN, 0, -1) < 0)
 		vm_fail(vm, "cannot install the main thread's seccomp filter");
 	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		struct pollfd p[3] = {

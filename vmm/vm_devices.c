@@ -265,7 +265,7 @@ int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
 static int vm_io_thread_init(void *opaque)
 {
 	struct vm *vm = opaque;
-	int r = sandbox_enter_thread(SANDBOX_IO, 0);
+	int r = sandbox_enter_thread(SANDBOX_IO, 0, -1);
 
 	if (r < 0)
 		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
