@@ -58,6 +58,10 @@ static const char usage[] =
 	"  -v, --verbose       kernel messages plus agentvmm's own progress\n"
 	"  --raw-image FILE    boot flat 16-bit code at 0000:1000 instead of a\n"
 	"                      kernel (tiny test guests)\n"
+	"  --seccomp=MODE      on (default): each thread may make only the syscalls\n"
+	"                      it needs, others end agentvmm with status 1; log:\n"
+	"                      report them and fail them with EPERM; off\n"
+	"  --no-seccomp        the same as --seccomp=off (debugging)\n"
 	"  -h, --help          this text\n"
 	"  --version           print the version\n"
 	"\n"
@@ -89,6 +93,8 @@ enum {
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_API_SOCKET,
 	OPT_API_ALLOW_UID,
+	OPT_SECCOMP,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +117,8 @@ static const struct option long_opts[] = {
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "api-allow-uid", required_argument, NULL, OPT_API_ALLOW_UID },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -608,6 +616,17 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		return 0;
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
+		return 0;
+	case OPT_SECCOMP:
+		if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {
+			cfg->seccomp = !strcmp(arg, "on") ? VM_SECCOMP_ON :
+				       !strcmp(arg, "log") ? VM_SECCOMP_LOG : VM_SECCOMP_OFF;
+			return 0;
+		}
+		snprintf(err, errlen, "--seccomp %s: must be on, log or off", arg);
+		return -EINVAL;
+	case OPT_NO_SECCOMP:
+		cfg->seccomp = VM_SECCOMP_OFF;
 		return 0;
 	case 'v':
 		cfg->verbose++;

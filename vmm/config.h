@@ -58,6 +58,9 @@ struct vm_net {
 	char dns[16];
 };
 
+/* --seccomp=on|log|off, --no-seccomp (docs/security.md); DEFAULT: $AGENTVMM_SECCOMP, else on */
+enum vm_seccomp { VM_SECCOMP_DEFAULT, VM_SECCOMP_ON, VM_SECCOMP_LOG, VM_SECCOMP_OFF };
+
 struct vm_config {
 	const char *kernel;       /* --kernel, required */
 	const char *initrd;       /* --initrd; NULL: build our own initramfs */
@@ -75,6 +78,8 @@ struct vm_config {
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
+	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
+	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	const char *api_socket;   /* --api-socket: control socket path (docs/control-socket.md) */

@@ -113,6 +113,8 @@ static void *evl_thread(void *arg)
 	struct evl *e = arg;
 	struct io_uring_cqe *cqe;
 
+	if (e->thread_init && e->thread_init(e->thread_init_opaque) < 0)
+		return NULL;
 	while (!e->stopping) {
 		int r = io_uring_submit_and_wait(&e->ring, 1);
 

@@ -55,6 +55,9 @@ struct evl {
 	struct evl_watch watch[EVL_MAX_WATCH];
 	struct evl_op stop_op;
 	unsigned inflight; /* SQEs submitted and not completed, for teardown */
+	/* optional, run first on the loop thread (its seccomp filter); < 0 ends the thread */
+	int (*thread_init)(void *opaque);
+	void *thread_init_opaque;
 };
 
 /* evl_init_empty() - zero (e) so evl_fini() is a no-op before evl_init(). */

@@ -342,3 +342,21 @@ int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd, bool de
 
 	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
 }
+
+unsigned long kvm_run_ioctl(void)
+{
+	return KVM_RUN;
+}
+
+unsigned kvm_runtime_ioctls(unsigned long *out, unsigned max)
+{
+	static const unsigned long vm_ioctls[] = {
+		KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING,
+		KVM_SIGNAL_MSI,
+	};
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vm_ioctls) && n < max; i++)
+		out[n++] = vm_ioctls[i];
+	return n;
+}

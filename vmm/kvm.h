@@ -67,6 +67,14 @@ int kvm_irqfd(struct kvm *kvm, int efd, uint32_t gsi, bool deassign) __must_chec
 int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd,
 		  bool deassign) __must_check;
 
+/*
+ * kvm_runtime_ioctls() - the KVM ioctl numbers a running VM issues (interrupt
+ * lines, irqfd/ioeventfd, GSI routing), for the seccomp filters. Fills up to
+ * (max) into (out). Return: how many. kvm_run_ioctl(): KVM_RUN.
+ */
+unsigned kvm_runtime_ioctls(unsigned long *out, unsigned max);
+unsigned long kvm_run_ioctl(void);
+
 /* kvm_host_is_software() - true when the host CPU has neither vmx nor svm. */
 bool kvm_host_is_software(void);
 

@@ -149,7 +149,7 @@ static __attribute__((noreturn)) void child_run(const struct vm_share *s, int sy
 	/* dup2() onto itself would keep O_CLOEXEC: move the socket out of the way first */
 	if (lfd <= 3)
 		lfd = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
-	null = open("/dev/null", O_RDWR);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears it on 0/1 */
 	if (lfd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
 	    dup2(log_fd, 2) < 0 || dup2(lfd, 3) < 0)
 		child_fail(log_fd, "cannot set up file descriptors");

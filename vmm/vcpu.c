@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -111,6 +112,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (sandbox_enter_thread(SANDBOX_VCPU, v->id, v->fd) < 0) {
+		vm_fail(vm, "vCPU %u: cannot install its seccomp filter", v->id);
+		return NULL;
+	}
 
 	for (;;) {
 		if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING)

@@ -21,6 +21,7 @@
 #include "devices/platform.h"
 #include "vmm/initramfs.h"
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vm_power.h"
 
@@ -520,6 +521,9 @@ int vm_run(struct vm *vm)
 
 	if (vm->interactive)
 		vm_tty_raw(vm);
+	/* setup is over: no capability from here on; threads inherit that */
+	if (sandbox_begin(vm->cfg) < 0)
+		vm_fail(vm, "cannot drop privileges");
 	if (vm_devices_start(vm) < 0)
 		vm_fail(vm, "cannot start the I/O thread");
 	for (unsigned i = 0; i < vm->nr_vcpus && vm->stop_reason == VM_RUNNING; i++) {
@@ -528,6 +532,9 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	/* last: a thread inherits its creator's filter */
+	if (sandbox_enter_thread(SANDBOX_MAIN, 0, -1) < 0)
+		vm_fail(vm, "cannot install the main thread's seccomp filter");
 	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		struct pollfd p[3] = {
 			{ .fd = vm->stop_efd, .events = POLLIN },

@@ -20,6 +20,7 @@
 #include "devices/virtio/virtio_rng.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
+#include "vmm/sandbox.h"
 #include "vmm/share.h"
 #include "vmm/vm.h"
 
@@ -83,7 +84,7 @@ static int disk_mkfs(const char *path, char *err, size_t errlen)
 	fprintf(stderr, "agentvmm: %s is blank: creating an ext4 filesystem\n", path);
 	pid = fork();
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears it on 0/1 */
 
 		/* never prompts: no terminal to ask, and its chatter is not ours to show */
 		dup2(devnull, STDIN_FILENO);
@@ -261,8 +262,21 @@ int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* First thing on the I/O thread: its seccomp filter. */
+static int vm_io_thread_init(void *opaque)
+{
+	struct vm *vm = opaque;
+	int r = sandbox_enter_thread(SANDBOX_IO, 0, -1);
+
+	if (r < 0)
+		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
+	return r;
+}
+
 int vm_devices_start(struct vm *vm)
 {
+	vm->evl.thread_init = vm_io_thread_init;
+	vm->evl.thread_init_opaque = vm;
 	return evl_start(&vm->evl);
 }
 

@@ -777,6 +777,31 @@ static void test_cli_net_full_and_minimal(void **state)
 	assert_memory_not_equal(a.cfg.nets[1].mac, again, 6);
 }
 
+static void test_cli_seccomp_modes(void **state)
+{
+	struct args a;
+
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_DEFAULT);
+	assert_int_equal(parse(&a, "--kernel", "k", "--seccomp=on", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_ON);
+	assert_int_equal(parse(&a, "--kernel", "k", "--seccomp", "log", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_LOG);
+	assert_int_equal(parse(&a, "--kernel", "k", "--seccomp=off", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_OFF);
+	assert_int_equal(parse(&a, "--kernel", "k", "--no-seccomp", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_OFF);
+	/* the last one given wins */
+	assert_int_equal(parse(&a, "--kernel", "k", "--no-seccomp", "--seccomp=log", NULL), 0);
+	assert_int_equal(a.cfg.seccomp, VM_SECCOMP_LOG);
+	expect_err(&a, parse(&a, "--kernel", "k", "--seccomp=ON", NULL),
+		   "--seccomp ON: must be on, log or off");
+	expect_err(&a, parse(&a, "--kernel", "k", "--seccomp=", NULL),
+		   "--seccomp : must be on, log or off");
+	expect_err(&a, parse(&a, "--kernel", "k", "--no-seccomp=1", NULL),
+		   "unknown option --no-seccomp=1 (see --help)");
+}
+
 static void test_cli_net_errors(void **state)
 {
 	struct args a;
@@ -959,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_cli_too_many_shares_fails),
 		cmocka_unit_test(test_cli_net_full_and_minimal),
 		cmocka_unit_test(test_cli_net_errors),
+		cmocka_unit_test(test_cli_seccomp_modes),
 		cmocka_unit_test(test_cli_net_mac_and_ipv4_parsers),
 		cmocka_unit_test(test_cli_too_many_nets_fails),
 		cmocka_unit_test(test_cli_api_socket_options),

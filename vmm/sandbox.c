@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+/* sandbox.c: capabilities, no_new_privs and per-thread seccomp filters (docs/security.md). */
+#include "vmm/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/if_tun.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "vmm/kvm.h"
+#include "vmm/log.h"
+
+#ifndef __x86_64__
+#error "the filters and the SIGSYS handler are written for x86-64"
+#endif
+
+#define SANDBOX_NR_NAMES 512
+#define SANDBOX_MAX_IOCTLS 16
+#define SANDBOX_TEST_ENV "AGENTVMM_TEST_SECCOMP_VIOLATION"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANDBOX_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZER 1
+#endif
+#endif
+
+static char names[SANDBOX_NR_NAMES][SANDBOX_NAME_MAX];
+static int sandbox_mode = VM_SECCOMP_OFF;
+static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, read before threads start */
+static int log_fd = -1;         /* AGENTVMM_SECCOMP_LOGFILE: every line appended there too */
+static __thread char thread_name[16];
+
+/* Every thread: memory, futexes, signals, time, exiting, reading and writing open fds. */
+static const int sys_common[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	SCMP_SYS(lseek), SCMP_SYS(fcntl), SCMP_SYS(futex), SCMP_SYS(madvise), SCMP_SYS(munmap),
+	SCMP_SYS(brk), SCMP_SYS(mremap), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(clock_gettime),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettid), SCMP_SYS(getpid),
+	SCMP_SYS(sched_yield), SCMP_SYS(restart_syscall), SCMP_SYS(getrandom),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(eventfd2),
+	SCMP_SYS(io_uring_enter),
+};
+
+/*
+ * vCPU and I/O threads: device activation and vhost-user messages; a virtio-fs
+ * whose back end hung up shuts its socket down and dup3()s an eventfd over it.
+ */
+static const int sys_device[] = {
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(fallocate),
+};
+
+/* Main thread: console, signals, teardown (virtiofsd, vhost-user, -v report). */
+static const int sys_main[] = {
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(kill), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(unlink),
+	SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+};
+
+/* Console ioctls of the main thread: isatty, raw mode and its restore. */
+static const unsigned long ioctl_tty[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ };
+
+int sandbox_resolve_mode(enum vm_seccomp cfg, const char *env)
+{
+	if (cfg == VM_SECCOMP_ON || cfg == VM_SECCOMP_LOG || cfg == VM_SECCOMP_OFF)
+		return cfg;
+	if (env && *env) {
+		if (!strcmp(env, "on"))
+			return VM_SECCOMP_ON;
+		if (!strcmp(env, "log"))
+			return VM_SECCOMP_LOG;
+		if (!strcmp(env, "off"))
+			return VM_SECCOMP_OFF;
+		return -1;
+	}
+#ifdef SANDBOX_SANITIZER
+	return VM_SECCOMP_OFF;
+#else
+	return VM_SECCOMP_ON;
+#endif
+}
+
+const char *sandbox_mode_name(int mode)
+{
+	return mode == VM_SECCOMP_ON ? "on" : mode == VM_SECCOMP_LOG ? "log" : "off";
+}
+
+void sandbox_names_init(void)
+{
+	for (int nr = 0; nr < SANDBOX_NR_NAMES; nr++) {
+		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+
+		if (n && strlen(n) < SANDBOX_NAME_MAX)
+			memcpy(names[nr], n, strlen(n) + 1);
+		free(n);
+	}
+}
+
+const char *sandbox_syscall_name(long nr)
+{
+	if (nr < 0 || nr >= SANDBOX_NR_NAMES || !names[nr][0])
+		return "?";
+	return names[nr];
+}
+
+void sandbox_thread_name(enum sandbox_thread kind, unsigned index, char *buf, unsigned len)
+{
+	if (kind == SANDBOX_VCPU)
+		snprintf(buf, len, "vcpu%u", index);
+	else
+		snprintf(buf, len, "%s", kind == SANDBOX_IO ? "io" : "main");
+}
+
+/* Append (s) at (*p), never past (end - 1). Async-signal-safe. */
+static void put_str(char **p, char *end, const char *s)
+{
+	while (*s && *p < end - 1)
+		*(*p)++ = *s++;
+}
+
+static void put_num(char **p, char *end, long v)
+{
+	char tmp[24];
+	int n = 0;
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10) && n < (int)sizeof(tmp));
+	if (v < 0 && *p < end - 1)
+		*(*p)++ = '-';
+	while (n && *p < end - 1)
+		*(*p)++ = tmp[--n];
+}
+
+/* SIGSYS from SCMP_ACT_TRAP: one line, then exit (or -EPERM in log mode). */
+static void sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	char line[192], *p = line, *end = line + sizeof(line);
+	int saved = errno;
+
+	(void)sig;
+	put_str(&p, end, "agentvmm: seccomp: thread ");
+	put_str(&p, end, thread_name[0] ? thread_name : "?");
+	put_str(&p, end, " made forbidden syscall ");
+	put_num(&p, end, si->si_syscall);
+	put_str(&p, end, " (");
+	put_str(&p, end, sandbox_syscall_name(si->si_syscall));
+	put_str(&p, end, sandbox_mode == VM_SECCOMP_LOG ? "), returning EPERM (log mode)" : ")");
+	*p++ = '\n';
+	ssize_t w = write(STDERR_FILENO, line, (size_t)(p - line));
+	if (log_fd >= 0)
+		w = write(log_fd, line, (size_t)(p - line));
+	(void)w;
+	if (sandbox_mode != VM_SECCOMP_LOG)
+		syscall(SYS_exit_group, SANDBOX_VIOLATION_STATUS);
+	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
+	errno = saved;
+}
+
+/* Clear the ambient, bounding (with CAP_SETPCAP), permitted, effective and inheritable sets. */
+static int sandbox_drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	bool bounded = true;
+
+	memset(d, 0, sizeof(d));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (unsigned long cap = 0; cap < 64; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (r < 0)
+			break; /* past CAP_LAST_CAP of this kernel */
+		if (r == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			bounded = false;
+	}
+	if (!bounded)
+		log_dbg("sandbox: no CAP_SETPCAP, the capability bounding set stays as it was");
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int sandbox_begin(const struct vm_config *cfg)
+{
+	const char *test = getenv(SANDBOX_TEST_ENV);
+	int mode = sandbox_resolve_mode(cfg->seccomp, getenv("AGENTVMM_SECCOMP"));
+	int r;
+
+	if (mode < 0) {
+		log_warn("AGENTVMM_SECCOMP=%s: not on, log or off; seccomp stays on",
+			 getenv("AGENTVMM_SECCOMP"));
+		mode = VM_SECCOMP_ON;
+	}
+	sandbox_mode = mode;
+	snprintf(test_violation, sizeof(test_violation), "%s", test ? test : "");
+	r = cfg->keep_caps ? 0 : sandbox_drop_caps();
+	if (r) {
+		log_err("sandbox: cannot drop capabilities: %s", strerror(-r));
+		return r;
+	}
+	if (mode == VM_SECCOMP_OFF) {
+		if (cfg->seccomp == VM_SECCOMP_OFF || getenv("AGENTVMM_SECCOMP"))
+			log_warn("seccomp is off (--no-seccomp): agentvmm's threads run unfiltered");
+		else
+			log_info("seccomp is off: sanitizer build");
+		return 0;
+	}
+	sandbox_names_init();
+	struct sigaction sa = { .sa_sigaction = sandbox_sigsys, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	if (mode == VM_SECCOMP_LOG)
+		log_warn("seccomp in log mode: forbidden syscalls are logged and fail with EPERM");
+	const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
+
+	if (file && *file && log_fd < 0)
+		log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	return 0;
+}
+
+static int add_list(scmp_filter_ctx ctx, const int *sys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sys[i], 0);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* the kernel takes cmd as unsigned int: compare the low 32 bits */
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+					 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, req[i]));
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* mmap/mprotect never with PROT_EXEC; tgkill only within this process. */
+static int add_guarded(scmp_filter_ctx ctx)
+{
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				 SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	return r;
+}
+
+/* Main thread: open read-only only (the -v report reads /proc/self/status). */
+static int add_main_open(scmp_filter_ctx ctx)
+{
+	const scmp_datum_t writing = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE;
+
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				SCMP_A2(SCMP_CMP_MASKED_EQ, writing, 0));
+}
+
+/* A vCPU thread runs only its own vCPU: KVM_RUN on (fd) alone. */
+static int add_kvm_run(scmp_filter_ctx ctx, int fd)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, kvm_run_ioctl()));
+}
+
+static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu_fd)
+{
+	unsigned long req[SANDBOX_MAX_IOCTLS];
+	unsigned n = kvm_runtime_ioctls(req, SANDBOX_MAX_IOCTLS - 8);
+	int r;
+
+	req[n++] = TUNSETOFFLOAD;
+	r = add_list(ctx, sys_common, ARRAY_SIZE(sys_common));
+	if (!r)
+		r = add_guarded(ctx);
+	if (!r && kind == SANDBOX_MAIN) {
+		for (size_t i = 0; i < ARRAY_SIZE(ioctl_tty); i++)
+			req[n++] = ioctl_tty[i];
+		r = add_list(ctx, sys_main, ARRAY_SIZE(sys_main));
+		if (!r)
+			r = add_main_open(ctx);
+	} else if (!r) {
+		r = add_list(ctx, sys_device, ARRAY_SIZE(sys_device));
+	}
+	if (!r)
+		r = add_ioctls(ctx, req, n);
+	if (!r && kind == SANDBOX_VCPU)
+		r = add_kvm_run(ctx, vcpu_fd);
+	return r;
+}
+
+int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	sandbox_thread_name(kind, index, thread_name, sizeof(thread_name));
+	if (sandbox_mode == VM_SECCOMP_OFF)
+		return 0;
+	/* log mode traps too: the handler writes the line and makes the call fail */
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return -ENOMEM;
+	r = sandbox_build(ctx, kind, vcpu_fd);
+	if (!r)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r) {
+		log_err("seccomp: cannot install the filter of thread %s: %s", thread_name,
+			strerror(-r));
+		return r;
+	}
+	if (test_violation[0] && !strcmp(test_violation, thread_name))
+		syscall(SYS_getppid); /* debug hook: see sandbox.h */
+	return 0;
+}
