@@ -13,6 +13,8 @@
  *   - busybox init as PID 1 (inittab written by the system's init): its
  *     poweroff runs the shutdown actions and ends agentvmm, store mounted,
  *     within a bound;
+ *   - systemd from the host's /usr as PID 1: guest-init's mounts are not
+ *     stopped by it, and systemctl poweroff ends agentvmm within a bound;
  *   - an init missing or not executable in the guest: a console line and a
  *     failure status, never a hang; init= ignored with -- CMD.
  */
@@ -34,6 +36,7 @@
 #define BB_DIR "/nix/store/0000-busybox/bin"		/* guest path of the store's busybox */
 #define SYS_NAME "1111-nixos-system-test"
 #define SYS_LINK "2222-system-link"			/* -> /nix/store/SYS_NAME */
+#define SYSTEMD_SHUTDOWN_BOUND_S 60.0	/* stop jobs, then systemd-shutdown's loop */
 #define SHUTDOWN_BOUND_S 15.0	/* busybox init: SIGTERM, 1 s, SIGKILL, 1 s, power off */
 
 static struct th_result res;
@@ -319,6 +322,53 @@ static void test_e2e_stage2_debian_init_on_shared_usr(void **state)
 }
 
 /*
+ * systemd 252 from the host's /usr as the handed-off PID 1 (root around the
+ * shared /usr, a unit directory shared at /etc/systemd/system): the mounts
+ * guest-init made are extrinsic to it (no Conflicts=umount.target, from the
+ * x-initrd.mount marks in utab) while one the guest makes itself is not, and
+ * "systemctl poweroff" ends agentvmm within a bound with every share mounted.
+ */
+static void test_e2e_stage2_systemd_poweroff_with_shares_mounted(void **state)
+{
+	char units[700], units_share[800], p[800];
+
+	if (access("/usr/lib/systemd/systemd", X_OK) != 0)
+		skip();
+	clean_ws();
+	snprintf(units, sizeof(units), "%s/units", dir);
+	sh("mkdir -p %s", units);
+	snprintf(units_share, sizeof(units_share), "rw:%s:/etc/systemd/system", units);
+	snprintf(p, sizeof(p), "%s/avtest.target", units);
+	write_file(p, "[Unit]\nRequires=avtest.service\nAfter=avtest.service\nAllowIsolate=yes\n",
+		   0644);
+	snprintf(p, sizeof(p), "%s/avtest.service", units);
+	write_file(p,
+		   "[Unit]\nDefaultDependencies=no\n[Service]\nType=oneshot\n"
+		   "ExecStart=/bin/sh -c 'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x; sleep 1; "
+		   "cat /proc/1/comm > /work/sd; for u in nix-store.mount work.mount mnt-x.mount; "
+		   "do echo \"$u: $(systemctl show -p Conflicts --value $u)\" >> /work/sd; done; "
+		   "cut -d\" \" -f1 /proc/uptime > /work/t0; systemctl --no-block poweroff'\n",
+		   0644);
+	boot("bzImage", ARGS("--share", "ro:/usr", "--share", store_share, "--share", units_share,
+			     "--share", ws_share, "--init", "/usr/lib/systemd/systemd", "--cmdline",
+			     "systemd.unit=avtest.target"));
+	assert_int_equal(res.status, 0);
+	if (strcmp(slurp("sd"), "systemd\nnix-store.mount: \nwork.mount: \n"
+				"mnt-x.mount: umount.target\n"))
+		fail_msg("systemd saw: '%s'; console:\n%s", slurp("sd"), res.out);
+	double t0 = strtod(slurp("t0"), NULL), t1 = -1;
+	const char *pd = strstr(res.out, "] reboot: Power down");
+	while (pd && pd > res.out && pd[-1] != '[')
+		pd--;
+	if (pd)
+		t1 = strtod(pd, NULL);
+	print_message("  systemd: poweroff to power down %.2f s (guest clock), whole run %.2f s\n",
+		      t1 - t0, res.secs);
+	assert_true(t0 > 0 && t1 >= t0);
+	assert_true(t1 - t0 < SYSTEMD_SHUTDOWN_BOUND_S);
+}
+
+/*
  * microvm.nix passes reboot=t: a guest reboot is then a deliberate triple
  * fault, which agentvmm cannot tell from a crash (125). A reboot= after it
  * (the user's params follow microvm.nix's) restores an ACPI reset: 0.
@@ -376,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_stage2_microvm_nix_cmdline_verbatim),
 		cmocka_unit_test(test_e2e_stage2_busybox_init_powers_off_with_store_mounted),
 		cmocka_unit_test(test_e2e_stage2_debian_init_on_shared_usr),
+		cmocka_unit_test(test_e2e_stage2_systemd_poweroff_with_shares_mounted),
 		cmocka_unit_test(test_e2e_stage2_reboot_t_is_triple_fault_reboot_a_overrides),
 		cmocka_unit_test(test_e2e_stage2_missing_init_fails_127),
 		cmocka_unit_test(test_e2e_stage2_not_executable_init_fails_126),
