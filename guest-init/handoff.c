@@ -29,10 +29,13 @@ int gi_handoff_check(const char *init, char *resolved, size_t len)
 	return 0;
 }
 
+/* Mounts systemd never stops: /proc, /sys, /dev and below (API), /run itself. */
 static bool api_path(const char *t)
 {
-	static const char *const api[] = { "/proc", "/sys", "/dev", "/run" };
+	static const char *const api[] = { "/proc", "/sys", "/dev" };
 
+	if (!strcmp(t, "/run"))
+		return true;
 	for (size_t i = 0; i < GI_ARRAY_SIZE(api); i++) {
 		size_t n = strlen(api[i]);
 

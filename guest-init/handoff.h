@@ -36,9 +36,9 @@ int __must_check gi_handoff_check(const char *init, char *resolved, size_t len);
 
 /*
  * gi_handoff_mark_mounts() - append a "x-initrd.mount" line to
- * GI_UTAB_PATH for every mount in /proc/self/mountinfo except / and the API
- * filesystems (/proc, /sys, /dev, /run and below, which systemd never
- * unmounts anyway). Return: how many were marked, or -errno.
+ * GI_UTAB_PATH for every mount in /proc/self/mountinfo except /, /run and
+ * the API filesystems /proc, /sys, /dev and below (systemd never stops
+ * those). Return: how many were marked, or -errno.
  */
 int gi_handoff_mark_mounts(void);
 

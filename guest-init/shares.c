@@ -140,6 +140,19 @@ static int root_populate_bare(const char *root)
 	return 0;
 }
 
+/*
+ * What NixOS's stage 1 mounts from boot.specialFileSystems beyond ours and
+ * its stage 2 then skips (it finds /proc/1): /run/wrappers, where setuid
+ * wrappers live, must be a mount of its own because /run is nosuid.
+ */
+static void root_special_bare(void)
+{
+	struct gi_mount m = { "wrappers", "/run/wrappers", "tmpfs", MS_NODEV, "mode=0755", 0755 };
+
+	if (gi_mount_one(&m))
+		gi_info("/run/wrappers not mounted: setuid wrappers will not work");
+}
+
 int gi_root_switch(bool usr)
 {
 	const char *root = GI_ROOT_DIR;
@@ -147,7 +160,8 @@ int gi_root_switch(bool usr)
 	int ret;
 
 	ret = gi_mkdir_p(root, 0755);
-	if (!ret && mount("tmpfs", root, "tmpfs", MS_NOSUID, "mode=0755") < 0)
+	/* a system's root may hold setuid programs; the /usr root never needs them */
+	if (!ret && mount("tmpfs", root, "tmpfs", usr ? MS_NOSUID : 0, "mode=0755") < 0)
 		ret = -errno;
 	if (!ret)
 		ret = usr ? root_populate(root) : root_populate_bare(root);
@@ -168,6 +182,8 @@ int gi_root_switch(bool usr)
 		gi_err("switching to the new root: %s", strerror(-ret));
 		return ret;
 	}
+	if (!usr)
+		root_special_bare();
 	gi_info("switched to %s", usr ? "a root around the shared /usr" : "an empty tmpfs root");
 	return 0;
 }
