@@ -18,6 +18,8 @@ enum cl_key {
 	CL_DISKS,
 	CL_SHARES,
 	CL_NETS,
+	CL_INIT,
+	CL_KINIT,
 	CL_NKEYS,
 };
 
@@ -30,6 +32,8 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_DISKS] = "agentvmm.disks",
 	[CL_SHARES] = "agentvmm.shares",
 	[CL_NETS] = "agentvmm.nets",
+	[CL_INIT] = "agentvmm.init",
+	[CL_KINIT] = "init",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -401,6 +405,62 @@ static int apply_nets(struct gi_cmdline *cl, const struct cl_raw *raw, char *err
 	return 0;
 }
 
+/* An init path guest-init can exec: absolute, bounded, no control bytes. */
+static bool init_path_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (p[0] != '/' || n >= GI_CMDLINE_INIT_MAX)
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * agentvmm.init=ENC (from --init) or the kernel's own init=PATH (what
+ * microvm.nix passes); agentvmm.init wins. Ignored in command mode.
+ */
+static int apply_init(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+		      size_t errlen)
+{
+	const char *key = cl_key_names[CL_INIT];
+	char **vec = NULL;
+	const char *path;
+	size_t n;
+	int ret;
+
+	if (!raw->seen[CL_INIT] && !raw->seen[CL_KINIT])
+		return 0;
+	if (cl->cl_command) {
+		cl->cl_init_ignored = true;
+		return 0;
+	}
+	if (raw->seen[CL_INIT]) {
+		ret = decode_key(raw, CL_INIT, 1, &vec, &n, err, errlen);
+		if (ret)
+			return ret == -E2BIG ? -EINVAL : ret;
+		path = vec[0];
+	} else {
+		key = cl_key_names[CL_KINIT];
+		path = raw->val[CL_KINIT] ? raw->val[CL_KINIT] : "";
+	}
+	if (!init_path_ok(path)) {
+		snprintf(err, errlen, "%s=%.64s: expected an absolute path shorter than %d bytes "
+			 "without control characters", key, path, GI_CMDLINE_INIT_MAX);
+		free(vec);
+		return -EINVAL;
+	}
+	cl->cl_init = strdup(path);
+	free(vec);
+	if (!cl->cl_init) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -419,6 +479,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_shares(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_nets(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_init(cl, raw, err, errlen);
 	return ret;
 }
 
@@ -466,5 +528,6 @@ void gi_cmdline_fini(struct gi_cmdline *cl)
 	free(cl->cl_disks);
 	free(cl->cl_shares);
 	free(cl->cl_nets);
+	free(cl->cl_init);
 	memset(cl, 0, sizeof(*cl));
 }

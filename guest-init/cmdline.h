@@ -16,6 +16,10 @@
  *   agentvmm.disks=ENC    "SERIAL:ro|rw:/path" per disk to mount (disks.h).
  *   agentvmm.shares=ENC   "TAG:ro|rw|store:/path" per virtio-fs share (shares.h).
  *   agentvmm.nets=ENC     "MAC|A.B.C.D/N|GW|DNS" per NIC, fields may be empty (net.h).
+ *   agentvmm.init=ENC     the system init to hand PID 1 to (--init), one value.
+ *   init=PATH             the same, the kernel's own key (raw, as microvm.nix
+ *                         passes it); agentvmm.init wins when both are given.
+ *                         Both are ignored in command mode (cl_init_ignored).
  *
  * ENC, shared with the host side byte for byte: bytes in [A-Za-z0-9] and
  * "-._~/:@+=" stand for themselves; every other byte is "%XX" with two
@@ -38,6 +42,7 @@
 #define GI_CMDLINE_MAX_DISKS 64
 #define GI_CMDLINE_MAX_SHARES 64
 #define GI_CMDLINE_MAX_NETS 16
+#define GI_CMDLINE_INIT_MAX 1024	/* bytes of an init path, NUL included */
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -53,6 +58,8 @@ struct gi_cmdline {
 	char **cl_shares;	/* "TAG:ro|rw|store:/path" + NULL; NULL when none */
 	size_t cl_nnets;
 	char **cl_nets;		/* "MAC|A.B.C.D/N|GW|DNS" + NULL; NULL when none */
+	char *cl_init;		/* absolute init path to hand off to; NULL: none */
+	bool cl_init_ignored;	/* an init was given but command mode overrides it */
 };
 
 /*

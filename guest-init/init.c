@@ -7,6 +7,7 @@
  * workload's status to agentvmm through the exit port.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "guest-init/acpi_event.h"
 #include "guest-init/cmdline.h"
 #include "guest-init/disks.h"
+#include "guest-init/handoff.h"
 #include "guest-init/net.h"
 #include "guest-init/console.h"
 #include "guest-init/modules.h"
@@ -350,6 +352,37 @@ static pid_t start_shell(bool in_workdir)
 	return pid;
 }
 
+/*
+ * Hand PID 1 to the system's init (handoff.h). Returns never: either the
+ * init runs, or the VM ends with 127 (missing) or 126 (not executable).
+ */
+static __attribute__((noreturn)) void handoff(const char *init, int sfd)
+{
+	char resolved[PATH_MAX];
+	int ret, n;
+
+	ret = gi_handoff_check(init, resolved, sizeof(resolved));
+	if (ret) {
+		gi_err("init %s%s%s: %s", init, strcmp(init, resolved) ? " -> " : "",
+		       strcmp(init, resolved) ? resolved : "",
+		       ret == -EACCES ? "not an executable file" : strerror(-ret));
+		finish(ret == -ENOENT || ret == -ENOTDIR ? GI_STATUS_NOT_FOUND :
+			   GI_STATUS_EXEC_FAILED, sfd);
+	}
+	n = gi_handoff_mark_mounts();
+	if (n < 0)
+		gi_err("%s: %s (a system init may try to unmount the shares)", GI_UTAB_PATH,
+		       strerror(-n));
+	gi_info("handing PID 1 to %s (%d mounts marked x-initrd.mount)", resolved, n);
+	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
+	if (sfd >= 0)
+		close(sfd);
+	ret = gi_handoff_exec(init);
+	gi_report_init();	/* given up for the init: take the exit port back */
+	gi_err("init %s: %s", init, strerror(-ret));
+	finish(ret == -ENOENT ? GI_STATUS_NOT_FOUND : GI_STATUS_EXEC_FAILED, -1);
+}
+
 int main(int argc, char **argv)
 {
 	struct gi_work w = { .pid = -1 };
@@ -381,15 +414,20 @@ int main(int argc, char **argv)
 		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
 	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
 		gi_info("some modules did not load");
-	/* a shared /usr: the host's programs run in a root built around it */
-	bool switched = gi_shares_need_root(cl.cl_shares, cl.cl_nshares);
-	if (switched && gi_root_switch())
+	if (cl.cl_init_ignored)
+		gi_info("init= ignored: a command was given");
+	/*
+	 * A shared /usr: the host's programs run in a root built around it. A
+	 * system init to hand off to gets a fresh tmpfs root, as stage 1 gives it.
+	 */
+	bool usr = gi_shares_need_root(cl.cl_shares, cl.cl_nshares);
+	if ((usr || cl.cl_init) && gi_root_switch(usr))
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	if (gi_disks_mount(cl.cl_disks, cl.cl_ndisks)) {
 		gi_err("cannot mount the disks");
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
-	if (gi_shares_mount(cl.cl_shares, cl.cl_nshares, switched)) {
+	if (gi_shares_mount(cl.cl_shares, cl.cl_nshares, usr)) {
 		gi_err("cannot mount the shares");
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
@@ -406,6 +444,8 @@ int main(int argc, char **argv)
 		gi_info("chdir %s: %s", workdir ? workdir : "/", strerror(errno));
 		workdir = NULL;
 	}
+	if (cl.cl_init)
+		handoff(cl.cl_init, sfd);
 	/* after the modules: button.ko turns the PNP0C0C notify into the event */
 	afd = gi_acpi_event_open();
 	if (afd < 0)

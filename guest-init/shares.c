@@ -127,19 +127,46 @@ static int root_populate(const char *root)
 	return 0;
 }
 
-int gi_root_switch(void)
+/* An empty root for a system init (NixOS stage 2): only the mount points moved into it. */
+static int root_populate_bare(const char *root)
+{
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < GI_ARRAY_SIZE(gi_root_moves); i++) {
+		snprintf(p, sizeof(p), "%s%s", root, gi_root_moves[i]);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * What NixOS's stage 1 mounts from boot.specialFileSystems beyond ours and
+ * its stage 2 then skips (it finds /proc/1): /run/wrappers, where setuid
+ * wrappers live, must be a mount of its own because /run is nosuid.
+ */
+static void root_special_bare(void)
+{
+	struct gi_mount m = { "wrappers", "/run/wrappers", "tmpfs", MS_NODEV, "mode=0755", 0755 };
+
+	if (gi_mount_one(&m))
+		gi_info("/run/wrappers not mounted: setuid wrappers will not work");
+}
+
+int gi_root_switch(bool usr)
 {
 	const char *root = GI_ROOT_DIR;
 	char p[PATH_MAX];
 	int ret;
 
 	ret = gi_mkdir_p(root, 0755);
-	if (!ret && mount("tmpfs", root, "tmpfs", MS_NOSUID, "mode=0755") < 0)
+	/* a system's root may hold setuid programs; the /usr root never needs them */
+	if (!ret && mount("tmpfs", root, "tmpfs", usr ? MS_NOSUID : 0, "mode=0755") < 0)
 		ret = -errno;
 	if (!ret)
-		ret = root_populate(root);
+		ret = usr ? root_populate(root) : root_populate_bare(root);
 	if (ret) {
-		gi_err("building the root for /usr: %s", strerror(-ret));
+		gi_err("building the root for %s: %s", usr ? "/usr" : "the init", strerror(-ret));
 		return ret;
 	}
 	for (size_t i = 0; i < GI_ARRAY_SIZE(gi_root_moves); i++) {
@@ -152,10 +179,12 @@ int gi_root_switch(void)
 	if (chdir(root) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0) {
 		ret = -errno;
-		gi_err("switching to the root for /usr: %s", strerror(-ret));
+		gi_err("switching to the new root: %s", strerror(-ret));
 		return ret;
 	}
-	gi_info("switched to a root around the shared /usr");
+	if (!usr)
+		root_special_bare();
+	gi_info("switched to %s", usr ? "a root around the shared /usr" : "an empty tmpfs root");
 	return 0;
 }
 

@@ -33,12 +33,15 @@
 bool gi_shares_need_root(char *const *items, size_t n);
 
 /*
- * gi_root_switch() - build the /usr root on a tmpfs at GI_ROOT_DIR, move
- * /proc /sys /dev /run /tmp into it and make it the root (switch_root).
+ * gi_root_switch() - build a new root on a tmpfs at GI_ROOT_DIR, move /proc
+ * /sys /dev /run /tmp into it and make it the root (switch_root). With
+ * (usr), the root around a shared /usr (links, generated /etc); without, an
+ * empty root holding only those mount points, the tmpfs / a system init
+ * (NixOS stage 2) expects from its stage 1.
  * Return: 0 or -errno (printed). Context: PID 1, before any share or disk
  * is mounted.
  */
-int __must_check gi_root_switch(void);
+int __must_check gi_root_switch(bool usr);
 
 /*
  * gi_shares_mount() - mount every item (parents before children: shorter

@@ -28,6 +28,11 @@ static const char usage[] =
 	"  --modules-dir DIR   the kernel's lib/modules/<release> (default: found\n"
 	"                      beside the kernel or in /lib/modules)\n"
 	"  --cmdline STR       extra kernel parameters, appended to agentvmm's\n"
+	"                      (the kernel's last-wins rule lets them override ours)\n"
+	"  --init PATH         after mounting disks and shares, hand PID 1 to the\n"
+	"                      system init at guest path PATH (e.g. a NixOS\n"
+	"                      toplevel's /init); an init= in --cmdline does the\n"
+	"                      same; not with -- CMD\n"
 	"  --disk PATH[,ro][,direct][,mount=DIR]\n"
 	"                      attach a raw image as virtio-blk (/dev/vda, vdb...);\n"
 	"                      mount=DIR mounts it there (a blank image gets ext4)\n"
@@ -95,6 +100,7 @@ enum {
 	OPT_API_ALLOW_UID,
 	OPT_SECCOMP,
 	OPT_NO_SECCOMP,
+	OPT_INIT,
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +125,7 @@ static const struct option long_opts[] = {
 	{ "api-allow-uid", required_argument, NULL, OPT_API_ALLOW_UID },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "init", required_argument, NULL, OPT_INIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -332,6 +339,30 @@ static int cli_fs(const char *arg, struct vm_config *cfg, char *err, size_t errl
 		return -EINVAL;
 	}
 	cfg->nr_shares++;
+	return 0;
+}
+
+/* --init PATH: an absolute guest path on one line, shorter than VM_INIT_MAX. */
+static int cli_init(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+
+	if (arg[0] != '/') {
+		snprintf(err, errlen, "--init %s: must be an absolute path in the guest", arg);
+		return -EINVAL;
+	}
+	if (n >= VM_INIT_MAX) {
+		snprintf(err, errlen, "--init %.64s...: longer than %d bytes", arg, VM_INIT_MAX - 1);
+		return -EINVAL;
+	}
+	for (const char *c = arg; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(err, errlen, "--init %s: control characters cannot be passed to the "
+				 "guest", arg);
+			return -EINVAL;
+		}
+	}
+	cfg->init = arg;
 	return 0;
 }
 
@@ -614,6 +645,8 @@ static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err
 		}
 		cfg->api_uids[cfg->nr_api_uids++] = (unsigned)v;
 		return 0;
+	case OPT_INIT:
+		return cli_init(arg, cfg, err, errlen);
 	case OPT_CONSOLE_LOG:
 		cfg->console_log = true;
 		return 0;
@@ -721,6 +754,11 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 	}
 	cfg->argc = argc - optind;
 	cfg->argv = argc > optind ? &argv[optind] : NULL;
+	if (cfg->init && cfg->argc > 0) {
+		snprintf(err, errlen, "--init %s: not with a command after -- (the command runs "
+			 "under agentvmm's init)", cfg->init);
+		return -EINVAL;
+	}
 	if (!cfg->kernel && !cfg->raw_image) {
 		snprintf(err, errlen, "--kernel is required (see --help)");
 		return -EINVAL;

@@ -23,6 +23,7 @@
 #define VM_MAX_NETS 8
 #define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
 #define VM_MAX_API_UIDS 16        /* --api-allow-uid (CTL_MAX_ALLOWED_UIDS) */
+#define VM_INIT_MAX 1024          /* --init path bytes, NUL included (GI_CMDLINE_INIT_MAX) */
 
 /* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
 struct vm_disk {
@@ -66,6 +67,7 @@ struct vm_config {
 	const char *initrd;       /* --initrd; NULL: build our own initramfs */
 	const char *cmdline;      /* --cmdline: appended to agentvmm's parameters */
 	const char *modules_dir;  /* --modules-dir: the kernel's lib/modules/<release> */
+	const char *init;         /* --init: guest path of a system init to hand PID 1 to */
 	unsigned cpus;            /* --cpus */
 	uint64_t mem_mib;         /* --mem */
 	int verbose;              /* -v: kernel messages and VMM info on the console */

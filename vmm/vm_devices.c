@@ -371,6 +371,13 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 	}
 	used = strlen(buf);
 	r = cmdline_list("agentvmm.nets", argv, n, buf + used, len - used);
+	if (r || !cfg->init)
+		goto out;
+	/* --init: the system init guest-init hands PID 1 to (one encoded value) */
+	snprintf(items[0], sizeof(items[0]), "%s", cfg->init);
+	argv[0] = items[0];
+	used = strlen(buf);
+	r = cmdline_list("agentvmm.init", argv, 1, buf + used, len - used);
 out:
 	free(items);
 	return r;

@@ -50,7 +50,7 @@ void vm_devices_destroy(struct vm *vm);
  * path, "store" being a ro --share at /nix/store or /usr, which gets the
  * writable tmpfs overlay: docs/shares.md; agentvmm.nets=ENC, items
  * "MAC|A.B.C.D/N|GW|DNS" per --net, empty fields for what was not given:
- * docs/net.md).
+ * docs/net.md; agentvmm.init=ENC, the --init path: docs/guest-init.md).
  * Return: 0 or -ENOSPC.
  */
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len) __must_check;

@@ -228,6 +228,60 @@ static void test_gi_cmdline_shares_parsed_and_checked(void **state)
 		     "entry 1 is not");
 }
 
+static void test_gi_cmdline_init_keys(void **state)
+{
+	static char longpath[GI_CMDLINE_INIT_MAX + 8];
+	struct gi_cmdline cl;
+
+	/* the kernel's init= exactly as microvm.nix writes it, among its other keys */
+	assert_int_equal(parse("earlyprintk=ttyS0 console=ttyS0 reboot=t panic=-1 "
+			       "init=/nix/store/abc-nixos-system-x/init 8250.nr_uarts=1", &cl), 0);
+	assert_false(cl.cl_command);
+	assert_string_equal(cl.cl_init, "/nix/store/abc-nixos-system-x/init");
+	gi_cmdline_fini(&cl);
+	/* agentvmm.init (from --init) wins over init=, wherever it stands */
+	assert_int_equal(parse("agentvmm.init=/sbin/my%20init init=/other", &cl), 0);
+	assert_string_equal(cl.cl_init, "/sbin/my init");
+	gi_cmdline_fini(&cl);
+	/* last init= wins, as in the kernel; quotes removed */
+	assert_int_equal(parse("init=/a init=\"/b c\"", &cl), 0);
+	assert_string_equal(cl.cl_init, "/b c");
+	gi_cmdline_fini(&cl);
+	/* command mode: no hand-off, init ignored (even a malformed one) */
+	assert_int_equal(parse("init=relative agentvmm.argc=1 agentvmm.argv=true", &cl), 0);
+	assert_true(cl.cl_command);
+	assert_null(cl.cl_init);
+	assert_true(cl.cl_init_ignored);
+	gi_cmdline_fini(&cl);
+	/* none: interactive, nothing ignored */
+	assert_int_equal(parse("console=ttyS0", &cl), 0);
+	assert_null(cl.cl_init);
+	assert_false(cl.cl_init_ignored);
+	gi_cmdline_fini(&cl);
+	/* after a bare "--" the kernel hands words to init as arguments: not ours */
+	assert_int_equal(parse("-- init=/x", &cl), 0);
+	assert_null(cl.cl_init);
+	gi_cmdline_fini(&cl);
+
+	expect_error("init=sbin/init", "init=sbin/init: expected an absolute path");
+	expect_error("init", "init=: expected an absolute path");
+	expect_error("init=", "init=: expected an absolute path");
+	expect_error("agentvmm.init=rel", "agentvmm.init=rel: expected an absolute path");
+	expect_error("agentvmm.init=/a%0Ab", "without control characters");
+	expect_error("agentvmm.init=/a,/b", "agentvmm.init");
+	expect_error("agentvmm.init=/a%zz", "agentvmm.init: bad %-escape");
+	longpath[0] = '/';
+	memset(longpath + 1, 'x', GI_CMDLINE_INIT_MAX - 1);
+	char text[GI_CMDLINE_INIT_MAX + 16];
+	snprintf(text, sizeof(text), "init=%s", longpath);
+	expect_error(text, "shorter than 1024 bytes");
+	longpath[GI_CMDLINE_INIT_MAX - 1] = 0;	/* 1023 bytes: the longest accepted */
+	snprintf(text, sizeof(text), "init=%s", longpath);
+	assert_int_equal(parse(text, &cl), 0);
+	assert_int_equal(strlen(cl.cl_init), GI_CMDLINE_INIT_MAX - 1);
+	gi_cmdline_fini(&cl);
+}
+
 static void test_gi_cmdline_count_mismatch_fails(void **state)
 {
 	expect_error("agentvmm.argc=2 agentvmm.argv=x", "has 1 arguments, agentvmm.argc says 2");
@@ -292,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_length_bounds_the_text),
 		cmocka_unit_test(test_gi_cmdline_bad_argc_fails),
 		cmocka_unit_test(test_gi_cmdline_shares_parsed_and_checked),
+		cmocka_unit_test(test_gi_cmdline_init_keys),
 		cmocka_unit_test(test_gi_cmdline_count_mismatch_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_encoding_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_env_and_term_fail),

@@ -134,6 +134,32 @@ static void test_cli_last_value_wins(void **state)
 	assert_int_equal(a.cfg.cpus, 2);
 }
 
+static void test_cli_init_parsed_and_checked(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--init", "/nix/store/x-sys/init", "--initrd",
+			       "ird", NULL), 0);
+	assert_string_equal(a.cfg.init, "/nix/store/x-sys/init");
+	assert_string_equal(a.cfg.initrd, "ird");
+	assert_int_equal(a.cfg.argc, 0);
+	assert_int_equal(parse(&a, "--kernel", "k", "--init=/sbin/my init", NULL), 0);
+	assert_string_equal(a.cfg.init, "/sbin/my init");
+	expect_err(&a, parse(&a, "--kernel", "k", "--init", "sbin/init", NULL),
+		   "--init sbin/init: must be an absolute path in the guest");
+	expect_err(&a, parse(&a, "--kernel", "k", "--init", "", NULL),
+		   "--init : must be an absolute path in the guest");
+	expect_err(&a, parse(&a, "--kernel", "k", "--init", "/a\nb", NULL),
+		   "--init /a?b: control characters cannot be passed to the guest");
+	expect_err(&a, parse(&a, "--kernel", "k", "--init", "/sbin/init", "--", "true", NULL),
+		   "--init /sbin/init: not with a command after -- (the command runs under "
+		   "agentvmm's init)");
+	/* "--ini" is now ambiguous (--init, --initrd) */
+	expect_err(&a, parse(&a, "--kernel", "k", "--ini", "/x", NULL),
+		   "unknown option --ini (see --help)");
+}
+
 static void test_cli_unique_prefix_accepted(void **state)
 {
 	struct args a;
@@ -958,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_cli_trailing_ddash_no_workload),
 		cmocka_unit_test(test_cli_stray_argument_fails),
 		cmocka_unit_test(test_cli_ddash_as_option_value_not_separator),
+		cmocka_unit_test(test_cli_init_parsed_and_checked),
 		cmocka_unit_test(test_cli_unknown_long_option_fails),
 		cmocka_unit_test(test_cli_value_for_flag_names_long_option),
 		cmocka_unit_test(test_cli_unknown_short_option_fails),
