@@ -24,7 +24,7 @@ static const char usage_text[] =
 	"                           [--json out.json] [--plot out.svg]\n"
 	"       agentvmm-bench density --kernel K [--initrd F] [--count 4] [--budget MiB]\n"
 	"                           [--cpus 1] [--mem 512] [--against ...] [--json out.json]\n"
-	"common: [--timeout 120] [--agentvmm PATH] [--qemu PATH] [--console-log]\n"
+	"common: [--timeout 120] [--agentvmm PATH] [--qemu PATH] [--q35-bios PATH] [--console-log]\n"
 	"        [--keep-tmp] [--verbose]\n"
 	"Boot runs are interleaved across VMMs; every VMM boots the same kernel,\n"
 	"initramfs (agentvmm's own, built once) and kernel command line.\n"
@@ -32,7 +32,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_RUNS, OPT_WARMUP, OPT_CPUS, OPT_MEM, OPT_AGAINST,
-	OPT_JSON, OPT_PLOT, OPT_COUNT, OPT_BUDGET, OPT_TIMEOUT, OPT_AGENTVMM, OPT_QEMU,
+	OPT_JSON, OPT_PLOT, OPT_COUNT, OPT_BUDGET, OPT_TIMEOUT, OPT_AGENTVMM, OPT_QEMU, OPT_Q35_BIOS,
 	OPT_CONSOLE_LOG, OPT_KEEP_TMP,
 };
 
@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "agentvmm", required_argument, NULL, OPT_AGENTVMM },
 	{ "qemu", required_argument, NULL, OPT_QEMU },
+	{ "q35-bios", required_argument, NULL, OPT_Q35_BIOS },
 	{ "console-log", no_argument, NULL, OPT_CONSOLE_LOG },
 	{ "keep-tmp", no_argument, NULL, OPT_KEEP_TMP },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -123,6 +124,7 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 		case OPT_TIMEOUT: o->timeout_s = parse_uint("--timeout", optarg, 1, 86400); break;
 		case OPT_AGENTVMM: o->agentvmm = optarg; break;
 		case OPT_QEMU: o->qemu = optarg; break;
+		case OPT_Q35_BIOS: o->q35_bios = optarg; break;
 		case OPT_CONSOLE_LOG: o->console_log = true; break;
 		case OPT_KEEP_TMP: o->keep_tmp = true; break;
 		case 'v': o->verbose = true; break;
@@ -141,6 +143,8 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 		usage_error("--kernel %s: cannot read it", o->kernel);
 	if (o->initrd && access(o->initrd, R_OK) < 0)
 		usage_error("--initrd %s: cannot read it", o->initrd);
+	if (o->q35_bios && access(o->q35_bios, R_OK) < 0)
+		usage_error("--q35-bios %s: cannot read it", o->q35_bios);
 }
 
 int main(int argc, char **argv)

@@ -140,6 +140,9 @@ int bench_vmm_argv(const struct bench_opts *o, enum bench_vmm_kind k, char *cons
 	} else {
 		ARG(o->qemu);
 		ARG("-M"), ARG(k == BENCH_VMM_QEMU_MICROVM ? "microvm" : "q35");
+		/* e.g. qboot: q35's SeaBIOS breaks the guest in the nested test host */
+		if (k == BENCH_VMM_QEMU_Q35 && o->q35_bios)
+			ARG("-bios"), ARG(o->q35_bios);
 		ARG("-accel"), ARG("kvm");
 		ARG("-cpu"), ARG("host");
 		ARG("-smp"), ARG(cpus);

@@ -32,6 +32,7 @@ enum bench_vmm_kind {
 
 struct bench_opts {
 	const char *kernel, *initrd, *agentvmm, *qemu, *json, *plot;
+	const char *q35_bios;    /* --q35-bios: firmware for -M q35 (NULL: QEMU's SeaBIOS) */
 	unsigned runs, warmup, cpus, mem_mib, count, timeout_s, budget_mib;
 	bool console_log, keep_tmp, verbose;
 	enum bench_vmm_kind vmms[BENCH_NR_VMM_KINDS];

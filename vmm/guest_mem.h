@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * guest_mem.h: guest RAM as one memfd, mapped shared inside a PROT_NONE
- * reservation with guard pages, split around the 32-bit MMIO hole.
+ * guest_mem.h: guest RAM as one memfd mapped shared (or, with GM_PRIVATE,
+ * anonymous private memory) inside a PROT_NONE reservation with guard pages,
+ * split around the 32-bit MMIO hole.
  *
- * Host mapping (one contiguous reservation):
+ * Host mapping (one contiguous reservation; RAM starts 2 MiB-aligned and is
+ * madvise(MADV_HUGEPAGE)d, so the host may back it with huge pages):
  *
  *   [guard][ memfd offset 0 .. size ][guard]
  *
@@ -31,8 +33,16 @@ struct gm_region {
 	uint8_t *hva;       /* host address of gpa */
 };
 
+/*
+ * GM_PRIVATE: anonymous private RAM, no memfd (fd stays -1). For VMs with no
+ * vhost-user device, which is the only other process that maps guest RAM:
+ * anonymous memory gets transparent huge pages where shmem does not (THP for
+ * shmem is off by default), so faults and the teardown at exit are cheaper.
+ */
+#define GM_PRIVATE 0x1u
+
 struct guest_mem {
-	int fd;                 /* memfd, -1 when not created */
+	int fd;                 /* memfd, -1 when not created or GM_PRIVATE */
 	uint8_t *reserve;       /* whole reservation including guards */
 	size_t reserve_len;
 	size_t guard_len;
@@ -50,6 +60,10 @@ struct guest_mem {
  * Context: setup, single thread.
  */
 int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start) __must_check;
+
+/* gm_create_opts() - gm_create() with (flags) (GM_PRIVATE); unknown flags: -EINVAL. */
+int gm_create_opts(struct guest_mem *gm, uint64_t size, gpa_t hole_start,
+		   unsigned flags) __must_check;
 
 /* gm_destroy() - unmap and close; idempotent, safe on a zeroed (fd = -1) struct. */
 void gm_destroy(struct guest_mem *gm);
@@ -72,6 +86,13 @@ int gm_write(const struct guest_mem *gm, gpa_t gpa, const void *src, size_t len)
 
 /* gm_range_ok() - true when [gpa, gpa+len) lies in one RAM region. */
 bool gm_range_ok(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+
+/*
+ * gm_resident_bytes() - bytes of guest RAM resident in host memory (mincore:
+ * a walk of the RAM's page tables, cheap with huge pages); 0 on error.
+ * Context: any thread; a racing guest makes it approximate.
+ */
+uint64_t gm_resident_bytes(const struct guest_mem *gm);
 
 /* gm_top_below_hole() - first gpa past region 0 (end of low RAM). */
 gpa_t gm_low_end(const struct guest_mem *gm);

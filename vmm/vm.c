@@ -317,7 +317,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = kvm_open(&vm->kvm, err, errlen);
 	if (r)
 		return r;
-	r = gm_create(&vm->gm, cfg->mem_mib << 20, BOOT_MMIO_HOLE_GPA);
+	/* a memfd only where a vhost-user back end (virtiofsd) must map guest RAM */
+	r = gm_create_opts(&vm->gm, cfg->mem_mib << 20, BOOT_MMIO_HOLE_GPA,
+			   cfg->nr_shares ? 0 : GM_PRIVATE);
 	if (r) {
 		snprintf(err, errlen, "--mem %llu: cannot allocate guest RAM: %s",
 			 (unsigned long long)cfg->mem_mib, strerror(-r));
@@ -463,13 +465,13 @@ static int vm_exit_status(struct vm *vm)
 }
 
 /*
- * Resident KiB of this process and of guest RAM, from the kernel's counters in
- * /proc/self/status: one small read, no page-table walk (reading smaps walked
- * every page of guest RAM and cost tens of ms at exit in the test host).
- * Guest RAM is the only shared-memory (shmem) mapping: RssShmem is the
- * agentvmm-ram memfd.
+ * Resident KiB of this process (VmRSS from /proc/self/status: one small read)
+ * and of guest RAM (mincore over the RAM mapping: with huge pages a few
+ * hundred entries; reading smaps walked every page of guest RAM and cost tens
+ * of ms at exit in the test host). Guest RAM is a memfd or anonymous memory
+ * (vmm/guest_mem.h), so RssShmem alone no longer names it.
  */
-static void vm_rss_kib(uint64_t *total, uint64_t *guest)
+static void vm_rss_kib(const struct vm *vm, uint64_t *total, uint64_t *guest)
 {
 	char buf[2048];
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -486,9 +488,8 @@ static void vm_rss_kib(uint64_t *total, uint64_t *guest)
 	p = strstr(buf, "\nVmRSS:");
 	if (p && sscanf(p, "\nVmRSS: %llu kB", &kb) == 1)
 		*total = kb;
-	p = strstr(buf, "\nRssShmem:");
-	if (p && sscanf(p, "\nRssShmem: %llu kB", &kb) == 1)
-		*guest = kb < *total ? kb : *total;
+	kb = gm_resident_bytes(&vm->gm) >> 10;
+	*guest = kb < *total ? kb : *total;
 }
 
 /*
@@ -568,7 +569,7 @@ void vm_destroy(struct vm *vm)
 	if (!vm->cfg)
 		return;
 	if (report)
-		vm_rss_kib(&total, &guest);
+		vm_rss_kib(vm, &total, &guest);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {

@@ -327,6 +327,93 @@ static void test_gm_destroy_idempotent(void **state)
 	gm_destroy(&gm);
 }
 
+static void test_gm_ram_is_2mib_aligned(void **state)
+{
+	struct guest_mem gm;
+
+	(void)state;
+	th_gm_create(&gm, BIG_RAM);
+	/* huge pages need host and guest addresses congruent modulo 2 MiB */
+	assert_true(IS_ALIGNED((uintptr_t)gm.regions[0].hva, MiB(2)));
+	assert_true(IS_ALIGNED((uintptr_t)gm.regions[1].hva, MiB(2)));
+	gm_destroy(&gm);
+}
+
+static void test_gm_private_no_memfd(void **state)
+{
+	struct guest_mem gm;
+	uint8_t in[32], out[32];
+
+	(void)state;
+	assert_int_equal(gm_create_opts(&gm, BIG_RAM, BOOT_MMIO_HOLE_GPA, GM_PRIVATE), 0);
+	assert_int_equal(gm.fd, -1);
+	assert_int_equal(gm.nr_regions, 2);
+	assert_true(IS_ALIGNED((uintptr_t)gm.regions[0].hva, MiB(2)));
+	assert_ptr_equal(gm.regions[0].hva, gm.reserve + gm.guard_len);
+	assert_int_equal(gm.reserve_len, BIG_RAM + 2 * gm.guard_len);
+	assert_ptr_equal(gm.regions[1].hva, gm.regions[0].hva + BOOT_MMIO_HOLE_GPA);
+	/* zero-filled, writable, both regions */
+	assert_int_equal(gm_read(&gm, BOOT_RAM_HIGH_GPA + GiB(1) - sizeof(out), out, sizeof(out)), 0);
+	for (unsigned i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], 0);
+	memset(in, 0x3c, sizeof(in));
+	assert_int_equal(gm_write(&gm, BOOT_RAM_HIGH_GPA, in, sizeof(in)), 0);
+	assert_int_equal(gm_read(&gm, BOOT_RAM_HIGH_GPA, out, sizeof(out)), 0);
+	assert_memory_equal(in, out, sizeof(in));
+	gm_destroy(&gm);
+	assert_int_equal(gm.fd, -1);
+	assert_null(gm.reserve);
+}
+
+static void test_gm_private_guards_and_no_fork(void **state)
+{
+	struct guest_mem gm;
+	int status;
+
+	(void)state;
+	assert_int_equal(gm_create_opts(&gm, SMALL_RAM, BOOT_MMIO_HOLE_GPA, GM_PRIVATE), 0);
+	status = poke_in_child(gm.regions[0].hva - 1);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	status = poke_in_child(gm.regions[0].hva + SMALL_RAM);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	/* MADV_DONTFORK: a forked child does not even see guest RAM */
+	status = poke_in_child(gm.regions[0].hva);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	gm_destroy(&gm);
+}
+
+static void test_gm_resident_bytes_counts_touched_pages(void **state)
+{
+	struct guest_mem gm;
+	uint8_t one = 1;
+
+	(void)state;
+	for (unsigned flags = 0; flags <= GM_PRIVATE; flags += GM_PRIVATE) {
+		assert_int_equal(gm_create_opts(&gm, MiB(64), BOOT_MMIO_HOLE_GPA, flags), 0);
+		assert_int_equal(gm_resident_bytes(&gm), 0);
+		assert_int_equal(gm_write(&gm, MiB(10), &one, 1), 0);
+		assert_int_equal(gm_write(&gm, MiB(30), &one, 1), 0);
+		/* two pages, or two huge pages where the host gives THP */
+		uint64_t r = gm_resident_bytes(&gm);
+		assert_true(r >= 2 * 4096);
+		assert_true(r <= 2 * MiB(2));
+		gm_destroy(&gm);
+	}
+}
+
+static void test_gm_unknown_flags_rejected(void **state)
+{
+	struct guest_mem gm;
+
+	(void)state;
+	assert_int_equal(gm_create_opts(&gm, SMALL_RAM, BOOT_MMIO_HOLE_GPA, 0x80), -EINVAL);
+	assert_int_equal(gm.fd, -1);
+	assert_null(gm.reserve);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +431,11 @@ int main(void)
 		cmocka_unit_test(test_gm_guard_page_after_ram_faults),
 		cmocka_unit_test(test_gm_guard_page_before_ram_faults),
 		cmocka_unit_test(test_gm_guard_page_after_high_region_faults),
+		cmocka_unit_test(test_gm_ram_is_2mib_aligned),
+		cmocka_unit_test(test_gm_private_no_memfd),
+		cmocka_unit_test(test_gm_private_guards_and_no_fork),
+		cmocka_unit_test(test_gm_resident_bytes_counts_touched_pages),
+		cmocka_unit_test(test_gm_unknown_flags_rejected),
 		cmocka_unit_test(test_gm_create_bad_args_einval),
 		cmocka_unit_test(test_gm_create_hole_at_4g_no_overlap),
 		cmocka_unit_test(test_gm_destroy_idempotent),
