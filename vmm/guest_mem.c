@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
@@ -62,6 +63,10 @@ static int gm_map(struct guest_mem *gm, uint64_t size, bool shared, void **ram)
 	if (p == MAP_FAILED)
 		return -ENOMEM;
 	madvise(p, size, MADV_DONTDUMP);
+	/* name anonymous RAM as the memfd is named, for /proc/PID/maps (kernel 5.17+; best effort) */
+	if (!shared)
+		prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, (unsigned long)size,
+		      (unsigned long)"agentvmm-ram");
 	/*
 	 * Huge pages where the host allows them (THP "madvise" for anonymous
 	 * memory, shmem_enabled "advise" for the memfd): a 2 MiB fault instead of

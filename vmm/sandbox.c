@@ -69,8 +69,9 @@ static const int sys_device[] = {
 /* Main thread: console, signals, teardown (virtiofsd, vhost-user, -v report). */
 static const int sys_main[] = {
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
-	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(kill), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(unlink),
-	SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(shutdown), SCMP_SYS(dup3), SCMP_SYS(kill), SCMP_SYS(wait4), SCMP_SYS(waitid),
+	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(mincore), /* -v: resident guest RAM at exit (gm_resident_bytes) */
 };
 
 /* Console ioctls of the main thread: isatty, raw mode and its restore. */

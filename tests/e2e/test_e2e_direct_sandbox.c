@@ -287,7 +287,14 @@ static void check_maps(pid_t pid)
 		assert_int_equal(sscanf(line, "%*s %7s", perms), 1);
 		if (perms[1] == 'w' && perms[2] == 'x')
 			fail_msg("writable and executable mapping: %s", line);
-		if (strstr(line, "agentvmm-ram")) {
+		unsigned long lo = 0, hi = 0;
+
+		/*
+		 * Guest RAM: the memfd, or anonymous RAM (named where the kernel has
+		 * CONFIG_ANON_VMA_NAME, else known by its size, --mem 16)
+		 */
+		sscanf(line, "%lx-%lx", &lo, &hi);
+		if (strstr(line, "agentvmm-ram") || hi - lo == 16ul << 20) {
 			ram = true;
 			if (perms[2] == 'x')
 				fail_msg("executable guest RAM: %s", line);
