@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), run (vCPUs, console, signals), destroy. */
+/*
+ * vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), start (vCPUs, I/O and
+ * supervisor threads), pause/resume, stop, wait, destroy.
+ */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -12,7 +15,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +46,9 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 		vm->times.stop = vm_now_ns();
 		/* pairs with the acquire load at the top of the vCPU loop */
 		__atomic_store_n(&vm->stop_reason, reason, __ATOMIC_RELEASE);
+		if (vm->state == VM_STARTED || vm->state == VM_PAUSED)
+			vm->state = VM_STOPPING;
+		pthread_cond_broadcast(&vm->cond); /* parked vCPUs leave */
 		first = true;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -102,9 +107,12 @@ static void vm_irq_set(void *opaque, uint32_t gsi, bool level)
 
 static void vm_console_out(void *opaque, const uint8_t *buf, size_t len)
 {
+	struct vm *vm = opaque;
+
+	__atomic_fetch_add(&vm->console_bytes, len, __ATOMIC_RELAXED);
 	/* a full pipe blocks this vCPU: back-pressure, never lost console bytes */
-	while (len) {
-		ssize_t w = write(STDOUT_FILENO, buf, len);
+	while (len && vm->console_fd >= 0) {
+		ssize_t w = write(vm->console_fd, buf, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -206,24 +214,6 @@ static int vm_create_vcpus(struct vm *vm, const struct boot_cpu_state *boot, cha
 	return 0;
 }
 
-static int vm_setup_signals(struct vm *vm)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGPIPE);
-	/* blocked in every thread (vCPUs inherit the mask), read via signalfd */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -EINVAL;
-	sigdelset(&set, SIGPIPE);
-	vm->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return vm->sig_fd < 0 ? -errno : 0;
-}
-
 /* --raw-image: flat code at VM_RAW_IMAGE_GPA, entered in real mode at 0000:1000. */
 static int vm_load_raw(struct vm *vm, struct boot_cpu_state *cpu, char *err, size_t errlen)
 {
@@ -272,10 +262,56 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	evl_init_empty(&vm->evl);
 	iobus_init(&vm->pio, "pio");
 	iobus_init(&vm->mmio, "mmio");
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	vm->stop_efd = -1;
-	vm->sig_fd = -1;
+	vm->done_efd = -1;
+	vm->console_fd = -1;
 	vm->reported_status = -1;
+}
+
+/*
+ * The process has one stdin: the one VM with console "stdio" and no command
+ * reads it (and puts the tty in raw mode). Process-wide by nature.
+ */
+static int stdin_owner_claimed;
+
+/* --console stdio|none|PATH. */
+static int vm_open_console(struct vm *vm, char *err, size_t errlen)
+{
+	const char *c = vm->cfg->console ? vm->cfg->console : "stdio";
+
+	if (!strcmp(c, "none"))
+		return 0;
+	if (strcmp(c, "stdio")) {
+		vm->console_fd = open(c, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		if (vm->console_fd < 0) {
+			int r = -errno;
+
+			snprintf(err, errlen, "--console %s: %s", c, strerror(-r));
+			return -EINVAL;
+		}
+		vm->console_own = true;
+		return 0;
+	}
+	vm->console_fd = STDOUT_FILENO;
+	if (vm->cfg->argc == 0) {
+		int expected = 0;
+
+		if (!__atomic_compare_exchange_n(&stdin_owner_claimed, &expected, 1, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			snprintf(err, errlen, "--console stdio: another VM in this process already "
+				 "reads stdin (give this one a command, a console file or none)");
+			return -EBUSY;
+		}
+		vm->interactive = true;
+	}
+	return 0;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
@@ -286,7 +322,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 	vm_init_empty(vm, cfg);
 	vm->times.start = vm_now_ns();
-	vm->interactive = cfg->argc == 0;
 
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (r)
@@ -351,13 +386,20 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "eventfd: %s", strerror(-r));
 		return r;
 	}
-	r = vm_setup_signals(vm);
-	if (!r)
-		r = vcpu_signal_setup();
+	vm->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->done_efd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(-r));
+		return r;
+	}
+	r = vcpu_signal_setup();
 	if (r) {
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
 	}
+	r = vm_open_console(vm, err, errlen);
+	if (r)
+		return r;
 	r = vm_devices_prepare(vm, err, errlen);
 	if (r)
 		return r;
@@ -418,14 +460,6 @@ static bool vm_console_in(struct vm *vm, bool *escape)
 	return true;
 }
 
-static void vm_handle_signal(struct vm *vm)
-{
-	struct signalfd_siginfo si;
-
-	while (read(vm->sig_fd, &si, sizeof(si)) == sizeof(si))
-		vm_request_stop(vm, VM_STOP_SIGNAL, 128 + (int)si.ssi_signo);
-}
-
 /* Status agentvmm exits with, per docs/architecture.md "Exit status". */
 static int vm_exit_status(struct vm *vm)
 {
@@ -444,8 +478,8 @@ static int vm_exit_status(struct vm *vm)
 	case VM_STOP_SHUTDOWN:
 		log_err("guest triple fault (CPU shutdown)");
 		return VM_STATUS_GUEST_CRASH;
-	case VM_STOP_SIGNAL:
-		log_info("stopped by signal %d", vm->stop_status - 128);
+	case VM_STOP_REQUEST:
+		log_info("stopped on request, status %d", vm->stop_status);
 		return vm->stop_status;
 	case VM_STOP_USER_QUIT:
 		return 0;
@@ -508,12 +542,63 @@ static void vm_report_times(const struct vm *vm, uint64_t now, uint64_t total, u
 		 (unsigned long long)(t->start % 1000000));
 }
 
-int vm_run(struct vm *vm)
+/* Supervisor thread: console input until the stop, then join the vCPUs and publish the status. */
+static void *vm_supervise(void *arg)
 {
+	struct vm *vm = arg;
 	bool escape = false, stdin_open = vm->interactive;
+	uint64_t one = 1;
+	int status;
 
+	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+		struct pollfd p[2] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			vm_fail(vm, "poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+			stdin_open = vm_console_in(vm, &escape);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	vm_tty_restore(vm);
+	status = vm_exit_status(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->exit_status = status;
+	vm->stopped_ns = vm_now_ns();
+	vm->state = VM_STOPPED;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (write(vm->done_efd, &one, sizeof(one)) < 0)
+		log_warn("cannot signal the VM's stop: %s", strerror(errno));
+	return NULL;
+}
+
+int vm_start(struct vm *vm)
+{
+	sigset_t all, old;
+	int r = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != VM_CREATED || vm->stop_reason != VM_RUNNING)
+		r = -EINVAL;
+	else
+		vm->state = VM_STARTED;
+	vm->started_ns = vm_now_ns();
+	pthread_mutex_unlock(&vm->lock);
+	if (r)
+		return r;
 	if (vm->interactive)
 		vm_tty_raw(vm);
+	/* every thread we create inherits a mask with all signals blocked */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (vm_devices_start(vm) < 0)
 		vm_fail(vm, "cannot start the I/O thread");
 	for (unsigned i = 0; i < vm->nr_vcpus && vm->stop_reason == VM_RUNNING; i++) {
@@ -522,28 +607,127 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
-		struct pollfd p[3] = {
-			{ .fd = vm->stop_efd, .events = POLLIN },
-			{ .fd = vm->sig_fd, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-		};
-
-		if (poll(p, 3, -1) < 0 && errno != EINTR) {
-			vm_fail(vm, "poll: %s", strerror(errno));
-			break;
-		}
-		if (p[1].revents)
-			vm_handle_signal(vm);
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-			stdin_open = vm_console_in(vm, &escape);
+	r = -pthread_create(&vm->supervisor, NULL, vm_supervise, vm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		/* no supervisor: do its work here */
+		vm_fail(vm, "cannot start the supervisor thread");
+		vm_supervise(vm);
+		return r;
 	}
+	vm->supervisor_started = true;
+	return 0;
+}
+
+int vm_wait(struct vm *vm, int timeout_ms, int *status)
+{
+	struct timespec dl;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	if (timeout_ms > 0) {
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_CREATED)
+		r = -EINVAL;
+	while (!r && vm->state != VM_STOPPED) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		else if (pthread_cond_timedwait(&vm->cond, &vm->lock, &dl) == ETIMEDOUT)
+			r = vm->state == VM_STOPPED ? 0 : -ETIMEDOUT;
+	}
+	if (!r && status)
+		*status = vm->exit_status;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+	bool created;
+
+	pthread_mutex_lock(&vm->lock);
+	created = vm->state == VM_CREATED;
+	if (created && vm->stop_reason == VM_RUNNING) {
+		/* never started: no threads to end, stopped at once */
+		vm->stop_reason = VM_STOP_REQUEST;
+		vm->stop_status = vm->exit_status = status;
+		vm->state = VM_STOPPED;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (!created)
+		vm_request_stop(vm, VM_STOP_REQUEST, status);
+}
+
+static unsigned vm_started_vcpus(struct vm *vm)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned want = vm_started_vcpus(vm);
+	int r = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	}
+	if (vm->state != VM_STARTED) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EINVAL;
+	}
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-	vm_tty_restore(vm);
-	return vm_exit_status(vm);
+	pthread_mutex_lock(&vm->lock);
+	while (vm->nr_parked < want && vm->stop_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->stop_reason == VM_RUNNING)
+		vm->state = VM_PAUSED;
+	else
+		r = -ESRCH;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_PAUSED) {
+		__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
+		vm->state = VM_STARTED;
+		pthread_cond_broadcast(&vm->cond);
+	} else if (vm->state != VM_STARTED) {
+		r = -EINVAL;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+enum vm_state vm_get_state(struct vm *vm)
+{
+	enum vm_state st;
+
+	pthread_mutex_lock(&vm->lock);
+	st = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return st;
 }
 
 void vm_destroy(struct vm *vm)
@@ -555,6 +739,11 @@ void vm_destroy(struct vm *vm)
 		return;
 	if (report)
 		vm_rss_kib(&total, &guest);
+	if (vm->supervisor_started) {
+		vm_request_stop(vm, VM_STOP_REQUEST, VM_STATUS_KILLED);
+		pthread_join(vm->supervisor, NULL);
+		vm->supervisor_started = false;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -575,13 +764,18 @@ void vm_destroy(struct vm *vm)
 		uart_fini(&vm->com1);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
-	if (vm->sig_fd >= 0)
-		close(vm->sig_fd);
+	if (vm->done_efd >= 0)
+		close(vm->done_efd);
+	if (vm->console_own)
+		close(vm->console_fd);
+	if (vm->interactive)
+		__atomic_store_n(&stdin_owner_claimed, 0, __ATOMIC_RELEASE);
 	gm_destroy(&vm->gm);
 	kvm_close(&vm->kvm);
 	free(vm->initrd_path);
 	if (report)
 		vm_report_times(vm, vm_now_ns(), total, guest);
+	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	vm->cfg = NULL;
 }

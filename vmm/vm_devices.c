@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,20 +51,25 @@ static int vm_add_virtio(struct vm *vm, const struct virtio_dev_ops *ops, void *
 /* A blank image: no ext2/3/4 magic and nothing but zeros at its start. */
 static bool disk_is_blank(const char *path)
 {
-	static uint8_t buf[BLANK_PROBE_LEN];
+	uint8_t *buf = malloc(BLANK_PROBE_LEN); /* no static buffer: VMs are created in parallel */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool blank = false;
 	ssize_t n;
 
-	if (fd < 0)
-		return false;
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n <= 0)
-		return n == 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i])
-			return false;
-	return true;
+	if (fd < 0 || !buf)
+		goto out;
+	n = pread(fd, buf, BLANK_PROBE_LEN, 0);
+	blank = n == 0;
+	for (ssize_t i = 0; i < n; i++) {
+		blank = !buf[i];
+		if (!blank)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return blank;
 }
 
 /* mkfs.ext4 on the host, the way microvm.nix prepares its var.img volumes. */
@@ -285,19 +291,33 @@ void vm_devices_destroy(struct vm *vm)
 	msi_router_fini(&vm->msi);
 }
 
+static int devices_cmdline(const struct vm_config *cfg, char *buf, size_t len,
+			   char (*items)[VM_PATH_MAX + 64], char **argv);
+
 /* " KEY=ENC" for (n) items, appended at (buf); the argv encoder carries the list. */
 static int cmdline_list(const char *key, char **items, int n, char *buf, size_t len)
 {
-	static char enc[VM_MAX_SHARES * (VM_PATH_MAX + 64)];
+	size_t enc_len = VM_MAX_SHARES * (VM_PATH_MAX + 64);
+	char *enc;
+	int r = 0;
 
 	if (!n)
 		return 0;
+	enc = malloc(enc_len);
+	if (!enc)
+		return -ENOMEM;
 	/* "agentvmm.argc=N agentvmm.argv=ENC" → ENC */
-	if (boot_cmdline_encode_argv(enc, sizeof(enc), items, n) < 0)
-		return -ENOSPC;
-	const char *list = strstr(enc, "agentvmm.argv=");
-	int w = snprintf(buf, len, " %s=%s", key, list ? list + strlen("agentvmm.argv=") : "");
-	return w < 0 || (size_t)w >= len ? -ENOSPC : 0;
+	if (boot_cmdline_encode_argv(enc, enc_len, items, n) < 0) {
+		r = -ENOSPC;
+	} else {
+		const char *list = strstr(enc, "agentvmm.argv=");
+		int w = snprintf(buf, len, " %s=%s", key,
+				 list ? list + strlen("agentvmm.argv=") : "");
+
+		r = w < 0 || (size_t)w >= len ? -ENOSPC : 0;
+	}
+	free(enc);
+	return r;
 }
 
 /* The store overlay rule: a read-only --share mounted at a store path. */
@@ -309,8 +329,20 @@ static bool share_is_store(const struct vm_share *s)
 
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	static char items[VM_MAX_SHARES][VM_PATH_MAX + 64];
+	char (*items)[VM_PATH_MAX + 64] = malloc(VM_MAX_SHARES * sizeof(*items));
 	char *argv[VM_MAX_SHARES];
+	int r;
+
+	if (!items)
+		return -ENOSPC;
+	r = devices_cmdline(cfg, buf, len, items, argv);
+	free(items);
+	return r;
+}
+
+static int devices_cmdline(const struct vm_config *cfg, char *buf, size_t len,
+			   char (*items)[VM_PATH_MAX + 64], char **argv)
+{
 	int n = 0, r;
 
 	_Static_assert(VM_MAX_DISKS <= VM_MAX_SHARES, "items[] holds the disk list too");
