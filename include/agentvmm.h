@@ -185,8 +185,9 @@ int avm_resume(struct avm *vm, struct avm_error *err);
  * paused VM first) and wait up to (timeout_ms) for the guest to power off;
  * when pressing fails or the timeout passes, force the stop (exit status
  * AVM_STATUS_KILLED). Returns after the VM has stopped.
- * Return: 0 the guest stopped by itself; 1 the stop was forced; -EINVAL when
- * the VM was never started.
+ * Return: 0 the VM stopped without being forced (the guest powered off or
+ * exited, or it had stopped already); 1 the stop was forced; -EINVAL when the
+ * VM was never started.
  */
 int avm_shutdown(struct avm *vm, unsigned timeout_ms, struct avm_error *err);
 
