@@ -63,7 +63,6 @@ static int apply_list(const struct cli_opt *o, struct vm_config *cfg, const char
 	cJSON_ArrayForEach(e, v)
 		if (!cJSON_IsString(e))
 			BAD_TYPE("an array of strings");
-	cli_list_clear(cfg, o->list);
 	cJSON_ArrayForEach(e, v) {
 		int r = apply_kept(o, cfg, name, e->valuestring, err, errlen);
 
@@ -163,6 +162,13 @@ int config_json_parse(struct vm_config *cfg, const char *name, const char *text,
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	int r = 0;
 
+	/* nothing but white space may follow the object */
+	while (root && end && end < text + len && strchr(" \t\r\n", *end) && *end)
+		end++;
+	if (root && end != text + len) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
 	if (!root) {
 		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
 		unsigned line = 1;
@@ -175,6 +181,13 @@ int config_json_parse(struct vm_config *cfg, const char *name, const char *text,
 	if (!cJSON_IsObject(root)) {
 		snprintf(err, errlen, "%s: expected a JSON object ({\"kernel\": ...})", name);
 		r = -EINVAL;
+	}
+	/* a list key replaces that list (once: "share" and "fs" fill the same one) */
+	for (const cJSON *v = r ? NULL : root->child; v; v = v->next) {
+		const struct cli_opt *o = v->string ? cli_opt_find(v->string) : NULL;
+
+		if (o && o->list != CLI_NO_LIST && cJSON_IsArray(v))
+			cli_list_clear(cfg, o->list);
 	}
 	for (const cJSON *v = r ? NULL : root->child; v && !r; v = v->next) {
 		r = check_duplicate(root, v, name, err, errlen);

@@ -142,6 +142,9 @@ void vm_stop(struct vm *vm, int status);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 
+/* vm_tty_restore() - give stdin's tty back its settings (after raw mode); idempotent. */
+void vm_tty_restore(struct vm *vm);
+
 /* vm_get_state() - the lifecycle state. Context: any thread. */
 enum vm_state vm_get_state(struct vm *vm);
 
