@@ -195,6 +195,10 @@ int config_json_parse(struct vm_config *cfg, const char *name, const char *text,
 			r = apply_key(cfg, name, v, err, errlen);
 	}
 	cJSON_Delete(root);
+	/* messages quote the file: keep them one printable line */
+	for (char *p = err; r && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return r;
 }
 
