@@ -38,5 +38,10 @@ done
 for f in $(grep -rlE '(^|[^_a-z])exit\(' vmm 2>/dev/null); do
 	case "$f" in vmm/main.c) ;; *) bad "$f calls exit()" ;; esac
 done
+# vmm/main.c and examples/: the public API only (include/agentvmm.h), no vmm/ internals
+for f in vmm/main.c $(find examples -name '*.c' 2>/dev/null); do
+	grep -n '#include "' "$f" | while read -r l; do echo "layering: $f: $l (public API only)"; done |
+		grep . && fail=1
+done
 [ $fail = 0 ] && echo "layering: ok"
 exit $fail

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* cli.c: command-line parsing into struct vm_config. */
+/*
+ * cli.c: the VM options (one table: flags, config-file keys and avm_config_set()
+ * names) and command-line parsing into struct vm_config.
+ */
 #include "vmm/cli.h"
+
+#include <stddef.h>
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -13,7 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/config_json.h"
+
 #define CLI_MIN_MEM_MIB 16
+#define CLI_MAX_VERBOSE 3
 
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
@@ -53,6 +61,11 @@ static const char usage[] =
 	"                      (agentvmm ctl PATH CMD; see docs/control-socket.md)\n"
 	"  --api-allow-uid UID also accept control connections from UID (root\n"
 	"                      and agentvmm's own uid always are); repeatable\n"
+	"  --console stdio|none|FILE\n"
+	"                      where the guest console goes (default stdio; FILE\n"
+	"                      is appended to, and the console takes no input)\n"
+	"  --config FILE       read options from a JSON file (docs/embedding.md);\n"
+	"                      flags override it, a repeated flag replaces its list\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --shutdown-timeout SECONDS\n"
@@ -67,6 +80,7 @@ static const char usage[] =
 	"                      it needs, others end agentvmm with status 1; log:\n"
 	"                      report them and fail them with EPERM; off\n"
 	"  --no-seccomp        the same as --seccomp=off (debugging)\n"
+	"  --keep-caps         keep agentvmm's capabilities after setup (embedding)\n"
 	"  -h, --help          this text\n"
 	"  --version           print the version\n"
 	"\n"
@@ -79,55 +93,6 @@ const char *cli_usage(void)
 {
 	return usage;
 }
-
-enum {
-	OPT_KERNEL = 0x100,
-	OPT_INITRD,
-	OPT_CMDLINE,
-	OPT_CPUS,
-	OPT_MEM,
-	OPT_MODULES_DIR,
-	OPT_CONSOLE_LOG,
-	OPT_VERSION,
-	OPT_RAW_IMAGE,
-	OPT_DISK,
-	OPT_SHARE,
-	OPT_FS,
-	OPT_OWNER,
-	OPT_NET,
-	OPT_SHUTDOWN_TIMEOUT,
-	OPT_API_SOCKET,
-	OPT_API_ALLOW_UID,
-	OPT_SECCOMP,
-	OPT_NO_SECCOMP,
-	OPT_INIT,
-};
-
-static const struct option long_opts[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mem", required_argument, NULL, OPT_MEM },
-	{ "modules-dir", required_argument, NULL, OPT_MODULES_DIR },
-	{ "console-log", no_argument, NULL, OPT_CONSOLE_LOG },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "raw-image", required_argument, NULL, OPT_RAW_IMAGE },
-	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "share", required_argument, NULL, OPT_SHARE },
-	{ "fs", required_argument, NULL, OPT_FS },
-	{ "owner", required_argument, NULL, OPT_OWNER },
-	{ "net", required_argument, NULL, OPT_NET },
-	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
-	{ "api-allow-uid", required_argument, NULL, OPT_API_ALLOW_UID },
-	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
-	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
-	{ "init", required_argument, NULL, OPT_INIT },
-	{ NULL, 0, NULL, 0 },
-};
 
 /* Strict unsigned decimal: no sign, no spaces, no trailing junk, no overflow. */
 static int parse_u64(const char *s, uint64_t *out)
@@ -154,7 +119,7 @@ static uint64_t host_mem_mib(void)
 }
 
 /* --disk PATH[,ro][,direct][,mount=/guest/path] */
-static int cli_disk(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_disk *d;
 	const char *p, *end;
@@ -229,7 +194,7 @@ static struct vm_share *new_share(const char *opt, const char *arg, struct vm_co
 }
 
 /* --share ro|rw:HOST[:GUEST]; the last ':' separates GUEST (so HOST may hold ':' with GUEST). */
-static int cli_share(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int cli_share(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	char host[VM_PATH_MAX], canon[PATH_MAX];
 	struct vm_share *s = new_share("--share", arg, cfg, err, errlen);
@@ -289,7 +254,7 @@ static bool tag_ok(const char *t, size_t n)
 }
 
 /* --fs tag=T,socket=S[,mount=DIR] */
-static int cli_fs(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int cli_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_share *s = new_share("--fs", arg, cfg, err, errlen);
 	const char *p, *end;
@@ -367,7 +332,7 @@ static int cli_init(const char *arg, struct vm_config *cfg, char *err, size_t er
 }
 
 /* --owner UID:GID */
-static int cli_owner(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int cli_owner(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	char uid[32];
 	const char *colon = strchr(arg, ':');
@@ -510,7 +475,7 @@ static int cli_net_item(const char *arg, const char *p, size_t n, struct vm_net 
 }
 
 /* --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D] */
-static int cli_net(const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int cli_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_net *d;
 	bool mac_set = false;
@@ -599,114 +564,314 @@ static int cli_check_shares(const struct vm_config *cfg, char *err, size_t errle
 	return 0;
 }
 
-static int cli_option(int opt, const char *arg, struct vm_config *cfg, char *err, size_t errlen)
+static int set_cpus(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
-	switch (opt) {
-	case OPT_KERNEL:
-		cfg->kernel = arg;
-		return 0;
-	case OPT_INITRD:
-		cfg->initrd = arg;
-		return 0;
-	case OPT_CMDLINE:
-		cfg->cmdline = arg;
-		return 0;
-	case OPT_MODULES_DIR:
-		cfg->modules_dir = arg;
-		return 0;
-	case OPT_RAW_IMAGE:
-		cfg->raw_image = arg;
-		return 0;
-	case OPT_DISK:
-		return cli_disk(arg, cfg, err, errlen);
-	case OPT_SHARE:
-		return cli_share(arg, cfg, err, errlen);
-	case OPT_FS:
-		return cli_fs(arg, cfg, err, errlen);
-	case OPT_OWNER:
-		return cli_owner(arg, cfg, err, errlen);
-	case OPT_NET:
-		return cli_net(arg, cfg, err, errlen);
-	case OPT_API_SOCKET:
-		if (!arg[0] || strlen(arg) >= VM_SOCK_MAX) {
-			snprintf(err, errlen, "--api-socket %s: path must be 1 to %d bytes", arg,
-				 VM_SOCK_MAX - 1);
-			return -EINVAL;
-		}
-		cfg->api_socket = arg;
-		return 0;
-	case OPT_API_ALLOW_UID:
-		if (parse_u64(arg, &v) || v >= UINT32_MAX || cfg->nr_api_uids >= VM_MAX_API_UIDS) {
-			snprintf(err, errlen, "--api-allow-uid %s: expected a numeric uid (at most %d "
-				 "of them)", arg, VM_MAX_API_UIDS);
-			return -EINVAL;
-		}
-		cfg->api_uids[cfg->nr_api_uids++] = (unsigned)v;
-		return 0;
-	case OPT_INIT:
-		return cli_init(arg, cfg, err, errlen);
-	case OPT_CONSOLE_LOG:
-		cfg->console_log = true;
-		return 0;
-	case OPT_SECCOMP:
-		if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {
-			cfg->seccomp = !strcmp(arg, "on") ? VM_SECCOMP_ON :
-				       !strcmp(arg, "log") ? VM_SECCOMP_LOG : VM_SECCOMP_OFF;
-			return 0;
-		}
-		snprintf(err, errlen, "--seccomp %s: must be on, log or off", arg);
+	if (parse_u64(arg, &v) || v < 1 || v > VM_MAX_CPUS) {
+		snprintf(err, errlen, "--cpus %s: must be a number from 1 to %d", arg, VM_MAX_CPUS);
 		return -EINVAL;
-	case OPT_NO_SECCOMP:
-		cfg->seccomp = VM_SECCOMP_OFF;
-		return 0;
-	case 'v':
+	}
+	cfg->cpus = (unsigned)v;
+	return 0;
+}
+
+static int set_mem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	uint64_t v, max = host_mem_mib();
+
+	if (parse_u64(arg, &v) || v < CLI_MIN_MEM_MIB || v > max) {
+		snprintf(err, errlen, "--mem %s: must be a number of MiB from %d to %" PRIu64
+			 " (host RAM)", arg, CLI_MIN_MEM_MIB, max);
+		return -EINVAL;
+	}
+	cfg->mem_mib = v;
+	return 0;
+}
+
+/* NULL (a bare flag), "true"/"1" or "false"/"0". */
+static int parse_bool(const char *arg, bool *out)
+{
+	if (!arg || !strcmp(arg, "true") || !strcmp(arg, "1"))
+		*out = true;
+	else if (!strcmp(arg, "false") || !strcmp(arg, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int set_console_log(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (parse_bool(arg, &cfg->console_log)) {
+		snprintf(err, errlen, "--console-log %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* -v counts up; a value (config file, avm_config_set) sets the level 0..3. */
+static int set_verbose(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (!arg) {
 		cfg->verbose++;
 		return 0;
-	case OPT_CPUS:
-		if (parse_u64(arg, &v) || v < 1 || v > VM_MAX_CPUS) {
-			snprintf(err, errlen, "--cpus %s: must be a number from 1 to %d", arg,
-				 VM_MAX_CPUS);
-			return -EINVAL;
-		}
-		cfg->cpus = (unsigned)v;
-		return 0;
-	case OPT_SHUTDOWN_TIMEOUT:
-		if (parse_u64(arg, &v) || v > VM_MAX_SHUTDOWN_TIMEOUT_S) {
-			snprintf(err, errlen, "--shutdown-timeout %s: must be a number of seconds "
-				 "from 0 to %d", arg, VM_MAX_SHUTDOWN_TIMEOUT_S);
-			return -EINVAL;
-		}
-		cfg->shutdown_timeout_s = (unsigned)v;
-		return 0;
-	case OPT_MEM: {
-		uint64_t max = host_mem_mib();
-
-		if (parse_u64(arg, &v) || v < CLI_MIN_MEM_MIB || v > max) {
-			snprintf(err, errlen, "--mem %s: must be a number of MiB from %d to %" PRIu64
-				 " (host RAM)", arg, CLI_MIN_MEM_MIB, max);
-			return -EINVAL;
-		}
-		cfg->mem_mib = v;
-		return 0;
 	}
-	default:
+	if (parse_u64(arg, &v) || v > CLI_MAX_VERBOSE) {
+		snprintf(err, errlen, "--verbose %s: must be a number from 0 to %d", arg,
+			 CLI_MAX_VERBOSE);
 		return -EINVAL;
 	}
+	cfg->verbose = (int)v;
+	return 0;
+}
+
+/* --console stdio|none|PATH (the file is opened, for appending, when the VM is created) */
+static int set_console(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!arg[0] || strlen(arg) >= VM_PATH_MAX) {
+		snprintf(err, errlen, "--console %s: expected stdio, none or a file path", arg);
+		return -EINVAL;
+	}
+	cfg->console = arg;
+	return 0;
+}
+
+static int set_shutdown_timeout(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v > VM_MAX_SHUTDOWN_TIMEOUT_S) {
+		snprintf(err, errlen, "--shutdown-timeout %s: must be a number of seconds from 0 "
+			 "to %d", arg, VM_MAX_SHUTDOWN_TIMEOUT_S);
+		return -EINVAL;
+	}
+	cfg->shutdown_timeout_s = (unsigned)v;
+	return 0;
+}
+
+static int set_api_socket(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!arg[0] || strlen(arg) >= VM_SOCK_MAX) {
+		snprintf(err, errlen, "--api-socket %s: path must be 1 to %d bytes", arg,
+			 VM_SOCK_MAX - 1);
+		return -EINVAL;
+	}
+	cfg->api_socket = arg;
+	return 0;
+}
+
+static int set_api_uid(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v >= UINT32_MAX || cfg->nr_api_uids >= VM_MAX_API_UIDS) {
+		snprintf(err, errlen, "--api-allow-uid %s: expected a numeric uid (at most %d of "
+			 "them)", arg, VM_MAX_API_UIDS);
+		return -EINVAL;
+	}
+	cfg->api_uids[cfg->nr_api_uids++] = (unsigned)v;
+	return 0;
+}
+
+static int set_seccomp(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!strcmp(arg, "on") || !strcmp(arg, "log") || !strcmp(arg, "off")) {
+		cfg->seccomp = !strcmp(arg, "on") ? VM_SECCOMP_ON :
+			       !strcmp(arg, "log") ? VM_SECCOMP_LOG : VM_SECCOMP_OFF;
+		return 0;
+	}
+	snprintf(err, errlen, "--seccomp %s: must be on, log or off", arg);
+	return -EINVAL;
+}
+
+static int set_no_seccomp(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	bool off;
+
+	if (parse_bool(arg, &off)) {
+		snprintf(err, errlen, "--no-seccomp %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	if (off)
+		cfg->seccomp = VM_SECCOMP_OFF;
+	return 0;
+}
+
+static int set_keep_caps(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (parse_bool(arg, &cfg->keep_caps)) {
+		snprintf(err, errlen, "--keep-caps %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_init(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	return cli_init(arg, cfg, err, errlen);
+}
+
+#define STR_OPT(n, field) { n, CLI_STR, NULL, offsetof(struct vm_config, field), CLI_NO_LIST }
+
+/* Every VM option: the flag name is also the config-file key and avm_config_set() name. */
+static const struct cli_opt opts[] = {
+	STR_OPT("kernel", kernel),
+	STR_OPT("initrd", initrd),
+	STR_OPT("cmdline", cmdline),
+	STR_OPT("modules-dir", modules_dir),
+	STR_OPT("raw-image", raw_image),
+	{ "console", CLI_STR, set_console, 0, CLI_NO_LIST },
+	{ "cpus", CLI_NUM, set_cpus, 0, CLI_NO_LIST },
+	{ "mem", CLI_NUM, set_mem, 0, CLI_NO_LIST },
+	{ "owner", CLI_STR, cli_owner, 0, CLI_NO_LIST },
+	{ "console-log", CLI_BOOL, set_console_log, 0, CLI_NO_LIST },
+	{ "verbose", CLI_COUNT, set_verbose, 0, CLI_NO_LIST },
+	{ "disk", CLI_LIST, cli_disk, 0, CLI_LIST_DISKS },
+	{ "share", CLI_LIST, cli_share, 0, CLI_LIST_SHARES },
+	{ "fs", CLI_LIST, cli_fs, 0, CLI_LIST_SHARES },
+	{ "net", CLI_LIST, cli_net, 0, CLI_LIST_NETS },
+	{ "init", CLI_STR, set_init, 0, CLI_NO_LIST },
+	{ "shutdown-timeout", CLI_NUM, set_shutdown_timeout, 0, CLI_NO_LIST },
+	{ "api-socket", CLI_STR, set_api_socket, 0, CLI_NO_LIST },
+	{ "api-allow-uid", CLI_LIST, set_api_uid, 0, CLI_LIST_API_UIDS },
+	{ "seccomp", CLI_STR, set_seccomp, 0, CLI_NO_LIST },
+	{ "no-seccomp", CLI_BOOL, set_no_seccomp, 0, CLI_NO_LIST },
+	{ "keep-caps", CLI_BOOL, set_keep_caps, 0, CLI_NO_LIST },
+};
+
+const struct cli_opt *cli_opt_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (!strcmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+const struct cli_opt *cli_opt_at(size_t i)
+{
+	return i < ARRAY_SIZE(opts) ? &opts[i] : NULL;
+}
+
+void cli_list_clear(struct vm_config *cfg, enum cli_list list)
+{
+	switch (list) {
+	case CLI_LIST_DISKS:
+		cfg->nr_disks = 0;
+		break;
+	case CLI_LIST_SHARES:
+		cfg->nr_shares = 0;
+		break;
+	case CLI_LIST_NETS:
+		cfg->nr_nets = 0;
+		break;
+	case CLI_LIST_API_UIDS:
+		cfg->nr_api_uids = 0;
+		break;
+	case CLI_NO_LIST:
+		break;
+	}
+}
+
+int cli_opt_apply(const struct cli_opt *o, struct vm_config *cfg, const char *arg, char *err,
+		  size_t errlen)
+{
+	if (!arg && o->type != CLI_BOOL && o->type != CLI_COUNT) {
+		snprintf(err, errlen, "option --%s needs a value", o->name);
+		return -EINVAL;
+	}
+	if (!o->set) {
+		*(const char **)((char *)cfg + o->offset) = arg;
+		return 0;
+	}
+	return o->set(cfg, arg, err, errlen);
+}
+
+int cli_set(struct vm_config *cfg, const char *name, const char *arg, char *err, size_t errlen)
+{
+	const struct cli_opt *o = cli_opt_find(name);
+
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return -ENOENT;
+	}
+	return cli_opt_apply(o, cfg, arg, err, errlen);
+}
+
+int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int r;
+
+	if (!cfg->kernel && !cfg->raw_image) {
+		snprintf(err, errlen, "--kernel is required (see --help)");
+		return -EINVAL;
+	}
+	r = cli_check_nets(cfg, err, errlen);
+	if (r)
+		return r;
+	return cli_check_shares(cfg, err, errlen);
+}
+
+enum { OPT_HELP = 'h', OPT_VERBOSE = 'v', OPT_VERSION = 0x80, OPT_CONFIG, OPT_TABLE = 0x100 };
+
+/* getopt's table: every VM option (val OPT_TABLE + index), then the CLI-only ones. */
+static void cli_long_opts(struct option *lo)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++) {
+		bool flag = opts[i].type == CLI_BOOL || opts[i].type == CLI_COUNT;
+
+		lo[i] = (struct option){ opts[i].name, flag ? no_argument : required_argument, NULL,
+					 OPT_TABLE + (int)i };
+	}
+	lo[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	lo[i++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	lo[i++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	lo[i] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/*
+ * Pass 1: only look for --config, -h and --version (every error is left to
+ * pass 2, which reports it in argv order). Return: the --config path or NULL.
+ */
+static const char *cli_scan(int argc, char **argv, const struct option *lo, bool *action)
+{
+	const char *config = NULL;
+	int opt;
+
+	*action = false;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:vh", lo, NULL)) != -1) {
+		if (opt == OPT_CONFIG)
+			config = optarg;
+		else if (opt == OPT_HELP || opt == OPT_VERSION)
+			*action = true;
+	}
+	return config;
 }
 
 static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_action *action,
 		      char *err, size_t errlen)
 {
+	struct option lo[ARRAY_SIZE(opts) + 4];
+	bool cleared[CLI_LIST_API_UIDS + 1] = { false }, early;
+	const char *config;
 	int opt, r, cur;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->cpus = VM_DEFAULT_CPUS;
-	cfg->mem_mib = VM_DEFAULT_MEM_MIB;
-	cfg->shutdown_timeout_s = VM_DEFAULT_SHUTDOWN_TIMEOUT_S;
 	*action = CLI_RUN;
 	err[0] = 0;
+	cli_long_opts(lo);
+	config = cli_scan(argc, argv, lo, &early);
+	if (config && !early) {
+		/* the file first: every flag then overrides it, wherever it stands */
+		r = config_json_load(cfg, config, err, errlen);
+		if (r)
+			return r;
+	}
 
 	/*
 	 * 0, not 1: glibc then also drops the rest of a "-hv" group left over
@@ -718,16 +883,18 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 		/* the argument getopt examines next: "--name[=value]" or a "-abc" group */
 		cur = optind ? optind : 1;
 		/* "+": stop at the first non-option so "--" and the workload stay intact */
-		opt = getopt_long(argc, argv, "+:vh", long_opts, NULL);
+		opt = getopt_long(argc, argv, "+:vh", lo, NULL);
 		if (opt == -1)
 			break;
 		switch (opt) {
-		case 'h':
+		case OPT_HELP:
 			*action = CLI_HELP;
 			return 0;
 		case OPT_VERSION:
 			*action = CLI_VERSION;
 			return 0;
+		case OPT_CONFIG:
+			break; /* loaded above */
 		case '?':
 			/* optopt is the val of a long option given a value it does not take */
 			if (strncmp(argv[cur], "--", 2) == 0)
@@ -738,10 +905,19 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 		case ':':
 			snprintf(err, errlen, "option %s needs a value", argv[cur]);
 			return -EINVAL;
-		default:
-			r = cli_option(opt, optarg, cfg, err, errlen);
+		default: {
+			const struct cli_opt *o = opt == OPT_VERBOSE ? cli_opt_find("verbose") :
+								       &opts[opt - OPT_TABLE];
+
+			/* a repeatable flag replaces the list (of the config file) as a whole */
+			if (o->list != CLI_NO_LIST && !cleared[o->list]) {
+				cli_list_clear(cfg, o->list);
+				cleared[o->list] = true;
+			}
+			r = cli_opt_apply(o, cfg, optarg, err, errlen);
 			if (r)
 				return r;
+		}
 		}
 	}
 	/* anything left is the workload, but only after a "--" getopt consumed as such */
@@ -752,31 +928,39 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 			 argv[optind]);
 		return -EINVAL;
 	}
-	cfg->argc = argc - optind;
-	cfg->argv = argc > optind ? &argv[optind] : NULL;
+	if (argc > optind) {
+		cfg->argc = argc - optind;
+		cfg->argv = &argv[optind];
 	if (cfg->init && cfg->argc > 0) {
 		snprintf(err, errlen, "--init %s: not with a command after -- (the command runs "
 			 "under agentvmm's init)", cfg->init);
 		return -EINVAL;
 	}
-	if (!cfg->kernel && !cfg->raw_image) {
-		snprintf(err, errlen, "--kernel is required (see --help)");
-		return -EINVAL;
 	}
-	r = cli_check_nets(cfg, err, errlen);
+	return cli_check(cfg, err, errlen);
+}
+
+/* Messages quote argv and files: keep them one printable line (no newline, no escapes). */
+static void cli_sanitize(char *err)
+{
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+int cli_parse_args(int argc, char **argv, struct vm_config *cfg, enum cli_action *action,
+		   char *err, size_t errlen)
+{
+	int r = parse_argv(argc, argv, cfg, action, err, errlen);
+
 	if (r)
-		return r;
-	return cli_check_shares(cfg, err, errlen);
+		cli_sanitize(err);
+	return r;
 }
 
 int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action, char *err,
 	      size_t errlen)
 {
-	int r = parse_argv(argc, argv, cfg, action, err, errlen);
-
-	/* messages quote argv: keep them one printable line (no newline, no escapes) */
-	for (char *p = err; r && *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return r;
+	config_init(cfg);
+	return cli_parse_args(argc, argv, cfg, action, err, errlen);
 }

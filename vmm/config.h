@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* config.h: struct vm_config, everything a VM is made from; filled by cli.c (or a config file). */
+/*
+ * config.h: struct vm_config, everything a VM is made from; filled by cli.c
+ * (flags, avm_config_set) and config_json.c (the --config file).
+ */
 #ifndef AGENTVMM_VMM_CONFIG_H
 #define AGENTVMM_VMM_CONFIG_H
 
@@ -87,8 +90,36 @@ struct vm_config {
 	const char *api_socket;   /* --api-socket: control socket path (docs/control-socket.md) */
 	unsigned nr_api_uids;
 	unsigned api_uids[VM_MAX_API_UIDS]; /* --api-allow-uid: more uids the socket serves */
+	const char *console;      /* --console stdio|none|PATH; NULL = stdio */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
+	/* strings this config owns (config_keep), freed by config_fini */
+	char **owned;
+	unsigned nr_owned, cap_owned;
 };
+
+/* config_init() - (cfg) empty with the defaults (1 vCPU, 512 MiB, console stdio). */
+void config_init(struct vm_config *cfg);
+
+/* config_fini() - free the strings (cfg) owns; (cfg) is then empty (config_init). */
+void config_fini(struct vm_config *cfg);
+
+/*
+ * config_keep() - a copy of (s) that lives as long as (cfg).
+ * Return: the copy, or NULL (out of memory).
+ */
+char *config_keep(struct vm_config *cfg, const char *s);
+
+/*
+ * config_set_argv() - the workload becomes a copy of (argc, argv), owned by
+ * (cfg); argc 0 = none (interactive). Return: 0 or -ENOMEM.
+ */
+int config_set_argv(struct vm_config *cfg, int argc, const char *const *argv);
+
+/*
+ * config_copy() - (dst) becomes a deep copy of (src): every string and the
+ * workload argv owned by (dst). Return: 0 or -ENOMEM ((dst) then empty).
+ */
+int config_copy(struct vm_config *dst, const struct vm_config *src);
 
 #endif

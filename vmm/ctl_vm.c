@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctl_vm.c: control-socket callbacks over struct vm (info, kill; the rest wait for the VM library). */
+/* ctl_vm.c: control-socket callbacks over struct vm (vmm/vm_run.c, vmm/vm_power.c). */
 #include "vmm/ctl_vm.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/vm_power.h"
 
 /* Exit status after "kill": as if agentvmm had been killed by SIGKILL (but cleaned up). */
 #define CTL_VM_KILL_STATUS (128 + SIGKILL)
@@ -23,9 +24,12 @@ static int vm_info(void *opaque, cJSON *res, char *msg, size_t msglen)
 	struct vm *vm = opaque;
 	const struct vm_config *cfg = vm->cfg;
 	enum vm_stop_reason why = __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
+	enum vm_state st = vm_get_state(vm);
 	cJSON *c;
+	const char *state = why != VM_RUNNING ? "stopping" : st == VM_PAUSED ? "paused" :
+			    "running";
 
-	if (!cJSON_AddStringToObject(res, "state", why == VM_RUNNING ? "running" : "stopping") ||
+	if (!cJSON_AddStringToObject(res, "state", state) ||
 	    !add_num(res, "pid", getpid()) ||
 	    !add_num(res, "uptime_ms", (double)((vm_now_ns() - vm->times.start) / 1000000)) ||
 	    !(c = cJSON_AddObjectToObject(res, "config")) ||
@@ -42,40 +46,55 @@ static int vm_info(void *opaque, cJSON *res, char *msg, size_t msglen)
 	return 0;
 }
 
-static int vm_needs_library(char *msg, size_t msglen)
+static int vm_ctl_pause(void *opaque, char *msg, size_t msglen)
 {
-	snprintf(msg, msglen, "not supported by this agentvmm yet (use kill)");
-	return -ENOTSUP;
+	int r = vm_pause(opaque);
+
+	if (r)
+		snprintf(msg, msglen, "cannot pause: the VM is %s", r == -ESRCH ? "stopping" :
+			 "not running");
+	return r;
 }
 
-static int vm_pause(void *opaque, char *msg, size_t msglen)
+static int vm_ctl_resume(void *opaque, char *msg, size_t msglen)
 {
-	return vm_needs_library(msg, msglen);
+	int r = vm_resume(opaque);
+
+	if (r)
+		snprintf(msg, msglen, "cannot resume: the VM is not paused or running");
+	return r;
 }
 
-static int vm_resume(void *opaque, char *msg, size_t msglen)
+/* Graceful: press the button and return; the supervisor forces the stop (137) at the deadline. */
+static int vm_ctl_shutdown(void *opaque, uint32_t timeout_ms, char *msg, size_t msglen)
 {
-	return vm_needs_library(msg, msglen);
+	struct vm *vm = opaque;
+
+	if (vm_get_state(vm) == VM_PAUSED)
+		(void)vm_resume(vm); /* a parked guest cannot see the button */
+	if (vm_get_state(vm) != VM_STARTED) {
+		snprintf(msg, msglen, "cannot shut down: the VM is not running");
+		return -EINVAL;
+	}
+	vm_power_request(vm, timeout_ms, CTL_VM_KILL_STATUS, "shutdown over the control socket");
+	return 0;
 }
 
-static int vm_shutdown(void *opaque, uint32_t timeout_ms, char *msg, size_t msglen)
+static int vm_ctl_kill(void *opaque, char *msg, size_t msglen)
 {
-	return vm_needs_library(msg, msglen);
-}
-
-static int vm_kill(void *opaque, char *msg, size_t msglen)
-{
+	(void)msg;
+	(void)msglen;
 	log_info("stopping the VM: kill over the control socket");
-	vm_request_stop(opaque, VM_STOP_SIGNAL, CTL_VM_KILL_STATUS);
+	vm_stop(opaque, CTL_VM_KILL_STATUS);
 	return 0;
 }
 
 static const struct ctl_ops ctl_vm_ops = {
 	.info = vm_info,
-	.pause = vm_pause,
-	.resume = vm_resume,
-	.shutdown = vm_shutdown,
-	.kill = vm_kill,
+	.pause = vm_ctl_pause,
+	.resume = vm_ctl_resume,
+	.shutdown = vm_ctl_shutdown,
+	.kill = vm_ctl_kill,
 };
 
 int ctl_vm_start(struct ctl_server **out, struct vm *vm, char *err, size_t errlen)

@@ -1,57 +1,111 @@
 // SPDX-License-Identifier: MIT
-/* main.c: agentvmm command-line entry; the only file that calls exit(). */
+/*
+ * main.c: the agentvmm command line, a thin program over libagentvmm
+ * (include/agentvmm.h only); the only file that calls exit(). It owns the
+ * process's signals: SIGINT, SIGTERM and SIGHUP press the guest's power button
+ * (avm_signal: forced with 128 + N after --shutdown-timeout, or at a second
+ * signal); SIGQUIT stops at once; SIGPIPE is ignored (blocked) so a closed
+ * stdout is EPIPE.
+ */
+#include <agentvmm.h>
+
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-#include "vmm/cli.h"
-#include "vmm/ctl_vm.h"
-#include "vmm/log.h"
-#include "vmm/vm.h"
+/* Block the stop signals (read through a signalfd) before any thread exists. */
+static int signals_setup(void)
+{
+	sigset_t set;
 
-#ifndef AGENTVMM_VERSION
-#define AGENTVMM_VERSION "0.1.0"
-#endif
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGPIPE);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	sigdelset(&set, SIGPIPE);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void die(int status, const char *msg)
+{
+	fprintf(stderr, "agentvmm: %s\n", msg);
+	exit(status);
+}
+
+/* Serve signals until the VM stops; return its exit status. */
+static int run(struct avm *vm, int sig_fd)
+{
+	int status;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = avm_wait_fd(vm), .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
+		};
+		struct signalfd_siginfo si;
+
+		if (avm_wait(vm, 0, &status) == 0)
+			return status;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			die(1, "poll failed");
+		/* SIGTERM, SIGINT, SIGHUP: power button, forced after --shutdown-timeout */
+		while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+			avm_signal(vm, (int)si.ssi_signo);
+	}
+}
 
 int main(int argc, char **argv)
 {
-	struct vm_config cfg;
-	enum cli_action action;
-	struct ctl_server *ctl = NULL;
-	struct vm vm;
-	char err[1024];
-	int r, status;
+	struct avm_config *cfg = avm_config_new();
+	enum avm_args_action action;
+	struct avm_error err;
+	struct avm *vm;
+	int sig_fd, status;
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
-		exit(ctl_client_main(argc - 1, argv + 1));
-	r = cli_parse(argc, argv, &cfg, &action, err, sizeof(err));
-	if (r) {
-		log_err("%s", err);
-		exit(VM_STATUS_USAGE);
-	}
-	if (action == CLI_HELP) {
-		fputs(cli_usage(), stdout);
+		exit(avm_ctl_client(argc - 1, argv + 1));
+	if (!cfg)
+		die(AVM_STATUS_HOST_FAILURE, "out of memory");
+	if (avm_config_parse_args(cfg, argc, argv, &action, &err))
+		die(err.code == -ENOMEM ? AVM_STATUS_HOST_FAILURE : AVM_STATUS_USAGE, err.msg);
+	if (action == AVM_ARGS_HELP) {
+		fputs(avm_usage(), stdout);
 		exit(0);
 	}
-	if (action == CLI_VERSION) {
-		puts("agentvmm " AGENTVMM_VERSION);
+	if (action == AVM_ARGS_VERSION) {
+		printf("agentvmm %s\n", avm_version());
 		exit(0);
 	}
-	if (cfg.verbose)
-		log_set_level(cfg.verbose > 1 ? LOG_DBG : LOG_INFO);
+	if (avm_config_verbose(cfg))
+		avm_set_log_level(avm_config_verbose(cfg) > 1 ? 3 : 2);
+	sig_fd = signals_setup();
+	if (sig_fd < 0)
+		die(AVM_STATUS_HOST_FAILURE, "cannot set up signal handling");
 
-	r = vm_create(&vm, &cfg, err, sizeof(err));
-	if (!r)
-		r = ctl_vm_start(&ctl, &vm, err, sizeof(err));
-	if (r) {
-		log_err("%s", err);
-		vm_destroy(&vm);
+	if (avm_create(cfg, &vm, &err)) {
 		/* user-caused problems exit 2; resource failures on the host exit 1 */
-		exit(r == -ENOMEM || r == -EIO ? VM_STATUS_HOST_FAILURE : VM_STATUS_USAGE);
+		die(err.code == -ENOMEM || err.code == -EIO ? AVM_STATUS_HOST_FAILURE :
+							       AVM_STATUS_USAGE, err.msg);
 	}
-	status = vm_run(&vm);
-	ctl_server_stop(ctl);
-	vm_destroy(&vm);
+	avm_config_free(cfg);
+	if (avm_start(vm, &err)) {
+		fprintf(stderr, "agentvmm: %s\n", err.msg);
+		avm_wait(vm, -1, &status);
+	} else {
+		/* this thread too runs under a filter from here on (no-op with seccomp off) */
+		if (avm_confine_caller(vm, &err))
+			fprintf(stderr, "agentvmm: %s\n", err.msg);
+		status = run(vm, sig_fd);
+	}
+	avm_destroy(vm);
 	exit(status);
 }

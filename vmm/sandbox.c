@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,15 @@ int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd)
 	sandbox_thread_name(kind, index, thread_name, sizeof(thread_name));
 	if (sandbox_mode == VM_SECCOMP_OFF)
 		return 0;
+	/*
+	 * Threads start with every signal blocked; a trap on a blocked SIGSYS
+	 * would kill the process without the handler's line.
+	 */
+	sigset_t sys;
+
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	/* log mode traps too: the handler writes the line and makes the call fail */
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)

@@ -23,12 +23,39 @@ static void vcpu_kick_handler(int sig)
 		this_run->immediate_exit = 1;
 }
 
-int vcpu_signal_setup(void)
+static int kick_setup_result;
+
+static void vcpu_signal_setup_once(void)
 {
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
 
 	sigemptyset(&sa.sa_mask);
-	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+	kick_setup_result = sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/*
+ * The kick handler is the one process-wide piece of a VM: a signal handler
+ * belongs to the process. It is installed once and only touches the calling
+ * thread's own kvm_run (NULL in threads that are not vCPUs).
+ */
+int vcpu_signal_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, vcpu_signal_setup_once);
+	return kick_setup_result;
+}
+
+/* vm_pause(): wait, parked, until resumed or stopped. */
+static void vcpu_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->cond);
+	while (vm->pause_req && vm->stop_reason == VM_RUNNING)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 static void vcpu_io(struct vcpu *v)
@@ -120,6 +147,10 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING)
 			break;
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) {
+			vcpu_park(vm);
+			continue;
+		}
 		if (v->id == 0 && !vm->times.first_run)
 			vm->times.first_run = vm_now_ns();
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -132,6 +163,7 @@ static void *vcpu_thread(void *arg)
 			vm_fail(vm, "vCPU %u: KVM_RUN: %s", v->id, strerror(e));
 			break;
 		}
+		__atomic_store_n(&v->exits, v->exits + 1, __ATOMIC_RELAXED);
 		if (!vcpu_handle_exit(v))
 			break;
 	}

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), run (vCPUs, console, signals), destroy. */
+/*
+ * vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), start (vCPUs, I/O and
+ * supervisor threads), pause/resume, stop, wait, destroy.
+ */
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -12,7 +15,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,12 +23,12 @@
 #include "devices/platform.h"
 #include "vmm/initramfs.h"
 #include "vmm/log.h"
+#include "vmm/ctl.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vm_power.h"
 
 #define VM_CMDLINE_MAX 4096
-#define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x quits */
 
 uint64_t vm_now_ns(void)
 {
@@ -46,6 +48,9 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 		vm->times.stop = vm_now_ns();
 		/* pairs with the acquire load at the top of the vCPU loop */
 		__atomic_store_n(&vm->stop_reason, reason, __ATOMIC_RELEASE);
+		if (vm->state == VM_STARTED || vm->state == VM_PAUSED)
+			vm->state = VM_STOPPING;
+		pthread_cond_broadcast(&vm->cond); /* parked vCPUs leave */
 		first = true;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -104,9 +109,12 @@ static void vm_irq_set(void *opaque, uint32_t gsi, bool level)
 
 static void vm_console_out(void *opaque, const uint8_t *buf, size_t len)
 {
+	struct vm *vm = opaque;
+
+	__atomic_fetch_add(&vm->console_bytes, len, __ATOMIC_RELAXED);
 	/* a full pipe blocks this vCPU: back-pressure, never lost console bytes */
-	while (len) {
-		ssize_t w = write(STDOUT_FILENO, buf, len);
+	while (len && vm->console_fd >= 0) {
+		ssize_t w = write(vm->console_fd, buf, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -213,24 +221,6 @@ static int vm_create_vcpus(struct vm *vm, const struct boot_cpu_state *boot, cha
 	return 0;
 }
 
-static int vm_setup_signals(struct vm *vm)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGPIPE);
-	/* blocked in every thread (vCPUs inherit the mask), read via signalfd */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -EINVAL;
-	sigdelset(&set, SIGPIPE);
-	vm->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return vm->sig_fd < 0 ? -errno : 0;
-}
-
 /* --raw-image: flat code at VM_RAW_IMAGE_GPA, entered in real mode at 0000:1000. */
 static int vm_load_raw(struct vm *vm, struct boot_cpu_state *cpu, char *err, size_t errlen)
 {
@@ -279,10 +269,57 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	evl_init_empty(&vm->evl);
 	iobus_init(&vm->pio, "pio");
 	iobus_init(&vm->mmio, "mmio");
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	vm->stop_efd = -1;
-	vm->sig_fd = -1;
+	vm->done_efd = -1;
+	vm->power_efd = -1;
+	vm->console_fd = -1;
 	vm->reported_status = -1;
+}
+
+/*
+ * The process has one stdin: the one VM with console "stdio" and no command
+ * reads it (and puts the tty in raw mode). Process-wide by nature.
+ */
+static int stdin_owner_claimed;
+
+/* --console stdio|none|PATH. */
+static int vm_open_console(struct vm *vm, char *err, size_t errlen)
+{
+	const char *c = vm->cfg->console ? vm->cfg->console : "stdio";
+
+	if (!strcmp(c, "none"))
+		return 0;
+	if (strcmp(c, "stdio")) {
+		vm->console_fd = open(c, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+		if (vm->console_fd < 0) {
+			int r = -errno;
+
+			snprintf(err, errlen, "--console %s: %s", c, strerror(-r));
+			return -EINVAL;
+		}
+		vm->console_own = true;
+		return 0;
+	}
+	vm->console_fd = STDOUT_FILENO;
+	if (vm->cfg->argc == 0) {
+		int expected = 0;
+
+		if (!__atomic_compare_exchange_n(&stdin_owner_claimed, &expected, 1, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			snprintf(err, errlen, "--console stdio: another VM in this process already "
+				 "reads stdin (give this one a command, a console file or none)");
+			return -EBUSY;
+		}
+		vm->interactive = true;
+	}
+	return 0;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
@@ -293,7 +330,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 
 	vm_init_empty(vm, cfg);
 	vm->times.start = vm_now_ns();
-	vm->interactive = cfg->argc == 0;
 
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (r)
@@ -360,13 +396,26 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "eventfd: %s", strerror(-r));
 		return r;
 	}
-	r = vm_setup_signals(vm);
-	if (!r)
-		r = vcpu_signal_setup();
+	vm->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->done_efd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(-r));
+		return r;
+	}
+	vm->power_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->power_efd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(-r));
+		return r;
+	}
+	r = vcpu_signal_setup();
 	if (r) {
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
 	}
+	r = vm_open_console(vm, err, errlen);
+	if (r)
+		return r;
 	r = vm_devices_prepare(vm, err, errlen);
 	if (r)
 		return r;
@@ -376,92 +425,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	log_info("%s loaded, %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ? "PVH kernel" :
 		 vm->boot.kind == BOOT_KIND_BZIMAGE ? "bzImage kernel" : "raw image", cfg->cpus, (unsigned long long)cfg->mem_mib);
 	return 0;
-}
-
-static void vm_tty_raw(struct vm *vm)
-{
-	struct termios t;
-
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &vm->tty_saved) < 0)
-		return;
-	t = vm->tty_saved;
-	cfmakeraw(&t);
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
-		vm->tty_raw = true;
-}
-
-static void vm_tty_restore(struct vm *vm)
-{
-	if (vm->tty_raw) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &vm->tty_saved);
-		vm->tty_raw = false;
-	}
-}
-
-/* Host keyboard → COM1; Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A. */
-static bool vm_console_in(struct vm *vm, bool *escape)
-{
-	uint8_t in[256], out[256];
-	size_t n = 0;
-	ssize_t r = read(STDIN_FILENO, in, sizeof(in));
-
-	if (r <= 0)
-		return r < 0 && (errno == EINTR || errno == EAGAIN);
-	for (ssize_t i = 0; i < r; i++) {
-		if (*escape) {
-			*escape = false;
-			if (in[i] == 'x' || in[i] == 'X') {
-				vm_request_stop(vm, VM_STOP_USER_QUIT, 0);
-				break;
-			}
-			if (in[i] != CONSOLE_ESCAPE)
-				continue;
-		} else if (in[i] == CONSOLE_ESCAPE) {
-			*escape = true;
-			continue;
-		}
-		out[n++] = in[i];
-	}
-	if (n)
-		uart_receive(&vm->com1, out, n);
-	return true;
-}
-
-static void vm_handle_signal(struct vm *vm)
-{
-	struct signalfd_siginfo si;
-
-	while (read(vm->sig_fd, &si, sizeof(si)) == sizeof(si))
-		vm_power_signal(vm, (int)si.ssi_signo);
-}
-
-/* Status agentvmm exits with, per docs/architecture.md "Exit status". */
-static int vm_exit_status(struct vm *vm)
-{
-	switch (vm->stop_reason) {
-	case VM_STOP_STATUS:
-		return vm->stop_status;
-	case VM_STOP_POWEROFF:
-	case VM_STOP_RESET:
-		if (vm->reported_status >= 0)
-			return vm->reported_status;
-		log_info("guest %s", vm->stop_reason == VM_STOP_RESET ? "rebooted" : "powered off");
-		return 0;
-	case VM_STOP_PANIC:
-		log_err("guest kernel panic");
-		return VM_STATUS_GUEST_CRASH;
-	case VM_STOP_SHUTDOWN:
-		log_err("guest triple fault (CPU shutdown)");
-		return VM_STATUS_GUEST_CRASH;
-	case VM_STOP_SIGNAL:
-		log_info("stopped by signal %d", vm->stop_status - 128);
-		return vm->stop_status;
-	case VM_STOP_USER_QUIT:
-		return 0;
-	case VM_STOP_FAILURE:
-	default:
-		return VM_STATUS_HOST_FAILURE;
-	}
 }
 
 /*
@@ -516,51 +479,6 @@ static void vm_report_times(const struct vm *vm, uint64_t now, uint64_t total, u
 		 (unsigned long long)(t->start % 1000000));
 }
 
-int vm_run(struct vm *vm)
-{
-	bool escape = false, stdin_open = vm->interactive;
-
-	if (vm->interactive)
-		vm_tty_raw(vm);
-	/* setup is over: no capability from here on; threads inherit that */
-	if (sandbox_begin(vm->cfg) < 0)
-		vm_fail(vm, "cannot drop privileges");
-	if (vm_devices_start(vm) < 0)
-		vm_fail(vm, "cannot start the I/O thread");
-	for (unsigned i = 0; i < vm->nr_vcpus && vm->stop_reason == VM_RUNNING; i++) {
-		if (vcpu_start(&vm->vcpus[i]) < 0) {
-			vm_fail(vm, "cannot start vCPU thread %u", i);
-			break;
-		}
-	}
-	/* last: a thread inherits its creator's filter */
-	if (sandbox_enter_thread(SANDBOX_MAIN, 0, -1) < 0)
-		vm_fail(vm, "cannot install the main thread's seccomp filter");
-	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
-		struct pollfd p[3] = {
-			{ .fd = vm->stop_efd, .events = POLLIN },
-			{ .fd = vm->sig_fd, .events = POLLIN },
-			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
-		};
-
-		if (poll(p, 3, vm_power_poll_timeout(vm)) < 0 && errno != EINTR) {
-			vm_fail(vm, "poll: %s", strerror(errno));
-			break;
-		}
-		if (p[1].revents)
-			vm_handle_signal(vm);
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-			stdin_open = vm_console_in(vm, &escape);
-		vm_power_tick(vm);
-	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_join(&vm->vcpus[i]);
-	vm_tty_restore(vm);
-	return vm_exit_status(vm);
-}
-
 void vm_destroy(struct vm *vm)
 {
 	bool report = vm->cfg && vm->times.first_run && log_get_level() >= LOG_INFO;
@@ -568,8 +486,16 @@ void vm_destroy(struct vm *vm)
 
 	if (!vm->cfg)
 		return;
+	/* the control thread calls into the VM: it goes first */
+	ctl_server_stop(vm->ctl);
+	vm->ctl = NULL;
 	if (report)
 		vm_rss_kib(vm, &total, &guest);
+	if (vm->supervisor_started) {
+		vm_request_stop(vm, VM_STOP_REQUEST, VM_STATUS_KILLED);
+		pthread_join(vm->supervisor, NULL);
+		vm->supervisor_started = false;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -592,13 +518,20 @@ void vm_destroy(struct vm *vm)
 		ged_fini(&vm->ged);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
-	if (vm->sig_fd >= 0)
-		close(vm->sig_fd);
+	if (vm->done_efd >= 0)
+		close(vm->done_efd);
+	if (vm->power_efd >= 0)
+		close(vm->power_efd);
+	if (vm->console_own)
+		close(vm->console_fd);
+	if (vm->interactive)
+		__atomic_store_n(&stdin_owner_claimed, 0, __ATOMIC_RELEASE);
 	gm_destroy(&vm->gm);
 	kvm_close(&vm->kvm);
 	free(vm->initrd_path);
 	if (report)
 		vm_report_times(vm, vm_now_ns(), total, guest);
+	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	vm->cfg = NULL;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vm.h: VM lifecycle: create → run → destroy. Everything a VM owns hangs off
+ * vm.h: VM lifecycle: create → start → (pause/resume) → stop → wait → destroy. Everything a VM owns hangs off
  * struct vm; vm_destroy() is idempotent and safe from any partial state.
  */
 #ifndef AGENTVMM_VMM_VM_H
@@ -24,12 +24,18 @@
 #include "vmm/share.h"
 #include "devices/pci.h"
 
+struct ctl_server;
+
 #define VM_MAX_VIRTIO 32
 
 /* Exit statuses that are not the workload's (docs/architecture.md "Exit status"). */
 #define VM_STATUS_HOST_FAILURE 1
 #define VM_STATUS_USAGE 2
 #define VM_STATUS_GUEST_CRASH 125
+#define VM_STATUS_KILLED 137 /* 128 + SIGKILL: vm_stop() by avm_kill() or a forced shutdown */
+
+/* Lifecycle, guarded by vm->lock (the public enum avm_state mirrors it). */
+enum vm_state { VM_CREATED, VM_STARTED, VM_PAUSED, VM_STOPPING, VM_STOPPED };
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
@@ -38,7 +44,7 @@ enum vm_stop_reason {
 	VM_STOP_RESET,      /* guest reboot */
 	VM_STOP_PANIC,      /* pvpanic */
 	VM_STOP_SHUTDOWN,   /* triple fault */
-	VM_STOP_SIGNAL,     /* agentvmm got SIGTERM/SIGINT/SIGHUP */
+	VM_STOP_REQUEST,    /* vm_stop(): avm_kill(), a forced shutdown, the CLI's signals */
 	VM_STOP_USER_QUIT,  /* Ctrl-A x on the console */
 	VM_STOP_FAILURE,    /* host-side failure (vm_fail) */
 };
@@ -50,6 +56,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	uint64_t exits;           /* KVM_RUN returns (relaxed atomic, for avm_info) */
 };
 
 /* Host time of each boot phase, CLOCK_MONOTONIC ns (0 = not reached). */
@@ -82,17 +89,32 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	int stop_efd;           /* written once the VM should stop */
-	int sig_fd;             /* signalfd for SIGINT/SIGTERM/SIGHUP/SIGQUIT */
-	bool interactive;
+	int done_efd;           /* written once the VM has stopped (vm_wait_fd) */
+	int console_fd;         /* console output: 1, a --console file, or -1 (none) */
+	bool console_own;       /* console_fd is a file we opened */
+	bool interactive;       /* stdin is this VM's console input (stdio, no command) */
 	bool tty_raw;
 	struct termios tty_saved;
 	char *initrd_path;      /* our initramfs (cache file), or NULL */
 
-	/* graceful stop in progress (vm_run, main thread only): see vm_power.c */
-	int graceful_signo;     /* the signal that asked for it, 0 = none */
+	/* graceful stop in progress, under (lock): see vm_power.c */
+	int power_efd;          /* wakes the supervisor when a graceful stop is asked for */
+	bool graceful;          /* the button was pressed; force at the deadline */
+	int graceful_status;    /* exit status of the forced stop */
+	unsigned graceful_timeout_ms;
 	uint64_t graceful_deadline, next_press; /* CLOCK_MONOTONIC ns */
+	struct ctl_server *ctl; /* --api-socket server, or NULL */
 
-	pthread_mutex_t lock;   /* guards the stop fields */
+	pthread_t supervisor;   /* waits for the stop, serves console input, joins vCPUs */
+	bool supervisor_started;
+	pthread_mutex_t lock;   /* guards the stop and lifecycle fields */
+	pthread_cond_t cond;    /* broadcast on every state change, pause and stop */
+	enum vm_state state;
+	bool pause_req;         /* vCPUs park at the top of their loop */
+	unsigned nr_parked;
+	int exit_status;        /* once VM_STOPPED */
+	uint64_t started_ns, stopped_ns; /* vm_start(), VM_STOPPED (CLOCK_MONOTONIC) */
+	uint64_t console_bytes; /* written by the guest (relaxed atomic) */
 	enum vm_stop_reason stop_reason;
 	int stop_status;
 	int reported_status;    /* -1 until guest-init reports */
@@ -108,11 +130,38 @@ struct vm {
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 
 /*
- * vm_run() - start the vCPUs, serve the console and signals until the VM
- * stops. Return: the exit status agentvmm should exit with.
- * Context: main thread.
+ * vm_start() - start the I/O thread, the vCPUs and the supervisor thread, and
+ * return. Every thread starts with all signals blocked (vCPUs then take only
+ * the kick signal), and the control socket when configured. Return: 0 or
+ * -errno with one line in (err): -EINVAL and friends for a control socket it
+ * cannot serve (exit 2), others host failures (then the VM is stopped, status 1).
+ * Context: any one thread, once, on a VM_CREATED VM.
  */
-int vm_run(struct vm *vm);
+int vm_start(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/*
+ * vm_wait() - wait for VM_STOPPED, at most (timeout_ms) (< 0: forever).
+ * Return: 0 with the exit status in (*status); -ETIMEDOUT; -EINVAL when the
+ * VM was never started. Context: any thread.
+ */
+int vm_wait(struct vm *vm, int timeout_ms, int *status);
+
+/* vm_stop() - end the VM now with exit status (status). Context: any thread. */
+void vm_stop(struct vm *vm, int status);
+
+/*
+ * vm_pause() - park every vCPU (the I/O thread keeps running) and return once
+ * they are parked; vm_resume() lets them go. Return: 0, -EINVAL in the wrong
+ * state, -ESRCH when the VM stopped meanwhile. Context: any thread.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+
+/* vm_tty_restore() - give stdin's tty back its settings (after raw mode); idempotent. */
+void vm_tty_restore(struct vm *vm);
+
+/* vm_get_state() - the lifecycle state. Context: any thread. */
+enum vm_state vm_get_state(struct vm *vm);
 
 /* vm_destroy() - stop threads, free everything; idempotent. */
 void vm_destroy(struct vm *vm);
@@ -139,6 +188,7 @@ uint64_t vm_now_ns(void);
 int vcpu_start(struct vcpu *v) __must_check;
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/* vcpu_signal_setup() - install the process-wide kick (SIGUSR1) handler, once per process. */
 int vcpu_signal_setup(void) __must_check;
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +53,25 @@ static int vm_add_virtio(struct vm *vm, const struct virtio_dev_ops *ops, void *
 /* A blank image: no ext2/3/4 magic and nothing but zeros at its start. */
 static bool disk_is_blank(const char *path)
 {
-	static uint8_t buf[BLANK_PROBE_LEN];
+	uint8_t *buf = malloc(BLANK_PROBE_LEN); /* no static buffer: VMs are created in parallel */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool blank = false;
 	ssize_t n;
 
-	if (fd < 0)
-		return false;
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n <= 0)
-		return n == 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i])
-			return false;
-	return true;
+	if (fd < 0 || !buf)
+		goto out;
+	n = pread(fd, buf, BLANK_PROBE_LEN, 0);
+	blank = n == 0;
+	for (ssize_t i = 0; i < n; i++) {
+		blank = !buf[i];
+		if (!blank)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return blank;
 }
 
 /* mkfs.ext4 on the host, the way microvm.nix prepares its var.img volumes. */
@@ -320,8 +326,8 @@ static bool share_is_store(const struct vm_share *s)
 
 int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	typedef char item_t[VM_PATH_MAX + 64];
-	item_t *items = malloc(sizeof(item_t) * VM_MAX_SHARES); /* no static: VMs may run side by side */
+	/* no static buffers: VMs may be created side by side */
+	char (*items)[VM_PATH_MAX + 64] = malloc(VM_MAX_SHARES * sizeof(*items));
 	char *argv[VM_MAX_SHARES];
 	int n = 0, r;
 

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/log.h"
 
@@ -34,41 +35,66 @@ int vm_power_button(struct vm *vm)
 	return ged_event(&vm->ged, GED_EV_POWER_BUTTON);
 }
 
-static void vm_force_stop(struct vm *vm, int signo, const char *why)
+static void vm_force_stop(struct vm *vm, int status, const char *why)
 {
 	if (why)
 		log_warn("%s: stopping the guest by force", why);
-	vm_request_stop(vm, VM_STOP_SIGNAL, 128 + signo);
+	vm_request_stop(vm, VM_STOP_REQUEST, status);
+}
+
+void vm_power_request(struct vm *vm, unsigned timeout_ms, int force_status, const char *why)
+{
+	uint64_t now = vm_now_ns(), one = 1;
+	bool pending;
+
+	pthread_mutex_lock(&vm->lock);
+	pending = vm->graceful;
+	pthread_mutex_unlock(&vm->lock);
+	if (pending) {
+		vm_force_stop(vm, force_status, "second request");
+		return;
+	}
+	if (timeout_ms == 0 || vm_power_button(vm) < 0) {
+		vm_force_stop(vm, force_status, NULL);
+		return;
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->graceful = true;
+	vm->graceful_status = force_status;
+	vm->graceful_timeout_ms = timeout_ms;
+	vm->graceful_deadline = now + (uint64_t)timeout_ms * NS_PER_MS;
+	vm->next_press = now + VM_REPRESS_NS;
+	pthread_mutex_unlock(&vm->lock);
+	log_info("%s: power button pressed, the guest has %u ms to shut down", why, timeout_ms);
+	if (vm->power_efd >= 0 && write(vm->power_efd, &one, sizeof(one)) < 0)
+		log_warn("cannot wake the supervisor: %s", strerror(errno));
 }
 
 void vm_power_signal(struct vm *vm, int signo)
 {
-	unsigned timeout = vm->cfg->shutdown_timeout_s;
-	uint64_t now = vm_now_ns();
+	bool pending;
 
-	if (vm->graceful_signo) {
-		vm_force_stop(vm, signo, "second signal");
+	pthread_mutex_lock(&vm->lock);
+	pending = vm->graceful;
+	pthread_mutex_unlock(&vm->lock);
+	if (signo == SIGQUIT || pending) {
+		vm_force_stop(vm, 128 + signo, pending ? "second signal" : NULL);
 		return;
 	}
-	/* SIGQUIT, --shutdown-timeout 0, or no button: what a signal always did */
-	if (signo == SIGQUIT || timeout == 0 || vm_power_button(vm) < 0) {
-		vm_force_stop(vm, signo, NULL);
-		return;
-	}
-	vm->graceful_signo = signo;
-	vm->graceful_deadline = now + timeout * NS_PER_S;
-	vm->next_press = now + VM_REPRESS_NS;
-	log_info("%s: power button pressed, the guest has %u s to shut down", strsignal(signo),
-		 timeout);
+	vm_power_request(vm, vm->cfg->shutdown_timeout_s * 1000u, 128 + signo, strsignal(signo));
 }
 
-int vm_power_poll_timeout(const struct vm *vm)
+int vm_power_poll_timeout(struct vm *vm)
 {
 	uint64_t now = vm_now_ns(), next;
+	bool on;
 
-	if (!vm->graceful_signo)
-		return -1;
+	pthread_mutex_lock(&vm->lock);
+	on = vm->graceful;
 	next = vm->next_press < vm->graceful_deadline ? vm->next_press : vm->graceful_deadline;
+	pthread_mutex_unlock(&vm->lock);
+	if (!on)
+		return -1;
 	/* round up, so the deadline has passed when poll() returns */
 	return next <= now ? 0 : (int)((next - now + NS_PER_MS - 1) / NS_PER_MS);
 }
@@ -76,20 +102,32 @@ int vm_power_poll_timeout(const struct vm *vm)
 void vm_power_tick(struct vm *vm)
 {
 	uint64_t now = vm_now_ns();
-	char why[64];
+	bool on, force = false, press = false;
+	int status = 0;
+	unsigned ms = 0;
+	char why[80];
 
-	if (!vm->graceful_signo)
-		return;
-	if (now >= vm->graceful_deadline) {
-		snprintf(why, sizeof(why), "the guest did not shut down within %u s",
-			 vm->cfg->shutdown_timeout_s);
-		vm_force_stop(vm, vm->graceful_signo, why);
-		vm->graceful_signo = 0;
-		return;
+	pthread_mutex_lock(&vm->lock);
+	on = vm->graceful;
+	if (on && now >= vm->graceful_deadline) {
+		force = true;
+		status = vm->graceful_status;
+		ms = vm->graceful_timeout_ms;
+		vm->graceful = false;
+	} else if (on && now >= vm->next_press) {
+		press = true;
+		vm->next_press = now + VM_REPRESS_NS;
 	}
-	if (now >= vm->next_press) {
+	pthread_mutex_unlock(&vm->lock);
+	if (force) {
+		if (ms % 1000)
+			snprintf(why, sizeof(why), "the guest did not shut down within %u ms", ms);
+		else
+			snprintf(why, sizeof(why), "the guest did not shut down within %u s",
+				 ms / 1000);
+		vm_force_stop(vm, status, why);
+	} else if (press) {
 		log_info("the guest is still running: power button pressed again");
 		vm_power_button(vm);
-		vm->next_press = now + VM_REPRESS_NS;
 	}
 }

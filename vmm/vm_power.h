@@ -9,17 +9,25 @@
 #include "vmm/vm.h"
 
 /*
- * vm_power_signal() - agentvmm got (signo). SIGTERM, SIGINT, SIGHUP: press
- * the power button and start the --shutdown-timeout countdown; a second
- * signal, SIGQUIT, a timeout of 0 or a VM without the button: stop by force
- * now (status 128 + signo).
+ * vm_power_request() - ask the guest to shut down: press the power button,
+ * press again each second, and stop the VM by force with (force_status) once
+ * (timeout_ms) have passed. A second request while one is pending, a timeout
+ * of 0, or a VM without the button: stop by force now. (why) names the asker
+ * in the log. Context: any thread.
+ */
+void vm_power_request(struct vm *vm, unsigned timeout_ms, int force_status, const char *why);
+
+/*
+ * vm_power_signal() - agentvmm got (signo): SIGTERM, SIGINT, SIGHUP: a
+ * request bounded by --shutdown-timeout, forced with 128 + signo; SIGQUIT:
+ * force now. Context: any thread.
  */
 void vm_power_signal(struct vm *vm, int signo);
 
-/* vm_power_poll_timeout() - ms until vm_power_tick() has work; -1: none. */
-int vm_power_poll_timeout(const struct vm *vm);
+/* vm_power_poll_timeout() - ms until vm_power_tick() has work; -1: none. Context: supervisor. */
+int vm_power_poll_timeout(struct vm *vm);
 
-/* vm_power_tick() - press again each second; force the stop at the deadline. */
+/* vm_power_tick() - press again each second; force the stop at the deadline. Context: supervisor. */
 void vm_power_tick(struct vm *vm);
 
 #endif

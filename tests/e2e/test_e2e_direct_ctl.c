@@ -142,12 +142,18 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	assert_non_null(strstr(res.out, "{\"ok\":true,\"result\":{\"state\":\"running\","));
 	assert_non_null(strstr(res.out, want));
 
-	/* not yet supported: an error reply (exit 1), the VM keeps running */
+	/* pause parks the vCPUs, info says so, resume lets them go */
 	ctl("pause", NULL);
-	assert_int_equal(res.status, 1);
-	expect_one_line(res.err, "agentvmm ctl: pause: failed: pause: not supported");
-	ctl("shutdown", "--timeout-ms=100");
-	assert_int_equal(res.status, 1);
+	assert_int_equal(res.status, 0);
+	ctl("info", "--json");
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(res.out, "\"state\":\"paused\""));
+	ctl("resume", NULL);
+	assert_int_equal(res.status, 0);
+	ctl("info", "--json");
+	assert_non_null(strstr(res.out, "\"state\":\"running\""));
+	ctl("resume", NULL); /* running already: nothing to do */
+	assert_int_equal(res.status, 0);
 	ctl("reboot", NULL);
 	assert_int_equal(res.status, 1);
 	expect_one_line(res.err, "agentvmm ctl: reboot: unknown-command: unknown command \"reboot\"");
@@ -178,6 +184,24 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	ctl("ping", NULL);
 	assert_int_equal(res.status, 2);
 	expect_one_line(res.err, "No such file or directory (is agentvmm running with --api-socket?)");
+}
+
+/* shutdown: the button is pressed; a tiny guest ignores it, so the stop is forced (137) at the timeout. */
+static void test_ctl_e2e_shutdown_forced_at_timeout(void **state)
+{
+	char log[160];
+	pid_t pid;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/vm4.log", dir);
+	pid = spawn_vm(sock, log);
+	wait_ready(sock);
+	uint64_t t0 = ms_now();
+	ctl("shutdown", "--timeout-ms=300");
+	assert_int_equal(res.status, 0);
+	assert_int_equal(wait_exit(pid, 10000), 137);
+	assert_true(ms_now() - t0 >= 300);
+	assert_int_equal(access(sock, F_OK), -1);
 }
 
 /* SIGKILL leaves the socket behind; the next agentvmm replaces it. SIGTERM cleans up. */
@@ -291,6 +315,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctl_e2e_ping_info_kill),
+		cmocka_unit_test(test_ctl_e2e_shutdown_forced_at_timeout),
 		cmocka_unit_test(test_ctl_e2e_stale_socket_after_sigkill),
 		cmocka_unit_test(test_ctl_e2e_non_socket_refused),
 		cmocka_unit_test(test_ctl_e2e_client_usage_errors),

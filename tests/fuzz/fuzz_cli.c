@@ -109,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		abort();
 	}
+	config_fini(&cfg); /* a --config file's strings */
 	for (int i = 0; i < argc; i++)
 		free(argv[i]);
 

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_e2e_direct_lib.c: libagentvmm driving tiny guests (tests/tinyguest/
+ * guests/NAME.S, --raw-image) on this host's /dev/kvm: two VMs in one process,
+ * pause (no console progress) and resume, kill (status 137), a forced
+ * shutdown, a guest exit status, wait timeouts, state names, errors, and no
+ * fd or thread left after avm_destroy(). The real-kernel version is
+ * test_e2e_lib.c (nested test host).
+ */
+#include <agentvmm.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char tmpdir[] = "/tmp/avm-libtest-XXXXXX";
+
+static unsigned count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static const char *tiny(const char *name)
+{
+	static char path[2][512];
+	static int i;
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s.bin", AV_TINY_DIR, name);
+	return path[i];
+}
+
+static const char *console_path(const char *name)
+{
+	static char path[2][512];
+	static int i;
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s.log", tmpdir, name);
+	return path[i];
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A VM of tiny guest (name) with its console in (console) and a dummy command. */
+static struct avm *tiny_vm(const char *name, const char *console)
+{
+	const char *cmd[] = { "x" };
+	struct avm_config *cfg = avm_config_new();
+	struct avm_error err;
+	struct avm *vm = NULL;
+
+	assert_non_null(cfg);
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny(name), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "mem", "32", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "console", console, &err), 0);
+	assert_int_equal(avm_config_set_command(cfg, 1, cmd, &err), 0);
+	if (avm_create(cfg, &vm, &err))
+		fail_msg("avm_create: %s", err.msg);
+	avm_config_free(cfg);
+	assert_int_equal(avm_state(vm), AVM_STATE_CREATED);
+	return vm;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait until (path) holds more than (than) bytes; false after (ms). */
+static bool grows(const char *path, long than, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (file_size(path) > than)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+static void test_lib_two_vms_pause_resume_kill_and_status(void **state)
+{
+	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	const char *log_a = console_path("a"), *log_b = console_path("b");
+	struct avm *a = tiny_vm("ticker", log_a), *b = tiny_vm("ticker", log_b);
+	struct avm_error err;
+	struct avm_info info;
+	int status = -1;
+	long size;
+
+	assert_int_equal(avm_start(a, &err), 0);
+	assert_int_equal(avm_start(b, &err), 0);
+	assert_int_equal(avm_start(b, &err), -EINVAL); /* only once */
+	assert_string_equal(err.msg, "the VM is running, not created");
+	assert_true(grows(log_a, 0, 10000));
+	assert_true(grows(log_b, 0, 10000));
+	assert_int_equal(avm_state(a), AVM_STATE_RUNNING);
+	assert_int_equal(avm_wait(a, 50, &status), -ETIMEDOUT);
+	assert_int_equal(avm_wait(a, 0, &status), -ETIMEDOUT);
+
+	/* paused: a's console stops, b's goes on */
+	assert_int_equal(avm_pause(a, &err), 0);
+	assert_int_equal(avm_state(a), AVM_STATE_PAUSED);
+	assert_int_equal(avm_pause(a, &err), 0); /* idempotent */
+	size = file_size(log_a);
+	long size_b = file_size(log_b);
+	sleep_ms(500);
+	assert_int_equal(file_size(log_a), size);
+	assert_true(grows(log_b, size_b, 10000));
+	assert_int_equal(avm_info(a, &info), 0);
+	assert_int_equal(info.state, AVM_STATE_PAUSED);
+	assert_int_equal(info.console_bytes, (uint64_t)size);
+	assert_int_equal(info.exit_status, -1);
+	assert_int_equal(info.pid, getpid());
+	assert_int_equal(info.cpus, 1);
+	assert_int_equal(info.mem_mib, 32);
+	assert_true(info.vcpu_exits >= (uint64_t)size);
+
+	/* resumed: progress again */
+	assert_int_equal(avm_resume(a, &err), 0);
+	assert_int_equal(avm_state(a), AVM_STATE_RUNNING);
+	assert_true(grows(log_a, size, 10000));
+
+	/* b killed: 137; a killed while paused, also 137 */
+	assert_int_equal(avm_kill(b), 0);
+	assert_int_equal(avm_wait(b, 10000, &status), 0);
+	assert_int_equal(status, AVM_STATUS_KILLED);
+	assert_int_equal(avm_state(b), AVM_STATE_STOPPED);
+	assert_int_equal(avm_pause(b, &err), -EINVAL);
+	assert_string_equal(err.msg, "cannot pause: the VM is stopped");
+	assert_int_equal(avm_resume(b, &err), -EINVAL);
+	assert_int_equal(avm_info(b, &info), 0);
+	assert_int_equal(info.exit_status, AVM_STATUS_KILLED);
+	size = file_size(log_b);
+	sleep_ms(200);
+	assert_int_equal(file_size(log_b), size); /* really stopped */
+	assert_int_equal(avm_state(a), AVM_STATE_RUNNING); /* the other one untouched */
+	assert_int_equal(avm_pause(a, &err), 0);
+	assert_int_equal(avm_stop(a, 130), 0);
+	assert_int_equal(avm_wait(a, -1, &status), 0);
+	assert_int_equal(status, 130);
+	avm_destroy(a);
+	avm_destroy(b);
+
+	/* nothing left behind: every fd closed, every thread joined */
+	assert_int_equal(count_dir("/proc/self/fd"), fds);
+	assert_int_equal(count_dir("/proc/self/task"), tasks);
+}
+
+static void test_lib_guest_status_and_forced_shutdown(void **state)
+{
+	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	struct avm *a = tiny_vm("exit42", "none"), *b = tiny_vm("ticker", "none");
+	struct avm_error err;
+	struct avm_info info;
+	int status = -1;
+
+	assert_int_equal(avm_shutdown(a, 100, &err), -EINVAL); /* not started */
+	assert_int_equal(avm_start(a, &err), 0);
+	assert_int_equal(avm_start(b, &err), 0);
+	assert_int_equal(avm_wait(a, 20000, &status), 0);
+	assert_int_equal(status, 42);
+	assert_int_equal(avm_wait(a, 0, NULL), 0);
+	assert_int_equal(avm_info(a, &info), 0);
+	assert_int_equal(info.exit_status, 42);
+	/* the ticker ignores the power button (if there is one): forced after 200 ms */
+	assert_int_equal(avm_shutdown(b, 200, &err), 1);
+	assert_int_equal(avm_state(b), AVM_STATE_STOPPED);
+	assert_int_equal(avm_wait(b, 0, &status), 0);
+	assert_int_equal(status, AVM_STATUS_KILLED);
+	assert_int_equal(avm_shutdown(b, 200, &err), 0); /* already stopped: nothing forced */
+	avm_destroy(a);
+	avm_destroy(b);
+	assert_int_equal(count_dir("/proc/self/fd"), fds);
+	assert_int_equal(count_dir("/proc/self/task"), tasks);
+}
+
+static void test_lib_destroy_running_and_created_vms(void **state)
+{
+	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	struct avm *a = tiny_vm("ticker", "none"), *b = tiny_vm("ticker", "none");
+	struct avm_error err;
+	int status;
+
+	assert_int_equal(avm_start(a, &err), 0);
+	assert_int_equal(avm_wait(b, 0, &status), -EINVAL); /* never started */
+	avm_destroy(a); /* running: killed and joined */
+	avm_destroy(b); /* never started */
+	avm_destroy(NULL);
+	assert_int_equal(count_dir("/proc/self/fd"), fds);
+	assert_int_equal(count_dir("/proc/self/task"), tasks);
+}
+
+static void test_lib_errors_come_back_as_code_and_message(void **state)
+{
+	struct avm_config *cfg = avm_config_new();
+	struct avm_error err;
+	struct avm *vm = (struct avm *)&err;
+
+	assert_int_equal(avm_create(cfg, &vm, &err), -EINVAL);
+	assert_null(vm);
+	assert_int_equal(err.code, -EINVAL);
+	assert_string_equal(err.msg, "--kernel is required (see --help)");
+	assert_int_equal(avm_config_set(cfg, "kernel", "/nonexistent/vmlinuz", &err), 0);
+	assert_int_not_equal(avm_create(cfg, &vm, &err), 0);
+	assert_non_null(strstr(err.msg, "/nonexistent/vmlinuz"));
+	assert_null(vm);
+	/* one stdin per process: a second interactive stdio console is refused */
+	assert_int_equal(avm_config_set(cfg, "kernel", NULL, &err), -EINVAL);
+	assert_string_equal(err.msg, "option --kernel needs a value");
+	avm_config_free(cfg);
+
+	cfg = avm_config_new();
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny("ticker"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "mem", "32", &err), 0);
+	struct avm *first, *second;
+
+	assert_int_equal(avm_create(cfg, &first, &err), 0);
+	assert_int_equal(avm_create(cfg, &second, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "already reads stdin"));
+	avm_destroy(first);
+	assert_int_equal(avm_create(cfg, &second, &err), 0); /* free again */
+	avm_destroy(second);
+	avm_config_free(cfg);
+
+	assert_string_equal(avm_state_name(AVM_STATE_CREATED), "created");
+	assert_string_equal(avm_state_name(AVM_STATE_RUNNING), "running");
+	assert_string_equal(avm_state_name(AVM_STATE_PAUSED), "paused");
+	assert_string_equal(avm_state_name(AVM_STATE_STOPPING), "stopping");
+	assert_string_equal(avm_state_name(AVM_STATE_STOPPED), "stopped");
+	assert_string_equal(avm_state_name((enum avm_state)99), "unknown");
+}
+
+static int cleanup(void **state)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lib_two_vms_pause_resume_kill_and_status),
+		cmocka_unit_test(test_lib_guest_status_and_forced_shutdown),
+		cmocka_unit_test(test_lib_destroy_running_and_created_vms),
+		cmocka_unit_test(test_lib_errors_come_back_as_code_and_message),
+	};
+
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "skip: /dev/kvm not accessible\n");
+		return 77;
+	}
+	if (!mkdtemp(tmpdir))
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, cleanup);
+}
