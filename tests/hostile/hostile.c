@@ -10,7 +10,7 @@
  * request must work again. One PASS/FAIL line per case; the exit status is
  * the number of failures (capped at 100).
  *
- *   hostile --disk-pattern [--fs-tag TAG] [--fs-chains] [-v]
+ *   hostile --disk-pattern [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]
  *
  * The disk (if any) must hold pat(offset) at every byte (see pat()); the
  * program writes only sector GOOD_WRITE_SECTOR, with wr_byte(i).
@@ -108,6 +108,13 @@ static int failures, cases;
 static struct dev devs[16];
 static int ndevs;
 static uint64_t fuse_unique = 1;
+static int fs_skip;
+
+static int diag(struct dev *d, const char *what)
+{
+	printf("# %s %s: %s: %s\n", d->name, d->sys, what, strerror(errno));
+	return -1;
+}
 
 /* Disk contents the test writes before boot; byte (o) of the image. */
 static uint8_t pat(uint64_t o)
@@ -275,7 +282,8 @@ static void q_conf_others(struct dev *d)
 /* Full bring-up with well-formed rings; false if the device refused. */
 static bool dev_up(struct dev *d)
 {
-	if (!dev_features(d, FEAT_INDIRECT))
+	/* virtio-blk: DISCARD and WRITE_ZEROES too, to abuse them */
+	if (!dev_features(d, FEAT_INDIRECT | (d->id == ID_BLK ? 3ULL << 13 : 0)))
 		return false;
 	memset(pg[P_DESC].va, 0, PAGE);
 	memset(pg[P_AVAIL].va, 0, PAGE);
@@ -647,9 +655,12 @@ static int m_hdr_writable(struct dev *d, struct desc *c, int n)
 	return 0;
 }
 
+static bool data_must_stay_zero; /* the device may not write the data buffer */
+
 static int m_read_into_ro(struct dev *d, struct desc *c, int n)
 {
 	c[1].flags &= (uint16_t)~F_WRITE; /* IN request whose data buffer is read-only */
+	data_must_stay_zero = true;
 	put_chain(c, n);
 	return 0;
 }
@@ -742,6 +753,70 @@ static int m_overlap_hdr(struct dev *d, struct desc *c, int n)
 	return 0;
 }
 
+/* DISCARD (11) / WRITE_ZEROES (13) with segment (sector, num, flags) of (seglen) bytes */
+static int m_zero(struct desc *c, uint32_t type, uint64_t sector, uint32_t num, uint32_t flags,
+		  uint32_t seglen)
+{
+	uint8_t *seg = pg[P_DATA].va;
+
+	memcpy(pg[P_HDR].va, &type, 4);
+	memset(seg, 0, 32);
+	for (unsigned off = 0; off < 32; off += 16) {
+		memcpy(seg + off, &sector, 8);
+		memcpy(seg + off + 8, &num, 4);
+		memcpy(seg + off + 12, &flags, 4);
+	}
+	c[1].len = seglen;
+	c[1].flags = F_NEXT;
+	put_chain(c, 3);
+	return 0;
+}
+
+static int m_discard_past_end(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 11, d->blk_sectors - 1, 2, 0, 16);
+}
+
+static int m_wz_huge_sector(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 1ULL << 63, 8, 0, 16);
+}
+
+static int m_wz_sector_wraps(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, UINT64_MAX - 1, 8, 1, 16);
+}
+
+static int m_discard_unmap(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 11, 0, 1, 1, 16);
+}
+
+static int m_wz_bad_flags(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 1, 0xfffffffe, 16);
+}
+
+static int m_wz_two_segs(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 1, 0, 32);
+}
+
+static int m_wz_huge_count(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 0xffffffffu, 0, 16);
+}
+
+static int m_get_id_tiny(struct dev *d, struct desc *c, int n)
+{
+	uint32_t type = 8;
+
+	memcpy(pg[P_HDR].va, &type, 4);
+	c[1].len = 1;
+	put_chain(c, n);
+	return 0;
+}
+
 /* net/rng */
 static int m_net_short(struct dev *d, struct desc *c, int n)
 {
@@ -792,7 +867,7 @@ static const struct chain_case chain_cases[] = {
 	{ "indirect-with-next", m_ind_with_next, 0, O_NEEDS_RESET },
 	{ "readable-after-writable", m_ro_after_wo, B, O_NEEDS_RESET },
 	{ "header-device-writable", m_hdr_writable, B, BAD },
-	{ "read-into-readonly-buffer", m_read_into_ro, B, BAD },
+	{ "read-into-readonly-buffer", m_read_into_ro, B, ANY },
 	{ "no-writable-status", m_status_ro_only, B, BAD },
 	{ "write-past-capacity", m_write_past_end, B, O_ERROR },
 	{ "write-sector-2^63", m_write_huge_sector, B, O_ERROR },
@@ -800,6 +875,14 @@ static const struct chain_case chain_cases[] = {
 	{ "write-offset-wraps", m_write_wraps, B, O_ERROR },
 	{ "unknown-request-type", m_bad_type, B, O_ERROR },
 	{ "short-header", m_short_hdr, B, BAD },
+	{ "discard-past-capacity", m_discard_past_end, B, O_ERROR },
+	{ "write-zeroes-sector-2^63", m_wz_huge_sector, B, O_ERROR },
+	{ "write-zeroes-offset-wraps", m_wz_sector_wraps, B, O_ERROR },
+	{ "discard-with-unmap", m_discard_unmap, B, O_ERROR },
+	{ "write-zeroes-bad-flags", m_wz_bad_flags, B, O_ERROR },
+	{ "write-zeroes-two-segments", m_wz_two_segs, B, O_ERROR },
+	{ "write-zeroes-huge-count", m_wz_huge_count, B, O_ERROR },
+	{ "get-id-1-byte-buffer", m_get_id_tiny, B, ANY },
 	{ "zero-len-data", m_zero_len_data, B, ANY },
 	{ "zero-len-status", m_zero_len_status, B, BAD },
 	{ "len-not-sector-multiple", m_odd_len, B, BAD },
@@ -828,6 +911,14 @@ static void run_chain_case(struct dev *d, const struct chain_case *cc)
 		got = O_NEEDS_RESET;
 	if (d->id == ID_FS && got == O_OK)
 		fs_destroy(d);
+	if (data_must_stay_zero) {
+		data_must_stay_zero = false;
+		for (unsigned i = 0; i < SECTOR; i++)
+			if (pg[P_DATA].va[i]) {
+				dev_reset(d);
+				return result(d, cc->name, false, "device wrote a read-only buffer");
+			}
+	}
 	finish(d, cc->name, got, cc->allowed);
 }
 
@@ -1043,7 +1134,7 @@ static void case_msix_table(struct dev *d)
 	w64(d, MSIX_PBA_OFF, ~0ULL); /* PBA is read-only */
 	w32(d, MSIX_PBA_OFF + 0x800, 1);
 	pba = r64(d, MSIX_PBA_OFF);
-	for (int i = 0; i < 20000; i++) /* mask/unmask storm on every vector */
+	for (int i = 0; i < 5000; i++) /* mask/unmask storm on every vector */
 		w32(d, MSIX_TABLE_OFF + 16 * (unsigned)(i % d->nvec) + 12, (uint32_t)(i & 1));
 	/* vector 0 at a message address no CPU decodes, unmasked, used by the queue */
 	w32(d, MSIX_TABLE_OFF + 0, 0x12345000);
@@ -1091,9 +1182,9 @@ static void case_notify_storm(struct dev *d)
 
 	if (!dev_up(d))
 		return result(d, n, false, "bring-up refused");
-	for (int i = 0; i < 50000; i++)
+	for (int i = 0; i < 20000; i++)
 		kick(d);
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 500; i++) {
 		w8(d, NOTIFY_OFF + NOTIFY_MULT * d->tq, 0);
 		w32(d, NOTIFY_OFF + NOTIFY_MULT * d->tq, 0);
 		w16(d, NOTIFY_OFF + NOTIFY_MULT * 64, 0);
@@ -1102,7 +1193,7 @@ static void case_notify_storm(struct dev *d)
 	k = good_chain(d, c, GOOD_READ_SECTOR, false);
 	put_chain(c, k);
 	submit(d, 0);
-	for (int i = 0; i < 50000; i++)
+	for (int i = 0; i < 20000; i++)
 		kick(d);
 	k = wait_done(d, 5000);
 	msleep(50);
@@ -1193,37 +1284,51 @@ static void fs_tag(struct dev *d, char *tag)
 	tag[36] = 0;
 }
 
+/*
+ * Take (bdf) over: unbind its driver (a busy region cannot be mapped with
+ * CONFIG_IO_STRICT_DEVMEM), map BAR0, enable decoding. Virtio-fs devices are
+ * taken in PCI order after the first (fs_skip), which the caller knows are
+ * mounted; the one taken must carry (fs_tag_want). Return 1 to leave it alone.
+ */
 static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
 {
+	static int fs_seen;
 	char p[400];
 	int fd;
 
 	snprintf(d->sys, sizeof(d->sys), "/sys/bus/pci/devices/%s", bdf);
+	if (d->id == ID_FS && (!fs_tag_want || fs_seen++ < fs_skip))
+		return 1; /* not ours to break */
 	snprintf(p, sizeof(p), "%s/config", d->sys);
 	d->cfg = open(p, O_RDWR);
+	if (d->cfg < 0)
+		return diag(d, "open config");
+	snprintf(p, sizeof(p), "%s/driver/unbind", d->sys);
+	if (access(p, F_OK) == 0 && write_str(p, bdf))
+		return diag(d, "unbind");
+	cfg_write(d, 4, cfg_read(d, 4, 2) | 6, 2); /* memory space + bus master */
 	snprintf(p, sizeof(p), "%s/resource0", d->sys);
 	fd = open(p, O_RDWR | O_SYNC);
-	if (d->cfg < 0 || fd < 0)
-		return -1;
+	if (fd < 0)
+		return diag(d, "open resource0");
 	d->bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (d->bar == MAP_FAILED)
-		return -1;
+		return diag(d, "mmap resource0");
 	d->bar0 = cfg_read(d, 0x10, 4);
 	if (d->id == ID_FS) {
 		char tag[37];
 
 		fs_tag(d, tag);
-		if (!fs_tag_want || strcmp(tag, fs_tag_want))
-			return 1; /* not ours to break */
+		if (strcmp(tag, fs_tag_want)) {
+			printf("# %s: tag '%s', want '%s'\n", d->sys, tag, fs_tag_want);
+			errno = ENOENT;
+			return diag(d, "virtio-fs tag differs");
+		}
 	}
-	snprintf(p, sizeof(p), "%s/driver/unbind", d->sys);
-	if (access(p, F_OK) == 0 && write_str(p, bdf))
-		return -1;
-	cfg_write(d, 4, cfg_read(d, 4, 2) | 6, 2); /* memory space + bus master */
 	int m = find_msix(d);
 	if (m < 0)
-		return -1;
+		return diag(d, "no MSI-X capability");
 	d->msix_cap = (uint16_t)m;
 	d->nvec = (uint16_t)((cfg_read(d, (unsigned)m + 2, 2) & 0x7ff) + 1);
 	dev_reset(d);
@@ -1233,22 +1338,25 @@ static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
 	d->qmax = r16(d, CC_Q_SIZE);
 	if (d->id == ID_BLK)
 		d->blk_sectors = r64(d, DEVCFG_OFF);
-	return d->nq > d->tq && d->qmax >= QSIZE ? 0 : -1;
+	errno = EINVAL;
+	return d->nq > d->tq && d->qmax >= QSIZE ? 0 : diag(d, "queue count or size");
 }
 
+/* Every virtio-pci device, in PCI address order (fs_skip counts in that order). */
 static void discover(const char *fs_tag_want)
 {
-	DIR *dir = opendir("/sys/bus/pci/devices");
-	struct dirent *e;
+	struct dirent **ents;
+	int nents = scandir("/sys/bus/pci/devices", &ents, NULL, alphasort);
 
-	while (dir && (e = readdir(dir)) && ndevs < (int)(sizeof(devs) / sizeof(devs[0]))) {
+	for (int k = 0; k < nents; k++) {
+		const char *bdf = ents[k]->d_name;
 		char p[300];
 		unsigned ven, dev;
 		struct dev *d = &devs[ndevs];
 
-		if (e->d_name[0] == '.')
+		if (bdf[0] == '.' || ndevs >= (int)(sizeof(devs) / sizeof(devs[0])))
 			continue;
-		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s", e->d_name);
+		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s", bdf);
 		if (read_hex(p, "vendor", &ven) || read_hex(p, "device", &dev) || ven != 0x1af4 ||
 		    dev < 0x1040)
 			continue;
@@ -1257,20 +1365,22 @@ static void discover(const char *fs_tag_want)
 		snprintf(d->name, sizeof(d->name), "%s",
 			 d->id == ID_BLK ? "blk" : d->id == ID_NET ? "net" : d->id == ID_RNG ? "rng"
 			 : d->id == ID_FS ? "fs" : "other");
-		int r = dev_open(d, e->d_name, fs_tag_want);
+		int r = dev_open(d, bdf, fs_tag_want);
 
 		if (r < 0) {
-			printf("FAIL %s open: cannot take over %s\n", d->name, e->d_name);
+			printf("FAIL %s open: cannot take over %s\n", d->name, bdf);
 			failures++;
 		} else if (r == 0) {
 			if (verbose)
 				printf("# %s at %s: %u queues, max %u, %u vectors, BAR0 %#x\n",
-				       d->name, e->d_name, d->nq, d->qmax, d->nvec, d->bar0);
+				       d->name, bdf, d->nq, d->qmax, d->nvec, d->bar0);
 			ndevs++;
 		}
 	}
-	if (dir)
-		closedir(dir);
+	for (int k = 0; k < nents; k++)
+		free(ents[k]);
+	if (nents >= 0)
+		free(ents);
 }
 
 static void run_device(struct dev *d)
@@ -1317,8 +1427,10 @@ int main(int argc, char **argv)
 			fs_chains = true;
 		else if (!strcmp(argv[i], "--fs-tag") && i + 1 < argc)
 			fs_tag_want = argv[++i];
+		else if (!strcmp(argv[i], "--fs-skip") && i + 1 < argc)
+			fs_skip = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--disk-pattern")) {
-			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG] [--fs-chains] [-v]\n");
+			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]\n");
 			return 100;
 		}
 	}
