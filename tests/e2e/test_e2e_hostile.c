@@ -227,7 +227,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	argv[n++] = "-c";
 	/* run from tmpfs: the program must not page in from a device it takes over */
 	argv[n++] = "cp /hb/hostile /tmp/h && umount /hd && exec /tmp/h --disk-pattern "
-		    "--fs-tag share1 --fs-skip 1 --fs-degraded-ok -v";
+		    "--fs-tag share1 --fs-skip 1 -v";
 	argv[n] = NULL;
 
 	tmp_names(before, sizeof(before));
@@ -235,7 +235,6 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	print_message("  run took %.2f s\n", res.secs);
 	if (res.status == -1)
 		fail_msg("timed out; stdout: %s\nstderr: %s", res.out, res.err);
-	/* a FAIL line (XFAIL is the known virtio-fs issue, checked below) */
 	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 4 devices")) {
 		/* whole: cmocka's messages are truncated */
 		fputs("stdout:\n", stdout);
@@ -246,18 +245,15 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 		fail_msg("status %d", res.status);
 	}
 
+	const char *sum = strstr(res.out, "hostile: ");
+	print_message("  %.*s\n", (int)strcspn(sum, "\n"), sum);
 	/* each device ran its cases */
 	const char *const devs[] = { "PASS blk desc-loop", "PASS rng desc-loop", "PASS net desc-loop",
-				     "PASS fs qsize-0", "PASS blk pci-config-abuse",
+				     "PASS fs qsize-0", "PASS fs reset-reactivate-x3", "PASS blk pci-config-abuse",
 				     "PASS fs msix-table-abuse", "PASS net notification-storm" };
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		if (!strstr(res.out, devs[i]))
 			fail_msg("no '%s' in: %s", devs[i], res.out);
-	/* known bug: virtiofsd is lost after device re-activations (docs/hostile-guest.md) */
-	if (strstr(res.out, "XFAIL fs reset-reactivate-x3"))
-		print_message("  note: virtio-fs back end lost after re-activation (known)\n");
-	else if (!strstr(res.out, "PASS fs reset-reactivate-x3"))
-		fail_msg("no fs reset-reactivate-x3 line");
 	/* agentvmm said why it refused */
 	assert_non_null(strstr(res.err, "device needs reset"));
 	assert_non_null(strstr(res.err, "virtq: "));

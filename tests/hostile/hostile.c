@@ -10,7 +10,7 @@
  * request must work again. One PASS/FAIL line per case; the exit status is
  * the number of failures (capped at 100).
  *
- *   hostile --disk-pattern [--fs-tag TAG --fs-skip N] [--fs-degraded-ok] [--fs-chains] [-v]
+ *   hostile --disk-pattern [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]
  *
  * The disk (if any) must hold pat(offset) at every byte (see pat()); the
  * program writes only sector GOOD_WRITE_SECTOR, with wr_byte(i).
@@ -115,11 +115,6 @@ static int fs_skip;
  * session is never ended.)
  */
 static bool fs_inited;
-/*
- * --fs-degraded-ok: once virtiofsd is gone, agentvmm answers every request
- * with EIO (vu_fs.c); accept that answer, with the right unique, as "works".
- */
-static bool fs_degraded_ok, fs_degraded;
 
 static int diag(struct dev *d, const char *what)
 {
@@ -412,12 +407,8 @@ static int completion_status(struct dev *d)
 		int32_t err;
 
 		memcpy(&err, pg[P_DATA].va + 4, 4);
-		if (len >= 16 && err == -5 && fs_degraded_ok &&
-		    !memcmp(pg[P_DATA].va + 8, pg[P_HDR].va + 8, 8)) {
-			fs_degraded = true; /* agentvmm's answer once the back end is gone */
-			return O_OK;
-		}
-		return len >= 16 && err == 0 ? O_OK : O_ERROR;
+		return len >= 16 && err == 0 && !memcmp(pg[P_DATA].va + 8, pg[P_HDR].va + 8, 8)
+			       ? O_OK : O_ERROR;
 	}
 	}
 	return O_OK;
@@ -994,7 +985,7 @@ static void case_enable_after_driver_ok(struct dev *d)
 	put_chain(c, k);
 	submit(d, 0);
 	k = wait_done(d, 5000);
-	why = k == O_OK ? "" : "live queue broke";
+	why = k == O_OK && completion_status(d) == O_OK ? "" : "live queue broke";
 	result(d, n, !*why, "%s", *why ? why : "ignored, queue still works");
 	dev_reset(d);
 }
@@ -1391,13 +1382,7 @@ static void run_device(struct dev *d)
 		why = good_request(d, false);
 		dev_reset(d);
 	}
-	if (d->id == ID_FS && fs_degraded) {
-		/* known: virtiofsd does not survive re-activations (docs/hostile-guest.md) */
-		printf("XFAIL fs reset-reactivate-x3: back end lost, requests answered EIO\n");
-		why = "";
-	} else {
-		result(d, "reset-reactivate-x3", !*why, "%s", *why ? why : "ok");
-	}
+	result(d, "reset-reactivate-x3", !*why, "%s", *why ? why : "ok");
 	if (d->id == ID_BLK) {
 		why = good_request(d, true);
 		result(d, "good-write", !*why, "%s", *why ? why : "ok");
@@ -1430,8 +1415,6 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v"))
 			verbose = true;
-		else if (!strcmp(argv[i], "--fs-degraded-ok"))
-			fs_degraded_ok = true;
 		else if (!strcmp(argv[i], "--fs-chains"))
 			fs_chains = true;
 		else if (!strcmp(argv[i], "--fs-tag") && i + 1 < argc)
@@ -1439,7 +1422,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--fs-skip") && i + 1 < argc)
 			fs_skip = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--disk-pattern")) {
-			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG --fs-skip N] [--fs-degraded-ok] [--fs-chains] [-v]\n");
+			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]\n");
 			return 100;
 		}
 	}
