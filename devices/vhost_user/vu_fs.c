@@ -102,6 +102,13 @@ struct vufs {
 	struct virtq *fs_vqs;       /* the transport's, valid while fs_active */
 	uint16_t fs_nr_vqs;
 	int fs_call[VIRTIO_MAX_QUEUES];
+	/*
+	 * Call eventfd for a queue the driver gave no MSI-X vector (polling is
+	 * legal): the back end gets this one, which nobody reads, instead of
+	 * VU_VRING_NOFD. libvhost-user (Debian's virtiofsd) writes the call fd
+	 * unconditionally after every completion and exits on EBADF.
+	 */
+	int fs_nocall;
 	bool fs_owned[VIRTIO_MAX_QUEUES]; /* handed to the back end, not taken back */
 	struct vufs_kick fs_kick[VIRTIO_MAX_QUEUES];
 	struct vq_chain *fs_chain;  /* scratch for virtq_pop on the loop thread */
@@ -345,7 +352,7 @@ static int vufs_activate(void *dev, const struct virtio_activation *act)
 	d->fs_nr_vqs = MIN(act->nr_vqs, d->fs_nr_queues);
 	d->fs_acked = act->features;
 	for (uint16_t q = 0; q < d->fs_nr_vqs; q++) {
-		d->fs_call[q] = act->call_fds[q];
+		d->fs_call[q] = act->call_fds[q] >= 0 ? act->call_fds[q] : d->fs_nocall;
 		d->fs_owned[q] = false;
 		if (!d->fs_kick[q].k_watched)
 			d->fs_kick[q].k_fd = act->kick_fds[q];
@@ -401,6 +408,8 @@ static void vufs_destroy(void *dev)
 	if (!d)
 		return;
 	vu_conn_close(&d->fs_conn);
+	if (d->fs_nocall >= 0)
+		close(d->fs_nocall);
 	free(d->fs_chain);
 	pthread_mutex_destroy(&d->fs_lock);
 	free(d);
@@ -463,6 +472,11 @@ void *vufs_create(const struct vufs_config *cfg, const struct guest_mem *gm, cha
 	}
 	pthread_mutex_init(&d->fs_lock, NULL);
 	vu_conn_init_empty(&d->fs_conn);
+	d->fs_nocall = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->fs_nocall < 0) {
+		snprintf(err, errlen, "virtio-fs '%s': eventfd: %s", cfg->tag, strerror(errno));
+		goto err_destroy;
+	}
 	snprintf(d->fs_tag, sizeof(d->fs_tag), "%s", cfg->tag);
 	d->fs_nr_queues = (uint16_t)(1 + (cfg->nr_request_queues ? cfg->nr_request_queues : 1));
 	d->fs_gm = gm;

@@ -347,21 +347,36 @@ static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
 	msix_cfg_written(&t->msix);
 }
 
-/* BAR0 moved: move the queue doorbells with it. Context: vCPU thread, bus write-locked. */
+/*
+ * BAR0 moved: move the queue doorbells with it. Context: vCPU thread, bus
+ * write-locked. The guest chooses (addr): it may put BAR0 onto another
+ * device's doorbells, where KVM refuses a second ioeventfd. Then kicks reach
+ * bar_write() instead, and the next move must not try to remove a doorbell
+ * that was never installed: (db_on) records which ones are. Both failures
+ * are the guest's doing, so they are logged rate-limited.
+ */
+_Static_assert(VIRTIO_MAX_QUEUES <= 64, "db_on has one bit per queue");
+
 static void bar_moved(struct pci_dev *d, int bar, uint64_t addr)
 {
 	struct vpci *t = d->opaque;
 
 	for (unsigned i = 0; i < t->nr_queues; i++) {
-		uint64_t off = VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * i;
+		uint64_t off = VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * i, bit = 1ULL << i;
 
-		if (t->bar_addr &&
-		    t->irq->ioeventfd(t->irq->opaque, t->bar_addr + off, 2, t->q[i].kick_efd, true))
-			log_warn("%s: cannot remove doorbell %u", t->ops->name, i);
-		if (addr &&
-		    t->irq->ioeventfd(t->irq->opaque, addr + off, 2, t->q[i].kick_efd, false))
-			log_warn("%s: cannot install doorbell %u (kicks will exit to userspace)",
-				 t->ops->name, i);
+		if (t->db_on & bit) {
+			if (t->irq->ioeventfd(t->irq->opaque, t->bar_addr + off, 2, t->q[i].kick_efd,
+					      true))
+				log_guest_ratelimited("%s: cannot remove doorbell %u", t->ops->name, i);
+			t->db_on &= ~bit;
+		}
+		if (!addr)
+			continue;
+		if (t->irq->ioeventfd(t->irq->opaque, addr + off, 2, t->q[i].kick_efd, false) == 0)
+			t->db_on |= bit;
+		else
+			log_guest_ratelimited("%s: doorbell %u at %#llx taken (kicks exit to userspace)",
+					      t->ops->name, i, (unsigned long long)(addr + off));
 	}
 	t->bar_addr = addr;
 }

@@ -59,6 +59,7 @@ struct vpci {
 	uint8_t status, config_gen, isr;
 	bool active, failed;         /* read by the loop thread without the lock */
 	uint64_t bar_addr;           /* where BAR0 decodes now (0: off) */
+	uint64_t db_on;              /* bit q: queue q's doorbell ioeventfd is installed */
 	struct vpci_queue q[VIRTIO_MAX_QUEUES];
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 };

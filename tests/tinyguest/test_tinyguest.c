@@ -126,6 +126,13 @@ static void test_tiny_unclaimed_port_reads_all_ones(void **state)
 	assert_int_equal(res.status, 255);
 }
 
+/* Hostile 0xcf8/0xcfc accesses: read-only IDs hold, absent functions read all-ones. */
+static void test_tiny_pci_cf8_abuse_ids_intact(void **state)
+{
+	run_tiny("pci_cf8_abuse", NULL);
+	assert_int_equal(res.status, 42);
+}
+
 static void test_tiny_two_vcpus_boot_and_exit(void **state)
 {
 	/* APs wait for SIPI in the kernel; the VM still ends when the BSP reports */
@@ -287,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_pvpanic_ends_vm_with_125),
 		cmocka_unit_test(test_tiny_triple_fault_ends_vm_with_125),
 		cmocka_unit_test(test_tiny_unclaimed_port_reads_all_ones),
+		cmocka_unit_test(test_tiny_pci_cf8_abuse_ids_intact),
 		cmocka_unit_test(test_tiny_two_vcpus_boot_and_exit),
 		cmocka_unit_test(test_tiny_sigterm_without_acpi_forced_after_timeout),
 		cmocka_unit_test(test_tiny_sigint_timeout_0_forces_at_once),

@@ -459,6 +459,101 @@ static void expect_create_fails(enum fake_mode mode, uint64_t feat, uint64_t pro
 	fake_stop(&f);
 }
 
+/* A driver reset and re-activation with the real virtiofsd: it keeps serving. */
+static void test_vufs_virtiofsd_survives_reset_and_reactivation(void **state)
+{
+	struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION,
+				   .minor = FUSE_KERNEL_MINOR_VERSION, .max_readahead = 65536 };
+	struct fuse_init_out io;
+	struct fuse_getattr_in ga = { 0 };
+	struct fuse_attr_out ao;
+	struct fuse_out_header oh;
+	char err[256];
+	struct rig r;
+	pid_t pid = start_virtiofsd();
+	int status;
+
+	assert_non_null(create_retry(&r, err, sizeof(err)));
+	rig_activate(&r);
+	fuse_call(&r, FUSE_INIT, 0, &ii, sizeof(ii), &io, sizeof(io), &oh);
+	assert_int_equal(oh.error, 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(vufs_ops.reset(r.dev), 0);
+		rig_activate(&r);
+		fuse_call(&r, FUSE_GETATTR, FUSE_ROOT_ID, &ga, sizeof(ga), &ao, sizeof(ao), &oh);
+		if (oh.error || !vufs_backend_alive(r.dev)) {
+			char cmd[200];
+
+			snprintf(cmd, sizeof(cmd), "cat %s/virtiofsd.log >&2", tdir);
+			if (system(cmd))
+				(void)0;
+			fail_msg("round %d: error %d, back end %s", i, oh.error,
+				 vufs_backend_alive(r.dev) ? "alive" : "lost");
+		}
+	}
+	rig_destroy(&r);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/* Post (opcode) on the request queue and poll the used ring: no call eventfd. */
+static int32_t fuse_call_polled(struct rig *r, uint32_t opcode, uint64_t nodeid, const void *arg,
+				uint32_t arg_len, uint32_t out_len)
+{
+	struct fuse_out_header oh;
+	uint32_t id, len;
+	gpa_t og = 0;
+	uint16_t head = post(r, 1, opcode, nodeid, arg, arg_len, sizeof(oh) + out_len, &og);
+
+	kick(r, 1);
+	for (int i = 0; i < T_WAIT_MS; i++) {
+		if (th_vq_get_used(&r->dq[1], &id, &len)) {
+			assert_int_equal(id, head);
+			assert_int_equal(gm_read(&r->gm, og, &oh, sizeof(oh)), 0);
+			assert_true(oh.unique == r->unique);
+			return oh.error;
+		}
+		usleep(1000);
+	}
+	fail_msg("no completion");
+	return 0;
+}
+
+/*
+ * A driver that polls (no MSI-X vector, so no call eventfd): the back end
+ * still gets a call fd. With VU_VRING_NOFD, virtiofsd's libvhost-user wrote
+ * to fd -1 after its first reply and exited.
+ */
+static void test_vufs_virtiofsd_serves_queues_without_vector(void **state)
+{
+	struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION,
+				   .minor = FUSE_KERNEL_MINOR_VERSION, .max_readahead = 65536 };
+	struct fuse_getattr_in ga = { 0 };
+	int nocall[2] = { -1, -1 };
+	char err[256];
+	struct rig r;
+	pid_t pid = start_virtiofsd();
+	int status;
+
+	assert_non_null(create_retry(&r, err, sizeof(err)));
+	struct virtio_activation act = {
+		.gm = &r.gm, .vqs = r.vqs, .nr_vqs = 2, .features = 1ULL << VIRTIO_F_VERSION_1,
+		.evl = &r.evl, .kick_fds = r.kick, .call_fds = nocall,
+	};
+	rig_rings(&r);
+	assert_int_equal(vufs_ops.set_features(r.dev, act.features), 0);
+	assert_int_equal(vufs_ops.activate(r.dev, &act), 0);
+	assert_int_equal(fuse_call_polled(&r, FUSE_INIT, 0, &ii, sizeof(ii),
+					  sizeof(struct fuse_init_out)), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fuse_call_polled(&r, FUSE_GETATTR, FUSE_ROOT_ID, &ga, sizeof(ga),
+						  sizeof(struct fuse_attr_out)), 0);
+	assert_true(vufs_backend_alive(r.dev));
+	rig_destroy(&r);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
 static void test_vufs_no_version_1_refused(void **state)
 {
 	expect_create_fails(FAKE_OK, 1ULL << VU_F_PROTOCOL_FEATURES, P_GOOD, 2, "VERSION_1");
@@ -586,6 +681,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vufs_virtiofsd_fuse_then_eio),
+		cmocka_unit_test(test_vufs_virtiofsd_survives_reset_and_reactivation),
+		cmocka_unit_test(test_vufs_virtiofsd_serves_queues_without_vector),
 		cmocka_unit_test(test_vufs_no_version_1_refused),
 		cmocka_unit_test(test_vufs_wrong_reply_refused),
 		cmocka_unit_test(test_vufs_silent_backend_times_out),

@@ -1,0 +1,1444 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hostile.c: a hostile guest driver. Run as root inside a Linux guest of
+ * agentvmm: it unbinds the kernel's driver from each virtio-pci device, maps
+ * BAR0 through sysfs, takes locked pages whose guest-physical addresses it
+ * reads from /proc/self/pagemap, and drives the modern virtio-pci transport
+ * itself with deliberately bad input (docs/hostile-guest.md lists the cases).
+ * After each case the device must have refused (NEEDS_RESET, an error status
+ * in the used ring, or the write ignored), and after a reset a well-formed
+ * request must work again. One PASS/FAIL line per case; the exit status is
+ * the number of failures (capped at 100).
+ *
+ *   hostile --disk-pattern [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]
+ *
+ * The disk (if any) must hold pat(offset) at every byte (see pat()); the
+ * program writes only sector GOOD_WRITE_SECTOR, with wr_byte(i).
+ * It knows agentvmm's BAR0 layout (devices/virtio/virtio_pci.h) and checks
+ * the capabilities point there.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* agentvmm's BAR0 layout (devices/virtio/virtio_pci.h) */
+#define BAR_SIZE 0x8000
+#define ISR_OFF 0x1000
+#define DEVCFG_OFF 0x2000
+#define NOTIFY_OFF 0x3000
+#define NOTIFY_MULT 4
+#define MSIX_TABLE_OFF 0x4000
+#define MSIX_PBA_OFF 0x5000
+
+/* virtio 1.2 §4.1.4.3 common config */
+enum {
+	CC_DFSELECT = 0, CC_DF = 4, CC_GFSELECT = 8, CC_GF = 12, CC_MSIX = 16, CC_NUMQ = 18,
+	CC_STATUS = 20, CC_CFGGEN = 21, CC_Q_SELECT = 22, CC_Q_SIZE = 24, CC_Q_MSIX = 26,
+	CC_Q_ENABLE = 28, CC_Q_NOFF = 30, CC_Q_DESC = 32, CC_Q_AVAIL = 40, CC_Q_USED = 48,
+};
+
+#define S_ACK 1
+#define S_DRIVER 2
+#define S_DRIVER_OK 4
+#define S_FEATURES_OK 8
+#define S_NEEDS_RESET 0x40
+#define F_NEXT 1
+#define F_WRITE 2
+#define F_INDIRECT 4
+#define FEAT_INDIRECT (1ULL << 28)
+#define FEAT_VERSION_1 (1ULL << 32)
+#define NO_VECTOR 0xffff
+
+#define QSIZE 16
+#define NPAGES 16
+#define PAGE 4096
+#define SECTOR 512
+#define GOOD_READ_SECTOR 7
+#define GOOD_WRITE_SECTOR 100
+#define BEYOND_RAM (1ULL << 40)
+
+enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_FS = 26 };
+
+/* outcomes of one bad request */
+enum {
+	O_NEEDS_RESET = 1, /* status shows NEEDS_RESET */
+	O_ERROR = 2,       /* completed with a device error (blk IOERR/UNSUPP, fuse error) */
+	O_OK = 4,          /* completed successfully */
+	O_IGNORED = 8,     /* nothing happened within the wait */
+};
+static const char *const oname[] = { [1] = "needs-reset", [2] = "error", [4] = "ok",
+				     [8] = "ignored" };
+
+struct page {
+	uint8_t *va;
+	uint64_t pa;
+};
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+struct dev {
+	char name[8];
+	char sys[300];
+	uint16_t id, nq, qmax, nvec, msix_cap;
+	uint16_t tq; /* the queue the cases drive */
+	volatile uint8_t *bar;
+	uint32_t bar0; /* BAR0 register value */
+	uint64_t blk_sectors;
+	int cfg;
+	uint16_t avail_idx, used_seen;
+};
+
+static struct page pg[NPAGES];
+static bool verbose, fs_chains;
+static int failures, cases;
+static struct dev devs[16];
+static int ndevs;
+static uint64_t fuse_unique = 1;
+static int fs_skip;
+/*
+ * The FUSE session in virtiofsd outlives device resets: INIT once, then
+ * GETATTR. (A second FUSE_DESTROY kills Debian 12's C virtiofsd, so the
+ * session is never ended.)
+ */
+static bool fs_inited;
+
+static int diag(struct dev *d, const char *what)
+{
+	printf("# %s %s: %s: %s\n", d->name, d->sys, what, strerror(errno));
+	return -1;
+}
+
+/* Disk contents the test writes before boot; byte (o) of the image. */
+static uint8_t pat(uint64_t o)
+{
+	return (uint8_t)(((uint32_t)o * 2654435761u) >> 24);
+}
+
+static uint8_t wr_byte(unsigned i)
+{
+	return (uint8_t)(0xa5 ^ i);
+}
+
+/* ---------- MMIO and config access ---------- */
+
+static uint8_t r8(struct dev *d, uint32_t o) { return *(volatile uint8_t *)(d->bar + o); }
+static uint16_t r16(struct dev *d, uint32_t o) { return *(volatile uint16_t *)(d->bar + o); }
+static uint32_t r32(struct dev *d, uint32_t o) { return *(volatile uint32_t *)(d->bar + o); }
+static uint64_t r64(struct dev *d, uint32_t o) { return *(volatile uint64_t *)(d->bar + o); }
+static void w8(struct dev *d, uint32_t o, uint8_t v) { *(volatile uint8_t *)(d->bar + o) = v; }
+static void w16(struct dev *d, uint32_t o, uint16_t v) { *(volatile uint16_t *)(d->bar + o) = v; }
+static void w32(struct dev *d, uint32_t o, uint32_t v) { *(volatile uint32_t *)(d->bar + o) = v; }
+static void w64(struct dev *d, uint32_t o, uint64_t v) { *(volatile uint64_t *)(d->bar + o) = v; }
+
+static uint32_t cfg_read(struct dev *d, unsigned off, unsigned len)
+{
+	uint32_t v = 0;
+
+	if (pread(d->cfg, &v, len, off) != (ssize_t)len)
+		return 0xffffffff;
+	return v;
+}
+
+static int cfg_write(struct dev *d, unsigned off, uint32_t v, unsigned len)
+{
+	return pwrite(d->cfg, &v, len, off) == (ssize_t)len ? 0 : -1;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---------- DMA pages ---------- */
+
+static int pages_init(void)
+{
+	uint8_t *m = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1, 0);
+	int fd;
+
+	if (m == MAP_FAILED || mlock(m, NPAGES * PAGE))
+		return -1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < NPAGES; i++) {
+		uint64_t e;
+
+		m[i * PAGE] = 1;
+		if (pread(fd, &e, 8, (off_t)((uintptr_t)(m + i * PAGE) / PAGE) * 8) != 8 ||
+		    !(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
+			close(fd);
+			return -1;
+		}
+		pg[i].va = m + i * PAGE;
+		pg[i].pa = (e & ((1ULL << 55) - 1)) * PAGE;
+	}
+	close(fd);
+	return 0;
+}
+
+#define PA(i, off) (pg[i].pa + (off))
+
+/* queue rings: the test queue in pages 0-2, the other queues in pages 8+3k.. */
+enum { P_DESC = 0, P_AVAIL = 1, P_USED = 2, P_IND = 3, P_HDR = 4, P_DATA = 5, P_STATUS = 6 };
+
+static volatile uint16_t *avail(void) { return (volatile uint16_t *)pg[P_AVAIL].va; }
+static volatile uint16_t *used(void) { return (volatile uint16_t *)pg[P_USED].va; }
+static volatile uint32_t *used_elem(unsigned i)
+{
+	return (volatile uint32_t *)(pg[P_USED].va + 4 + 8 * (i % QSIZE));
+}
+
+static void put_desc(uint8_t *table, unsigned i, struct desc d)
+{
+	memcpy(table + 16 * i, &d, 16);
+}
+
+/* ---------- device lifecycle ---------- */
+
+static bool dev_reset(struct dev *d)
+{
+	w8(d, CC_STATUS, 0);
+	for (int i = 0; i < 1000; i++) {
+		if (r8(d, CC_STATUS) == 0)
+			return true;
+		msleep(1);
+	}
+	return false;
+}
+
+/* Reset, ACK, DRIVER, negotiate (want & offered) | VERSION_1; true if FEATURES_OK stuck. */
+static bool dev_features(struct dev *d, uint64_t want)
+{
+	uint64_t off;
+
+	if (!dev_reset(d))
+		return false;
+	w8(d, CC_STATUS, S_ACK);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER);
+	w32(d, CC_DFSELECT, 0);
+	off = r32(d, CC_DF);
+	w32(d, CC_DFSELECT, 1);
+	off |= (uint64_t)r32(d, CC_DF) << 32;
+	want = (want & off) | FEAT_VERSION_1;
+	w32(d, CC_GFSELECT, 0);
+	w32(d, CC_GF, (uint32_t)want);
+	w32(d, CC_GFSELECT, 1);
+	w32(d, CC_GF, (uint32_t)(want >> 32));
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	return r8(d, CC_STATUS) & S_FEATURES_OK;
+}
+
+static void q_conf(struct dev *d, uint16_t q, uint16_t size, uint64_t desc, uint64_t av,
+		   uint64_t us)
+{
+	w16(d, CC_Q_SELECT, q);
+	w16(d, CC_Q_SIZE, size);
+	w16(d, CC_Q_MSIX, NO_VECTOR);
+	w64(d, CC_Q_DESC, desc);
+	w64(d, CC_Q_AVAIL, av);
+	w64(d, CC_Q_USED, us);
+	w16(d, CC_Q_ENABLE, 1);
+}
+
+/* The other queues get well-formed empty rings of their own. */
+static void q_conf_others(struct dev *d)
+{
+	for (uint16_t q = 0, k = 0; q < d->nq && k < 2; q++) {
+		if (q == d->tq)
+			continue;
+		int b = 8 + 3 * k++;
+
+		memset(pg[b].va, 0, PAGE);
+		memset(pg[b + 1].va, 0, PAGE);
+		memset(pg[b + 2].va, 0, PAGE);
+		q_conf(d, q, QSIZE, PA(b, 0), PA(b + 1, 0), PA(b + 2, 0));
+	}
+}
+
+/* Full bring-up with well-formed rings; false if the device refused. */
+static bool dev_up(struct dev *d)
+{
+	/* virtio-blk: DISCARD and WRITE_ZEROES too, to abuse them */
+	if (!dev_features(d, FEAT_INDIRECT | (d->id == ID_BLK ? 3ULL << 13 : 0)))
+		return false;
+	memset(pg[P_DESC].va, 0, PAGE);
+	memset(pg[P_AVAIL].va, 0, PAGE);
+	memset(pg[P_USED].va, 0, PAGE);
+	d->avail_idx = d->used_seen = 0;
+	q_conf(d, d->tq, QSIZE, PA(P_DESC, 0), PA(P_AVAIL, 0), PA(P_USED, 0));
+	q_conf_others(d);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	return (r8(d, CC_STATUS) & (S_DRIVER_OK | S_NEEDS_RESET)) == S_DRIVER_OK;
+}
+
+static void kick(struct dev *d)
+{
+	w16(d, NOTIFY_OFF + NOTIFY_MULT * d->tq, d->tq);
+}
+
+static void submit(struct dev *d, uint16_t head)
+{
+	avail()[2 + d->avail_idx % QSIZE] = head;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	avail()[1] = ++d->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	kick(d);
+}
+
+/* Wait for a completion or NEEDS_RESET; O_OK when used moved, O_NEEDS_RESET, O_IGNORED. */
+static int wait_done(struct dev *d, unsigned ms)
+{
+	for (unsigned i = 0; i < ms; i++) {
+		if (used()[1] != d->used_seen) {
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			d->used_seen++;
+			return O_OK;
+		}
+		if (r8(d, CC_STATUS) & S_NEEDS_RESET)
+			return O_NEEDS_RESET;
+		msleep(1);
+	}
+	return O_IGNORED;
+}
+
+/* ---------- the well-formed request of each device ---------- */
+
+static int good_chain(struct dev *d, struct desc *c, uint64_t sector, bool write)
+{
+	uint8_t *h = pg[P_HDR].va;
+
+	switch (d->id) {
+	case ID_BLK: {
+		uint32_t type = write ? 1 : 0;
+
+		memset(h, 0, 16);
+		memcpy(h, &type, 4);
+		memcpy(h + 8, &sector, 8);
+		if (write)
+			for (unsigned i = 0; i < SECTOR; i++)
+				pg[P_DATA].va[i] = wr_byte(i);
+		else
+			memset(pg[P_DATA].va, 0, SECTOR);
+		pg[P_STATUS].va[0] = 0xee;
+		c[0] = (struct desc){ PA(P_HDR, 0), 16, F_NEXT, 1 };
+		c[1] = (struct desc){ PA(P_DATA, 0), SECTOR, F_NEXT | (write ? 0 : F_WRITE), 2 };
+		c[2] = (struct desc){ PA(P_STATUS, 0), 1, F_WRITE, 0 };
+		return 3;
+	}
+	case ID_RNG:
+		memset(pg[P_DATA].va, 0, 64);
+		c[0] = (struct desc){ PA(P_DATA, 0), 64, F_WRITE, 0 };
+		return 1;
+	case ID_NET: {
+		static const uint8_t frame[14] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54,
+						   0, 0x12, 0x34, 0x56, 0x88, 0xb5 };
+		memset(h, 0, 12 + 60);
+		memcpy(h + 12, frame, sizeof(frame));
+		c[0] = (struct desc){ PA(P_HDR, 0), 12 + 60, 0, 0 };
+		return 1;
+	}
+	case ID_FS: { /* FUSE_INIT 7.31 once, then GETATTR of the root (nodeid 1) */
+		uint32_t in[14] = { 56, fs_inited ? 3 : 26 };
+
+		memcpy(&in[2], &fuse_unique, 8);
+		fuse_unique++;
+		if (fs_inited)
+			in[4] = 1; /* nodeid; getattr_in all zero */
+		else
+			in[10] = 7, in[11] = 31;
+		memcpy(h, in, sizeof(in));
+		memset(pg[P_DATA].va, 0xee, 256);
+		c[0] = (struct desc){ PA(P_HDR, 0), 56, F_NEXT, 1 };
+		c[1] = (struct desc){ PA(P_DATA, 0), 256, F_WRITE, 0 };
+		return 2;
+	}
+	}
+	return 0;
+}
+
+static void put_chain(const struct desc *c, int n)
+{
+	memset(pg[P_DESC].va, 0, 16 * QSIZE);
+	for (int i = 0; i < n; i++)
+		put_desc(pg[P_DESC].va, (unsigned)i, c[i]);
+}
+
+/* Outcome of a completed request of (d): O_OK or O_ERROR from its status. */
+static int completion_status(struct dev *d)
+{
+	uint32_t len = used_elem(d->used_seen - 1)[1];
+
+	switch (d->id) {
+	case ID_BLK:
+		return pg[P_STATUS].va[0] == 0 ? O_OK : O_ERROR;
+	case ID_RNG:
+		return len ? O_OK : O_ERROR;
+	case ID_FS: {
+		int32_t err;
+
+		memcpy(&err, pg[P_DATA].va + 4, 4);
+		return len >= 16 && err == 0 && !memcmp(pg[P_DATA].va + 8, pg[P_HDR].va + 8, 8)
+			       ? O_OK : O_ERROR;
+	}
+	}
+	return O_OK;
+}
+
+/* Bring (d) up and run one good request; "" on success or why not. */
+static const char *good_request(struct dev *d, bool write)
+{
+	struct desc c[4];
+	int n, o;
+
+	if (!dev_up(d))
+		return "device refused a well-formed bring-up";
+	n = good_chain(d, c, write ? GOOD_WRITE_SECTOR : GOOD_READ_SECTOR, write);
+	put_chain(c, n);
+	submit(d, 0);
+	o = wait_done(d, 5000);
+	if (o != O_OK)
+		return o == O_NEEDS_RESET ? "good request: NEEDS_RESET" : "good request: no answer";
+	if (completion_status(d) != O_OK)
+		return "good request: error status";
+	if (d->id == ID_BLK && !write)
+		for (unsigned i = 0; i < SECTOR; i++)
+			if (pg[P_DATA].va[i] != pat(GOOD_READ_SECTOR * SECTOR + i))
+				return "good read: wrong bytes";
+	if (d->id == ID_RNG) {
+		bool nz = false;
+
+		for (int i = 0; i < 64; i++)
+			nz |= pg[P_DATA].va[i] != 0;
+		if (!nz)
+			return "rng: all zero";
+	}
+	if (d->id == ID_FS)
+		fs_inited = true;
+	return "";
+}
+
+/* ---------- reporting ---------- */
+
+static void result(struct dev *d, const char *name, bool ok, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cases++;
+	if (!ok)
+		failures++;
+	printf("%s %s %s: %s\n", ok ? "PASS" : "FAIL", d->name, name, msg);
+	fflush(stdout);
+}
+
+/* After a case: reset, a good request works. */
+static void finish(struct dev *d, const char *name, int got, int allowed)
+{
+	const char *why;
+
+	if (!(got & allowed)) {
+		result(d, name, false, "outcome %s not allowed", oname[got]);
+		dev_reset(d);
+		return;
+	}
+	why = good_request(d, false);
+	result(d, name, !*why, "%s%s%s", oname[got], *why ? "; recovery: " : ", recovered",
+	       why);
+	dev_reset(d);
+}
+
+/* ---------- descriptor cases (bring-up good, one bad chain) ---------- */
+
+typedef int (*chain_fn)(struct dev *d, struct desc *c, int n);
+
+static uint64_t dev_bar_addr(struct dev *d)
+{
+	return d->bar0 & ~0xfULL;
+}
+
+/* each returns the head to submit, after editing the good chain (c, n) */
+static int m_loop2(struct dev *d, struct desc *c, int n)
+{
+	c[0] = (struct desc){ c[0].addr, c[0].len, c[0].flags | F_NEXT, 1 };
+	c[1] = (struct desc){ c[0].addr, c[0].len, c[0].flags | F_NEXT, 0 };
+	put_chain(c, 2);
+	return 0;
+}
+
+static int m_selfloop(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags |= F_NEXT;
+	c[0].next = 0;
+	put_chain(c, 1);
+	return 0;
+}
+
+static int m_long(struct dev *d, struct desc *c, int n)
+{
+	struct desc t[QSIZE];
+
+	for (int i = 0; i < QSIZE; i++)
+		t[i] = (struct desc){ c[0].addr, 1, (uint16_t)(F_NEXT | (c[0].flags & F_WRITE)),
+				      (uint16_t)((i + 1) % QSIZE) };
+	put_chain(t, QSIZE);
+	return 0;
+}
+
+static int m_next_oob(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags |= F_NEXT;
+	c[0].next = 200;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_head_oob(struct dev *d, struct desc *c, int n)
+{
+	put_chain(c, n);
+	return 4000;
+}
+
+static int m_addr(struct dev *d, struct desc *c, int n, uint64_t addr, uint32_t len)
+{
+	int k = n > 1 ? 1 : 0; /* the data buffer */
+
+	c[k].addr = addr;
+	c[k].len = len;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_beyond_ram(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, BEYOND_RAM, SECTOR);
+}
+
+static int m_mmio_hole(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, dev_bar_addr(d), SECTOR); /* DMA onto its own BAR */
+}
+
+static int m_wrap(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, 0xfffffffffffff800ULL, 0x1000);
+}
+
+static int m_huge_len(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, PA(P_DATA, 0), 0xfffff000u);
+}
+
+static int m_straddle_ram_end(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, PA(P_DATA, 0), 0x80000000u); /* 2 GiB from a real page */
+}
+
+/* Indirect tables in page P_IND. */
+static int put_ind(const struct desc *t, int n, uint32_t len, uint16_t flags)
+{
+	struct desc h = { PA(P_IND, 0), len, (uint16_t)(F_INDIRECT | flags), 0 };
+
+	memset(pg[P_IND].va, 0, PAGE);
+	for (int i = 0; i < n; i++)
+		put_desc(pg[P_IND].va, (unsigned)i, t[i]);
+	put_chain(&h, 1);
+	return 0;
+}
+
+static int m_ind_good(struct dev *d, struct desc *c, int n)
+{
+	return put_ind(c, n, 16 * (uint32_t)n, 0);
+}
+
+static int m_ind_loop(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags |= F_NEXT;
+	c[0].next = 1;
+	c[1] = c[0];
+	c[1].next = 0;
+	return put_ind(c, 2, 32, 0);
+}
+
+static int m_ind_nested(struct dev *d, struct desc *c, int n)
+{
+	struct desc t[1] = { { PA(P_IND, 0), 16 * (uint32_t)n, F_INDIRECT, 0 } };
+
+	return put_ind(t, 1, 16, 0);
+}
+
+static int m_ind_len_odd(struct dev *d, struct desc *c, int n)
+{
+	return put_ind(c, n, 16 * (uint32_t)n + 3, 0);
+}
+
+static int m_ind_len_zero(struct dev *d, struct desc *c, int n)
+{
+	return put_ind(c, n, 0, 0);
+}
+
+static int m_ind_too_big(struct dev *d, struct desc *c, int n)
+{
+	return put_ind(c, n, 16 * 200, 0); /* 200 entries, queue of 16 */
+}
+
+static int m_ind_beyond_ram(struct dev *d, struct desc *c, int n)
+{
+	struct desc h = { BEYOND_RAM, 16, F_INDIRECT, 0 };
+
+	put_chain(&h, 1);
+	return 0;
+}
+
+static int m_ind_next_oob(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags |= F_NEXT;
+	c[0].next = 9;
+	return put_ind(c, n, 16 * (uint32_t)n, 0);
+}
+
+static int m_ind_with_next(struct dev *d, struct desc *c, int n)
+{
+	return put_ind(c, n, 16 * (uint32_t)n, F_NEXT);
+}
+
+/* blk only */
+static int m_ro_after_wo(struct dev *d, struct desc *c, int n)
+{
+	c[2].flags = 0; /* status readable, after a writable data buffer */
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_hdr_writable(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags |= F_WRITE; /* the header is device-writable: nothing readable */
+	put_chain(c, n);
+	return 0;
+}
+
+static bool data_must_stay_zero; /* the device may not write the data buffer */
+
+static int m_read_into_ro(struct dev *d, struct desc *c, int n)
+{
+	c[1].flags &= (uint16_t)~F_WRITE; /* IN request whose data buffer is read-only */
+	data_must_stay_zero = true;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_status_ro_only(struct dev *d, struct desc *c, int n)
+{
+	c[1].flags = 0; /* every descriptor readable: no status byte to write */
+	c[1].next = 0;
+	put_chain(c, 2);
+	return 0;
+}
+
+static int m_sector(struct dev *d, struct desc *c, int n, uint64_t s, uint32_t type)
+{
+	memcpy(pg[P_HDR].va, &type, 4);
+	memcpy(pg[P_HDR].va + 8, &s, 8);
+	if (type == 1)
+		c[1].flags &= (uint16_t)~F_WRITE;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_write_past_end(struct dev *d, struct desc *c, int n)
+{
+	return m_sector(d, c, n, d->blk_sectors, 1);
+}
+
+static int m_write_huge_sector(struct dev *d, struct desc *c, int n)
+{
+	return m_sector(d, c, n, 1ULL << 63, 1);
+}
+
+static int m_read_straddle_end(struct dev *d, struct desc *c, int n)
+{
+	c[1].len = 2 * SECTOR;
+	return m_sector(d, c, n, d->blk_sectors - 1, 0);
+}
+
+static int m_write_wraps(struct dev *d, struct desc *c, int n)
+{
+	c[1].len = 2 * SECTOR;
+	return m_sector(d, c, n, UINT64_MAX, 1); /* sector * 512 + len wraps */
+}
+
+static int m_bad_type(struct dev *d, struct desc *c, int n)
+{
+	return m_sector(d, c, n, 0, 0x1234);
+}
+
+static int m_short_hdr(struct dev *d, struct desc *c, int n)
+{
+	c[0].len = 7;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_zero_len_data(struct dev *d, struct desc *c, int n)
+{
+	c[1].len = 0;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_zero_len_status(struct dev *d, struct desc *c, int n)
+{
+	c[2].len = 0;
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_odd_len(struct dev *d, struct desc *c, int n)
+{
+	c[1].len = 100; /* not a sector multiple */
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_overlap_ring(struct dev *d, struct desc *c, int n)
+{
+	c[1].addr = PA(P_DESC, 0); /* read the disk into the descriptor table itself */
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_overlap_hdr(struct dev *d, struct desc *c, int n)
+{
+	c[1].addr = PA(P_HDR, 0); /* the data buffer overlaps header and status */
+	c[2].addr = PA(P_HDR, 4);
+	put_chain(c, n);
+	return 0;
+}
+
+/* DISCARD (11) / WRITE_ZEROES (13) with segment (sector, num, flags) of (seglen) bytes */
+static int m_zero(struct desc *c, uint32_t type, uint64_t sector, uint32_t num, uint32_t flags,
+		  uint32_t seglen)
+{
+	uint8_t *seg = pg[P_DATA].va;
+
+	memcpy(pg[P_HDR].va, &type, 4);
+	memset(seg, 0, 32);
+	for (unsigned off = 0; off < 32; off += 16) {
+		memcpy(seg + off, &sector, 8);
+		memcpy(seg + off + 8, &num, 4);
+		memcpy(seg + off + 12, &flags, 4);
+	}
+	c[1].len = seglen;
+	c[1].flags = F_NEXT;
+	put_chain(c, 3);
+	return 0;
+}
+
+static int m_discard_past_end(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 11, d->blk_sectors - 1, 2, 0, 16);
+}
+
+static int m_wz_huge_sector(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 1ULL << 63, 8, 0, 16);
+}
+
+static int m_wz_sector_wraps(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, UINT64_MAX - 1, 8, 1, 16);
+}
+
+static int m_discard_unmap(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 11, 0, 1, 1, 16);
+}
+
+static int m_wz_bad_flags(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 1, 0xfffffffe, 16);
+}
+
+static int m_wz_two_segs(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 1, 0, 32);
+}
+
+static int m_wz_huge_count(struct dev *d, struct desc *c, int n)
+{
+	return m_zero(c, 13, 0, 0xffffffffu, 0, 16);
+}
+
+static int m_get_id_tiny(struct dev *d, struct desc *c, int n)
+{
+	uint32_t type = 8;
+
+	memcpy(pg[P_HDR].va, &type, 4);
+	c[1].len = 1;
+	put_chain(c, n);
+	return 0;
+}
+
+/* net/rng */
+static int m_net_short(struct dev *d, struct desc *c, int n)
+{
+	c[0].len = 5; /* shorter than the virtio-net header */
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_flag_flip(struct dev *d, struct desc *c, int n)
+{
+	c[0].flags ^= F_WRITE; /* rng: readable buffer; net tx: writable buffer */
+	put_chain(c, n);
+	return 0;
+}
+
+struct chain_case {
+	const char *name;
+	chain_fn fn;
+	unsigned devs; /* bit per device id; 0 = all */
+	int allowed;
+};
+
+#define B (1u << ID_BLK)
+#define R (1u << ID_RNG)
+#define N (1u << ID_NET)
+#define BAD (O_NEEDS_RESET | O_ERROR)
+#define ANY (O_NEEDS_RESET | O_ERROR | O_OK)
+
+static const struct chain_case chain_cases[] = {
+	{ "desc-loop", m_loop2, 0, O_NEEDS_RESET },
+	{ "desc-self-loop", m_selfloop, 0, O_NEEDS_RESET },
+	{ "chain-longer-than-queue", m_long, 0, O_NEEDS_RESET },
+	{ "next-out-of-range", m_next_oob, 0, O_NEEDS_RESET },
+	{ "avail-head-out-of-range", m_head_oob, 0, O_NEEDS_RESET },
+	{ "addr-beyond-ram", m_beyond_ram, 0, O_NEEDS_RESET },
+	{ "addr-in-mmio-hole", m_mmio_hole, 0, O_NEEDS_RESET },
+	{ "addr-wraps-2^64", m_wrap, 0, O_NEEDS_RESET },
+	{ "huge-len", m_huge_len, 0, O_NEEDS_RESET },
+	{ "len-2GiB-past-ram", m_straddle_ram_end, 0, O_NEEDS_RESET },
+	{ "indirect-good", m_ind_good, 0, O_OK },
+	{ "indirect-loop", m_ind_loop, 0, O_NEEDS_RESET },
+	{ "indirect-in-indirect", m_ind_nested, 0, O_NEEDS_RESET },
+	{ "indirect-len-not-16x", m_ind_len_odd, 0, O_NEEDS_RESET },
+	{ "indirect-len-zero", m_ind_len_zero, 0, O_NEEDS_RESET },
+	{ "indirect-larger-than-queue", m_ind_too_big, 0, O_NEEDS_RESET },
+	{ "indirect-table-beyond-ram", m_ind_beyond_ram, 0, O_NEEDS_RESET },
+	{ "indirect-next-out-of-range", m_ind_next_oob, 0, O_NEEDS_RESET },
+	{ "indirect-with-next", m_ind_with_next, 0, O_NEEDS_RESET },
+	{ "readable-after-writable", m_ro_after_wo, B, O_NEEDS_RESET },
+	{ "header-device-writable", m_hdr_writable, B, BAD },
+	{ "read-into-readonly-buffer", m_read_into_ro, B, ANY },
+	{ "no-writable-status", m_status_ro_only, B, BAD },
+	{ "write-past-capacity", m_write_past_end, B, O_ERROR },
+	{ "write-sector-2^63", m_write_huge_sector, B, O_ERROR },
+	{ "read-straddles-end", m_read_straddle_end, B, O_ERROR },
+	{ "write-offset-wraps", m_write_wraps, B, O_ERROR },
+	{ "unknown-request-type", m_bad_type, B, O_ERROR },
+	{ "short-header", m_short_hdr, B, BAD },
+	{ "discard-past-capacity", m_discard_past_end, B, O_ERROR },
+	{ "write-zeroes-sector-2^63", m_wz_huge_sector, B, O_ERROR },
+	{ "write-zeroes-offset-wraps", m_wz_sector_wraps, B, O_ERROR },
+	{ "discard-with-unmap", m_discard_unmap, B, O_ERROR },
+	{ "write-zeroes-bad-flags", m_wz_bad_flags, B, O_ERROR },
+	{ "write-zeroes-two-segments", m_wz_two_segs, B, O_ERROR },
+	{ "write-zeroes-huge-count", m_wz_huge_count, B, O_ERROR },
+	{ "get-id-1-byte-buffer", m_get_id_tiny, B, ANY },
+	{ "zero-len-data", m_zero_len_data, B, ANY },
+	{ "zero-len-status", m_zero_len_status, B, BAD },
+	{ "len-not-sector-multiple", m_odd_len, B, BAD },
+	{ "read-into-desc-table", m_overlap_ring, B, ANY },
+	{ "data-overlaps-header", m_overlap_hdr, B, ANY },
+	{ "short-net-header", m_net_short, N, ANY },
+	{ "wrong-direction", m_flag_flip, R | N, BAD | O_OK },
+};
+
+static void run_chain_case(struct dev *d, const struct chain_case *cc)
+{
+	struct desc c[8];
+	int n, head, got;
+
+	if (!dev_up(d)) {
+		result(d, cc->name, false, "bring-up refused");
+		return;
+	}
+	n = good_chain(d, c, GOOD_READ_SECTOR, false);
+	head = cc->fn(d, c, n);
+	submit(d, (uint16_t)head);
+	got = wait_done(d, 2000);
+	if (got == O_OK)
+		got = completion_status(d);
+	if (got == O_OK && (r8(d, CC_STATUS) & S_NEEDS_RESET))
+		got = O_NEEDS_RESET;
+	if (data_must_stay_zero) {
+		data_must_stay_zero = false;
+		for (unsigned i = 0; i < SECTOR; i++)
+			if (pg[P_DATA].va[i]) {
+				dev_reset(d);
+				return result(d, cc->name, false, "device wrote a read-only buffer");
+			}
+	}
+	finish(d, cc->name, got, cc->allowed);
+}
+
+/* avail.idx far ahead of the device: more entries than the queue holds. */
+static void case_avail_jump(struct dev *d)
+{
+	struct desc c[8];
+	int n;
+
+	if (!dev_up(d))
+		return result(d, "avail-idx-jump", false, "bring-up refused");
+	n = good_chain(d, c, GOOD_READ_SECTOR, false);
+	put_chain(c, n);
+	d->avail_idx += 1000;
+	submit(d, 0);
+	finish(d, "avail-idx-jump", wait_done(d, 2000), O_NEEDS_RESET);
+}
+
+/* ---------- transport cases ---------- */
+
+/* Bring-up with queue geometry (size, desc, avail, used); DRIVER_OK must give NEEDS_RESET. */
+static void geometry(struct dev *d, const char *name, uint16_t size, uint64_t ds, uint64_t av,
+		     uint64_t us)
+{
+	int got;
+
+	if (!dev_features(d, FEAT_INDIRECT))
+		return result(d, name, false, "features refused");
+	q_conf(d, d->tq, size, ds, av, us);
+	q_conf_others(d);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	got = r8(d, CC_STATUS) & S_NEEDS_RESET ? O_NEEDS_RESET : O_OK;
+	finish(d, name, got, O_NEEDS_RESET);
+}
+
+static void geometry_cases(struct dev *d)
+{
+	uint64_t ds = PA(P_DESC, 0), av = PA(P_AVAIL, 0), us = PA(P_USED, 0);
+
+	geometry(d, "qsize-0", 0, ds, av, us);
+	geometry(d, "qsize-not-pow2", 3, ds, av, us);
+	geometry(d, "qsize-above-max", (uint16_t)(d->qmax * 2), ds, av, us);
+	geometry(d, "qsize-65535", 65535, ds, av, us);
+	geometry(d, "desc-beyond-ram", QSIZE, BEYOND_RAM, av, us);
+	geometry(d, "used-in-mmio-hole", QSIZE, ds, av, dev_bar_addr(d));
+	geometry(d, "avail-wraps-2^64", QSIZE, ds, 0xfffffffffffffff0ULL, us);
+	geometry(d, "desc-unaligned", QSIZE, ds + 8, av, us);
+	geometry(d, "avail-unaligned", QSIZE, ds, av + 1, us);
+	geometry(d, "used-unaligned", QSIZE, ds, av, us + 2);
+}
+
+static void case_enable_after_driver_ok(struct dev *d)
+{
+	const char *n = "queue-writes-after-driver-ok";
+	const char *why;
+	struct desc c[8];
+	int k = O_IGNORED;
+
+	if (!dev_up(d))
+		return result(d, n, false, "bring-up refused");
+	w16(d, CC_Q_SELECT, d->tq);
+	w16(d, CC_Q_SIZE, 3);
+	w64(d, CC_Q_DESC, BEYOND_RAM);
+	w64(d, CC_Q_USED, 1);
+	w16(d, CC_Q_ENABLE, 0);
+	w16(d, CC_Q_ENABLE, 1);
+	if (r16(d, CC_Q_SIZE) != QSIZE || r64(d, CC_Q_DESC) != PA(P_DESC, 0) ||
+	    r64(d, CC_Q_USED) != PA(P_USED, 0))
+		return result(d, n, false, "queue registers changed after DRIVER_OK");
+	/* the live queue still works without a reset */
+	k = good_chain(d, c, GOOD_READ_SECTOR, false);
+	put_chain(c, k);
+	submit(d, 0);
+	k = wait_done(d, 5000);
+	why = k == O_OK && completion_status(d) == O_OK ? "" : "live queue broke";
+	result(d, n, !*why, "%s", *why ? why : "ignored, queue still works");
+	dev_reset(d);
+}
+
+static void case_driver_ok_without_features_ok(struct dev *d)
+{
+	dev_reset(d);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER);
+	q_conf(d, d->tq, QSIZE, PA(P_DESC, 0), PA(P_AVAIL, 0), PA(P_USED, 0));
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_DRIVER_OK);
+	finish(d, "driver-ok-without-features-ok",
+	       r8(d, CC_STATUS) & S_NEEDS_RESET ? O_NEEDS_RESET : O_OK, O_NEEDS_RESET);
+}
+
+/* FEATURES_OK must not stick for (lo, hi). */
+static void bad_features(struct dev *d, const char *name, uint32_t lo, uint32_t hi)
+{
+	dev_reset(d);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER);
+	w32(d, CC_GFSELECT, 0);
+	w32(d, CC_GF, lo);
+	w32(d, CC_GFSELECT, 1);
+	w32(d, CC_GF, hi);
+	w32(d, CC_GFSELECT, 7); /* a select past the feature words */
+	w32(d, CC_GF, 0xffffffff);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	bool stuck = r8(d, CC_STATUS) & S_FEATURES_OK;
+
+	finish(d, name, stuck ? O_OK : O_ERROR, O_ERROR);
+}
+
+static void case_features_after_features_ok(struct dev *d)
+{
+	const char *n = "features-change-after-features-ok";
+	uint32_t before;
+
+	if (!dev_features(d, FEAT_INDIRECT))
+		return result(d, n, false, "features refused");
+	w32(d, CC_GFSELECT, 0);
+	before = r32(d, CC_GF);
+	w32(d, CC_GF, 0xffffffff);
+	w32(d, CC_GFSELECT, 1);
+	w32(d, CC_GF, 0xffffffff);
+	w32(d, CC_GFSELECT, 0);
+	finish(d, n, r32(d, CC_GF) == before ? O_IGNORED : O_OK, O_IGNORED);
+}
+
+static void case_readonly_writes(struct dev *d)
+{
+	const char *n = "writes-to-read-only-fields";
+	uint8_t cfg_before[64], cfg_after[64];
+	uint16_t numq = r16(d, CC_NUMQ), noff;
+	uint32_t df0;
+	bool same;
+
+	dev_reset(d);
+	w32(d, CC_DFSELECT, 0);
+	df0 = r32(d, CC_DF);
+	w16(d, CC_Q_SELECT, d->tq);
+	noff = r16(d, CC_Q_NOFF);
+	for (unsigned i = 0; i < sizeof(cfg_before); i++)
+		cfg_before[i] = r8(d, DEVCFG_OFF + i);
+	w32(d, CC_DF, ~df0);
+	w16(d, CC_NUMQ, 77);
+	w8(d, CC_CFGGEN, 9);
+	w16(d, CC_Q_NOFF, 5);
+	w8(d, ISR_OFF, 0xff);
+	for (unsigned i = 0; i < sizeof(cfg_before); i += 4)
+		w32(d, DEVCFG_OFF + i, 0xdeadbeef);
+	w64(d, DEVCFG_OFF, ~0ULL);
+	for (unsigned i = 0; i < 16; i++)
+		w8(d, DEVCFG_OFF + i, 0x5a);
+	w32(d, DEVCFG_OFF + 0xffc, 1); /* past the device config */
+	(void)r32(d, DEVCFG_OFF + 0xffc);
+	(void)r32(d, CC_Q_USED + 10); /* past the common config */
+	w32(d, 58, 0xffffffff);       /* straddles the end of the common config */
+	w32(d, 0x6000, 1);            /* unused BAR space */
+	(void)r64(d, 0x7ff8);
+	for (unsigned i = 0; i < sizeof(cfg_after); i++)
+		cfg_after[i] = r8(d, DEVCFG_OFF + i);
+	w32(d, CC_DFSELECT, 0);
+	same = r32(d, CC_DF) == df0 && r16(d, CC_NUMQ) == numq && r16(d, CC_Q_NOFF) == noff &&
+	       !memcmp(cfg_before, cfg_after, sizeof(cfg_before));
+	finish(d, n, same ? O_IGNORED : O_OK, O_IGNORED);
+}
+
+static void case_qsel_oob(struct dev *d)
+{
+	const char *n = "queue-select-out-of-range";
+
+	if (!dev_features(d, FEAT_INDIRECT))
+		return result(d, n, false, "features refused");
+	w16(d, CC_Q_SELECT, 0xffff);
+	w16(d, CC_Q_SIZE, 8);
+	w64(d, CC_Q_DESC, PA(P_DESC, 0));
+	w16(d, CC_Q_ENABLE, 1);
+	w16(d, CC_Q_SELECT, d->nq);
+	w16(d, CC_Q_ENABLE, 1);
+	finish(d, n, r16(d, CC_Q_SIZE) == 0 ? O_IGNORED : O_OK, O_IGNORED);
+}
+
+static void case_vector_oob(struct dev *d)
+{
+	const char *n = "msix-vector-out-of-range";
+	bool ok;
+
+	dev_reset(d);
+	w16(d, CC_MSIX, 2000);
+	ok = r16(d, CC_MSIX) == NO_VECTOR;
+	w16(d, CC_Q_SELECT, d->tq);
+	w16(d, CC_Q_MSIX, d->nvec);
+	ok = ok && r16(d, CC_Q_MSIX) == NO_VECTOR;
+	w16(d, CC_Q_MSIX, 0x7fff);
+	ok = ok && r16(d, CC_Q_MSIX) == NO_VECTOR;
+	finish(d, n, ok ? O_IGNORED : O_OK, O_IGNORED);
+}
+
+/* MSI-X table abuse: widths, offsets, PBA writes, mask storms, a bogus message address. */
+static void case_msix_table(struct dev *d)
+{
+	const char *n = "msix-table-abuse";
+	uint16_t ctl = (uint16_t)cfg_read(d, d->msix_cap + 2, 2);
+	uint64_t pba;
+	struct desc c[8];
+	int k = O_IGNORED;
+
+	cfg_write(d, d->msix_cap + 2, ctl | 0x8000, 2); /* MSI-X enable */
+	for (unsigned v = 0; v < d->nvec; v++)
+		w32(d, MSIX_TABLE_OFF + 16 * v + 12, 1);
+	w8(d, MSIX_TABLE_OFF + 1, 0xff);                  /* byte write */
+	w16(d, MSIX_TABLE_OFF + 2, 0xffff);               /* word write */
+	w32(d, MSIX_TABLE_OFF + 2, 0xffffffff);           /* misaligned dword */
+	w64(d, MSIX_TABLE_OFF + 4, ~0ULL);                /* misaligned qword */
+	w32(d, MSIX_TABLE_OFF + 16 * d->nvec, 0xfee00000); /* past the table */
+	w32(d, MSIX_TABLE_OFF + 0xffc, 0xffffffff);
+	w64(d, MSIX_PBA_OFF, ~0ULL); /* PBA is read-only */
+	w32(d, MSIX_PBA_OFF + 0x800, 1);
+	pba = r64(d, MSIX_PBA_OFF);
+	for (int i = 0; i < 5000; i++) /* mask/unmask storm on every vector */
+		w32(d, MSIX_TABLE_OFF + 16 * (unsigned)(i % d->nvec) + 12, (uint32_t)(i & 1));
+	/* vector 0 at a message address no CPU decodes, unmasked, used by the queue */
+	w32(d, MSIX_TABLE_OFF + 0, 0x12345000);
+	w32(d, MSIX_TABLE_OFF + 4, 0);
+	w32(d, MSIX_TABLE_OFF + 8, 0); /* vector 0, fixed: dropped by the APIC bus */
+	w32(d, MSIX_TABLE_OFF + 12, 0);
+	if (!dev_features(d, FEAT_INDIRECT))
+		goto out;
+	q_conf(d, d->tq, QSIZE, PA(P_DESC, 0), PA(P_AVAIL, 0), PA(P_USED, 0));
+	w16(d, CC_Q_MSIX, 0);
+	w16(d, CC_MSIX, 0);
+	memset(pg[P_AVAIL].va, 0, PAGE);
+	memset(pg[P_USED].va, 0, PAGE);
+	d->avail_idx = d->used_seen = 0;
+	q_conf_others(d);
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	k = good_chain(d, c, GOOD_READ_SECTOR, false);
+	put_chain(c, k);
+	submit(d, 0);
+	k = wait_done(d, 5000);
+out:
+	/* back to a sane table, MSI-X off, all masked */
+	for (unsigned v = 0; v < d->nvec; v++) {
+		w32(d, MSIX_TABLE_OFF + 16 * v, 0xfee00000);
+		w32(d, MSIX_TABLE_OFF + 16 * v + 4, 0);
+		w32(d, MSIX_TABLE_OFF + 16 * v + 8, 0);
+		w32(d, MSIX_TABLE_OFF + 16 * v + 12, 1);
+	}
+	cfg_write(d, d->msix_cap + 2, ctl & ~0x8000, 2);
+	dev_reset(d);
+	if (pba & ~((1ULL << d->nvec) - 1))
+		return result(d, n, false, "PBA shows bits past the table (%#llx)",
+			      (unsigned long long)pba);
+	finish(d, n, k == O_OK ? O_OK : O_IGNORED, O_OK);
+}
+
+/* Thousands of kicks: idle, with a request pending, at odd widths, past the doorbells. */
+static void case_notify_storm(struct dev *d)
+{
+	const char *n = "notification-storm";
+	struct desc c[8];
+	int k = O_IGNORED;
+
+	if (!dev_up(d))
+		return result(d, n, false, "bring-up refused");
+	for (int i = 0; i < 20000; i++)
+		kick(d);
+	for (int i = 0; i < 500; i++) {
+		w8(d, NOTIFY_OFF + NOTIFY_MULT * d->tq, 0);
+		w32(d, NOTIFY_OFF + NOTIFY_MULT * d->tq, 0);
+		w16(d, NOTIFY_OFF + NOTIFY_MULT * 64, 0);
+		w16(d, NOTIFY_OFF + 0xffe, 0);
+	}
+	k = good_chain(d, c, GOOD_READ_SECTOR, false);
+	put_chain(c, k);
+	submit(d, 0);
+	for (int i = 0; i < 20000; i++)
+		kick(d);
+	k = wait_done(d, 5000);
+	msleep(50);
+	if (k == O_OK && used()[1] != 1) {
+		result(d, n, false, "request completed %u times", used()[1]);
+		dev_reset(d);
+		return;
+	}
+	finish(d, n, k, O_OK);
+}
+
+/* Another device's BAR0, for the overlap case. */
+static uint32_t other_bar(struct dev *d)
+{
+	for (int i = 0; i < ndevs; i++)
+		if (&devs[i] != d)
+			return devs[i].bar0;
+	return 0x1000;
+}
+
+/* PCI config space via sysfs: BAR moves into RAM/onto another BAR, sizing, odd accesses. */
+static void case_pci_config(struct dev *d)
+{
+	const char *n = "pci-config-abuse";
+	uint16_t vendor = (uint16_t)cfg_read(d, 0, 2), cmd = (uint16_t)cfg_read(d, 4, 2);
+	uint32_t sz;
+	uint8_t junk[3] = { 0xff, 0xff, 0xff };
+
+	dev_reset(d);
+	cfg_write(d, 0x10, 0xffffffff, 4);
+	sz = cfg_read(d, 0x10, 4);
+	cfg_write(d, 0x10, (uint32_t)PA(P_DATA, 0) & ~0x7fffu, 4); /* into RAM */
+	cfg_write(d, 0x10, other_bar(d), 4);                          /* onto another BAR */
+	cfg_write(d, 0x4, cmd & ~2, 2);
+	cfg_write(d, 0x4, 0xffff, 2);
+	cfg_write(d, 0x14, 0xffffffff, 4); /* unimplemented BARs */
+	cfg_write(d, 0x30, 0xffffffff, 4); /* expansion ROM */
+	if (pwrite(d->cfg, junk, 3, 0x1) < 0 || pwrite(d->cfg, junk, 3, 0x3d) < 0 ||
+	    pwrite(d->cfg, junk, 1, 0x8) < 0 || pwrite(d->cfg, junk, 2, 0x2e) < 0)
+		(void)0; /* the kernel may refuse some; the device must survive either way */
+	if (pwrite(d->cfg, junk, 3, 0x101) < 0 || pwrite(d->cfg, junk, 2, 0xfff) < 0)
+		(void)0;
+	cfg_write(d, 0x10, d->bar0, 4);
+	cfg_write(d, 0x4, cmd | 6, 2);
+	if ((sz & ~0xfu) != (uint32_t)~(BAR_SIZE - 1))
+		return result(d, n, false, "BAR0 sizing read %#x", sz);
+	if (cfg_read(d, 0, 2) != vendor)
+		return result(d, n, false, "vendor ID changed");
+	finish(d, n, O_IGNORED, O_IGNORED);
+}
+
+/* ---------- discovery ---------- */
+
+static int find_msix(struct dev *d)
+{
+	unsigned p = cfg_read(d, 0x34, 1), guard = 0;
+
+	while (p >= 0x40 && p < 0x100 && guard++ < 48) {
+		if ((cfg_read(d, p, 1) & 0xff) == 0x11)
+			return (int)p;
+		p = cfg_read(d, p + 1, 1) & 0xff;
+	}
+	return -1;
+}
+
+static int read_hex(const char *dir, const char *f, unsigned *v)
+{
+	char p[400], b[32] = "";
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, f);
+	fp = fopen(p, "r");
+	if (!fp)
+		return -1;
+	if (!fgets(b, sizeof(b), fp))
+		b[0] = 0;
+	fclose(fp);
+	return sscanf(b, "%x", v) == 1 ? 0 : -1;
+}
+
+/* The virtio-fs tag in the device config (36 bytes). */
+static void fs_tag(struct dev *d, char *tag)
+{
+	for (int i = 0; i < 36; i++)
+		tag[i] = (char)r8(d, DEVCFG_OFF + (uint32_t)i);
+	tag[36] = 0;
+}
+
+/*
+ * Take (bdf) over: unbind its driver (a busy region cannot be mapped with
+ * CONFIG_IO_STRICT_DEVMEM), map BAR0, enable decoding. Virtio-fs devices are
+ * taken in PCI order after the first (fs_skip), which the caller knows are
+ * mounted; the one taken must carry (fs_tag_want). Return 1 to leave it alone.
+ */
+static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
+{
+	static int fs_seen;
+	char p[400];
+	int fd;
+
+	snprintf(d->sys, sizeof(d->sys), "/sys/bus/pci/devices/%s", bdf);
+	if (d->id == ID_FS && (!fs_tag_want || fs_seen++ < fs_skip))
+		return 1; /* not ours to break */
+	snprintf(p, sizeof(p), "%s/config", d->sys);
+	d->cfg = open(p, O_RDWR);
+	if (d->cfg < 0)
+		return diag(d, "open config");
+	snprintf(p, sizeof(p), "%s/driver/unbind", d->sys);
+	if (access(p, F_OK) == 0 && write_str(p, bdf))
+		return diag(d, "unbind");
+	cfg_write(d, 4, cfg_read(d, 4, 2) | 6, 2); /* memory space + bus master */
+	snprintf(p, sizeof(p), "%s/resource0", d->sys);
+	fd = open(p, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return diag(d, "open resource0");
+	d->bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (d->bar == MAP_FAILED)
+		return diag(d, "mmap resource0");
+	d->bar0 = cfg_read(d, 0x10, 4);
+	if (d->id == ID_FS) {
+		char tag[37];
+
+		fs_tag(d, tag);
+		if (strcmp(tag, fs_tag_want)) {
+			printf("# %s: tag '%s', want '%s'\n", d->sys, tag, fs_tag_want);
+			errno = ENOENT;
+			return diag(d, "virtio-fs tag differs");
+		}
+	}
+	int m = find_msix(d);
+	if (m < 0)
+		return diag(d, "no MSI-X capability");
+	d->msix_cap = (uint16_t)m;
+	d->nvec = (uint16_t)((cfg_read(d, (unsigned)m + 2, 2) & 0x7ff) + 1);
+	dev_reset(d);
+	d->nq = r16(d, CC_NUMQ);
+	d->tq = d->id == ID_NET || d->id == ID_FS ? 1 : 0; /* net tx, fs request queue */
+	w16(d, CC_Q_SELECT, d->tq);
+	d->qmax = r16(d, CC_Q_SIZE);
+	if (d->id == ID_BLK)
+		d->blk_sectors = r64(d, DEVCFG_OFF);
+	errno = EINVAL;
+	return d->nq > d->tq && d->qmax >= QSIZE ? 0 : diag(d, "queue count or size");
+}
+
+/* Every virtio-pci device, in PCI address order (fs_skip counts in that order). */
+static void discover(const char *fs_tag_want)
+{
+	struct dirent **ents;
+	int nents = scandir("/sys/bus/pci/devices", &ents, NULL, alphasort);
+
+	for (int k = 0; k < nents; k++) {
+		const char *bdf = ents[k]->d_name;
+		char p[300];
+		unsigned ven, dev;
+		struct dev *d = &devs[ndevs];
+
+		if (bdf[0] == '.' || ndevs >= (int)(sizeof(devs) / sizeof(devs[0])))
+			continue;
+		snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s", bdf);
+		if (read_hex(p, "vendor", &ven) || read_hex(p, "device", &dev) || ven != 0x1af4 ||
+		    dev < 0x1040)
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->id = (uint16_t)(dev - 0x1040);
+		snprintf(d->name, sizeof(d->name), "%s",
+			 d->id == ID_BLK ? "blk" : d->id == ID_NET ? "net" : d->id == ID_RNG ? "rng"
+			 : d->id == ID_FS ? "fs" : "other");
+		int r = dev_open(d, bdf, fs_tag_want);
+
+		if (r < 0) {
+			printf("FAIL %s open: cannot take over %s\n", d->name, bdf);
+			failures++;
+		} else if (r == 0) {
+			if (verbose)
+				printf("# %s at %s: %u queues, max %u, %u vectors, BAR0 %#x\n",
+				       d->name, bdf, d->nq, d->qmax, d->nvec, d->bar0);
+			ndevs++;
+		}
+	}
+	for (int k = 0; k < nents; k++)
+		free(ents[k]);
+	if (nents >= 0)
+		free(ents);
+}
+
+static void run_device(struct dev *d)
+{
+	const char *why = good_request(d, false);
+
+	result(d, "baseline-read", !*why, "%s", *why ? why : "ok");
+	dev_reset(d);
+	if (*why)
+		return; /* nothing to compare against */
+	/* plain resets and re-activations, no bad input: the baseline for the rest */
+	for (int i = 0; i < 3 && !*why; i++) {
+		why = good_request(d, false);
+		dev_reset(d);
+	}
+	result(d, "reset-reactivate-x3", !*why, "%s", *why ? why : "ok");
+	if (d->id == ID_BLK) {
+		why = good_request(d, true);
+		result(d, "good-write", !*why, "%s", *why ? why : "ok");
+		dev_reset(d);
+	}
+	if (d->id != ID_FS || fs_chains) {
+		for (size_t i = 0; i < sizeof(chain_cases) / sizeof(chain_cases[0]); i++)
+			if (!chain_cases[i].devs || (chain_cases[i].devs & (1u << d->id)))
+				run_chain_case(d, &chain_cases[i]);
+		case_avail_jump(d);
+	}
+	geometry_cases(d);
+	case_enable_after_driver_ok(d);
+	case_driver_ok_without_features_ok(d);
+	bad_features(d, "feature-not-offered", 0, 1u << 30 | 1); /* bit 62 + VERSION_1 */
+	bad_features(d, "feature-without-version-1", 1u << 28, 0);
+	case_features_after_features_ok(d);
+	case_readonly_writes(d);
+	case_qsel_oob(d);
+	case_vector_oob(d);
+	case_msix_table(d);
+	case_notify_storm(d);
+	case_pci_config(d);
+}
+
+int main(int argc, char **argv)
+{
+	const char *fs_tag_want = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v"))
+			verbose = true;
+		else if (!strcmp(argv[i], "--fs-chains"))
+			fs_chains = true;
+		else if (!strcmp(argv[i], "--fs-tag") && i + 1 < argc)
+			fs_tag_want = argv[++i];
+		else if (!strcmp(argv[i], "--fs-skip") && i + 1 < argc)
+			fs_skip = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--disk-pattern")) {
+			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]\n");
+			return 100;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (pages_init()) {
+		fprintf(stderr, "hostile: cannot get locked pages with known addresses\n");
+		return 100;
+	}
+	discover(fs_tag_want);
+	/* virtio-fs last: its queues live in another process (vhost-user) */
+	for (int i = 0; i < ndevs; i++)
+		if (devs[i].id != ID_FS)
+			run_device(&devs[i]);
+	for (int i = 0; i < ndevs; i++)
+		if (devs[i].id == ID_FS)
+			run_device(&devs[i]);
+	printf("hostile: %d devices, %d cases, %d failed\n", ndevs, cases, failures);
+	return failures > 100 ? 100 : failures;
+}
