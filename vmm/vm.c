@@ -287,6 +287,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	vm_init_empty(vm, cfg);
 	vm->times.start = vm_now_ns();
 	vm->interactive = cfg->argc == 0;
+	/*
+	 * First: a SIGTERM/SIGINT during setup (initramfs build, virtiofsd start,
+	 * boot) waits in the signalfd and ends the VM through the normal teardown,
+	 * instead of killing us with things half made (docs/faults.md).
+	 */
+	r = vm_setup_signals(vm);
+	if (r) {
+		snprintf(err, errlen, "signal setup: %s", strerror(-r));
+		return r;
+	}
 
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (r)
@@ -351,9 +361,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "eventfd: %s", strerror(-r));
 		return r;
 	}
-	r = vm_setup_signals(vm);
-	if (!r)
-		r = vcpu_signal_setup();
+	r = vcpu_signal_setup();
 	if (r) {
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
