@@ -63,7 +63,7 @@ figures() {
 	local fnr thr procs mem mnt tmpn runn cachen vfs avm
 	fnr=$(cut -f1 /proc/sys/fs/file-nr)
 	thr=$(cat /proc/[0-9]*/status 2>/dev/null | awk '/^Threads:/ { s += $2 } END { print s }')
-	procs=$(ls -d /proc/[0-9]* | wc -l)
+	procs=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
 	mem=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 	mnt=$(wc -l </proc/self/mountinfo)
 	tmpn=$(ls -A /tmp | wc -l)
