@@ -7,7 +7,8 @@
 #
 # usage: bench/io-soak.sh [--minutes N] [--agentvmm PATH]
 #
-# The guest loops until the time is up, running three workers side by side:
+# The guest (1 vCPU, 512 MiB) loops until the time is up, running three
+# workers side by side:
 #  - disk: 1 MiB blocks of fresh random data written to /dev/vda with
 #    O_DIRECT at rotating slots, each read back and compared; the last md5 of
 #    every slot is kept, and the host compares them with the image at the end;
@@ -41,7 +42,7 @@ if [ "${1:-}" != inner ]; then
 	args=(--minutes "$minutes" --agentvmm "$av" --inner inner)
 	if "$top/scripts/testhost.sh" --need; then
 		echo "io-soak.sh: inside the nested test host" >&2
-		exec "$top/scripts/testhost.sh" --mem 3072 --timeout $((minutes * 60 + 900)) \
+		exec "$top/scripts/testhost.sh" --mem 3072 --timeout $((minutes * 60 + 1800)) \
 			-- bash "$0" "${args[@]}"
 	fi
 	exec bash "$0" "${args[@]}"
@@ -125,6 +126,7 @@ net() {
 	done
 	echo "net: \$i fetches of 4 MiB, \$bad bad"
 }
+echo "guest: up after \$(cut -d' ' -f1 /proc/uptime) s, running for $secs s"
 disk >/tmp/disk.out & share >/tmp/share.out & net >/tmp/net.out &
 wait
 cat /tmp/disk.out /tmp/share.out /tmp/net.out
@@ -133,12 +135,12 @@ EOF
 
 echo "io-soak: $minutes min, disk ${slots} MiB, share, net (4 MiB blob), $(nproc) CPU(s)"
 t0=$(date +%s)
-ip netns exec "$ns" timeout -k 10 $((secs + 600)) "$av" --kernel "$kernel" --cpus 2 --mem 512 \
+ip netns exec "$ns" timeout -k 10 $((secs + 600)) "$av" --kernel "$kernel" --cpus 1 --mem 512 \
 	--disk "$work/disk.img" --share "rw:$work/share:/w" --net tap=tapio,ip=10.0.6.15/24 \
 	-- sh /w/io.sh </dev/null >"$work/out" 2>&1
 st=$?
 echo "agentvmm: status $st after $(( $(date +%s) - t0 )) s"
-grep -E '^(disk|share|net):' "$work/out" || tail -n 20 "$work/out"
+grep -E '^(guest|disk|share|net):' "$work/out" || tail -n 20 "$work/out"
 status=0
 [ "$st" = 0 ] || status=1
 grep -q '^disk: .* 0 bad' "$work/out" || status=1
