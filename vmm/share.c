@@ -37,6 +37,7 @@ void share_init(struct share_proc *sp)
 	sp->pid = -1;
 	sp->log_fd = -1;
 	sp->sync_fd = -1;
+	sp->conn_fd = -1;
 }
 
 void share_owner(const struct vm_config *cfg, uid_t *uid, gid_t *gid)
@@ -101,6 +102,29 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
+/*
+ * Connect our end to the fresh listener (it queues in the backlog until
+ * virtiofsd accepts it), then remove the socket's name and its directory at
+ * once: from here on nothing of the share is on disk, so even a SIGKILL of
+ * agentvmm leaves no socket behind (the kernel frees both ends with the fds).
+ * Return: the connected fd, or -errno.
+ */
+static int connect_and_unlink(struct share_proc *sp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sp->sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	unlink(sp->sock);
+	rmdir(sp->dir);
+	sp->dir[0] = 0;
+	if (r && fd >= 0)
+		close(fd);
+	return r ? r : fd;
+}
+
 /* Child side failure: one line into the log (virtiofsd's stderr-to-be), then exit. */
 static __attribute__((noreturn)) void child_fail(int log_fd, const char *what)
 {
@@ -119,10 +143,14 @@ static __attribute__((noreturn)) void child_run(const struct vm_share *s, int sy
 {
 	struct pollfd p = { .fd = sync_rd, .events = POLLIN };
 	struct rlimit rl;
+	sigset_t mask;
 	char go;
 	int null;
 
 	close(sync_wr);
+	/* agentvmm blocks its stop signals (the CLI blocks them before avm_create); virtiofsd must get them */
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (read(sync_rd, &go, 1) != 1)
 		_exit(SHARE_CHILD_FAILED);
 	if (setresgid(0, 0, 0) < 0 || (privileged && setgroups(0, NULL) < 0) ||
@@ -316,9 +344,11 @@ int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_
 		return -EIO;
 	}
 	lfd = listen_socket(sp->sock);
+	if (lfd >= 0)
+		sp->conn_fd = connect_and_unlink(sp);
 	sp->log_fd = memfd_create("virtiofsd-log", MFD_CLOEXEC);
-	if (lfd < 0 || sp->log_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
-		r = lfd < 0 ? lfd : -errno;
+	if (lfd < 0 || sp->conn_fd < 0 || sp->log_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		r = lfd < 0 ? lfd : sp->conn_fd < 0 ? sp->conn_fd : -errno;
 		snprintf(err, errlen, "--share %s: cannot set up the socket: %s", s->host,
 			 strerror(-r));
 		goto err_close;
@@ -357,11 +387,12 @@ err_close:
 void share_connected(struct share_proc *sp)
 {
 	sp->connected = true;
-	if (sp->sock[0])
+	sp->conn_fd = -1; /* the front end owns it now */
+	if (sp->dir[0]) {
 		unlink(sp->sock);
-	if (sp->dir[0])
 		rmdir(sp->dir);
-	sp->sock[0] = sp->dir[0] = 0;
+	}
+	sp->dir[0] = 0;
 }
 
 /* Wait up to (ms) for virtiofsd to exit; true (and reaped) if it did. */
@@ -435,6 +466,8 @@ void share_stop(struct share_proc *sp)
 		}
 	}
 	sp->pid = -1;
+	if (sp->conn_fd >= 0)
+		close(sp->conn_fd);
 	share_connected(sp);
 	sp->connected = false;
 	if (sp->log_fd >= 0)

@@ -37,8 +37,9 @@ struct share_proc {
 	pid_t pid;                   /* virtiofsd (PID 1 of its namespace); -1 */
 	int log_fd;                  /* memfd holding virtiofsd's stderr; -1 */
 	int sync_fd;                 /* write end of the start pipe, held while we live; -1 */
+	int conn_fd;                 /* our end, connected in share_start(); -1 once handed on */
 	char dir[64];                /* private runtime directory; "" once removed */
-	char sock[96];               /* the socket in it */
+	char sock[96];               /* the socket's name there (removed in share_start()) */
 	bool connected;              /* share_connected() ran */
 };
 
@@ -54,14 +55,15 @@ void share_init(struct share_proc *sp);
 
 /*
  * share_start() - start virtiofsd for (s), files created by guest root owned
- * by (uid, gid). On return (sp)->sock accepts connections.
+ * by (uid, gid). On return (sp)->conn_fd is connected to it (its socket name
+ * already removed: nothing is left on disk, even after a SIGKILL).
  * Return: 0; -EINVAL (no user namespace allowed) or -EIO with one line naming
  * the share in (err). Context: main thread, setup, after share_check().
  */
 int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_t gid,
 		char *err, size_t errlen) __must_check;
 
-/* share_connected() - the front end is connected: unlink the socket and its directory. */
+/* share_connected() - the front end took (sp)->conn_fd and completed the handshake. */
 void share_connected(struct share_proc *sp);
 
 /*

@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,7 +93,13 @@ static int disk_mkfs(const char *path, char *err, size_t errlen)
 	pid = fork();
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears it on 0/1 */
+		sigset_t mask;
 
+		/* agentvmm blocks its stop signals (the CLI blocks them before avm_create); mkfs must get them */
+		sigemptyset(&mask);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
+		/* agentvmm killed: mkfs stops too rather than outlive it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* never prompts: no terminal to ask, and its chatter is not ours to show */
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
@@ -155,8 +163,10 @@ static int vm_add_share(struct vm *vm, unsigned i, uid_t uid, gid_t gid, char *e
 	}
 	struct vufs_config fc = {
 		.socket_path = s->external ? s->socket : sp->sock, .tag = s->tag,
+		.socket_connected = !s->external, .socket_fd = sp->conn_fd,
 		.nr_request_queues = 1, .evl = &vm->evl,
 	};
+	sp->conn_fd = -1; /* vufs_create() takes it over, also on failure */
 	void *dev = vufs_create(&fc, &vm->gm, why, sizeof(why));
 	if (!dev && s->external) {
 		snprintf(err, errlen, "--fs %s: %s", s->tag, why);

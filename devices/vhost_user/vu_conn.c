@@ -155,16 +155,12 @@ static int conn_negotiate_proto(struct vu_conn *c, const char **step)
 	return 0;
 }
 
-int vu_conn_open(struct vu_conn *c, const char *path, int timeout_ms, char *err, size_t errlen)
+/* The handshake on the connected c->vc_sock, or the error (r) of connecting it. */
+static int conn_handshake(struct vu_conn *c, const char *path, int r, char *err, size_t errlen)
 {
 	const char *step = "connect";
 	struct vu_msg m;
-	int r;
 
-	vu_conn_init_empty(c);
-	if (timeout_ms > 0)
-		c->vc_timeout_ms = timeout_ms;
-	r = conn_connect(c, path);
 	if (!r) {
 		step = "GET_FEATURES";
 		r = conn_get_u64(c, VU_GET_FEATURES, &c->vc_features);
@@ -181,6 +177,32 @@ int vu_conn_open(struct vu_conn *c, const char *path, int timeout_ms, char *err,
 		vu_conn_close(c);
 	}
 	return r;
+}
+
+int vu_conn_open(struct vu_conn *c, const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	vu_conn_init_empty(c);
+	if (timeout_ms > 0)
+		c->vc_timeout_ms = timeout_ms;
+	return conn_handshake(c, path, conn_connect(c, path), err, errlen);
+}
+
+int vu_conn_open_fd(struct vu_conn *c, int fd, const char *name, int timeout_ms, char *err,
+		    size_t errlen)
+{
+	struct timeval tv;
+	int r = 0;
+
+	vu_conn_init_empty(c);
+	if (timeout_ms > 0)
+		c->vc_timeout_ms = timeout_ms;
+	c->vc_sock = fd;
+	tv = (struct timeval){ .tv_sec = c->vc_timeout_ms / 1000,
+			       .tv_usec = (c->vc_timeout_ms % 1000) * 1000 };
+	/* as conn_connect(): bounds each send */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		r = -errno;
+	return conn_handshake(c, name, r, err, errlen);
 }
 
 int vu_conn_set_features(struct vu_conn *c, uint64_t features)

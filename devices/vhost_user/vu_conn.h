@@ -79,6 +79,15 @@ void vu_conn_init_empty(struct vu_conn *c);
 int vu_conn_open(struct vu_conn *c, const char *path, int timeout_ms, char *err,
 		 size_t errlen) __must_check;
 
+/*
+ * vu_conn_open_fd() - as vu_conn_open(), on (fd), a socket already connected
+ * to the back end, which (c) takes over (closed on error too). (name) names
+ * the back end in (err).
+ * Context: setup.
+ */
+int vu_conn_open_fd(struct vu_conn *c, int fd, const char *name, int timeout_ms, char *err,
+		    size_t errlen) __must_check;
+
 /* vu_conn_close() - close the socket; idempotent. */
 void vu_conn_close(struct vu_conn *c);
 

@@ -464,7 +464,7 @@ void *vufs_create(const struct vufs_config *cfg, const struct guest_mem *gm, cha
 	int r;
 
 	if (vufs_check_config(cfg, err, errlen))
-		return NULL;
+		goto err_fd;
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->fs_chain = malloc(sizeof(*d->fs_chain)))) {
 		snprintf(err, errlen, "virtio-fs '%s': out of memory", cfg->tag);
@@ -487,7 +487,11 @@ void *vufs_create(const struct vufs_config *cfg, const struct guest_mem *gm, cha
 	}
 	memcpy(d->fs_cfg.tag, cfg->tag, strlen(cfg->tag)); /* NUL-padded, not terminated */
 	d->fs_cfg.num_request_queues = htole32(d->fs_nr_queues - 1u);
-	if (vu_conn_open(&d->fs_conn, cfg->socket_path, cfg->timeout_ms, err, errlen))
+	r = cfg->socket_connected ? vu_conn_open_fd(&d->fs_conn, cfg->socket_fd, cfg->socket_path,
+						    cfg->timeout_ms, err, errlen)
+				  : vu_conn_open(&d->fs_conn, cfg->socket_path, cfg->timeout_ms, err,
+						 errlen);
+	if (r)
 		goto err_destroy;
 	if (vufs_check_backend(d, cfg->socket_path, err, errlen))
 		goto err_destroy;
@@ -511,6 +515,9 @@ err_destroy:
 	return NULL;
 err_free:
 	free(d);
+err_fd:
+	if (cfg->socket_connected)
+		close(cfg->socket_fd);
 	return NULL;
 }
 

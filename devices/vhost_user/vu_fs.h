@@ -18,6 +18,10 @@
 
 struct vufs_config {
 	const char *socket_path;  /* the back end's listening socket */
+	/* socket_connected: socket_fd is already connected to the back end and is
+	 * taken over (closed on failure too); socket_path then only names it */
+	bool socket_connected;
+	int socket_fd;
 	const char *tag;          /* mount tag the guest sees, at most VUFS_TAG_MAX bytes */
 	uint16_t nr_request_queues; /* besides the hiprio queue; 0 means 1 */
 	/*

@@ -93,6 +93,7 @@ struct vblk {
 	int vb_fd;
 	char *vb_path;
 	bool vb_ro, vb_direct;
+	bool vb_host_warned;        /* the image's file system failed us: said once */
 	uint64_t vb_capacity;       /* 512-byte sectors */
 	uint32_t vb_blk_size;
 	uint16_t vb_nr_queues;
@@ -418,7 +419,16 @@ static int req_result_locked(struct vblk_queue *q, struct vblk_req *r, int res)
 		break;
 	}
 	if (res < 0) {
-		log_guest_ratelimited("virtio-blk: %s: request type %u: %s", q->bq_dev->vb_path,
+		struct vblk *d = q->bq_dev;
+
+		/* the host's fault, not the guest's (full or failing disk): the user must know */
+		if ((res == -ENOSPC || res == -EDQUOT || res == -EIO || res == -EFBIG) &&
+		    !d->vb_host_warned) {
+			d->vb_host_warned = true;
+			log_warn("virtio-blk %s: %s: the guest gets I/O errors (docs/faults.md)",
+				 d->vb_path, strerror(-res));
+		}
+		log_guest_ratelimited("virtio-blk: %s: request type %u: %s", d->vb_path,
 				      r->rq_type, strerror(-res));
 		return VIRTIO_BLK_S_IOERR;
 	}

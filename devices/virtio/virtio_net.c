@@ -65,8 +65,22 @@ struct vnet {
 	unsigned vn_held_first, vn_held_nr;
 	uint64_t vn_held_cap;       /* bytes in all held chains */
 	const char *vn_fail_why;    /* virtio_dev_fail() owed, called without vn_lock */
+	bool vn_tap_warned;         /* the tap failed (deleted on the host): said once */
 	struct vnet_stats vn_stats;
 };
+
+/*
+ * The tap itself failed (EBADFD: deleted on the host; EIO: down): frames are
+ * dropped from now on, and the user is told once (docs/faults.md).
+ */
+static void tap_warn_once(struct vnet *n, const char *op, int err)
+{
+	if (n->vn_tap_warned || (err != EBADFD && err != EIO && err != ENODEV && err != ENXIO))
+		return;
+	n->vn_tap_warned = true;
+	log_warn("virtio-net %s: tap %s: %s: dropping the guest's frames (docs/faults.md)",
+		 n->vn_name, op, strerror(err));
+}
 
 /* ---- header checks ----------------------------------------------------- */
 
@@ -119,7 +133,11 @@ unsigned vnet_tun_offloads(uint64_t acked)
 
 static void vnet_set_offloads(struct vnet *n, unsigned o)
 {
-	if (n->vn_tap && ioctl(n->vn_fd, TUNSETOFFLOAD, (unsigned long)o) < 0)
+	if (!n->vn_tap || ioctl(n->vn_fd, TUNSETOFFLOAD, (unsigned long)o) == 0)
+		return;
+	if (errno == EBADFD) /* the tap was deleted: said once, not at every driver reset */
+		tap_warn_once(n, "TUNSETOFFLOAD", errno);
+	else
 		log_warn("virtio-net %s: TUNSETOFFLOAD %#x: %s", n->vn_name, o, strerror(errno));
 }
 
@@ -150,6 +168,7 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 	if (w < 0) {
 		/* a tap that is down says EIO; a full one drops by itself */
 		n->vn_stats.tx_errors++;
+		tap_warn_once(n, "write", errno);
 		log_guest_ratelimited("virtio-net %s: tap write: %s", n->vn_name, strerror(errno));
 		return;
 	}
@@ -334,6 +353,8 @@ static bool rx_run_locked(struct vnet *n)
 			if (r < 0) {
 				/* e.g. the tap was deleted: poll again at the next kick, not in a loop */
 				tap_err = errno != EAGAIN;
+				if (tap_err)
+					tap_warn_once(n, "read", errno);
 				if (tap_err)
 					log_guest_ratelimited("virtio-net %s: tap read: %s",
 							      n->vn_name, strerror(errno));

@@ -338,36 +338,79 @@ static int write_image(int fd, const struct gi_initramfs_config *cfg, const stru
 	return ret;
 }
 
+/*
+ * An unnamed file in the directory of (out_path) (O_TMPFILE), so a build
+ * killed half way, even by SIGKILL, leaves nothing behind; (tmp) is "" then.
+ * Where the file system has no O_TMPFILE: a named temporary file in (tmp).
+ */
+static int open_unnamed(const char *out_path, char *tmp, size_t len)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(out_path, '/');
+	int fd;
+
+	tmp[0] = 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == out_path ? 1 : (int)(slash - out_path),
+			 out_path);
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		return fd;
+	if (snprintf(tmp, len, "%s.tmp.XXXXXX", out_path) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkostemp(tmp, O_CLOEXEC);
+}
+
+/* Give the finished (fd) the name (out_path), replacing any file there. */
+static int name_file(int fd, char *tmp, size_t len, const char *out_path)
+{
+	char proc[64];
+
+	if (tmp[0])
+		return rename(tmp, out_path) < 0 ? -errno : 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* the usual case (a cache miss): the name is free, no window at all */
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, out_path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST || snprintf(tmp, len, "%s.tmp.%d", out_path, (int)getpid()) >= (int)len)
+		return -errno;
+	unlink(tmp);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	return rename(tmp, out_path) < 0 ? -errno : 0;
+}
+
 static int build_plan(const struct gi_initramfs_config *cfg, const struct ir_plan *p,
 		      const char *out_path, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int fd, ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out_path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "%s: %s", out_path, strerror(ENAMETOOLONG));
-		return -ENAMETOOLONG;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = open_unnamed(out_path, tmp, sizeof(tmp));
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: %s", tmp[0] ? tmp : out_path, strerror(-ret));
 		return ret;
 	}
 	ret = write_image(fd, cfg, p, err, errlen);
 	if (!ret && (fchmod(fd, 0644) < 0 || fsync(fd) < 0)) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-ret));
+		snprintf(err, errlen, "%s: %s", out_path, strerror(-ret));
+	}
+	if (!ret) {
+		ret = name_file(fd, tmp, sizeof(tmp), out_path);
+		if (ret)
+			snprintf(err, errlen, "%s: %s", out_path, strerror(-ret));
 	}
 	if (close(fd) < 0 && !ret) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(-ret));
-	}
-	if (!ret && rename(tmp, out_path) < 0) {
-		ret = -errno;
 		snprintf(err, errlen, "%s: %s", out_path, strerror(-ret));
 	}
-	if (ret)
+	if (ret && tmp[0])
 		unlink(tmp);
 	return ret;
 }

@@ -7,6 +7,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 [ -e /dev/kvm ] || { echo "skip: no /dev/kvm"; exit 77; }
 if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
 	# one vCPU: with two (multi-threaded TCG) the nested host hung now and then
-	exec "$root/scripts/testhost.sh" --smp 1 --timeout "${AV_TESTHOST_TIMEOUT:-1500}" -- "$@" </dev/null
+	exec "$root/scripts/testhost.sh" --smp 1 --timeout "${AV_TESTHOST_TIMEOUT:-3300}" -- "$@" </dev/null
 fi
 exec "$@" </dev/null

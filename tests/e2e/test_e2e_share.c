@@ -316,7 +316,9 @@ static void test_e2e_share_virtiofsd_killed_gives_eio_not_hang(void **state)
 	close(fd);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	print_message("  guest said: %s", out);
+	/* agentvmm ran on and ended normally, with the workload's status */
 	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_non_null(strstr(out, "Input/output error"));
 	assert_non_null(strstr(out, "rc=1"));
 	assert_non_null(strstr(out, "done"));

@@ -598,6 +598,32 @@ static void test_vufs_bad_config_refused(void **state)
 	assert_null(vufs_create(&cfg, &gm, err, sizeof(err)));
 }
 
+/* A connected socket handed over is the device's: closed on every failure. */
+static void test_vufs_connected_fd_closed_on_failure(void **state)
+{
+	struct vufs_config cfg = { .socket_path = "share0", .tag = "", .socket_connected = true,
+				   .timeout_ms = 100 };
+	struct guest_mem gm;
+	char err[256];
+	int sv[2];
+
+	gm_init_empty(&gm);
+	/* bad configuration */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cfg.socket_fd = sv[0];
+	assert_null(vufs_create(&cfg, &gm, err, sizeof(err)));
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	close(sv[1]);
+	/* a back end that never answers: the handshake times out */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	cfg.socket_fd = sv[0];
+	cfg.tag = "t";
+	assert_null(vufs_create(&cfg, &gm, err, sizeof(err)));
+	assert_non_null(strstr(err, "vhost-user share0: GET_FEATURES"));
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	close(sv[1]);
+}
+
 /* Without protocol features: no REPLY_ACK, no VRING_ENABLE; still works. */
 static void test_vufs_plain_backend_activates(void **state)
 {
@@ -689,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_vufs_too_few_queues_refused),
 		cmocka_unit_test(test_vufs_absurd_queue_num_refused),
 		cmocka_unit_test(test_vufs_bad_config_refused),
+		cmocka_unit_test(test_vufs_connected_fd_closed_on_failure),
 		cmocka_unit_test(test_vufs_plain_backend_activates),
 		cmocka_unit_test(test_vufs_death_at_activation_degrades),
 		cmocka_unit_test(test_vufs_unsolicited_message_degrades),

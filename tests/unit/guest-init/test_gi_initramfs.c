@@ -142,6 +142,29 @@ static void expect_build_fail(const struct gi_initramfs_config *cfg, int ret, co
 	assert_int_equal(th_count_entries(strcat(strcpy(out, tmp), "/out")), 0);
 }
 
+/* Building over an existing image replaces it whole; no temporary name is left. */
+static void test_gi_initramfs_rebuild_replaces_and_leaves_no_temp(void **state)
+{
+	struct gi_initramfs_config cfg = base_cfg();
+	char out[300], dir[256];
+	struct stat st;
+
+	assert_int_equal(th_sh("rm -f %s/out/*", tmp), 0);
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	snprintf(out, sizeof(out), "%s/re.cpio", dir);
+	write_file(tmp, "out/re.cpio", "old");
+	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
+	assert_int_equal(stat(out, &st), 0);
+	assert_true(st.st_size > 3);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -qx init", out), 0);
+	assert_int_equal(th_count_entries(dir), 1);
+	/* and a fresh name: linked into place in one step */
+	snprintf(out, sizeof(out), "%s/new.cpio", dir);
+	assert_int_equal(gi_initramfs_build(&cfg, out, err, sizeof(err)), 0);
+	assert_int_equal(th_count_entries(dir), 2);
+}
+
 static void test_gi_initramfs_errors_leave_nothing(void **state)
 {
 	const char *const unknown[] = { "a", "nope", NULL };
@@ -351,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_gi_initramfs_minimal_image),
 		cmocka_unit_test(test_gi_initramfs_modules_in_load_order),
 		cmocka_unit_test(test_gi_initramfs_errors_leave_nothing),
+		cmocka_unit_test(test_gi_initramfs_rebuild_replaces_and_leaves_no_temp),
 		cmocka_unit_test(test_gi_initramfs_busybox_applets),
 		cmocka_unit_test(test_gi_initramfs_cache_hit_and_miss),
 		cmocka_unit_test(test_gi_initramfs_real_cloud_kernel),
