@@ -84,7 +84,7 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned lo, unsigned
 	return (unsigned)v;
 }
 
-/* agentvmm from the same build tree (build/bench/.. -> build/vmm/agentvmm), else PATH. */
+/* agentvmm from the same build tree (build/bench/.. -> build/agentvmm), else PATH. */
 static const char *default_agentvmm(void)
 {
 	static char path[PATH_MAX];
@@ -93,7 +93,7 @@ static const char *default_agentvmm(void)
 
 	if (n > 0) {
 		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../vmm/agentvmm", dirname(self));
+		snprintf(path, sizeof(path), "%s/../agentvmm", dirname(self));
 		if (access(path, X_OK) == 0)
 			return path;
 	}

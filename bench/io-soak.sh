@@ -23,7 +23,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
-minutes=10 av=$top/build/vmm/agentvmm
+minutes=10 av=$top/build/agentvmm
 
 usage() { sed -n '8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do

@@ -50,7 +50,7 @@ if [ "${1:-}" != inner ]; then
 	"$top/scripts/fetch-kernel.sh" --kernel-only >&2
 	args=(--size "$size" --fs-size "$fs_size" --runtime "$runtime" --files "$files"
 	      --disk-size "$disk_size" --rounds "$rounds" --out "$out" --inner inner
-	      "$build/vmm/agentvmm")
+	      "$build/agentvmm")
 	if "$top/scripts/testhost.sh" --need; then
 		echo "io.sh: no vmx/svm here: running inside the nested test host" \
 			"(figures count only as ratios)" >&2

@@ -16,7 +16,7 @@ if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
 	exec "$root/scripts/testhost.sh" --timeout 2400 --env "NET_MIB=${NET_MIB:-64}" \
 		--env "NET_PINGS=${NET_PINGS:-50}" -- sh "$root/bench/net.sh" "$build"
 fi
-AV=$build/vmm/agentvmm
+AV=$build/agentvmm
 K=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}/bzImage
 MIB=${NET_MIB:-64}
 PINGS=${NET_PINGS:-50}

@@ -25,7 +25,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
-tiny=200 real=200 every=10 conc=8 av=$top/build/vmm/agentvmm out=''
+tiny=200 real=200 every=10 conc=8 av=$top/build/agentvmm out=''
 
 usage() { sed -n '6,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do

@@ -22,7 +22,7 @@ if scripts/testhost.sh --need; then
 	echo "demo: this host's /dev/kvm has no hardware virtualization (no vmx/svm);" \
 		"running inside the nested test host (QEMU TCG), which takes a minute" >&2
 	exec scripts/testhost.sh -- sh -c 'exec "$0" --kernel "$AV_KERNEL_CACHE/bzImage" \
-		--share ro:/usr --share "rw:$PWD:/work" -- "$@"' "$root/build/vmm/agentvmm" "$@"
+		--share ro:/usr --share "rw:$PWD:/work" -- "$@"' "$root/build/agentvmm" "$@"
 fi
-exec "$root/build/vmm/agentvmm" --kernel "$kc/bzImage" --share ro:/usr --share "rw:$root:/work" \
+exec "$root/build/agentvmm" --kernel "$kc/bzImage" --share ro:/usr --share "rw:$root:/work" \
 	-- "$@"
