@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -200,6 +202,86 @@ static void test_lib_guest_status_and_forced_shutdown(void **state)
 	assert_int_equal(count_dir("/proc/self/task"), tasks);
 }
 
+/* One JSON-lines request on the control socket (path); the reply line in (reply). */
+static void ctl_request(const char *path, const char *req, char *reply, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t n = 0;
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < len - 1) {
+		ssize_t r = read(fd, reply + n, len - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (memchr(reply, '\n', n))
+			break;
+	}
+	reply[n] = 0;
+	close(fd);
+}
+
+/*
+ * Two VMs in one process, one with a control socket: info, pause, resume and
+ * shutdown over the socket change its state as the library sees it; the
+ * forced shutdown (the ticker ignores the button) ends it with 137; the other
+ * VM runs on untouched; the socket is gone after avm_destroy().
+ */
+static void test_lib_two_vms_one_driven_over_control_socket(void **state)
+{
+	const char *cmd[] = { "x" };
+	char sock[256], reply[4096];
+	struct avm_config *cfg = avm_config_new();
+	struct avm_error err;
+	struct avm *a = NULL, *b;
+	int status;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", tmpdir);
+	assert_non_null(cfg);
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny("ticker"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "mem", "32", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "console", console_path("ctl-a"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "api-socket", sock, &err), 0);
+	assert_int_equal(avm_config_set_command(cfg, 1, cmd, &err), 0);
+	if (avm_create(cfg, &a, &err))
+		fail_msg("avm_create: %s", err.msg);
+	avm_config_free(cfg);
+	b = tiny_vm("ticker", console_path("ctl-b"));
+	assert_int_equal(avm_start(a, &err), 0);
+	assert_int_equal(avm_start(b, &err), 0);
+
+	ctl_request(sock, "{\"cmd\":\"info\",\"id\":1}\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"ok\":true"));
+	assert_non_null(strstr(reply, "\"state\":\"running\""));
+	ctl_request(sock, "{\"cmd\":\"pause\"}\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"ok\":true"));
+	assert_int_equal(avm_state(a), AVM_STATE_PAUSED);
+	assert_int_equal(avm_state(b), AVM_STATE_RUNNING);
+	ctl_request(sock, "{\"cmd\":\"info\"}\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"state\":\"paused\""));
+	ctl_request(sock, "{\"cmd\":\"resume\"}\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"ok\":true"));
+	assert_int_equal(avm_state(a), AVM_STATE_RUNNING);
+	ctl_request(sock, "{\"cmd\":\"shutdown\",\"timeout_ms\":300}\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\"ok\":true"));
+	assert_int_equal(avm_wait(a, 10000, &status), 0);
+	assert_int_equal(status, AVM_STATUS_KILLED);
+	assert_int_equal(avm_state(b), AVM_STATE_RUNNING);
+	assert_int_equal(avm_wait(b, 0, &status), -ETIMEDOUT);
+	avm_destroy(a);
+	assert_int_equal(access(sock, F_OK), -1);
+	assert_int_equal(avm_kill(b), 0);
+	assert_int_equal(avm_wait(b, 10000, &status), 0);
+	assert_int_equal(status, AVM_STATUS_KILLED);
+	avm_destroy(b);
+}
+
 static void test_lib_destroy_running_and_created_vms(void **state)
 {
 	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
@@ -269,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lib_two_vms_pause_resume_kill_and_status),
 		cmocka_unit_test(test_lib_guest_status_and_forced_shutdown),
+		cmocka_unit_test(test_lib_two_vms_one_driven_over_control_socket),
 		cmocka_unit_test(test_lib_destroy_running_and_created_vms),
 		cmocka_unit_test(test_lib_errors_come_back_as_code_and_message),
 	};
