@@ -219,7 +219,9 @@ fi
 
 accel=tcg
 [ "$smp" -gt 1 ] && accel=tcg,thread=multi
-append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off rdinit=/init"
+# nohz=off: a periodic tick, so one lost timer interrupt cannot leave the
+# emulated host asleep for good (a batch once stalled with QEMU idle)
+append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off nohz=off rdinit=/init"
 # stdin from /dev/null: QEMU must not take over the terminal, and Ctrl-C must
 # reach this script (timeout(1) runs QEMU in its own process group).
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \

@@ -223,6 +223,12 @@ static void assert_nothing_left(const char *tap)
 	assert_int_equal(leak_wait_procs_gone("agentvmm", 2000), 0);
 	assert_int_equal(leak_wait_procs_gone("virtiofsd", 2000), 0);
 	assert_int_equal(leak_wait_procs_gone("mkfs.ext4", 2000), 0);
+	if (leak_count_entries(rundir, NULL)) {
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "ls -laR %s >&2", rundir);
+		sh("%s", cmd);
+	}
 	assert_int_equal(leak_count_entries(rundir, NULL), 0);
 	assert_int_equal(leak_count_entries(cache, ".tmp"), 0);
 	assert_int_equal(leak_count_lines("/proc/self/mountinfo"), base_mounts);
