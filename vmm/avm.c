@@ -293,18 +293,14 @@ int avm_shutdown(struct avm *a, unsigned timeout_ms, struct avm_error *err)
 		return fail(err, -EINVAL, "cannot shut down: the VM was not started");
 	if (st == VM_STOPPED)
 		return result(err, 0, "");
-	if (st == VM_PAUSED)
-		(void)vm_resume(&a->vm); /* a parked guest cannot see the button */
-	r = vm_power_button(&a->vm);
+	/* the same graceful stop as avm_request_shutdown(), then wait for its end */
+	r = avm_request_shutdown(a, timeout_ms, VM_STATUS_KILLED, err);
+	if (r && vm_get_state(&a->vm) == VM_STOPPED)
+		return result(err, 0, ""); /* it stopped on its own meanwhile */
 	if (r)
-		log_info("power button: %s; forcing the stop", strerror(-r));
-	if (!r && vm_wait(&a->vm, timeout_ms > INT32_MAX ? INT32_MAX : (int)timeout_ms,
-			  NULL) == 0)
-		return result(err, 0, "");
-	vm_stop(&a->vm, VM_STATUS_KILLED);
+		return r;
 	(void)vm_wait(&a->vm, -1, NULL);
-	result(err, 0, "");
-	return 1;
+	return __atomic_load_n(&a->vm.power_forced, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
 int avm_signal(struct avm *a, int signo)

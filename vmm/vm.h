@@ -102,6 +102,7 @@ struct vm {
 	bool graceful;          /* the button was pressed; force at the deadline */
 	int graceful_status;    /* exit status of the forced stop */
 	unsigned graceful_timeout_ms;
+	bool power_forced;      /* a graceful stop ended by force (atomic) */
 	uint64_t graceful_deadline, next_press; /* CLOCK_MONOTONIC ns */
 	struct ctl_server *ctl; /* --api-socket server, or NULL */
 

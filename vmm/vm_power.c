@@ -37,6 +37,8 @@ int vm_power_button(struct vm *vm)
 
 static void vm_force_stop(struct vm *vm, int status, const char *why)
 {
+	if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING)
+		__atomic_store_n(&vm->power_forced, true, __ATOMIC_RELEASE);
 	if (why)
 		log_warn("%s: stopping the guest by force", why);
 	vm_request_stop(vm, VM_STOP_REQUEST, status);
