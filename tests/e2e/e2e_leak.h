@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Live (not zombie) processes whose comm is (name). */
@@ -79,6 +80,29 @@ static inline int leak_wait_procs_gone(const char *name, unsigned ms)
 	for (unsigned t = 0; (n = leak_count_procs(name)) && t < ms; t += 20)
 		usleep(20000);
 	return n;
+}
+
+/*
+ * Wait up to (ms) for network interface (name) in namespace (ns) to be gone;
+ * return how long it took in ms, or -1 if it is still there. A tap dies with
+ * the last reference to its fd; after a SIGKILL a poll still queued on
+ * agentvmm's io_uring holds one until the kernel's own ring teardown, which
+ * runs in a worker shortly after the process is reaped.
+ */
+static inline int leak_wait_link_gone(const char *ns, const char *name, unsigned ms)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s ip link show %s >/dev/null 2>&1", ns, name);
+	for (unsigned t = 0;; t += 50) {
+		int st = system(cmd);
+
+		if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			return (int)t;
+		if (t >= ms)
+			return -1;
+		usleep(50000);
+	}
 }
 
 /* Entries of (path) other than . and .. whose name contains (sub) (NULL: all); 0 if absent. */

@@ -46,6 +46,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The agentvmm a test started and has not reaped yet: killed by the teardown if an assertion fails. */
+static pid_t live_pid = -1;
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (live_pid > 0) {
+		kill(live_pid, SIGKILL);
+		waitpid(live_pid, NULL, 0);
+		live_pid = -1;
+	}
+	return 0;
+}
+
 static void tiny(char *buf, size_t len, const char *guest)
 {
 	snprintf(buf, len, "%s/%s.bin", AV_TINY_DIR, guest);
@@ -85,6 +99,7 @@ static void vmm_start(struct vmm *m, const char *guest, const char *extra, const
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	live_pid = m->pid;
 	close(out[1]);
 	close(err[1]);
 	m->out_fd = out[0];
@@ -140,6 +155,7 @@ static int vmm_wait(struct vmm *m)
 			break;
 		}
 	}
+	live_pid = -1;
 	for (ssize_t r; (r = read(m->err_fd, m->err + n, sizeof(m->err) - 1 - n)) > 0;)
 		n += (size_t)r;
 	m->err[n] = 0;
@@ -377,10 +393,10 @@ static void test_sandbox_no_seccomp_is_logged_and_unfiltered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sandbox_running_vmm_is_confined),
-		cmocka_unit_test(test_sandbox_violation_on_each_thread_exits_1_with_one_line),
-		cmocka_unit_test(test_sandbox_log_mode_reports_and_returns_eperm),
-		cmocka_unit_test(test_sandbox_no_seccomp_is_logged_and_unfiltered),
+		cmocka_unit_test_teardown(test_sandbox_running_vmm_is_confined, teardown),
+		cmocka_unit_test_teardown(test_sandbox_violation_on_each_thread_exits_1_with_one_line, teardown),
+		cmocka_unit_test_teardown(test_sandbox_log_mode_reports_and_returns_eperm, teardown),
+		cmocka_unit_test_teardown(test_sandbox_no_seccomp_is_logged_and_unfiltered, teardown),
 	};
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -233,8 +233,7 @@ static void assert_nothing_left(const char *tap)
 	assert_int_equal(leak_count_entries(cache, ".tmp"), 0);
 	assert_int_equal(leak_count_lines("/proc/self/mountinfo"), base_mounts);
 	if (tap && ns_made)
-		assert_int_not_equal(sh("ip netns exec %s ip link show %s >/dev/null 2>&1", ns, tap),
-				     0);
+		assert_true(leak_wait_link_gone(ns, tap, 5000) >= 0);
 }
 
 /* A sparse image (dir)/(name) of (mib) MiB (in (sub) of dir when given); returns its path. */
