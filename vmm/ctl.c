@@ -429,6 +429,8 @@ static void *ctl_thread(void *arg)
 	struct ctl_server *srv = arg;
 	struct pollfd p[2 + CTL_MAX_CLIENTS];
 
+	if (srv->ops->thread_enter && srv->ops->thread_enter(srv->opaque) < 0)
+		return NULL;
 	for (;;) {
 		uint64_t now = now_ms(), next = now + CTL_IDLE_TIMEOUT_MS;
 

@@ -115,6 +115,11 @@ int ctl_format_reply(const cJSON *id, const cJSON *result, const struct ctl_erro
  * other error "failed". (opaque) is ctl_server_start()'s.
  */
 struct ctl_ops {
+	/*
+	 * thread_enter() - optional: run first on the control thread (confine
+	 * it). On an error the thread serves nothing and ends.
+	 */
+	int (*thread_enter)(void *opaque);
 	/* info() - add fields (state, pid, ...) to the object (result). */
 	int (*info)(void *opaque, cJSON *result, char *msg, size_t msglen);
 	int (*pause)(void *opaque, char *msg, size_t msglen);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm_power.h"
 
 /* Exit status after "kill": as if agentvmm had been killed by SIGKILL (but cleaned up). */
@@ -89,7 +90,18 @@ static int vm_ctl_kill(void *opaque, char *msg, size_t msglen)
 	return 0;
 }
 
+/* The control thread's own seccomp filter; without it the VM does not go on. */
+static int vm_ctl_thread_enter(void *opaque)
+{
+	int r = sandbox_enter_thread(SANDBOX_CTL, 0, -1);
+
+	if (r < 0)
+		vm_stop(opaque, VM_STATUS_HOST_FAILURE);
+	return r;
+}
+
 static const struct ctl_ops ctl_vm_ops = {
+	.thread_enter = vm_ctl_thread_enter,
 	.info = vm_info,
 	.pause = vm_ctl_pause,
 	.resume = vm_ctl_resume,

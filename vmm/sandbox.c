@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <linux/kvm.h>
 #include <seccomp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -75,6 +76,19 @@ static const int sys_main[] = {
 	SCMP_SYS(mincore), /* -v: resident guest RAM at exit (gm_resident_bytes) */
 };
 
+/*
+ * Control-socket thread: accept, the peer's credentials, send and receive on
+ * its clients; no open. Its commands flip flags, write eventfds, kick vCPUs
+ * (tgkill within the process) and press the power button: an interrupt line,
+ * its only ioctl (ioctl_ctl).
+ */
+static const int sys_ctl[] = {
+	SCMP_SYS(accept4), SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
+};
+
+static const unsigned long ioctl_ctl[] = { KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS };
+
 /* Console ioctls of the main thread: isatty, raw mode and its restore. */
 static const unsigned long ioctl_tty[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ };
 
@@ -126,7 +140,8 @@ void sandbox_thread_name(enum sandbox_thread kind, unsigned index, char *buf, un
 	if (kind == SANDBOX_VCPU)
 		snprintf(buf, len, "vcpu%u", index);
 	else
-		snprintf(buf, len, "%s", kind == SANDBOX_IO ? "io" : "main");
+		snprintf(buf, len, "%s", kind == SANDBOX_IO ? "io" : kind == SANDBOX_CTL ? "ctl" :
+					 "main");
 }
 
 /* Append (s) at (*p), never past (end - 1). Async-signal-safe. */
@@ -309,6 +324,10 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu
 	r = add_list(ctx, sys_common, ARRAY_SIZE(sys_common));
 	if (!r)
 		r = add_guarded(ctx);
+	if (!r && kind == SANDBOX_CTL) {
+		r = add_list(ctx, sys_ctl, ARRAY_SIZE(sys_ctl));
+		return r ? r : add_ioctls(ctx, ioctl_ctl, ARRAY_SIZE(ioctl_ctl));
+	}
 	if (!r && kind == SANDBOX_MAIN) {
 		for (size_t i = 0; i < ARRAY_SIZE(ioctl_tty); i++)
 			req[n++] = ioctl_tty[i];

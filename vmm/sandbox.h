@@ -25,7 +25,7 @@
 #define SANDBOX_VIOLATION_STATUS 1 /* VM_STATUS_HOST_FAILURE */
 #define SANDBOX_NAME_MAX 24        /* longest syscall name kept, NUL included */
 
-enum sandbox_thread { SANDBOX_MAIN, SANDBOX_VCPU, SANDBOX_IO, SANDBOX_NR_THREADS };
+enum sandbox_thread { SANDBOX_MAIN, SANDBOX_VCPU, SANDBOX_IO, SANDBOX_CTL, SANDBOX_NR_THREADS };
 
 /*
  * sandbox_resolve_mode() - the seccomp mode to use: (cfg) when given on the
@@ -61,14 +61,14 @@ int sandbox_begin(const struct vm_config *cfg);
  * (index: vCPU number, for the violation line; vcpu_fd: the one vCPU fd a
  * vCPU thread may KVM_RUN, -1 for others). No-op when seccomp is off.
  * Also the place of the AGENTVMM_TEST_SECCOMP_VIOLATION debug hook: when its
- * value names this thread ("main", "io", "vcpu0"...), the thread makes one
+ * value names this thread ("main", "io", "vcpu0", "ctl"...), the thread makes one
  * forbidden syscall right after its filter is in place.
  * Return: 0 or -errno.
  */
 int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd);
 
 /*
- * sandbox_thread_name() - "main", "io", "vcpu<N>" into (buf). Pure.
+ * sandbox_thread_name() - "main", "io", "ctl", "vcpu<N>" into (buf). Pure.
  */
 void sandbox_thread_name(enum sandbox_thread kind, unsigned index, char *buf, unsigned len);
 

@@ -68,6 +68,8 @@ static void test_sandbox_thread_names(void **state)
 	assert_string_equal(buf, "main");
 	sandbox_thread_name(SANDBOX_IO, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "io");
+	sandbox_thread_name(SANDBOX_CTL, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "ctl");
 	sandbox_thread_name(SANDBOX_VCPU, 254, buf, sizeof(buf));
 	assert_string_equal(buf, "vcpu254");
 	sandbox_thread_name(SANDBOX_VCPU, 7, buf, 4);
