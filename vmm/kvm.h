@@ -70,7 +70,8 @@ int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd,
 /*
  * kvm_runtime_ioctls() - the KVM ioctl numbers a running VM issues (interrupt
  * lines, irqfd/ioeventfd, GSI routing), for the seccomp filters. Fills up to
- * (max) into (out). Return: how many. kvm_run_ioctl(): KVM_RUN.
+ * (max) into (out). Return: how many; the first two are always the interrupt
+ * line ones (KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS). kvm_run_ioctl(): KVM_RUN.
  */
 unsigned kvm_runtime_ioctls(unsigned long *out, unsigned max);
 unsigned long kvm_run_ioctl(void);

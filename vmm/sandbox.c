@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_tun.h>
-#include <linux/kvm.h>
 #include <seccomp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,14 +79,12 @@ static const int sys_main[] = {
  * Control-socket thread: accept, the peer's credentials, send and receive on
  * its clients; no open. Its commands flip flags, write eventfds, kick vCPUs
  * (tgkill within the process) and press the power button: an interrupt line,
- * its only ioctl (ioctl_ctl).
+ * its only ioctl (the first two of kvm_runtime_ioctls()).
  */
 static const int sys_ctl[] = {
 	SCMP_SYS(accept4), SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
 };
-
-static const unsigned long ioctl_ctl[] = { KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS };
 
 /* Console ioctls of the main thread: isatty, raw mode and its restore. */
 static const unsigned long ioctl_tty[] = { TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ };
@@ -326,7 +323,7 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu
 		r = add_guarded(ctx);
 	if (!r && kind == SANDBOX_CTL) {
 		r = add_list(ctx, sys_ctl, ARRAY_SIZE(sys_ctl));
-		return r ? r : add_ioctls(ctx, ioctl_ctl, ARRAY_SIZE(ioctl_ctl));
+		return r ? r : add_ioctls(ctx, req, n < 2 ? n : 2);
 	}
 	if (!r && kind == SANDBOX_MAIN) {
 		for (size_t i = 0; i < ARRAY_SIZE(ioctl_tty); i++)
