@@ -43,6 +43,7 @@ static int sandbox_mode = VM_SECCOMP_OFF;
 static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, read before threads start */
 static int log_fd = -1;         /* AGENTVMM_SECCOMP_LOGFILE: every line appended there too */
 static __thread char thread_name[16];
+static int violated; /* a thread already reported a violation (not in log mode) */
 
 /* Every thread: memory, futexes, signals, time, exiting, reading and writing open fds. */
 static const int sys_common[] = {
@@ -171,6 +172,9 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	int saved = errno;
 
 	(void)sig;
+	/* the process ends on the first violation: one line, even if two threads trap at once */
+	if (sandbox_mode != VM_SECCOMP_LOG && __atomic_exchange_n(&violated, 1, __ATOMIC_ACQ_REL))
+		syscall(SYS_exit_group, SANDBOX_VIOLATION_STATUS);
 	put_str(&p, end, "agentvmm: seccomp: thread ");
 	put_str(&p, end, thread_name[0] ? thread_name : "?");
 	put_str(&p, end, " made forbidden syscall ");
