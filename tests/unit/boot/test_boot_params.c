@@ -28,8 +28,11 @@ struct fx {
 	char err[256];
 };
 
+/* A new temporary file at (path) holding (data); the one (path) named before is removed. */
 static void write_tmp(char *path, const void *data, size_t len)
 {
+	if (path[0])
+		unlink(path);
 	strcpy(path, "/tmp/av-test-boot-XXXXXX");
 	int fd = mkstemp(path);
 
