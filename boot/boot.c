@@ -38,6 +38,7 @@ static int kfile_open(struct kfile *kf, const char *path, char *err, size_t errl
 	int ret;
 
 	kf->data = NULL;
+	kf->len = 0;
 	kf->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (kf->fd < 0) {
 		ret = -errno;

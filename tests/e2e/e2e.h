@@ -59,6 +59,13 @@ static inline void e2e_boot(struct th_result *res, unsigned timeout_s, const cha
 	argv[n] = NULL;
 	th_run(argv, timeout_s, res);
 	printf("  run took %.2f s\n", res->secs);
+	if (res->status != 0) {
+		/* whether the test expects it or not: what agentvmm and the guest said last */
+		size_t len = strlen(res->out);
+
+		printf("  status %d; stderr:\n%s  stdout (end):\n%s\n", res->status, res->err,
+		       res->out + (len > 1500 ? len - 1500 : 0));
+	}
 }
 
 /* e2e_host_line() - run (cmd) on the host (stdin /dev/null); its first output line, "" if none. */
