@@ -35,21 +35,12 @@ static char rundir[600]; /* TMPDIR of agentvmm: where its socket directories go 
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	mkdir(rundir, 0700);
-	setenv("TMPDIR", rundir, 1);
-	return 0;
+	return e2e_make_dirs(dir, rundir, sizeof(rundir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 /* A fresh directory (dir)/(name) holding (file) with (text); returns its path. */
@@ -336,18 +327,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_share_sigkill_leaves_nothing),
 		cmocka_unit_test(test_e2e_share_virtiofsd_killed_gives_eio_not_hang),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
-	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
-		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
-		return 77;
-	}
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,35 +31,19 @@
 static char dir[] = "/tmp/av-e2e-soak-XXXXXX";
 static char run[600], cache[600];
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static int group_setup(void **state)
 {
-	if (!mkdtemp(dir))
+	if (e2e_make_dirs(dir, run, sizeof(run)))
 		return -1;
-	chmod(dir, 0755);
-	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	mkdir(run, 0700);
 	mkdir(cache, 0700);
-	setenv("TMPDIR", run, 1);
 	setenv("AGENTVMM_CACHE_DIR", cache, 1);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	return sh("rm -rf %s", dir) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 static void test_e2e_soak_sequential_boots_leak_nothing(void **state)
@@ -71,7 +55,7 @@ static void test_e2e_soak_sequential_boots_leak_nothing(void **state)
 	snprintf(share, sizeof(share), "%s/share", dir);
 	mkdir(share, 0755);
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
-	assert_int_equal(sh("truncate -s 64M %s", disk), 0);
+	assert_int_equal(e2e_sh("truncate -s 64M %s", disk), 0);
 	strcat(disk, ",mount=/data");
 	snprintf(sharearg, sizeof(sharearg), "rw:%s:/w", share);
 	const char *argv[] = { AV_AGENTVMM, "--kernel", e2e_kernel("bzImage"), "--disk", disk,
@@ -126,7 +110,7 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 
 		snprintf(share[i], sizeof(share[i]), "%s/c%d", dir, i);
 		mkdir(share[i], 0755);
-		assert_int_equal(sh("echo id%d > %s/id", i, share[i]), 0);
+		assert_int_equal(e2e_sh("echo id%d > %s/id", i, share[i]), 0);
 		snprintf(sharearg, sizeof(sharearg), "rw:%s:/w", share[i]);
 		snprintf(script, sizeof(script), "cat /w/id; echo out%d > /w/out; exit %d", i, 10 + i);
 		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -191,7 +175,7 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 		assert_string_equal(buf[i], want);
 		snprintf(path, sizeof(path), "%s/out", share[i]);
 		snprintf(want, sizeof(want), "out%d", i);
-		assert_int_equal(sh("grep -qx %s %s", want, path), 0);
+		assert_int_equal(e2e_sh("grep -qx %s %s", want, path), 0);
 	}
 	print_message("  %d VMs at once: %.1f s wall\n", CONC_VMS, now_s() - t0);
 	assert_int_equal(leak_wait_procs_gone("virtiofsd", 2000), 0);
@@ -204,18 +188,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_soak_sequential_boots_leak_nothing),
 		cmocka_unit_test(test_e2e_soak_concurrent_vms_each_own_status_and_output),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
-	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
-		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
-		return 77;
-	}
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -104,12 +104,8 @@ static const char sys_init[] =
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
+	if (e2e_make_dirs(dir, rundir, sizeof(rundir)))
 		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	mkdir(rundir, 0700);
-	setenv("TMPDIR", rundir, 1);
 	snprintf(store, sizeof(store), "%s/store", dir);
 	snprintf(ws, sizeof(ws), "%s/ws", dir);
 	snprintf(store_share, sizeof(store_share), "ro:%s:/nix/store", store);
@@ -132,10 +128,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 static void clean_ws(void)
@@ -433,15 +426,10 @@ int main(void)
 		cmocka_unit_test(test_e2e_stage2_not_executable_init_fails_126),
 		cmocka_unit_test(test_e2e_stage2_init_ignored_with_command),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
+	if ((ret = e2e_check_host()))
+		return ret;
 	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0 || access(BUSYBOX, X_OK) != 0) {
 		fprintf(stderr, "skip: needs /usr/lib/qemu/virtiofsd and a static " BUSYBOX "\n");
 		return 77;
