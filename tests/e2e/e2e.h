@@ -160,6 +160,32 @@ static inline char *e2e_host_line(const char *cmd)
 	return line;
 }
 
+/* e2e_slurp() - the text of file (path), up to 4 KiB, in a static buffer; "" if unreadable. */
+static inline char *e2e_slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* e2e_ip_path() - where the ip command is (th_run() does not search PATH); "ip" if not found. */
+static inline const char *e2e_ip_path(void)
+{
+	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
+
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		if (access(cand[i], X_OK) == 0)
+			return cand[i];
+	return "ip";
+}
+
 /* e2e_count_entries() - entries of directory (path) not starting with '.'; 0 if unreadable. */
 static inline unsigned e2e_count_entries(const char *path)
 {

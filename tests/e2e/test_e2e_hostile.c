@@ -114,17 +114,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-/* th_run() does not search PATH. */
-static const char *ip_path(void)
-{
-	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
-
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
-		if (access(cand[i], X_OK) == 0)
-			return cand[i];
-	return "ip";
-}
-
 /* Names in /tmp, newline-separated, into (buf). */
 static void tmp_names(char *buf, size_t len)
 {
@@ -192,7 +181,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
 	snprintf(share, sizeof(share), "ro:%s/share:/hd", dir);
 	snprintf(hb, sizeof(hb), "ro:%s:/hb", AV_HOSTILE_DIR);
-	argv[n++] = ip_path();
+	argv[n++] = e2e_ip_path();
 	argv[n++] = "netns";
 	argv[n++] = "exec";
 	argv[n++] = ns;

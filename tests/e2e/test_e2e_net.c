@@ -125,20 +125,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* th_run() does not search PATH. */
-static const char *ip_path(void)
-{
-	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
-
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
-		if (access(cand[i], X_OK) == 0)
-			return cand[i];
-	return "ip";
-}
-
 static void boot_for(unsigned timeout_s, const char *const *extra, const char *script)
 {
-	e2e_boot(&res, timeout_s, E2E_ARGS(ip_path(), "netns", "exec", ns), extra, script);
+	e2e_boot(&res, timeout_s, E2E_ARGS(e2e_ip_path(), "netns", "exec", ns), extra, script);
 }
 
 static void boot(const char *const *extra, const char *script)

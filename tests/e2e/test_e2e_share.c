@@ -72,21 +72,6 @@ static void boot(const char *const *extra, const char *script)
 
 #define ARGS E2E_ARGS
 
-static char *slurp(const char *path)
-{
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = 0;
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
-}
-
 static int count_virtiofsd(pid_t parent, pid_t *pid)
 {
 	return e2e_count_procs("virtiofsd", parent, pid);
@@ -116,7 +101,7 @@ static void test_e2e_share_ro_refuses_writes_even_after_remount(void **state)
 	assert_non_null(strstr(res.out, "w2=1\nmk=1\n"));
 	assert_non_null(strstr(res.out, "share0 /ro virtiofs rw"));
 	snprintf(path, sizeof(path), "%s/p", ro);
-	assert_string_equal(slurp(path), "precious\n");
+	assert_string_equal(e2e_slurp(path), "precious\n");
 	assert_int_equal(e2e_count_entries(ro), 1);
 	assert_nothing_left();
 }
@@ -136,7 +121,7 @@ static void test_e2e_share_rw_write_reaches_host_with_owner(void **state)
 	/* the workload starts in the rw share; the owner is root in the guest */
 	assert_string_equal(res.out, "/work\nfrom host\n0\n");
 	snprintf(path, sizeof(path), "%s/out", rw);
-	assert_string_equal(slurp(path), "from guest\n");
+	assert_string_equal(e2e_slurp(path), "from guest\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 4321);
 	assert_int_equal(st.st_gid, 4322);
@@ -186,7 +171,7 @@ static void test_e2e_share_nix_store_overlay_layout(void **state)
 	assert_int_equal(e2e_count_entries(store), 1);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/pkg", store);
-	assert_string_equal(slurp(path), "v1\n");
+	assert_string_equal(e2e_slurp(path), "v1\n");
 }
 
 static void test_e2e_share_fs_attaches_external_virtiofsd(void **state)

@@ -168,21 +168,6 @@ static const char *mkdir_in(const char *name)
 	return path;
 }
 
-static char *slurp(const char *path)
-{
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = 0;
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
-}
-
 /*
  * (a) SIGTERM -> power button -> guest-init SIGTERMs the workload, which
  * traps it, writes to the rw share and exits 0: agentvmm exits 0 (the
@@ -206,9 +191,9 @@ static void test_e2e_sigterm_shuts_guest_down_cleanly(void **state)
 	assert_null(strstr(r.err, "by force"));
 	assert_true(r.stop_secs < 10);
 	snprintf(path, sizeof(path), "%s/before", w);
-	assert_string_equal(slurp(path), "before\n");
+	assert_string_equal(e2e_slurp(path), "before\n");
 	snprintf(path, sizeof(path), "%s/after", w);
-	assert_string_equal(slurp(path), "after\n");
+	assert_string_equal(e2e_slurp(path), "after\n");
 	assert_no_virtiofsd();
 }
 

@@ -162,22 +162,13 @@ static void boot(const char *kernel, const char *const *extra)
 	print_message("  status %d after %.2f s\n", res.status, res.secs);
 }
 
+/* The text of file (name) in the shared workspace. */
 static char *slurp(const char *name)
 {
-	static char buf[4096];
 	char path[700];
-	size_t n = 0;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", ws, name);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
+	return e2e_slurp(path);
 }
 
 static unsigned count(const char *hay, const char *needle)
