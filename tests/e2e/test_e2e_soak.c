@@ -95,6 +95,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One read() of *(fd) into (buf, size) at *(len), NUL-terminated; at EOF or error close it, -1. */
+static void read_some(int *fd, char *buf, size_t size, size_t *len)
+{
+	ssize_t n = read(*fd, buf + *len, size - 1 - *len);
+
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+	} else {
+		*len += (size_t)n;
+		buf[*len] = 0;
+	}
+}
+
 static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state)
 {
 	pid_t pid[CONC_VMS];
@@ -138,16 +152,8 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 			pf[i] = (struct pollfd){ .fd = out[i], .events = POLLIN };
 		poll(pf, CONC_VMS, 500);
 		for (int i = 0; i < CONC_VMS; i++) {
-			if (out[i] >= 0 && pf[i].revents) {
-				ssize_t n = read(out[i], buf[i] + len[i], sizeof(buf[i]) - 1 - len[i]);
-				if (n <= 0) {
-					close(out[i]);
-					out[i] = -1;
-				} else {
-					len[i] += (size_t)n;
-					buf[i][len[i]] = 0;
-				}
-			}
+			if (out[i] >= 0 && pf[i].revents)
+				read_some(&out[i], buf[i], sizeof(buf[i]), &len[i]);
 			int s;
 			if (st[i] == -1 && waitpid(pid[i], &s, WNOHANG) == pid[i]) {
 				st[i] = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
@@ -159,16 +165,8 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 	for (int i = 0; i < CONC_VMS; i++) {
 		char want[32], path[3000];
 
-		while (out[i] >= 0) {
-			ssize_t n = read(out[i], buf[i] + len[i], sizeof(buf[i]) - 1 - len[i]);
-			if (n <= 0) {
-				close(out[i]);
-				out[i] = -1;
-			} else {
-				len[i] += (size_t)n;
-				buf[i][len[i]] = 0;
-			}
-		}
+		while (out[i] >= 0)
+			read_some(&out[i], buf[i], sizeof(buf[i]), &len[i]);
 		print_message("  vm %d: status %d after %.1f s, said %s", i, st[i], took[i], buf[i]);
 		assert_int_equal(st[i], 10 + i);
 		snprintf(want, sizeof(want), "id%d\n", i);

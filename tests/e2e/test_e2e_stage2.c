@@ -189,6 +189,16 @@ static void expect_line(const char *line)
 		fail_msg("console lacks '%s'; it was:\n%s\nstderr:\n%s", line, res.out, res.err);
 }
 
+/* Guest clock of the kernel's "] reboot: Power down" console line; -1 if there is none. */
+static double power_down_time(void)
+{
+	const char *pd = strstr(res.out, "] reboot: Power down");
+
+	while (pd && pd > res.out && pd[-1] != '[')
+		pd--;
+	return pd ? strtod(pd, NULL) : -1;
+}
+
 /* What every hand-off to the fake NixOS system must show (its facts file). */
 static void expect_nixos_stage2(void)
 {
@@ -270,12 +280,7 @@ static void test_e2e_stage2_busybox_init_powers_off_with_store_mounted(void **st
 		fail_msg("busybox init ran: '%s'; console:\n%s", bb, res.out);
 	assert_string_equal(slurp("mounted"), "2\n");
 	/* guest clock: poweroff asked (t0) to the kernel's last line before ACPI S5 */
-	double t0 = strtod(slurp("t0"), NULL), t1 = -1;
-	const char *pd = strstr(res.out, "] reboot: Power down");
-	while (pd && pd > res.out && pd[-1] != '[')
-		pd--;
-	if (pd)
-		t1 = strtod(pd, NULL);
+	double t0 = strtod(slurp("t0"), NULL), t1 = power_down_time();
 	print_message("  busybox init: poweroff to power down %.2f s (guest clock), whole run "
 		      "%.2f s\n", t1 - t0, res.secs);
 	assert_true(t0 > 0 && t1 >= t0);
@@ -341,12 +346,7 @@ static void test_e2e_stage2_systemd_poweroff_with_shares_mounted(void **state)
 	if (strcmp(slurp("sd"), "systemd\nnix-store.mount: \nwork.mount: \n"
 				"mnt-x.mount: umount.target\n"))
 		fail_msg("systemd saw: '%s'; console:\n%s", slurp("sd"), res.out);
-	double t0 = strtod(slurp("t0"), NULL), t1 = -1;
-	const char *pd = strstr(res.out, "] reboot: Power down");
-	while (pd && pd > res.out && pd[-1] != '[')
-		pd--;
-	if (pd)
-		t1 = strtod(pd, NULL);
+	double t0 = strtod(slurp("t0"), NULL), t1 = power_down_time();
 	print_message("  systemd: poweroff to power down %.2f s (guest clock), whole run %.2f s\n",
 		      t1 - t0, res.secs);
 	assert_true(t0 > 0 && t1 >= t0);
