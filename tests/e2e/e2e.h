@@ -4,10 +4,14 @@
 #define AGENTVMM_TESTS_E2E_E2E_H
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/helpers/th_run.h"
 
@@ -33,6 +37,82 @@ static inline const char *e2e_kernel(const char *name)
 
 /* A NULL-terminated argument list literal. */
 #define E2E_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* e2e_run() - run "agentvmm (args...)", NULL-terminated, with a limit of (timeout_s) into (res). */
+static inline void e2e_run(struct th_result *res, unsigned timeout_s, const char *const *args)
+{
+	const char *argv[40];
+	int n = 0;
+
+	argv[n++] = AV_AGENTVMM;
+	for (; *args && n < 39; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	th_run(argv, timeout_s, res);
+}
+
+/* e2e_sh() - run the shell command printf(fmt, ...); its exit status, 128 if it did not exit. */
+static inline __attribute__((format(printf, 1, 2))) int e2e_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/*
+ * e2e_make_dirs() - make the temp dir (tmpl, a mkdtemp() template rewritten in
+ * place) mode 0755, and in it "run" mode 0700, whose path goes to (rundir, size)
+ * and to TMPDIR (where agentvmm puts its sockets); 0, or -1 if mkdtemp() fails.
+ */
+static inline int e2e_make_dirs(char *tmpl, char *rundir, size_t size)
+{
+	if (!mkdtemp(tmpl))
+		return -1;
+	chmod(tmpl, 0755);
+	snprintf(rundir, size, "%s/run", tmpl);
+	mkdir(rundir, 0700);
+	setenv("TMPDIR", rundir, 1);
+	return 0;
+}
+
+/* e2e_rm_rf() - "rm -rf (dir)"; 0, or -1 if that failed. */
+static inline int e2e_rm_rf(const char *dir)
+{
+	return e2e_sh("rm -rf %s", dir) == 0 ? 0 : -1;
+}
+
+/*
+ * e2e_check_host() - 0 if this host has an accessible /dev/kvm and the test
+ * kernel; else says why and returns main()'s exit code (77 skip, 1 fail).
+ */
+static inline int e2e_check_host(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "skip: /dev/kvm not accessible\n");
+		return 77;
+	}
+	if (!e2e_kernel("bzImage")) {
+		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
+		return 1;
+	}
+	return 0;
+}
+
+/* e2e_check_virtiofsd() - 0 if virtiofsd is installed; else says so and returns 77 (skip). */
+static inline int e2e_check_virtiofsd(void)
+{
+	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
+		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
+		return 77;
+	}
+	return 0;
+}
 
 /*
  * e2e_boot() - run "[prefix...] agentvmm --kernel bzImage [extra...] -- sh -c
@@ -85,6 +165,32 @@ static inline char *e2e_host_line(const char *cmd)
 	pclose(p);
 	line[strcspn(line, "\n")] = 0;
 	return line;
+}
+
+/* e2e_slurp() - the text of file (path), up to 4 KiB, in a static buffer; "" if unreadable. */
+static inline char *e2e_slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* e2e_ip_path() - where the ip command is (th_run() does not search PATH); "ip" if not found. */
+static inline const char *e2e_ip_path(void)
+{
+	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
+
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
+		if (access(cand[i], X_OK) == 0)
+			return cand[i];
+	return "ip";
 }
 
 /* e2e_count_entries() - entries of directory (path) not starting with '.'; 0 if unreadable. */

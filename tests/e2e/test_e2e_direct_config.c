@@ -6,7 +6,6 @@
  * behind; a good file boots a tiny guest (--raw-image) and flags override it;
  * --console FILE receives the guest's console.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,24 +16,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "tests/helpers/th_run.h"
+#include "tests/e2e/e2e.h"
 
 static struct th_result res;
 static char tmpdir[] = "/tmp/av-config-XXXXXX";
 static char cachedir[300];
-
-static unsigned count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static const char *path_of(const char *name)
 {
@@ -57,32 +43,20 @@ static const char *write_file(const char *name, const char *text)
 	return p;
 }
 
-static void run(const char *const *args)
-{
-	const char *argv[32];
-	int n = 0;
-
-	argv[n++] = AV_AGENTVMM;
-	for (; *args; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	th_run(argv, 60, &res);
-}
-
 /* Exit 2, exactly one stderr line "agentvmm: <want>", no stdout, no new file. */
 static void expect_config_error(const char *const *args, const char *want)
 {
-	unsigned before = count_entries(tmpdir), cache_before = count_entries(cachedir);
+	unsigned before = e2e_count_entries(tmpdir), cache_before = e2e_count_entries(cachedir);
 	char line[1024];
 
-	run(args);
+	e2e_run(&res, 60, args);
 	snprintf(line, sizeof(line), "agentvmm: %s\n", want);
 	if (res.status != 2 || strcmp(res.err, line))
 		fail_msg("status %d, stderr:\n%s\nwanted status 2 and:\n%s", res.status, res.err,
 			 line);
 	assert_string_equal(res.out, "");
-	assert_int_equal(count_entries(tmpdir), before);
-	assert_int_equal(count_entries(cachedir), cache_before);
+	assert_int_equal(e2e_count_entries(tmpdir), before);
+	assert_int_equal(e2e_count_entries(cachedir), cache_before);
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -150,11 +124,11 @@ static void test_config_good_file_boots_and_flags_override(void **state)
 		 "{\"raw-image\": \"%s/exit42.bin\", \"mem\": 32, \"cpus\": 1,"
 		 " \"command\": [\"ignored\"]}", AV_TINY_DIR);
 	f = write_file("good.json", text);
-	run(ARGS("--config", f));
+	e2e_run(&res, 60, ARGS("--config", f));
 	assert_int_equal(res.status, 42);
 	/* a flag overrides the file's raw image */
 	snprintf(text, sizeof(text), "%s/uart_hello.bin", AV_TINY_DIR);
-	run(ARGS("--config", f, "--raw-image", text, "--console", console));
+	e2e_run(&res, 60, ARGS("--config", f, "--raw-image", text, "--console", console));
 	assert_int_equal(res.status, 0);
 	assert_string_equal(res.out, ""); /* the console went to the file */
 	FILE *c = fopen(console, "r");

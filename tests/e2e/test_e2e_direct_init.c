@@ -5,7 +5,6 @@
  * boots, so this runs directly on any host). What only the guest can tell
  * (a missing or non-executable init) is in test_e2e_stage2.c.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,37 +20,17 @@ static struct th_result res;
 static char tmpdir[] = "/tmp/av-direct-init-XXXXXX";
 static char kernel[600];
 
-static unsigned count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	unsigned n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* agentvmm (args): status 2, one "agentvmm: " line holding (what) and (why), nothing made. */
 static void expect_usage_error(const char *const *args, const char *what, const char *why)
 {
-	const char *argv[40];
-	int n = 0;
-
-	argv[n++] = AV_AGENTVMM;
-	for (; *args; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	th_run(argv, 30, &res);
+	e2e_run(&res, 30, args);
 	assert_int_equal(res.status, 2);
 	const char *nl = strchr(res.err, '\n');
 	if (strncmp(res.err, "agentvmm: ", 10) != 0 || !nl || nl[1] != 0 ||
 	    !strstr(res.err, what) || !strstr(res.err, why))
 		fail_msg("stderr was:\n%s\nwanted one line with '%s' and '%s'", res.err, what, why);
 	assert_string_equal(res.out, "");
-	assert_int_equal(count_entries(tmpdir), 0);
+	assert_int_equal(e2e_count_entries(tmpdir), 0);
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })

@@ -9,7 +9,6 @@
  */
 #include <agentvmm.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -25,20 +24,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/helpers/th_files.h"
+
 static char tmpdir[] = "/tmp/avm-libtest-XXXXXX";
-
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static const char *tiny(const char *name)
 {
@@ -107,7 +95,8 @@ static bool grows(const char *path, long than, unsigned ms)
 
 static void test_lib_two_vms_pause_resume_kill_and_status(void **state)
 {
-	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	int fds = th_count_entries("/proc/self/fd");
+	int tasks = th_count_entries("/proc/self/task");
 	const char *log_a = console_path("a"), *log_b = console_path("b");
 	struct avm *a = tiny_vm("ticker", log_a), *b = tiny_vm("ticker", log_b);
 	struct avm_error err;
@@ -170,13 +159,14 @@ static void test_lib_two_vms_pause_resume_kill_and_status(void **state)
 	avm_destroy(b);
 
 	/* nothing left behind: every fd closed, every thread joined */
-	assert_int_equal(count_dir("/proc/self/fd"), fds);
-	assert_int_equal(count_dir("/proc/self/task"), tasks);
+	assert_int_equal(th_count_entries("/proc/self/fd"), fds);
+	assert_int_equal(th_count_entries("/proc/self/task"), tasks);
 }
 
 static void test_lib_guest_status_and_forced_shutdown(void **state)
 {
-	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	int fds = th_count_entries("/proc/self/fd");
+	int tasks = th_count_entries("/proc/self/task");
 	struct avm *a = tiny_vm("exit42", "none"), *b = tiny_vm("ticker", "none");
 	struct avm_error err;
 	struct avm_info info;
@@ -198,8 +188,8 @@ static void test_lib_guest_status_and_forced_shutdown(void **state)
 	assert_int_equal(avm_shutdown(b, 200, &err), 0); /* already stopped: nothing forced */
 	avm_destroy(a);
 	avm_destroy(b);
-	assert_int_equal(count_dir("/proc/self/fd"), fds);
-	assert_int_equal(count_dir("/proc/self/task"), tasks);
+	assert_int_equal(th_count_entries("/proc/self/fd"), fds);
+	assert_int_equal(th_count_entries("/proc/self/task"), tasks);
 }
 
 /* One JSON-lines request on the control socket (path); the reply line in (reply). */
@@ -284,7 +274,8 @@ static void test_lib_two_vms_one_driven_over_control_socket(void **state)
 
 static void test_lib_destroy_running_and_created_vms(void **state)
 {
-	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	int fds = th_count_entries("/proc/self/fd");
+	int tasks = th_count_entries("/proc/self/task");
 	struct avm *a = tiny_vm("ticker", "none"), *b = tiny_vm("ticker", "none");
 	struct avm_error err;
 	int status;
@@ -294,8 +285,8 @@ static void test_lib_destroy_running_and_created_vms(void **state)
 	avm_destroy(a); /* running: killed and joined */
 	avm_destroy(b); /* never started */
 	avm_destroy(NULL);
-	assert_int_equal(count_dir("/proc/self/fd"), fds);
-	assert_int_equal(count_dir("/proc/self/task"), tasks);
+	assert_int_equal(th_count_entries("/proc/self/fd"), fds);
+	assert_int_equal(th_count_entries("/proc/self/task"), tasks);
 }
 
 static void test_lib_errors_come_back_as_code_and_message(void **state)

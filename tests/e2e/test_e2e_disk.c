@@ -33,10 +33,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 /* A sparse image of (mib) MiB in the test dir; returns its path. */
@@ -178,14 +175,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_rng_feeds_the_guest),
 		cmocka_unit_test(test_e2e_disk_sigkill_after_sync_loses_nothing),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
+	if ((ret = e2e_check_host()))
+		return ret;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

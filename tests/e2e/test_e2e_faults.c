@@ -38,40 +38,24 @@ static char rundir[600], cache[600], ns[32];
 static bool ns_made;
 static unsigned base_mounts;
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void ns_delete(void)
 {
-	if (ns_made && sh("ip netns del %s 2>/dev/null", ns) == 0)
+	if (ns_made && e2e_sh("ip netns del %s 2>/dev/null", ns) == 0)
 		ns_made = false;
 }
 
 static int group_setup(void **state)
 {
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	mkdir(rundir, 0700);
 	/* agentvmm's sockets and its initramfs cache go where we can watch them */
-	setenv("TMPDIR", rundir, 1);
+	if (e2e_make_dirs(dir, rundir, sizeof(rundir)))
+		return -1;
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	setenv("AGENTVMM_CACHE_DIR", cache, 1);
 	snprintf(ns, sizeof(ns), "avflt%d", (int)getpid());
-	if (geteuid() == 0 && sh("ip netns add %s 2>/dev/null", ns) == 0) {
+	if (geteuid() == 0 && e2e_sh("ip netns add %s 2>/dev/null", ns) == 0) {
 		ns_made = true;
 		atexit(ns_delete);
-		sh("ip netns exec %s ip link set lo up", ns);
+		e2e_sh("ip netns exec %s ip link set lo up", ns);
 	}
 	base_mounts = leak_count_lines("/proc/self/mountinfo");
 	return 0;
@@ -80,8 +64,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	ns_delete();
-	sh("umount %s/full 2>/dev/null", dir);
-	return sh("rm -rf %s", dir) == 0 ? 0 : -1;
+	e2e_sh("umount %s/full 2>/dev/null", dir);
+	return e2e_rm_rf(dir);
 }
 
 /* ---- running agentvmm in the background ------------------------------------ */
@@ -227,7 +211,7 @@ static void assert_nothing_left(const char *tap)
 		char cmd[700];
 
 		snprintf(cmd, sizeof(cmd), "ls -laR %s >&2", rundir);
-		sh("%s", cmd);
+		e2e_sh("%s", cmd);
 	}
 	assert_int_equal(leak_count_entries(rundir, NULL), 0);
 	assert_int_equal(leak_count_entries(cache, ".tmp"), 0);
@@ -244,7 +228,7 @@ static const char *image(const char *name, unsigned mib)
 
 	i = (i + 1) % 4;
 	snprintf(path[i], sizeof(path[i]), "%s/%s", dir, name);
-	assert_int_equal(sh("rm -f %s && truncate -s %uM %s", path[i], mib, path[i]), 0);
+	assert_int_equal(e2e_sh("rm -f %s && truncate -s %uM %s", path[i], mib, path[i]), 0);
 	return path[i];
 }
 
@@ -284,7 +268,7 @@ static void test_e2e_faults_disk_full_gives_guest_eio_keeps_synced_data(void **s
 	if (mount("avfull", full, "tmpfs", 0, "size=12m") < 0)
 		skip();
 	snprintf(img, sizeof(img), "%s/disk.img", full);
-	assert_int_equal(sh("truncate -s 64M %s", img), 0);
+	assert_int_equal(e2e_sh("truncate -s 64M %s", img), 0);
 	snprintf(disk, sizeof(disk), "%s", img);
 	vm_spawn(&v, ARGV("--disk", disk, "--", "sh", "-c",
 			  "dd if=/dev/urandom of=/dev/vda bs=1M count=4 oflag=direct conv=fsync "
@@ -317,7 +301,7 @@ static void test_e2e_faults_disk_truncated_reads_zeros_past_new_end(void **state
 	char want_head[40], zeros8[40];
 	struct vmproc v;
 
-	assert_int_equal(sh("head -c 33554432 /dev/urandom > %s", img), 0);
+	assert_int_equal(e2e_sh("head -c 33554432 /dev/urandom > %s", img), 0);
 	snprintf(want_head, sizeof(want_head), "%s", host_line("head -c 8388608 %s | md5sum", img));
 	snprintf(zeros8, sizeof(zeros8), "%s", host_line("head -c 8388608 /dev/zero | md5sum"));
 	want_head[32] = zeros8[32] = 0;
@@ -376,9 +360,9 @@ static void test_e2e_faults_tap_deleted_vm_runs_on_and_exits(void **state)
 
 	if (!ns_made)
 		skip();
-	assert_int_equal(sh("ip netns exec %s ip tuntap add tapf mode tap && "
-			    "ip netns exec %s ip addr add 10.0.4.1/24 dev tapf && "
-			    "ip netns exec %s ip link set tapf up", ns, ns, ns), 0);
+	assert_int_equal(e2e_sh("ip netns exec %s ip tuntap add tapf mode tap && "
+				"ip netns exec %s ip addr add 10.0.4.1/24 dev tapf && "
+				"ip netns exec %s ip link set tapf up", ns, ns, ns), 0);
 	vm_spawn(&v, ARGV("--net", "tap=tapf,ip=10.0.4.15/24", "--", "sh", "-c",
 			  "i=0; while [ $i -lt 40 ] && ! ping -c 1 -w 2 10.0.4.1 >/dev/null 2>&1; "
 			  "do i=$((i+1)); sleep 0.5; done; echo ping1=$i; echo " READY "; "
@@ -386,7 +370,7 @@ static void test_e2e_faults_tap_deleted_vm_runs_on_and_exits(void **state)
 			  "cat /sys/class/net/eth0/operstate; echo done"),
 		 true, NULL);
 	assert_true(vm_wait_for(&v, "READY", E2E_BOOT_TIMEOUT_S));
-	assert_int_equal(sh("ip netns exec %s ip link del tapf", ns), 0);
+	assert_int_equal(e2e_sh("ip netns exec %s ip link del tapf", ns), 0);
 	double c0 = cpu_secs(v.pid);
 	for (int i = 0; i < 40; i++)
 		vm_read(&v, 100);
@@ -461,7 +445,7 @@ static void signal_at(int sig, int when)
 
 static void test_e2e_faults_sigterm_during_boot_leaves_nothing(void **state)
 {
-	sh("rm -rf %s/*", cache); /* the first one lands in the initramfs build */
+	e2e_sh("rm -rf %s/*", cache); /* the first one lands in the initramfs build */
 	signal_at(SIGTERM, 0);
 	signal_at(SIGTERM, 150);
 	signal_at(SIGTERM, -1);
@@ -473,7 +457,7 @@ static void test_e2e_faults_sigkill_at_any_point_leaves_nothing(void **state)
 {
 	static const int when[] = { 0, 20, 60, 150, 400, -1, -2, -3 };
 
-	sh("rm -rf %s/*", cache);
+	e2e_sh("rm -rf %s/*", cache);
 	for (size_t i = 0; i < sizeof(when) / sizeof(when[0]); i++)
 		signal_at(SIGKILL, when[i]);
 }
@@ -501,12 +485,12 @@ static void test_e2e_faults_host_oom_kill_leaves_nothing(void **state)
 
 	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/avoom%d", (int)getpid());
 	if (access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) ||
-	    sh("grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || "
-	       "echo +memory > /sys/fs/cgroup/cgroup.subtree_control") || mkdir(cg, 0755))
+	    e2e_sh("grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || "
+		   "echo +memory > /sys/fs/cgroup/cgroup.subtree_control") || mkdir(cg, 0755))
 		skip();
 	/* the host can give this VM 200 MiB; the guest believes it has 1 GiB and uses it */
-	assert_int_equal(sh("echo 200M > %s/memory.max; echo 0 > %s/memory.swap.max 2>/dev/null; "
-			    "true", cg, cg), 0);
+	assert_int_equal(e2e_sh("echo 200M > %s/memory.max; "
+				"echo 0 > %s/memory.swap.max 2>/dev/null; true", cg, cg), 0);
 	vm_spawn(&v, ARGV("--mem", "1024", "--share", share_arg(), "--", "sh", "-c",
 			  "echo " READY "; cat /dev/zero | tail; echo rc=$?"), false, cg);
 	int st = vm_wait_exit(&v, E2E_BOOT_TIMEOUT_S);
@@ -529,23 +513,14 @@ int main(void)
 		cmocka_unit_test(test_e2e_faults_guest_oom_kills_workload_not_vm),
 		cmocka_unit_test(test_e2e_faults_host_oom_kill_leaves_nothing),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "skip: needs root (tmpfs mounts, netns, cgroups)\n");
 		return 77;
 	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
-	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
-		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
-		return 77;
-	}
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
 	/* AV_E2E_ONLY=pattern runs a subset (cmocka's test filter) */
 	if (getenv("AV_E2E_ONLY"))
 		cmocka_set_test_filter(getenv("AV_E2E_ONLY"));

@@ -49,21 +49,9 @@ static uint8_t wr_byte(unsigned i)
 	return (uint8_t)(0xa5 ^ i);
 }
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void ns_delete(void)
 {
-	if (ns_made && sh("ip netns del %s 2>/dev/null", ns) == 0)
+	if (ns_made && e2e_sh("ip netns del %s 2>/dev/null", ns) == 0)
 		ns_made = false;
 }
 
@@ -94,13 +82,13 @@ static int group_setup(void **state)
 	static uint8_t img[DISK_BYTES];
 	char p[256];
 
-	if (geteuid() != 0 || sh("command -v ip >/dev/null") != 0 || !e2e_kernel("bzImage") ||
+	if (geteuid() != 0 || e2e_sh("command -v ip >/dev/null") != 0 || !e2e_kernel("bzImage") ||
 	    access(AV_HOSTILE, X_OK) != 0) {
 		print_message("skip: needs root, ip, the test kernel and %s\n", AV_HOSTILE);
 		exit(77);
 	}
 	snprintf(ns, sizeof(ns), "avhost%d", (int)getpid());
-	if (!mkdtemp(dir) || sh("ip netns add %s", ns) != 0)
+	if (!mkdtemp(dir) || e2e_sh("ip netns add %s", ns) != 0)
 		return -1;
 	ns_made = true;
 	atexit(ns_delete);
@@ -122,19 +110,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	ns_delete();
-	sh("rm -rf %s", dir);
+	e2e_rm_rf(dir);
 	return 0;
-}
-
-/* th_run() does not search PATH. */
-static const char *ip_path(void)
-{
-	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
-
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
-		if (access(cand[i], X_OK) == 0)
-			return cand[i];
-	return "ip";
 }
 
 /* Names in /tmp, newline-separated, into (buf). */
@@ -204,7 +181,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
 	snprintf(share, sizeof(share), "ro:%s/share:/hd", dir);
 	snprintf(hb, sizeof(hb), "ro:%s:/hb", AV_HOSTILE_DIR);
-	argv[n++] = ip_path();
+	argv[n++] = e2e_ip_path();
 	argv[n++] = "netns";
 	argv[n++] = "exec";
 	argv[n++] = ns;
@@ -266,14 +243,15 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	assert_int_equal(get_file(p, buf, sizeof(buf)), strlen(canary));
 	assert_memory_equal(buf, canary, strlen(canary));
 	/* only the three files the test made */
-	assert_int_equal(sh("test $(ls -A %s | wc -l) -eq 3 && test $(ls -A %s/share | wc -l) -eq 1",
-			    dir, dir), 0);
+	assert_int_equal(e2e_sh("test $(ls -A %s | wc -l) -eq 3 && "
+				"test $(ls -A %s/share | wc -l) -eq 1", dir, dir), 0);
 	tmp_names(after, sizeof(after));
 	const char *extra = new_name(before, after);
 	if (extra)
 		fail_msg("agentvmm left /tmp/%s behind", extra);
 	/* the tap agentvmm created is gone */
-	assert_int_not_equal(sh("ip netns exec %s ip link show avhost0 >/dev/null 2>&1", ns), 0);
+	assert_int_not_equal(e2e_sh("ip netns exec %s ip link show avhost0 >/dev/null 2>&1", ns),
+			     0);
 }
 
 int main(void)

@@ -9,7 +9,6 @@
  */
 #include <agentvmm.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,21 +24,9 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "tests/helpers/th_files.h"
 
 static char tmpdir[] = "/tmp/avm-e2e-lib-XXXXXX";
-
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 static long file_size(const char *path)
 {
@@ -94,7 +81,8 @@ static struct avm *kernel_vm(const char *console, int argc, const char *const *a
 
 static void test_e2e_lib_two_vms_pause_resume_kill(void **state)
 {
-	unsigned fds = count_dir("/proc/self/fd"), tasks = count_dir("/proc/self/task");
+	int fds = th_count_entries("/proc/self/fd");
+	int tasks = th_count_entries("/proc/self/task");
 	char log_a[300];
 	const char *const cmd_a[] = {
 		"sh", "-c", "i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo tick$i; sleep 0.2; done;"
@@ -169,8 +157,8 @@ static void test_e2e_lib_two_vms_pause_resume_kill(void **state)
 
 	avm_destroy(a);
 	avm_destroy(b);
-	assert_int_equal(count_dir("/proc/self/fd"), fds);
-	assert_int_equal(count_dir("/proc/self/task"), tasks);
+	assert_int_equal(th_count_entries("/proc/self/fd"), fds);
+	assert_int_equal(th_count_entries("/proc/self/task"), tasks);
 }
 
 static int setup(void **state)

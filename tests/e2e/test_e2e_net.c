@@ -66,30 +66,19 @@ static const char pinger_sh[] =
 	"  sleep 1\n"
 	"done\n";
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void ns_delete(void)
 {
-	if (ns_made && sh("ip netns del %s 2>/dev/null", ns) == 0)
+	if (ns_made && e2e_sh("ip netns del %s 2>/dev/null", ns) == 0)
 		ns_made = false;
 }
 
 /* A tap (name) with (addr) on the namespace side, up. */
 static void add_tap(const char *name, const char *addr)
 {
-	assert_int_equal(sh("ip netns exec %s ip tuntap add %s mode tap && "
-			    "ip netns exec %s ip addr add %s dev %s && "
-			    "ip netns exec %s ip link set %s up", ns, name, ns, addr, name, ns, name), 0);
+	assert_int_equal(e2e_sh("ip netns exec %s ip tuntap add %s mode tap && "
+				"ip netns exec %s ip addr add %s dev %s && "
+				"ip netns exec %s ip link set %s up", ns, name, ns, addr, name, ns,
+				name), 0);
 }
 
 static int write_file(const char *name, const char *text)
@@ -107,49 +96,38 @@ static int write_file(const char *name, const char *text)
 
 static int group_setup(void **state)
 {
-	if (geteuid() != 0 || sh("command -v ip >/dev/null") != 0 ||
-	    sh("command -v python3 >/dev/null") != 0 || !e2e_kernel("bzImage")) {
+	if (geteuid() != 0 || e2e_sh("command -v ip >/dev/null") != 0 ||
+	    e2e_sh("command -v python3 >/dev/null") != 0 || !e2e_kernel("bzImage")) {
 		print_message("skip: needs root, ip, python3 and the test kernel\n");
 		exit(77);
 	}
 	snprintf(ns, sizeof(ns), "avnet%d", (int)getpid());
-	if (!mkdtemp(dir) || sh("ip netns add %s", ns) != 0)
+	if (!mkdtemp(dir) || e2e_sh("ip netns add %s", ns) != 0)
 		return -1;
 	ns_made = true;
 	atexit(ns_delete);
-	sh("ip netns exec %s ip link set lo up", ns);
+	e2e_sh("ip netns exec %s ip link set lo up", ns);
 	return write_file("peer.py", peer_py) || write_file("pinger.sh", pinger_sh) ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
 	ns_delete();
-	sh("rm -rf %s", dir);
+	e2e_rm_rf(dir);
 	return 0;
 }
 
 /* Between tests: no tap left over (ours are deleted explicitly). */
 static int teardown(void **state)
 {
-	sh("ip netns exec %s ip link del tap0 2>/dev/null", ns);
-	sh("ip netns exec %s ip link del tap1 2>/dev/null", ns);
+	e2e_sh("ip netns exec %s ip link del tap0 2>/dev/null", ns);
+	e2e_sh("ip netns exec %s ip link del tap1 2>/dev/null", ns);
 	return 0;
-}
-
-/* th_run() does not search PATH. */
-static const char *ip_path(void)
-{
-	static const char *const cand[] = { "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip" };
-
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++)
-		if (access(cand[i], X_OK) == 0)
-			return cand[i];
-	return "ip";
 }
 
 static void boot_for(unsigned timeout_s, const char *const *extra, const char *script)
 {
-	e2e_boot(&res, timeout_s, E2E_ARGS(ip_path(), "netns", "exec", ns), extra, script);
+	e2e_boot(&res, timeout_s, E2E_ARGS(e2e_ip_path(), "netns", "exec", ns), extra, script);
 }
 
 static void boot(const char *const *extra, const char *script)
@@ -165,8 +143,8 @@ static void test_e2e_net_ping_both_ways_and_link_down_up(void **state)
 
 	add_tap("tap0", "10.0.2.1/24");
 	/* host side: ping the guest until it answers, then release it through TCP port 7000 */
-	sh("ip netns exec %s timeout %d sh %s/pinger.sh %s >/dev/null 2>&1 &", ns, NET_TIMEOUT_S, dir,
-	   dir);
+	e2e_sh("ip netns exec %s timeout %d sh %s/pinger.sh %s >/dev/null 2>&1 &", ns,
+	       NET_TIMEOUT_S, dir, dir);
 	boot(extra,
 	     /* a link that has just come up may answer "unreachable" at first: retry */
 	     "up() { i=0; while [ $i -lt 40 ]; do ping -c 1 -w 2 10.0.2.1 >/dev/null 2>&1 "
@@ -210,10 +188,10 @@ static void test_e2e_net_256mib_each_way_checksums_match(void **state)
 	unsigned long long size = (unsigned long long)XFER_MIB << 20;
 
 	add_tap("tap0", "10.0.2.1/24");
-	sh("ip netns exec %s timeout %d python3 %s/peer.py recv 7001 %llu > %s/g2h 2>&1 &", ns,
-	   NET_TIMEOUT_S, dir, size, dir);
-	sh("ip netns exec %s timeout %d python3 %s/peer.py send 7002 %llu > %s/h2g 2>&1 &", ns,
-	   NET_TIMEOUT_S, dir, size, dir);
+	e2e_sh("ip netns exec %s timeout %d python3 %s/peer.py recv 7001 %llu > %s/g2h 2>&1 &", ns,
+	       NET_TIMEOUT_S, dir, size, dir);
+	e2e_sh("ip netns exec %s timeout %d python3 %s/peer.py send 7002 %llu > %s/h2g 2>&1 &", ns,
+	       NET_TIMEOUT_S, dir, size, dir);
 	char script[512];
 	snprintf(script, sizeof(script),
 		 "dd if=/dev/urandom of=/tmp/f bs=1M count=%d 2>/dev/null || exit 20; "
@@ -260,7 +238,7 @@ static void test_e2e_net_created_tap_is_removed(void **state)
 
 	boot(extra, "cat /sys/class/net/eth0/operstate");
 	assert_int_equal(res.status, 0);
-	assert_int_not_equal(sh("ip netns exec %s ip link show avnew0 >/dev/null 2>&1", ns), 0);
+	assert_int_not_equal(e2e_sh("ip netns exec %s ip link show avnew0 >/dev/null 2>&1", ns), 0);
 }
 
 /* ... and after SIGKILL: a non-persistent tap dies with agentvmm's fd. */

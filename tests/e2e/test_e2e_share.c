@@ -35,21 +35,12 @@ static char rundir[600]; /* TMPDIR of agentvmm: where its socket directories go 
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	mkdir(rundir, 0700);
-	setenv("TMPDIR", rundir, 1);
-	return 0;
+	return e2e_make_dirs(dir, rundir, sizeof(rundir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 /* A fresh directory (dir)/(name) holding (file) with (text); returns its path. */
@@ -81,21 +72,6 @@ static void boot(const char *const *extra, const char *script)
 
 #define ARGS E2E_ARGS
 
-static char *slurp(const char *path)
-{
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = 0;
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
-}
-
 static int count_virtiofsd(pid_t parent, pid_t *pid)
 {
 	return e2e_count_procs("virtiofsd", parent, pid);
@@ -125,7 +101,7 @@ static void test_e2e_share_ro_refuses_writes_even_after_remount(void **state)
 	assert_non_null(strstr(res.out, "w2=1\nmk=1\n"));
 	assert_non_null(strstr(res.out, "share0 /ro virtiofs rw"));
 	snprintf(path, sizeof(path), "%s/p", ro);
-	assert_string_equal(slurp(path), "precious\n");
+	assert_string_equal(e2e_slurp(path), "precious\n");
 	assert_int_equal(e2e_count_entries(ro), 1);
 	assert_nothing_left();
 }
@@ -145,7 +121,7 @@ static void test_e2e_share_rw_write_reaches_host_with_owner(void **state)
 	/* the workload starts in the rw share; the owner is root in the guest */
 	assert_string_equal(res.out, "/work\nfrom host\n0\n");
 	snprintf(path, sizeof(path), "%s/out", rw);
-	assert_string_equal(slurp(path), "from guest\n");
+	assert_string_equal(e2e_slurp(path), "from guest\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_uid, 4321);
 	assert_int_equal(st.st_gid, 4322);
@@ -195,7 +171,7 @@ static void test_e2e_share_nix_store_overlay_layout(void **state)
 	assert_int_equal(e2e_count_entries(store), 1);
 	char path[700];
 	snprintf(path, sizeof(path), "%s/pkg", store);
-	assert_string_equal(slurp(path), "v1\n");
+	assert_string_equal(e2e_slurp(path), "v1\n");
 }
 
 static void test_e2e_share_fs_attaches_external_virtiofsd(void **state)
@@ -336,18 +312,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_share_sigkill_leaves_nothing),
 		cmocka_unit_test(test_e2e_share_virtiofsd_killed_gives_eio_not_hang),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
-	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
-		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
-		return 77;
-	}
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,7 +7,6 @@
  * without a power-button driver is stopped by force after
  * --shutdown-timeout. Each case prints how long the stop took.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -24,6 +23,7 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "tests/e2e/e2e_leak.h"
 
 static char dir[] = "/tmp/av-e2e-shutdown-XXXXXX";
 static char rundir[600];
@@ -41,21 +41,12 @@ struct run {
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
-		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	mkdir(rundir, 0700);
-	setenv("TMPDIR", rundir, 1);
-	return 0;
+	return e2e_make_dirs(dir, rundir, sizeof(rundir));
 }
 
 static int teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 static double now_s(void)
@@ -163,36 +154,9 @@ static void signal_and_wait(struct run *r, int sig, double bound_s)
 			 strsignal(sig), r->err);
 }
 
-static int count_virtiofsd(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d))) {
-		char p[300], comm[64], state;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/stat", de->d_name);
-		FILE *f = fopen(p, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%*d (%63[^)]) %c", comm, &state) == 2 && state != 'Z' &&
-		    !strcmp(comm, "virtiofsd"))
-			n++;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static void assert_no_virtiofsd(void)
 {
-	for (int i = 0; i < 100 && count_virtiofsd(); i++)
-		usleep(20000);
-	assert_int_equal(count_virtiofsd(), 0);
+	assert_int_equal(leak_wait_procs_gone("virtiofsd", 2000), 0);
 }
 
 static const char *mkdir_in(const char *name)
@@ -202,21 +166,6 @@ static const char *mkdir_in(const char *name)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	assert_int_equal(mkdir(path, 0777), 0);
 	return path;
-}
-
-static char *slurp(const char *path)
-{
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = 0;
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
 }
 
 /*
@@ -242,9 +191,9 @@ static void test_e2e_sigterm_shuts_guest_down_cleanly(void **state)
 	assert_null(strstr(r.err, "by force"));
 	assert_true(r.stop_secs < 10);
 	snprintf(path, sizeof(path), "%s/before", w);
-	assert_string_equal(slurp(path), "before\n");
+	assert_string_equal(e2e_slurp(path), "before\n");
 	snprintf(path, sizeof(path), "%s/after", w);
-	assert_string_equal(slurp(path), "after\n");
+	assert_string_equal(e2e_slurp(path), "after\n");
 	assert_no_virtiofsd();
 }
 

@@ -31,35 +31,19 @@
 static char dir[] = "/tmp/av-e2e-soak-XXXXXX";
 static char run[600], cache[600];
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static int group_setup(void **state)
 {
-	if (!mkdtemp(dir))
+	if (e2e_make_dirs(dir, run, sizeof(run)))
 		return -1;
-	chmod(dir, 0755);
-	snprintf(run, sizeof(run), "%s/run", dir);
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	mkdir(run, 0700);
 	mkdir(cache, 0700);
-	setenv("TMPDIR", run, 1);
 	setenv("AGENTVMM_CACHE_DIR", cache, 1);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	return sh("rm -rf %s", dir) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 static void test_e2e_soak_sequential_boots_leak_nothing(void **state)
@@ -71,7 +55,7 @@ static void test_e2e_soak_sequential_boots_leak_nothing(void **state)
 	snprintf(share, sizeof(share), "%s/share", dir);
 	mkdir(share, 0755);
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
-	assert_int_equal(sh("truncate -s 64M %s", disk), 0);
+	assert_int_equal(e2e_sh("truncate -s 64M %s", disk), 0);
 	strcat(disk, ",mount=/data");
 	snprintf(sharearg, sizeof(sharearg), "rw:%s:/w", share);
 	const char *argv[] = { AV_AGENTVMM, "--kernel", e2e_kernel("bzImage"), "--disk", disk,
@@ -111,6 +95,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One read() of *(fd) into (buf, size) at *(len), NUL-terminated; at EOF or error close it, -1. */
+static void read_some(int *fd, char *buf, size_t size, size_t *len)
+{
+	ssize_t n = read(*fd, buf + *len, size - 1 - *len);
+
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+	} else {
+		*len += (size_t)n;
+		buf[*len] = 0;
+	}
+}
+
 static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state)
 {
 	pid_t pid[CONC_VMS];
@@ -126,7 +124,7 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 
 		snprintf(share[i], sizeof(share[i]), "%s/c%d", dir, i);
 		mkdir(share[i], 0755);
-		assert_int_equal(sh("echo id%d > %s/id", i, share[i]), 0);
+		assert_int_equal(e2e_sh("echo id%d > %s/id", i, share[i]), 0);
 		snprintf(sharearg, sizeof(sharearg), "rw:%s:/w", share[i]);
 		snprintf(script, sizeof(script), "cat /w/id; echo out%d > /w/out; exit %d", i, 10 + i);
 		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -154,16 +152,8 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 			pf[i] = (struct pollfd){ .fd = out[i], .events = POLLIN };
 		poll(pf, CONC_VMS, 500);
 		for (int i = 0; i < CONC_VMS; i++) {
-			if (out[i] >= 0 && pf[i].revents) {
-				ssize_t n = read(out[i], buf[i] + len[i], sizeof(buf[i]) - 1 - len[i]);
-				if (n <= 0) {
-					close(out[i]);
-					out[i] = -1;
-				} else {
-					len[i] += (size_t)n;
-					buf[i][len[i]] = 0;
-				}
-			}
+			if (out[i] >= 0 && pf[i].revents)
+				read_some(&out[i], buf[i], sizeof(buf[i]), &len[i]);
 			int s;
 			if (st[i] == -1 && waitpid(pid[i], &s, WNOHANG) == pid[i]) {
 				st[i] = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
@@ -175,23 +165,15 @@ static void test_e2e_soak_concurrent_vms_each_own_status_and_output(void **state
 	for (int i = 0; i < CONC_VMS; i++) {
 		char want[32], path[3000];
 
-		while (out[i] >= 0) {
-			ssize_t n = read(out[i], buf[i] + len[i], sizeof(buf[i]) - 1 - len[i]);
-			if (n <= 0) {
-				close(out[i]);
-				out[i] = -1;
-			} else {
-				len[i] += (size_t)n;
-				buf[i][len[i]] = 0;
-			}
-		}
+		while (out[i] >= 0)
+			read_some(&out[i], buf[i], sizeof(buf[i]), &len[i]);
 		print_message("  vm %d: status %d after %.1f s, said %s", i, st[i], took[i], buf[i]);
 		assert_int_equal(st[i], 10 + i);
 		snprintf(want, sizeof(want), "id%d\n", i);
 		assert_string_equal(buf[i], want);
 		snprintf(path, sizeof(path), "%s/out", share[i]);
 		snprintf(want, sizeof(want), "out%d", i);
-		assert_int_equal(sh("grep -qx %s %s", want, path), 0);
+		assert_int_equal(e2e_sh("grep -qx %s %s", want, path), 0);
 	}
 	print_message("  %d VMs at once: %.1f s wall\n", CONC_VMS, now_s() - t0);
 	assert_int_equal(leak_wait_procs_gone("virtiofsd", 2000), 0);
@@ -204,18 +186,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_soak_sequential_boots_leak_nothing),
 		cmocka_unit_test(test_e2e_soak_concurrent_vms_each_own_status_and_output),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
-	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0) {
-		fprintf(stderr, "skip: /usr/lib/qemu/virtiofsd missing (qemu-system-common)\n");
-		return 77;
-	}
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

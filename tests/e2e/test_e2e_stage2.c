@@ -104,12 +104,8 @@ static const char sys_init[] =
 
 static int setup(void **state)
 {
-	if (!mkdtemp(dir))
+	if (e2e_make_dirs(dir, rundir, sizeof(rundir)))
 		return -1;
-	chmod(dir, 0755);
-	snprintf(rundir, sizeof(rundir), "%s/run", dir);
-	mkdir(rundir, 0700);
-	setenv("TMPDIR", rundir, 1);
 	snprintf(store, sizeof(store), "%s/store", dir);
 	snprintf(ws, sizeof(ws), "%s/ws", dir);
 	snprintf(store_share, sizeof(store_share), "ro:%s:/nix/store", store);
@@ -132,10 +128,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return e2e_rm_rf(dir);
 }
 
 static void clean_ws(void)
@@ -169,22 +162,13 @@ static void boot(const char *kernel, const char *const *extra)
 	print_message("  status %d after %.2f s\n", res.status, res.secs);
 }
 
+/* The text of file (name) in the shared workspace. */
 static char *slurp(const char *name)
 {
-	static char buf[4096];
 	char path[700];
-	size_t n = 0;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", ws, name);
-	buf[0] = 0;
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
+	return e2e_slurp(path);
 }
 
 static unsigned count(const char *hay, const char *needle)
@@ -203,6 +187,16 @@ static void expect_line(const char *line)
 	snprintf(want, sizeof(want), "%s\n", line);
 	if (!strstr(res.out, want))
 		fail_msg("console lacks '%s'; it was:\n%s\nstderr:\n%s", line, res.out, res.err);
+}
+
+/* Guest clock of the kernel's "] reboot: Power down" console line; -1 if there is none. */
+static double power_down_time(void)
+{
+	const char *pd = strstr(res.out, "] reboot: Power down");
+
+	while (pd && pd > res.out && pd[-1] != '[')
+		pd--;
+	return pd ? strtod(pd, NULL) : -1;
 }
 
 /* What every hand-off to the fake NixOS system must show (its facts file). */
@@ -286,12 +280,7 @@ static void test_e2e_stage2_busybox_init_powers_off_with_store_mounted(void **st
 		fail_msg("busybox init ran: '%s'; console:\n%s", bb, res.out);
 	assert_string_equal(slurp("mounted"), "2\n");
 	/* guest clock: poweroff asked (t0) to the kernel's last line before ACPI S5 */
-	double t0 = strtod(slurp("t0"), NULL), t1 = -1;
-	const char *pd = strstr(res.out, "] reboot: Power down");
-	while (pd && pd > res.out && pd[-1] != '[')
-		pd--;
-	if (pd)
-		t1 = strtod(pd, NULL);
+	double t0 = strtod(slurp("t0"), NULL), t1 = power_down_time();
 	print_message("  busybox init: poweroff to power down %.2f s (guest clock), whole run "
 		      "%.2f s\n", t1 - t0, res.secs);
 	assert_true(t0 > 0 && t1 >= t0);
@@ -357,12 +346,7 @@ static void test_e2e_stage2_systemd_poweroff_with_shares_mounted(void **state)
 	if (strcmp(slurp("sd"), "systemd\nnix-store.mount: \nwork.mount: \n"
 				"mnt-x.mount: umount.target\n"))
 		fail_msg("systemd saw: '%s'; console:\n%s", slurp("sd"), res.out);
-	double t0 = strtod(slurp("t0"), NULL), t1 = -1;
-	const char *pd = strstr(res.out, "] reboot: Power down");
-	while (pd && pd > res.out && pd[-1] != '[')
-		pd--;
-	if (pd)
-		t1 = strtod(pd, NULL);
+	double t0 = strtod(slurp("t0"), NULL), t1 = power_down_time();
 	print_message("  systemd: poweroff to power down %.2f s (guest clock), whole run %.2f s\n",
 		      t1 - t0, res.secs);
 	assert_true(t0 > 0 && t1 >= t0);
@@ -433,15 +417,10 @@ int main(void)
 		cmocka_unit_test(test_e2e_stage2_not_executable_init_fails_126),
 		cmocka_unit_test(test_e2e_stage2_init_ignored_with_command),
 	};
+	int ret;
 
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
-		return 77;
-	}
-	if (!e2e_kernel("bzImage")) {
-		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
-		return 1;
-	}
+	if ((ret = e2e_check_host()))
+		return ret;
 	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0 || access(BUSYBOX, X_OK) != 0) {
 		fprintf(stderr, "skip: needs /usr/lib/qemu/virtiofsd and a static " BUSYBOX "\n");
 		return 77;

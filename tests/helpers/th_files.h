@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * th_files.h: shell commands and small files in cmocka tests (include after
- * <cmocka.h>); failures fail the test.
+ * th_files.h: shell commands, small files and the cached kernel's modules in
+ * cmocka tests (include after <cmocka.h>); failures fail the test.
  */
 #ifndef AGENTVMM_TESTS_HELPERS_TH_FILES_H
 #define AGENTVMM_TESTS_HELPERS_TH_FILES_H
@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* th_sh() - run a printf-formatted shell command; its system() status. */
 static inline int th_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -50,6 +52,33 @@ static inline int th_count_entries(const char *dir)
 		n += de->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+/*
+ * th_real_modules_dir() - the Debian cloud kernel's modules directory (AV_MODULES_DIR,
+ * or lib/modules/<release> in AV_KERNEL_CACHE) if it was fetched, else NULL.
+ */
+static inline const char *th_real_modules_dir(void)
+{
+	static char dir[512];
+	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
+	char rel[128] = "", path[600];
+	FILE *f;
+
+	if (env && *env)
+		return env;
+	cache = cache ? cache : "/var/cache/agentvmm/kernel";
+	snprintf(path, sizeof(path), "%s/release", cache);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(rel, sizeof(rel), f))
+		rel[0] = '\0';
+	fclose(f);
+	rel[strcspn(rel, "\n")] = '\0';
+	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	return *rel && access(path, R_OK) == 0 ? dir : NULL;
 }
 
 #endif

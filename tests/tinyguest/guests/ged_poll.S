@@ -5,22 +5,12 @@
  * (bit 0), a second byte read must show it cleared, and the guest reports
  * status 7 through the exit port. Anything unexpected reports 99.
  */
+#include "uart_puts.inc"
 	.code16
 	.globl _start
 _start:
 	cli
-	mov $msg, %si
-next:
-	mov $0x3fd, %dx
-wait:	in %dx, %al
-	test $0x20, %al
-	jz wait
-	lodsb
-	test %al, %al
-	jz poll
-	mov $0x3f8, %dx
-	out %al, %dx
-	jmp next
+	UART_PUTS msg
 poll:
 	mov $0x604, %dx
 	in %dx, %ax

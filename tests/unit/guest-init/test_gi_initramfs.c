@@ -278,35 +278,11 @@ static void test_gi_initramfs_cache_hit_and_miss(void **state)
 	assert_int_equal(th_count_entries(cache), 4);
 }
 
-/* The Debian cloud kernel's modules directory, if it was fetched. */
-static const char *real_modules_dir(void)
-{
-	static char dir[512];
-	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
-	char rel[128] = "", path[600];
-	FILE *f;
-
-	if (env && *env)
-		return env;
-	cache = cache ? cache : "/var/cache/agentvmm/kernel";
-	snprintf(path, sizeof(path), "%s/release", cache);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(rel, sizeof(rel), f))
-		rel[0] = '\0';
-	fclose(f);
-	rel[strcspn(rel, "\n")] = '\0';
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
-	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	return *rel && access(path, R_OK) == 0 ? dir : NULL;
-}
-
 static void test_gi_initramfs_real_cloud_kernel(void **state)
 {
 	const char *const mods[] = { "virtio_blk", "virtiofs", "overlay", NULL };
 	struct gi_initramfs_config cfg = base_cfg();
-	const char *dir = real_modules_dir();
+	const char *dir = th_real_modules_dir();
 	char out[256];
 
 	if (!dir) {

@@ -172,30 +172,6 @@ static void test_gi_initramfs_cache_keys_compressed_files(void **state)
 	assert_int_equal(th_sh("cpio -t --quiet < %s | grep -qx lib/modules/kernel/y/b.ko", p2), 0);
 }
 
-/* The Debian cloud kernel's modules directory, if it was fetched. */
-static const char *real_modules_dir(void)
-{
-	static char dir[512];
-	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
-	char rel[128] = "", path[600];
-	FILE *f;
-
-	if (env && *env)
-		return env;
-	cache = cache ? cache : "/var/cache/agentvmm/kernel";
-	snprintf(path, sizeof(path), "%s/release", cache);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(rel, sizeof(rel), f))
-		rel[0] = '\0';
-	fclose(f);
-	rel[strcspn(rel, "\n")] = '\0';
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
-	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	return *rel && access(path, R_OK) == 0 ? dir : NULL;
-}
-
 /* Which real modules get which compression in the fixture ("" stays plain). */
 static const struct {
 	const char *path, *suffix, *cmd;
@@ -273,7 +249,7 @@ static void test_gi_initramfs_real_kernel_recompressed(void **state)
 {
 	const char *const mods[] = { "virtio_blk", "virtiofs", "overlay", "pvpanic-mmio", NULL };
 	struct gi_initramfs_config cfg = base_cfg();
-	const char *src = real_modules_dir();
+	const char *src = th_real_modules_dir();
 	char out[256], dir[256], path[256];
 	size_t i;
 

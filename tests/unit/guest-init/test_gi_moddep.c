@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "guest-init/mkinitramfs/moddep.h"
+#include "tests/helpers/th_files.h"
 
 static const char crafted_dep[] =
 	"kernel/a.ko: kernel/b.ko kernel/c.ko\n"
@@ -227,33 +228,9 @@ static void test_gi_modname_normalises(void **state)
 	assert_int_equal(gi_modname("dir/", buf, sizeof(buf)), -EINVAL);
 }
 
-/* The Debian cloud kernel's modules directory, if it was fetched. */
-static const char *real_modules_dir(void)
-{
-	static char dir[512];
-	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
-	char rel[128] = "", path[600];
-	FILE *f;
-
-	if (env && *env)
-		return env;
-	snprintf(path, sizeof(path), "%s/release", cache ? cache : "/var/cache/agentvmm/kernel");
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(rel, sizeof(rel), f))
-		rel[0] = '\0';
-	fclose(f);
-	rel[strcspn(rel, "\n")] = '\0';
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache ? cache : "/var/cache/agentvmm/kernel",
-		 rel);
-	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	return *rel && access(path, R_OK) == 0 ? dir : NULL;
-}
-
 static void test_gi_moddep_real_cloud_kernel(void **state)
 {
-	const char *dir = real_modules_dir();
+	const char *dir = th_real_modules_dir();
 	struct gi_moddep *md;
 
 	if (!dir) {
