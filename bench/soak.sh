@@ -159,7 +159,7 @@ fi
 {
 	echo "soak.sh: $(date -u +%F\ %T) UTC, $(nproc) CPUs, agentvmm $av"
 	if [ "$tiny" != 0 ]; then
-		tg=$(dirname "$(dirname "$av")")/tests/tinyguest/exit42.bin
+		tg=$(dirname "$av")/tests/tinyguest/exit42.bin
 		[ -r "$tg" ] || { echo "soak.sh: $tg: not built" >&2; exit 2; }
 		truncate -s 8M "$work/tiny.img"
 		header
