@@ -348,15 +348,28 @@ unsigned long kvm_run_ioctl(void)
 	return KVM_RUN;
 }
 
+/* Append (list) to (out) past (n), never past (max). Return: the new count. */
+static unsigned append_ioctls(unsigned long *out, unsigned n, unsigned max,
+			      const unsigned long *list, size_t len)
+{
+	for (size_t i = 0; i < len && n < max; i++)
+		out[n++] = list[i];
+	return n;
+}
+
+static const unsigned long irq_line_ioctls[] = { KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS };
+
+unsigned kvm_irq_line_ioctls(unsigned long *out, unsigned max)
+{
+	return append_ioctls(out, 0, max, irq_line_ioctls, ARRAY_SIZE(irq_line_ioctls));
+}
+
 unsigned kvm_runtime_ioctls(unsigned long *out, unsigned max)
 {
-	static const unsigned long vm_ioctls[] = {
-		KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING,
-		KVM_SIGNAL_MSI,
+	static const unsigned long device_ioctls[] = {
+		KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI,
 	};
-	unsigned n = 0;
+	unsigned n = kvm_irq_line_ioctls(out, max);
 
-	for (size_t i = 0; i < ARRAY_SIZE(vm_ioctls) && n < max; i++)
-		out[n++] = vm_ioctls[i];
-	return n;
+	return append_ioctls(out, n, max, device_ioctls, ARRAY_SIZE(device_ioctls));
 }

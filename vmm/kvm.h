@@ -70,10 +70,12 @@ int kvm_ioeventfd(struct kvm *kvm, uint64_t addr, uint32_t len, int efd,
 /*
  * kvm_runtime_ioctls() - the KVM ioctl numbers a running VM issues (interrupt
  * lines, irqfd/ioeventfd, GSI routing), for the seccomp filters. Fills up to
- * (max) into (out). Return: how many; the first two are always the interrupt
- * line ones (KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS). kvm_run_ioctl(): KVM_RUN.
+ * (max) into (out). Return: how many. kvm_irq_line_ioctls(): only the
+ * interrupt-line ones (KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS), a subset of those.
+ * kvm_run_ioctl(): KVM_RUN.
  */
 unsigned kvm_runtime_ioctls(unsigned long *out, unsigned max);
+unsigned kvm_irq_line_ioctls(unsigned long *out, unsigned max);
 unsigned long kvm_run_ioctl(void);
 
 /* kvm_host_is_software() - true when the host CPU has neither vmx nor svm. */

@@ -80,7 +80,7 @@ static const int sys_main[] = {
  * Control-socket thread: accept, the peer's credentials, send and receive on
  * its clients; no open. Its commands flip flags, write eventfds, kick vCPUs
  * (tgkill within the process) and press the power button: an interrupt line,
- * its only ioctl (the first two of kvm_runtime_ioctls()).
+ * its only ioctls (kvm_irq_line_ioctls()).
  */
 static const int sys_ctl[] = {
 	SCMP_SYS(accept4), SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
@@ -327,7 +327,7 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu
 		r = add_guarded(ctx);
 	if (!r && kind == SANDBOX_CTL) {
 		r = add_list(ctx, sys_ctl, ARRAY_SIZE(sys_ctl));
-		return r ? r : add_ioctls(ctx, req, n < 2 ? n : 2);
+		return r ? r : add_ioctls(ctx, req, kvm_irq_line_ioctls(req, SANDBOX_MAX_IOCTLS));
 	}
 	if (!r && kind == SANDBOX_MAIN) {
 		for (size_t i = 0; i < ARRAY_SIZE(ioctl_tty); i++)
