@@ -59,7 +59,7 @@ static void expect_config_error(const char *const *args, const char *want)
 	assert_int_equal(e2e_count_entries(cachedir), cache_before);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 static void test_config_bad_files_fail_2_naming_the_key(void **state)
 {

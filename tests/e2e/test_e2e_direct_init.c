@@ -33,7 +33,7 @@ static void expect_usage_error(const char *const *args, const char *what, const 
 	assert_int_equal(e2e_count_entries(tmpdir), 0);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 static int setup(void **state)
 {

@@ -136,7 +136,7 @@ static void clean_ws(void)
 	sh("rm -rf %s/* && chmod 0777 %s", ws, ws);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGS E2E_ARGS
 
 /* agentvmm --kernel K (extra...) [-- cmd...]; stdout/stderr in res. */
 static void boot(const char *kernel, const char *const *extra)
