@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-init/diag.h"
 #include "guest-init/mount.h"
 #include "guest-init/report.h"
 
@@ -66,7 +67,12 @@ static int disk_mount(const char *item)
 	     waited += 10)
 		nanosleep(&nap, NULL);
 	if (ret) {
-		gi_err("disk %s: not found", serial);
+		char why[512];
+
+		if (gi_diag_virtio("virtio_blk", "virtio_blk", why, sizeof(why)))
+			gi_err("disk %s: not found: %s", serial, why);
+		else
+			gi_err("disk %s: not found (no virtio disk with that serial)", serial);
 		return ret;
 	}
 	snprintf(dev, sizeof(dev), "/dev/%s", name);

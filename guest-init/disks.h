@@ -12,7 +12,8 @@
 /*
  * gi_disks_mount() - for each "SERIAL:ro|rw:/path" item, find the /dev/vdX
  * whose /sys/block/vdX/serial is SERIAL and mount it (ext4) at /path.
- * Return: 0, or -errno of the first failure (printed).
+ * Return: 0, or -errno of the first failure (printed, naming the missing
+ * driver or module when there is one: diag.h).
  * Context: PID 1, after the modules are loaded.
  */
 int __must_check gi_disks_mount(char *const *items, size_t n);

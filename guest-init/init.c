@@ -423,17 +423,20 @@ int main(int argc, char **argv)
 	bool usr = gi_shares_need_root(cl.cl_shares, cl.cl_nshares);
 	if ((usr || cl.cl_init) && gi_root_switch(usr))
 		finish(GI_STATUS_INIT_FAILED, sfd);
+	/* what the host asked for and cannot be had: say so, end with 123 (report.h) */
 	if (gi_disks_mount(cl.cl_disks, cl.cl_ndisks)) {
 		gi_err("cannot mount the disks");
-		finish(GI_STATUS_INIT_FAILED, sfd);
+		finish(GI_STATUS_SETUP_FAILED, sfd);
 	}
 	if (gi_shares_mount(cl.cl_shares, cl.cl_nshares, usr)) {
 		gi_err("cannot mount the shares");
-		finish(GI_STATUS_INIT_FAILED, sfd);
+		finish(GI_STATUS_SETUP_FAILED, sfd);
 	}
 	/* after the root switch, so /etc/resolv.conf lands in the final root */
-	if (cl.cl_nnets && gi_net_setup(cl.cl_nets, cl.cl_nnets))
-		gi_err("network setup incomplete");
+	if (cl.cl_nnets && gi_net_setup(cl.cl_nets, cl.cl_nnets)) {
+		gi_err("cannot set up the network");
+		finish(GI_STATUS_SETUP_FAILED, sfd);
+	}
 	if (set_environment(&cl)) {
 		gi_err("cannot set up the environment");
 		finish(GI_STATUS_INIT_FAILED, sfd);

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "guest-init/diag.h"
 #include "guest-init/report.h"
 
 /*
@@ -66,6 +67,8 @@ unsigned int gi_modules_load(const char *list, const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, line);
 		ret = load_one(path);
+		/* for the message when a disk, share or NIC then cannot be set up */
+		gi_diag_module_result(line, ret);
 		if (ret) {
 			failed++;
 			gi_info("module %s: %s%s", line, strerror(-ret),

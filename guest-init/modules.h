@@ -12,7 +12,8 @@
  * gi_modules_load() - finit_module() every module named in (list), one path
  * per line relative to (dir), in file order. Already loaded or built in
  * (EEXIST) is fine. Failures are printed in verbose mode only and never stop
- * the boot: the workload decides whether it misses the device.
+ * the boot by themselves: each result is remembered (gi_diag_module_result()),
+ * and a disk, share or NIC that then cannot be set up names its module.
  *
  * Return: the number of modules that failed to load (0 also when (list)
  * does not exist).

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "guest-init/diag.h"
 #include "guest-init/report.h"
 
 #define GI_NOSUID_NODEV (MS_NOSUID | MS_NODEV)
@@ -59,10 +60,14 @@ int gi_mount_one(const struct gi_mount *m)
 		return ret;
 	}
 	if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0) {
+		char why[512];
+
 		ret = -errno;
 		if (ret == -EBUSY)
 			return 0;
-		gi_err("mount %s on %s: %s", m->fstype, m->target, strerror(-ret));
+		/* "the kernel has no ext4 driver (module ext4 ...)" rather than ENODEV */
+		gi_diag_mount(m->fstype, ret, why, sizeof(why));
+		gi_err("mount %s on %s: %s", m->fstype, m->target, why);
 		return ret;
 	}
 	gi_info("mounted %s on %s", m->fstype, m->target);

@@ -24,7 +24,9 @@ struct gi_mount {
  * gi_mount_one() - mkdir -p (m->target), then mount (m). A target that is
  * already mounted with that filesystem (EBUSY) counts as success.
  *
- * Return: 0 or -errno (also printed, always: a missing mount is worth seeing).
+ * Return: 0 or -errno (also printed, always: a missing mount is worth seeing;
+ * when the kernel lacks the filesystem or what it needs, the message names
+ * the module: gi_diag_mount()).
  * Context: PID 1.
  */
 int __must_check gi_mount_one(const struct gi_mount *m);

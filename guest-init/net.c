@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-init/diag.h"
 #include "guest-init/report.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -265,7 +266,12 @@ static int net_one(int fd, const char *item_in)
 	for (int waited = 0; !(idx = if_by_mac(f[0])) && waited < GI_NET_WAIT_MS; waited += 10)
 		nanosleep(&nap, NULL);
 	if (!idx) {
-		gi_err("net: no interface with MAC %s", f[0]);
+		char why[512];
+
+		if (gi_diag_virtio("virtio_net", "virtio_net", why, sizeof(why)))
+			gi_err("net: no interface with MAC %s: %s", f[0], why);
+		else
+			gi_err("net: no interface with MAC %s", f[0]);
 		return -ENODEV;
 	}
 	if (!f[1][0]) {

@@ -17,9 +17,11 @@
 
 /*
  * gi_net_setup() - configure lo and the (n) items. An item that cannot be
- * applied is reported and skipped (the workload may not need the network).
- * Return: 0, or -errno of the first failure. Context: PID 1, after the
- * modules are loaded and the root is final.
+ * applied is reported (naming a missing virtio_net or virtio-pci driver) and
+ * the others are still tried; lo failing is reported only.
+ * Return: 0, or -errno of the first failed item (guest-init then ends the VM
+ * with GI_STATUS_SETUP_FAILED). Context: PID 1, after the modules are loaded
+ * and the root is final.
  */
 int gi_net_setup(char *const *items, size_t n);
 

@@ -8,8 +8,12 @@
 #include "guest-init/compiler.h"
 #include "guest-init/ports.h"
 
-/* Exit statuses guest-init itself reports (the workload's own are 0..255). */
+/*
+ * Exit statuses guest-init itself reports (the workload's own are 0..255);
+ * docs/guest-init.md "Exit status" lists them all.
+ */
 #define GI_STATUS_USAGE 2		/* malformed agentvmm.* command line */
+#define GI_STATUS_SETUP_FAILED 123	/* a disk, share or NIC the host asked for: not set up */
 #define GI_STATUS_INIT_FAILED 125	/* guest-init could not start the workload */
 #define GI_STATUS_EXEC_FAILED 126	/* found but could not be executed */
 #define GI_STATUS_NOT_FOUND 127		/* command not found */

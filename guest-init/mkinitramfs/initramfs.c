@@ -62,6 +62,19 @@ static void plan_fini(struct ir_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Say that (p) came without modules.dep, and what that cost. */
+static void note_scanned(const struct gi_initramfs_config *cfg, const struct ir_plan *p)
+{
+	char msg[PATH_MAX + 256];
+	size_t files, read;
+
+	gi_moddep_scan_stats(p->md, &files, &read);
+	snprintf(msg, sizeof(msg), "%s has no modules.dep (depmod never ran): %zu module "
+		 "files found, dependencies read from the .modinfo of %zu of them",
+		 cfg->modules_dir, files, read);
+	cfg->note(cfg->note_opaque, msg);
+}
+
 static int plan_init(struct ir_plan *p, const struct gi_initramfs_config *cfg, char *err,
 		     size_t errlen)
 {
@@ -75,11 +88,18 @@ static int plan_init(struct ir_plan *p, const struct gi_initramfs_config *cfg, c
 	if (!cfg->modules_dir || !cfg->modules || !cfg->modules[0])
 		return 0;
 	ret = gi_moddep_load(cfg->modules_dir, &p->md, err, errlen);
-	if (!ret)
-		ret = gi_moddep_resolve(p->md, cfg->modules, &p->mod_paths, &p->nmods, err, errlen);
 	if (ret)
+		return ret;
+	if (cfg->note)
+		gi_moddep_set_note(p->md, cfg->note, cfg->note_opaque);
+	ret = gi_moddep_resolve(p->md, cfg->modules, &p->mod_paths, &p->nmods, err, errlen);
+	if (ret) {
 		plan_fini(p);
-	return ret;
+		return ret;
+	}
+	if (cfg->note && gi_moddep_scanned(p->md))
+		note_scanned(cfg, p);
+	return 0;
 }
 
 /* The applet names printed by "busybox --list", NUL-separated in a malloc'd buffer. */
@@ -486,7 +506,11 @@ static int plan_hash(const struct gi_initramfs_config *cfg, const struct ir_plan
 	if (!ret && p->nmods) {
 		hash_str(&h, cfg->modules_dir);
 		snprintf(path, sizeof(path), "%s/modules.dep", cfg->modules_dir);
-		ret = hash_file_id(&h, path, err, errlen);
+		/* without one the resolved paths and files below are the whole story */
+		if (gi_moddep_scanned(p->md))
+			hash_str(&h, "no modules.dep");
+		else
+			ret = hash_file_id(&h, path, err, errlen);
 	}
 	for (i = 0; !ret && i < p->nmods; i++) {
 		snprintf(path, sizeof(path), "%s/%s", cfg->modules_dir, p->mod_paths[i]);

@@ -21,6 +21,12 @@ static void usage(FILE *f)
 		   "  --cache-dir prints the path of the cached image (built if missing).\n");
 }
 
+/* gi_moddep_note_fn: the builder's remarks (no modules.dep, a skipped softdep) on stderr. */
+static void print_note(void *opaque, const char *msg)
+{
+	fprintf(stderr, "agentvmm-mkinitramfs: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -33,7 +39,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct gi_initramfs_config cfg = { .init_bin = gi_init_blob, .init_len = gi_init_blob_len };
+	struct gi_initramfs_config cfg = { .init_bin = gi_init_blob, .init_len = gi_init_blob_len,
+					   .note = print_note };
 	const char *init_path = NULL, *out = NULL, *cache = NULL;
 	char err[512], path[PATH_MAX], *init_buf = NULL;
 	const char **mods;

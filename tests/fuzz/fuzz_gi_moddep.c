@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * fuzz_gi_moddep.c: libFuzzer target for modules.dep / modules.builtin
- * parsing and load-order resolution. The input is "DEP\0BUILTIN\0NAMES"
- * (NAMES space-separated); when NAMES is empty every module path in DEP is
+ * parsing, modules.softdep parsing and load-order resolution. The input is
+ * "DEP\0BUILTIN\0NAMES\0SOFTDEP" (NAMES space-separated; SOFTDEP optional,
+ * modules.softdep text); when NAMES is empty every module path in DEP is
  * requested, so the resolver runs on whatever graph the input describes.
  */
 #include <errno.h>
@@ -32,20 +33,22 @@ static size_t split_names(char *s, const char **names)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *names[FUZZ_MAX_NAMES + 1], **paths;
-	char *buf = malloc(size + 3), *dep, *builtin, *req, err[256];
-	size_t dep_len, builtin_len, n, i, j;
+	char *buf = malloc(size + 4), *dep, *builtin, *req, *soft, err[256];
+	size_t dep_len, builtin_len, req_len, n, i, j;
 	struct gi_moddep *md;
 	int ret;
 
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
-	buf[size] = buf[size + 1] = buf[size + 2] = '\0';
+	buf[size] = buf[size + 1] = buf[size + 2] = buf[size + 3] = '\0';
 	dep = buf;
 	dep_len = strlen(dep);
 	builtin = dep + dep_len + 1 <= buf + size ? dep + dep_len + 1 : buf + size + 1;
 	builtin_len = strlen(builtin);
 	req = builtin + builtin_len + 1 <= buf + size + 1 ? builtin + builtin_len + 1 : buf + size + 2;
+	req_len = strlen(req);
+	soft = req + req_len + 1 <= buf + size + 2 ? req + req_len + 1 : buf + size + 3;
 
 	ret = gi_moddep_parse(dep, dep_len, builtin, builtin_len, &md, err, sizeof(err));
 	if (ret) {
@@ -54,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		return 0;
 	}
+	if (gi_moddep_add_softdeps(md, soft, strlen(soft)) != 0)
+		abort();
 	if (!*req) {
 		/* every path of the (already copied) modules.dep text */
 		req = dep;

@@ -81,4 +81,32 @@ static inline const char *th_real_modules_dir(void)
 	return *rel && access(path, R_OK) == 0 ? dir : NULL;
 }
 
+/*
+ * th_generic_modules_dir() - Debian's generic amd64 kernel's modules directory
+ * (lib/modules/<release> in AV_TESTHOST_CACHE, default
+ * /var/cache/agentvmm/testhost, fetched by scripts/fetch-kernel.sh for the
+ * nested test host) when it has a modules.dep, else NULL. Its config builds
+ * as modules what the cloud kernel builds in (ext4, crc32c, ...).
+ */
+static inline const char *th_generic_modules_dir(void)
+{
+	static char dir[512];
+	const char *cache = getenv("AV_TESTHOST_CACHE");
+	char rel[128] = "", path[600];
+	FILE *f;
+
+	cache = cache && *cache ? cache : "/var/cache/agentvmm/testhost";
+	snprintf(path, sizeof(path), "%s/release", cache);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(rel, sizeof(rel), f))
+		rel[0] = '\0';
+	fclose(f);
+	rel[strcspn(rel, "\n")] = '\0';
+	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	return *rel && access(path, R_OK) == 0 ? dir : NULL;
+}
+
 #endif
