@@ -68,8 +68,8 @@ void avm_config_free(struct avm_config *cfg);
  * of the agentvmm flags without "--" (docs/embedding.md lists them): "kernel",
  * "initrd", "cmdline", "modules-dir", "raw-image", "console" (stdio, none or a
  * file path), "cpus", "mem" (MiB), "owner" (UID:GID), "console-log" (true or
- * false; NULL = true), "verbose" (0..3), and the repeatable "disk", "share",
- * "fs", "net" (each call appends one). Values are validated by the same code
+ * false; NULL = true), "verbose" (0..3), "vsock" (cid=N,socket=PATH), and the
+ * repeatable "disk", "share", "fs", "net" (each call appends one). Values are validated by the same code
  * as the flags and fail with the same text. (value) is copied.
  * Return: 0; -ENOENT unknown key; -EINVAL bad value; -ENOMEM.
  */

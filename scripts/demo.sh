@@ -7,9 +7,12 @@
 #
 #   agentvmm --kernel K --share ro:/usr --share rw:$PWD:/work -- CMD
 #
-# e.g. scripts/demo.sh make test. Where /dev/kvm cannot run a stock kernel
-# (no vmx/svm), says so and runs inside the nested test host, which shares
-# this checkout at the same path and the host's /usr.
+# e.g. scripts/demo.sh sh -c 'cmake -S . -B /tmp/b && cmake --build /tmp/b -j2'
+# (agentvmm builds itself in its own VM, with the host's cmake and gcc from
+# the /usr share). It says which kind of machine this is (scripts/kvm-kind.sh):
+# with hardware KVM the VM runs here; with software KVM or no KVM device at
+# all it runs inside the nested test host (QEMU TCG, slower but real), which
+# shares this checkout at the same path and the host's /usr.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,11 +21,15 @@ scripts/fetch-kernel.sh
 scripts/build.sh "$root/build"
 [ $# -gt 0 ] || set -- sh -c 'uname -a && ls'
 kc=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}
-if scripts/testhost.sh --need; then
-	echo "demo: this host's /dev/kvm has no hardware virtualization (no vmx/svm);" \
-		"running inside the nested test host (QEMU TCG), which takes a minute" >&2
-	exec scripts/testhost.sh -- sh -c 'exec "$0" --kernel "$AV_KERNEL_CACHE/bzImage" \
-		--share ro:/usr --share "rw:$PWD:/work" -- "$@"' "$root/build/agentvmm" "$@"
-fi
-exec "$root/build/agentvmm" --kernel "$kc/bzImage" --share ro:/usr --share "rw:$root:/work" \
-	-- "$@"
+case $(scripts/kvm-kind.sh) in
+nokvm | softkvm)
+	echo "demo: $(scripts/kvm-kind.sh --describe); starting it, which takes a minute" >&2
+	# the test host has one vCPU: so has the VM inside it
+	exec env -u AGENTVMM_KVM_DEVICE scripts/testhost.sh -- sh -c 'vmm=$0
+		exec "$vmm" --cpus 1 --mem 2048 --kernel "$AV_KERNEL_CACHE/bzImage" \
+		--share ro:/usr --share "rw:$PWD:/work" -- "$@"' "$root/build/agentvmm" "$@" ;;
+esac
+echo "demo: $(scripts/kvm-kind.sh --describe)" >&2
+# 2 GiB: enough to build agentvmm inside the VM
+exec "$root/build/agentvmm" --cpus "$(nproc)" --mem 2048 --kernel "$kc/bzImage" \
+	--share ro:/usr --share "rw:$root:/work" -- "$@"

@@ -14,22 +14,28 @@
 # and the host's /usr shared read-only over 9p. Each --share DIR (default: the
 # git work tree holding this script) is mounted read-write at the same path.
 # The guest kernel cache ($AV_KERNEL_CACHE) is copied into the test host's
-# tmpfs and AV_KERNEL_CACHE points at the copy; AV_TESTHOST=1 is exported.
+# tmpfs and AV_KERNEL_CACHE points at the copy; the test host's own kernel
+# (Debian's generic amd64 kernel, also a test guest kernel) is at
+# $AV_TESTHOST_CACHE/vmlinuz there, its modules in $AV_TESTHOST_CACHE/lib;
+# AV_TESTHOST=1 is exported.
 # CMD runs with the current directory's path as cwd; its stdout and stderr
 # (merged) go to our stdout, and we exit with its status.
 #
 # Exit: CMD's status; 124 on --timeout; 125 if the test host failed to boot
 # or run CMD; 2 on a usage error; 130 on SIGINT/SIGTERM.
-# --need: exit 0 if the host lacks vmx/svm (a nested test host is needed to
-# boot real kernels), 1 if /dev/kvm is hardware-backed.
+# --need: exit 0 if real kernels must boot in a nested test host here (no
+# KVM device, software KVM, or AV_FORCE_TESTHOST=1: scripts/kvm-kind.sh),
+# 1 if they can boot directly (hardware KVM).
 set -euo pipefail
 
 prog=testhost.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tcache=${AV_TESTHOST_CACHE:-/var/cache/agentvmm/testhost}
 kcache=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}
-# Where the guest kernel cache lives inside the test host (tmpfs).
+# Where the guest kernel cache lives inside the test host (tmpfs), and the
+# test host's own kernel as a guest kernel.
 l2_kcache=/var/cache/agentvmm/kernel
+l2_tcache=/var/cache/agentvmm/testhost
 
 usage() { sed -n '8,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 err() { echo "$prog: $*" >&2; }
@@ -45,7 +51,7 @@ envs=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--need)
-		if grep -qwE 'vmx|svm' /proc/cpuinfo; then exit 1; else exit 0; fi ;;
+		if [ "$("$here/kvm-kind.sh")" = hwkvm ]; then exit 1; else exit 0; fi ;;
 	--mem) mem=${2:?}; shift 2 ;;
 	--smp) smp=${2:?}; shift 2 ;;
 	--timeout) timeout_s=${2:?}; shift 2 ;;
@@ -187,6 +193,10 @@ while IFS= read -r s; do
 	printf 'share%d %s\n' "$i" "$s" >>"$job/shares"
 	i=$((i + 1))
 done < <(printf '%s\n' "${shares[@]}" | awk '{ print length($0), $0 }' | sort -n | cut -d' ' -f2-)
+# the test host's kernel image, for tests that boot it as a guest (its
+# modules are the test host's own /lib/modules)
+virtfs+=(-virtfs "local,path=$(realpath "$tcache" | sed 's/,/,,/g'),mount_tag=tcache,security_model=none,readonly=on")
+echo "$l2_tcache" >"$job/tcache"
 if [ -d "$kcache" ]; then
 	virtfs+=(-virtfs "local,path=$(realpath "$kcache" | sed 's/,/,,/g'),mount_tag=kcache,security_model=none,readonly=on")
 	echo "$l2_kcache" >"$job/kcache"
@@ -197,10 +207,11 @@ fi
 	echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 	echo 'export HOME=/root USER=root LOGNAME=root SHELL=/bin/bash AV_TESTHOST=1'
 	printf 'export AV_KERNEL_CACHE=%q\n' "$l2_kcache"
+	printf 'export AV_TESTHOST_CACHE=%q\n' "$l2_tcache"
 	printf 'export TERM=%q\n' "${TERM:-dumb}"
 	while IFS='=' read -r -d '' name val; do
 		case $name in
-		AV_KERNEL_CACHE | AV_TESTHOST | AV_TESTHOST_CACHE) ;;
+		AV_KERNEL_CACHE | AV_TESTHOST | AV_TESTHOST_CACHE | AV_FORCE_TESTHOST | AV_CPUINFO) ;;
 		AV_* | ASAN_OPTIONS | UBSAN_OPTIONS | TSAN_OPTIONS | LSAN_OPTIONS | CTEST_* | \
 			LANG | LC_* | CC | CXX | CFLAGS | CXXFLAGS | LDFLAGS | MAKEFLAGS | CMAKE_*)
 			printf 'export %s=%q\n' "$name" "$val" ;;

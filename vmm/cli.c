@@ -55,6 +55,12 @@ static const char usage[] =
 	"                      attach a virtio-net NIC on tap NAME (created, and\n"
 	"                      removed at exit, when it does not exist and agentvmm\n"
 	"                      has CAP_NET_ADMIN); ip= makes guest-init configure it\n"
+	"  --vsock cid=N,socket=PATH\n"
+	"                      a virtio-vsock device with guest CID N (3 or more):\n"
+	"                      host programs reach guest port P through the UNIX\n"
+	"                      socket PATH (send \"CONNECT P\\n\", get \"OK ...\\n\"),\n"
+	"                      the guest reaches host port P at PATH_P\n"
+	"                      (docs/vsock.md)\n"
 	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
 	"  --api-socket PATH   serve the JSON-lines control socket at PATH\n"
@@ -85,7 +91,8 @@ static const char usage[] =
 	"  --version           print the version\n"
 	"\n"
 	"Exit status: the command's status; 0 after a guest poweroff or reboot;\n"
-	"125 guest kernel panic or triple fault; 2 bad usage; 1 host failure;\n"
+	"125 guest kernel panic or triple fault; 123 the guest could not set up a\n"
+	"disk, share or network it was given; 2 bad usage; 1 host failure;\n"
 	"128+N when a signal N stopped the guest by force; after a clean shutdown\n"
 	"on a signal, the command's status (143 when SIGTERM ended it).\n";
 
@@ -709,6 +716,110 @@ static int set_keep_caps(struct vm_config *cfg, const char *arg, char *err, size
 	return 0;
 }
 
+#define VSOCK_USAGE "expected cid=N,socket=PATH"
+
+/* "cid=N" of --vsock: 3 .. 2^32 - 2 (0-2 are reserved, 2^32 - 1 is VMADDR_CID_ANY). */
+static int vsock_cid(const char *arg, const char *p, size_t n, uint32_t *cid, char *err,
+		     size_t errlen)
+{
+	char num[24];
+	uint64_t v;
+
+	if (n >= sizeof(num))
+		goto bad;
+	memcpy(num, p, n);
+	num[n] = 0;
+	if (parse_u64(num, &v) || v < 3 || v > 0xfffffffeULL)
+		goto bad;
+	*cid = (uint32_t)v;
+	return 0;
+bad:
+	snprintf(err, errlen, "--vsock %s: cid must be a number from 3 to %u", arg, 0xfffffffeU);
+	return -EINVAL;
+}
+
+/*
+ * "socket=PATH" of --vsock: PATH's directory must exist; PATH is made absolute
+ * (agentvmm, the guest's PATH_P connects and the user must agree on it) and
+ * must leave room for "_4294967295" in a UNIX socket address.
+ */
+static int vsock_path(const char *arg, const char *p, size_t n, struct vm_vsock *v, char *err,
+		      size_t errlen)
+{
+	char path[PATH_MAX], canon[PATH_MAX];
+	const char *base;
+	struct stat st;
+
+	if (n == 0 || n >= sizeof(path))
+		goto bad;
+	memcpy(path, p, n);
+	path[n] = 0;
+	char *slash = strrchr(path, '/');
+	base = slash ? slash + 1 : path;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		goto bad;
+	if (slash)
+		*slash = 0;
+	const char *dir = slash ? (path[0] ? path : "/") : ".";
+	if (!realpath(dir, canon) || stat(canon, &st) < 0) {
+		snprintf(err, errlen, "--vsock %s: %s: %s", arg, dir, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--vsock %s: %s: not a directory", arg, dir);
+		return -EINVAL;
+	}
+	if (strlen(canon) + 1 + strlen(base) > VM_VSOCK_PATH_MAX) {
+		snprintf(err, errlen, "--vsock %s: socket path %s/%s is longer than %d bytes (PATH_"
+			 "<port> must fit a UNIX socket address)", arg, canon, base,
+			 VM_VSOCK_PATH_MAX);
+		return -EINVAL;
+	}
+	size_t at = strlen(canon);
+
+	memcpy(v->socket, canon, at);
+	if (strcmp(canon, "/"))
+		v->socket[at++] = '/';
+	memcpy(v->socket + at, base, strlen(base) + 1); /* fits: checked above */
+	return 0;
+bad:
+	snprintf(err, errlen, "--vsock %s: socket=PATH needs a file name", arg);
+	return -EINVAL;
+}
+
+/* --vsock cid=N,socket=PATH (docs/vsock.md); given again, it replaces the first. */
+static int set_vsock(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct vm_vsock v = { .enabled = true };
+	bool cid_set = false;
+	const char *p, *end;
+
+	for (p = arg; *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		size_t n = (size_t)(end - p);
+		int r;
+
+		if (n >= 4 && !strncmp(p, "cid=", 4)) {
+			r = vsock_cid(arg, p + 4, n - 4, &v.cid, err, errlen);
+			cid_set = true;
+		} else if (n >= 7 && !strncmp(p, "socket=", 7)) {
+			r = vsock_path(arg, p + 7, n - 7, &v, err, errlen);
+		} else {
+			snprintf(err, errlen, "--vsock %s: unknown option '%.*s' (" VSOCK_USAGE ")", arg,
+				 (int)n, p);
+			r = -EINVAL;
+		}
+		if (r)
+			return r;
+	}
+	if (!cid_set || !v.socket[0]) {
+		snprintf(err, errlen, "--vsock %s: " VSOCK_USAGE, arg);
+		return -EINVAL;
+	}
+	cfg->vsock = v;
+	return 0;
+}
+
 static int set_init(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	return cli_init(arg, cfg, err, errlen);
@@ -733,6 +844,7 @@ static const struct cli_opt opts[] = {
 	{ "share", CLI_LIST, cli_share, 0, CLI_LIST_SHARES },
 	{ "fs", CLI_LIST, cli_fs, 0, CLI_LIST_SHARES },
 	{ "net", CLI_LIST, cli_net, 0, CLI_LIST_NETS },
+	{ "vsock", CLI_STR, set_vsock, 0, CLI_NO_LIST },
 	{ "init", CLI_STR, set_init, 0, CLI_NO_LIST },
 	{ "shutdown-timeout", CLI_NUM, set_shutdown_timeout, 0, CLI_NO_LIST },
 	{ "api-socket", CLI_STR, set_api_socket, 0, CLI_NO_LIST },

@@ -62,6 +62,18 @@ struct vm_net {
 	char dns[16];
 };
 
+/*
+ * --vsock cid=N,socket=PATH: a virtio-vsock device whose host side is the
+ * UNIX socket PATH (host -> guest: "CONNECT <port>") and PATH_<port> (guest
+ * -> host port); docs/vsock.md. PATH is absolute once parsed.
+ */
+#define VM_VSOCK_PATH_MAX 96      /* so that PATH_4294967295 fits sun_path (VSOCK_PATH_MAX) */
+struct vm_vsock {
+	bool enabled;
+	uint32_t cid;             /* 3 .. 2^32 - 2 */
+	char socket[VM_VSOCK_PATH_MAX + 1];
+};
+
 /* --seccomp=on|log|off, --no-seccomp (docs/security.md); DEFAULT: $AGENTVMM_SECCOMP, else on */
 enum vm_seccomp { VM_SECCOMP_DEFAULT, VM_SECCOMP_ON, VM_SECCOMP_LOG, VM_SECCOMP_OFF };
 
@@ -82,6 +94,7 @@ struct vm_config {
 	struct vm_share shares[VM_MAX_SHARES];
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
+	struct vm_vsock vsock;    /* --vsock; .enabled false: none */
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
 	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */

@@ -18,38 +18,76 @@
 #define BUSYBOX_PATH "/bin/busybox"
 
 /*
- * Modules guest-init loads for this VM's devices, dependencies resolved from
- * modules.dep. pvpanic-mmio reports a guest panic on BOOT_PORT_PVPANIC; button
- * is the ACPI power button driver (PNP0C0C) that turns the host's press into
- * the acpi_event guest-init waits for (docs/guest-init.md); the
- * virtio transport and device drivers and ext4 serve --disk. With shares,
- * virtiofs (which pulls in fuse) and overlay (the store overlay) come too,
- * with --net virtio_net (which pulls in net_failover); a VM without them does
- * not pay for loading them.
+ * Modules guest-init loads, per feature, dependencies (and softdep "pre:"
+ * modules) resolved by the initramfs builder from modules.dep or, without
+ * one, from the modules' own .modinfo (docs/guest-init.md). Each entry is
+ * checked against both Debian kernels agentvmm is tested with: the cloud
+ * kernel builds ext4, jbd2, mbcache, crc16 and crc32c in; the generic amd64
+ * kernel (like NixOS's) has every one of them as a module
+ * (/var/cache/agentvmm/testhost/config). A name built into the kernel is
+ * skipped; one that is neither a module nor built in fails the build.
+ *
+ * Always (devices every VM has):
+ *   pvpanic_mmio  CONFIG_PVPANIC_MMIO=m: reports a guest panic on BOOT_PORT_PVPANIC
+ *                 (-> pvpanic)
+ *   button        CONFIG_ACPI_BUTTON=m: the ACPI power button (PNP0C0C), which turns
+ *                 the host's press into the acpi_event guest-init waits for
+ *   virtio_pci    CONFIG_VIRTIO_PCI=m: the transport of every virtio device
+ *                 (-> virtio_pci_modern_dev, virtio_pci_legacy_dev, virtio, virtio_ring)
+ *   virtio_rng    CONFIG_HW_RANDOM_VIRTIO=m (CONFIG_HW_RANDOM=y): the entropy device
+ * --disk:
+ *   virtio_blk    CONFIG_VIRTIO_BLK=m
+ *   ext4          CONFIG_EXT4_FS=y (cloud) / m (generic, -> jbd2, mbcache, crc16,
+ *                 and its softdep crypto-crc32c = crc32c_generic: mkfs.ext4's
+ *                 default metadata_csum cannot be mounted without it). Loaded for
+ *                 any disk, mount= or not: the workload may mount one itself.
+ * --share / --fs:
+ *   virtiofs      CONFIG_VIRTIO_FS=m (-> fuse, CONFIG_FUSE_FS=m)
+ *   overlay       CONFIG_OVERLAY_FS=m: the tmpfs overlay of a store share
+ * --net:
+ *   virtio_net    CONFIG_VIRTIO_NET=m (-> net_failover, failover)
+ * --vsock (listed in load order, though modules.dep gives the same):
+ *   vsock         CONFIG_VSOCKETS=m: AF_VSOCK
+ *   vmw_vsock_virtio_transport_common  CONFIG_VIRTIO_VSOCKETS_COMMON=m
+ *   vmw_vsock_virtio_transport         CONFIG_VIRTIO_VSOCKETS=m: the virtio-vsock driver
+ * A VM without a feature does not pay for loading its modules.
  */
-static const char *const vm_modules[] = {
-	"pvpanic_mmio",
-	"button",
-	"virtio_pci",
-	"virtio_rng",
-	"virtio_blk",
-	"ext4",
-};
+static const char *const vm_modules[] = { "pvpanic_mmio", "button", "virtio_pci", "virtio_rng" };
+static const char *const vm_modules_disks[] = { "virtio_blk", "ext4" };
 static const char *const vm_modules_shares[] = { "virtiofs", "overlay" };
 static const char *const vm_modules_nets[] = { "virtio_net" };
+static const char *const vm_modules_vsock[] = { "vsock", "vmw_vsock_virtio_transport_common",
+						"vmw_vsock_virtio_transport" };
+
+/* Append (list) of (len) names to (out) at *n, leaving room for the NULL. */
+static void add_names(const char **out, size_t *n, size_t max, const char *const *list,
+		      size_t len)
+{
+	for (size_t i = 0; i < len && *n + 1 < max; i++)
+		out[(*n)++] = list[i];
+}
 
 /* The module list for (cfg) into (out), NULL-terminated. */
 static void vm_module_list(const struct vm_config *cfg, const char **out, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(vm_modules) && n + 1 < max; i++)
-		out[n++] = vm_modules[i];
-	for (size_t i = 0; cfg->nr_shares && i < ARRAY_SIZE(vm_modules_shares) && n + 1 < max; i++)
-		out[n++] = vm_modules_shares[i];
-	for (size_t i = 0; cfg->nr_nets && i < ARRAY_SIZE(vm_modules_nets) && n + 1 < max; i++)
-		out[n++] = vm_modules_nets[i];
+	add_names(out, &n, max, vm_modules, ARRAY_SIZE(vm_modules));
+	if (cfg->nr_disks)
+		add_names(out, &n, max, vm_modules_disks, ARRAY_SIZE(vm_modules_disks));
+	if (cfg->nr_shares)
+		add_names(out, &n, max, vm_modules_shares, ARRAY_SIZE(vm_modules_shares));
+	if (cfg->nr_nets)
+		add_names(out, &n, max, vm_modules_nets, ARRAY_SIZE(vm_modules_nets));
+	if (cfg->vsock.enabled)
+		add_names(out, &n, max, vm_modules_vsock, ARRAY_SIZE(vm_modules_vsock));
 	out[n] = NULL;
+}
+
+/* gi_moddep_note_fn: the builder's remarks (no modules.dep, a skipped softdep) at -v. */
+static void vm_initramfs_note(void *opaque, const char *msg)
+{
+	log_info("initramfs: %s", msg);
 }
 
 int vm_cache_dir(char *buf, size_t len)
@@ -137,6 +175,7 @@ int vm_default_initramfs(const struct vm_config *cfg, char **path, char *err, si
 		.init_bin = gi_init_blob,
 		.init_len = gi_init_blob_len,
 		.busybox_path = access(BUSYBOX_PATH, X_OK) == 0 ? BUSYBOX_PATH : NULL,
+		.note = vm_initramfs_note,
 	};
 	r = gi_initramfs_cached(&ic, cache, out, sizeof(out), err, errlen);
 	if (r)

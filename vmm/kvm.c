@@ -18,6 +18,7 @@
 #define KVM_TSS_GPA 0xfffbd000ULL
 #define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL
 #define KVM_CPUID_MAX 256
+#define KVM_DEVICE_DEFAULT "/dev/kvm"
 
 _Static_assert(sizeof(struct boot_cpuid_entry) == sizeof(struct kvm_cpuid_entry2),
 	       "boot_cpuid_entry must mirror kvm_cpuid_entry2");
@@ -27,6 +28,13 @@ void kvm_init_empty(struct kvm *kvm)
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->sys_fd = -1;
 	kvm->vm_fd = -1;
+}
+
+const char *kvm_device_path(void)
+{
+	const char *p = getenv("AGENTVMM_KVM_DEVICE");
+
+	return p && *p ? p : KVM_DEVICE_DEFAULT;
 }
 
 bool kvm_host_is_software(void)
@@ -47,7 +55,7 @@ bool kvm_host_is_software(void)
 	return !hw;
 }
 
-static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
+static int kvm_check_caps(struct kvm *kvm, const char *dev, char *err, size_t errlen)
 {
 	static const struct {
 		int cap;
@@ -64,7 +72,7 @@ static int kvm_check_caps(struct kvm *kvm, char *err, size_t errlen)
 
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
 		if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
-			snprintf(err, errlen, "/dev/kvm: missing capability %s", need[i].name);
+			snprintf(err, errlen, "%s: missing capability %s", dev, need[i].name);
 			return -ENOSYS;
 		}
 	}
@@ -101,31 +109,32 @@ static int kvm_get_cpuid(struct kvm *kvm)
 
 int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 {
+	const char *dev = kvm_device_path();
 	int r;
 
 	kvm_init_empty(kvm);
-	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	kvm->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "/dev/kvm: %s%s", strerror(-r),
+		snprintf(err, errlen, "%s: %s%s", dev, strerror(-r),
 			 r == -EACCES ? " (add yourself to the kvm group)" :
 			 r == -ENOENT ? " (is KVM enabled and the kvm module loaded?)" : "");
 		return r;
 	}
 	r = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
 	if (r != KVM_API_VERSION) {
-		snprintf(err, errlen, "/dev/kvm: unsupported KVM API version %d", r);
+		snprintf(err, errlen, "%s: unsupported KVM API version %d", dev, r);
 		r = -ENODEV;
 		goto err;
 	}
-	r = kvm_check_caps(kvm, err, errlen);
+	r = kvm_check_caps(kvm, dev, err, errlen);
 	if (r)
 		goto err;
 	kvm->run_size = ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0 || kvm->run_size <= 0) {
 		r = -errno;
-		snprintf(err, errlen, "/dev/kvm: cannot create a VM: %s", strerror(-r));
+		snprintf(err, errlen, "%s: cannot create a VM: %s", dev, strerror(-r));
 		goto err;
 	}
 	/*
@@ -138,13 +147,13 @@ int kvm_open(struct kvm *kvm, char *err, size_t errlen)
 	    ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDENTITY_MAP_GPA }) < 0 ||
 	    ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "/dev/kvm: cannot set up the interrupt controller: %s",
+		snprintf(err, errlen, "%s: cannot set up the interrupt controller: %s", dev,
 			 strerror(-r));
 		goto err;
 	}
 	r = kvm_get_cpuid(kvm);
 	if (r) {
-		snprintf(err, errlen, "/dev/kvm: KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		snprintf(err, errlen, "%s: KVM_GET_SUPPORTED_CPUID: %s", dev, strerror(-r));
 		goto err;
 	}
 	kvm->software = kvm_host_is_software();

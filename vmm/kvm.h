@@ -14,7 +14,7 @@
 struct kvm_run;
 
 struct kvm {
-	int sys_fd;           /* /dev/kvm */
+	int sys_fd;           /* /dev/kvm (kvm_device_path()) */
 	int vm_fd;
 	int run_size;         /* KVM_GET_VCPU_MMAP_SIZE */
 	unsigned max_vcpus;   /* KVM_CAP_MAX_VCPUS */
@@ -24,8 +24,16 @@ struct kvm {
 };
 
 /*
- * kvm_open() - open /dev/kvm, check the API version and the capabilities
- * agentvmm needs, create the VM with an in-kernel irqchip (no PIT).
+ * kvm_device_path() - the KVM device agentvmm opens: $AGENTVMM_KVM_DEVICE when
+ * set and not empty, else /dev/kvm. Tests point it at a missing path to act as
+ * a host without KVM. Context: any.
+ */
+const char *kvm_device_path(void);
+
+/*
+ * kvm_open() - open the KVM device (kvm_device_path()), check the API version
+ * and the capabilities agentvmm needs, create the VM with an in-kernel irqchip
+ * (no PIT). Messages start with the device's path.
  * Return: 0; -ENOENT/-EACCES/-ENODEV/-ENOSYS with a message in (err).
  * Context: setup.
  */

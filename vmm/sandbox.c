@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -85,6 +86,15 @@ static const int sys_main[] = {
 static const int sys_ctl[] = {
 	SCMP_SYS(accept4), SCMP_SYS(getsockopt), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
+};
+
+/*
+ * I/O thread of a VM with --vsock (SANDBOX_OPT_SOCKETS): accept host
+ * connections on the vsock PATH, connect the guest's to PATH_<port> (socket()
+ * only AF_UNIX SOCK_STREAM, add_io_sockets()), re-arm the handshake timer.
+ */
+static const int sys_io_sockets[] = {
+	SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(timerfd_settime),
 };
 
 /* Console ioctls of the main thread: isatty, raw mode and its restore. */
@@ -283,7 +293,11 @@ static int add_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
 	return 0;
 }
 
-/* mmap/mprotect never with PROT_EXEC; tgkill only within this process. */
+/*
+ * mmap/mprotect never with PROT_EXEC; tgkill only within this process. Every
+ * SCMP_A*(SCMP_CMP_EQ, x, 0) spells out datum_b (unused by EQ): clang's
+ * -Wmissing-field-initializers refuses libseccomp's macro without it.
+ */
 static int add_guarded(scmp_filter_ctx ctx)
 {
 	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -294,7 +308,7 @@ static int add_guarded(scmp_filter_ctx ctx)
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	return r;
 }
 
@@ -311,8 +325,20 @@ static int add_main_open(scmp_filter_ctx ctx)
 static int add_kvm_run(scmp_filter_ctx ctx, int fd)
 {
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd, 0),
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, kvm_run_ioctl()));
+}
+
+static int add_io_sockets(scmp_filter_ctx ctx)
+{
+	int r = add_list(ctx, sys_io_sockets, ARRAY_SIZE(sys_io_sockets));
+
+	/* the type argument also carries SOCK_NONBLOCK | SOCK_CLOEXEC: compare the low nibble */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	return r;
 }
 
 static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu_fd)
@@ -347,6 +373,12 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu
 
 int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd)
 {
+	return sandbox_enter_thread_opts(kind, index, vcpu_fd, 0);
+}
+
+int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu_fd,
+			      unsigned opts)
+{
 	scmp_filter_ctx ctx;
 	int r;
 
@@ -367,6 +399,8 @@ int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd)
 	if (!ctx)
 		return -ENOMEM;
 	r = sandbox_build(ctx, kind, vcpu_fd);
+	if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_SOCKETS))
+		r = add_io_sockets(ctx);
 	if (!r)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -67,6 +67,17 @@ int sandbox_begin(const struct vm_config *cfg);
  */
 int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd);
 
+/* Options of sandbox_enter_thread_opts(). */
+#define SANDBOX_OPT_SOCKETS (1U << 0) /* I/O thread: accept4, connect, socket(AF_UNIX, SOCK_STREAM), timerfd_settime (--vsock) */
+
+/*
+ * sandbox_enter_thread_opts() - sandbox_enter_thread() with (opts), the
+ * SANDBOX_OPT_* calls a VM's configuration adds to the I/O thread's filter
+ * (ignored for other threads). Return: 0 or -errno.
+ */
+int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu_fd,
+			      unsigned opts);
+
 /*
  * sandbox_thread_name() - "main", "io", "ctl", "vcpu<N>" into (buf). Pure.
  */

@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/vhost_user/vu_conn.h"
 #include "vmm/log.h"
 
 #define SHARE_NOFILE_MAX 1048576 /* what we ask for; the kernel caps at fs.nr_open */
@@ -317,6 +319,43 @@ int share_check(const struct vm_config *cfg, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int share_connect_external(struct share_proc *sp, const struct vm_share *s, char *err,
+			   size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	/* bounds a connect() to a listener whose backlog is full, as vu_conn does */
+	struct timeval tv = { .tv_sec = VU_CONN_TIMEOUT_MS / 1000,
+			      .tv_usec = (VU_CONN_TIMEOUT_MS % 1000) * 1000 };
+	int fd = -1, r = 0;
+
+	if (strlen(s->socket) >= sizeof(sa.sun_path)) {
+		r = -ENAMETOOLONG;
+		goto err;
+	}
+	memcpy(sa.sun_path, s->socket, strlen(s->socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		r = -errno;
+		goto err;
+	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno != EINTR) {
+			r = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+			goto err;
+		}
+	}
+	sp->conn_fd = fd;
+	return 0;
+
+err:
+	if (fd >= 0)
+		close(fd);
+	/* the words vu_conn_open() used when it connected later: one message either way */
+	snprintf(err, errlen, "--fs %s: vhost-user %s: connect: %s", s->tag, s->socket,
+		 strerror(-r));
+	return -EINVAL;
 }
 
 int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_t gid,

@@ -37,7 +37,8 @@ struct share_proc {
 	pid_t pid;                   /* virtiofsd (PID 1 of its namespace); -1 */
 	int log_fd;                  /* memfd holding virtiofsd's stderr; -1 */
 	int sync_fd;                 /* write end of the start pipe, held while we live; -1 */
-	int conn_fd;                 /* our end, connected in share_start(); -1 once handed on */
+	/* our end, from share_start() (--fs: share_connect_external()); -1 once passed on */
+	int conn_fd;
 	char dir[64];                /* private runtime directory; "" once removed */
 	char sock[96];               /* the socket's name there (removed in share_start()) */
 	bool connected;              /* share_connected() ran */
@@ -62,6 +63,17 @@ void share_init(struct share_proc *sp);
  */
 int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_t gid,
 		char *err, size_t errlen) __must_check;
+
+/*
+ * share_connect_external() - connect to the back end of a --fs (s) (its
+ * vhost-user socket, s->socket) and keep the connected fd in (sp)->conn_fd for
+ * the virtio-fs device, which does the handshake later. Done before /dev/kvm
+ * is opened, so a socket nobody listens on is reported like any bad input.
+ * Return: 0; -EINVAL with "--fs TAG: vhost-user PATH: connect: ERROR" in (err).
+ * Context: main thread, setup, on an idle share_init()ed (sp).
+ */
+int share_connect_external(struct share_proc *sp, const struct vm_share *s, char *err,
+			   size_t errlen) __must_check;
 
 /* share_connected() - the front end took (sp)->conn_fd and completed the handshake. */
 void share_connected(struct share_proc *sp);

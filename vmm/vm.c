@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm.c: VM lifecycle: create (KVM, RAM, devices, kernel), start (vCPUs, I/O and
- * supervisor threads), pause/resume, stop, wait, destroy.
+ * vm.c: VM lifecycle: create (input checks, then KVM, RAM, devices, kernel),
+ * start (vCPUs, I/O and supervisor threads), pause/resume, stop, wait, destroy.
  */
 #include "vmm/vm.h"
 
@@ -26,6 +26,7 @@
 #include "vmm/ctl.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vm_input.h"
 #include "vmm/vm_power.h"
 
 #define VM_CMDLINE_MAX 4096
@@ -195,12 +196,8 @@ too_long:
 static int vm_create_vcpus(struct vm *vm, const struct boot_cpu_state *boot, char *err,
 			   size_t errlen)
 {
-	unsigned n = vm->cfg->cpus;
+	unsigned n = vm->cfg->cpus; /* within KVM's limit: checked after kvm_open() */
 
-	if (n > vm->kvm.max_vcpus) {
-		snprintf(err, errlen, "--cpus %u: KVM allows at most %u", n, vm->kvm.max_vcpus);
-		return -EINVAL;
-	}
 	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
@@ -224,29 +221,13 @@ static int vm_create_vcpus(struct vm *vm, const struct boot_cpu_state *boot, cha
 /* --raw-image: flat code at VM_RAW_IMAGE_GPA, entered in real mode at 0000:1000. */
 static int vm_load_raw(struct vm *vm, struct boot_cpu_state *cpu, char *err, size_t errlen)
 {
-	const char *path = vm->cfg->raw_image;
-	uint8_t buf[VM_RAW_IMAGE_MAX];
-	FILE *f = fopen(path, "rbe");
-	size_t n;
-
-	if (!f) {
-		int r = -errno;
-
-		snprintf(err, errlen, "--raw-image %s: %s", path, strerror(-r));
-		return r;
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	bool too_big = fgetc(f) != EOF;
-	fclose(f);
-	if (n == 0 || too_big) {
-		snprintf(err, errlen, "--raw-image %s: must be 1 to %u bytes", path,
-			 VM_RAW_IMAGE_MAX);
+	if (gm_write(&vm->gm, VM_RAW_IMAGE_GPA, vm->raw_image, vm->raw_len) < 0) {
+		snprintf(err, errlen, "--raw-image %s: does not fit in guest RAM",
+			 vm->cfg->raw_image);
 		return -EINVAL;
 	}
-	if (gm_write(&vm->gm, VM_RAW_IMAGE_GPA, buf, n) < 0) {
-		snprintf(err, errlen, "--raw-image %s: does not fit in guest RAM", path);
-		return -EINVAL;
-	}
+	free(vm->raw_image);
+	vm->raw_image = NULL;
 	struct boot_seg code = { .limit = 0xffff, .type = 0xb, .present = 1, .s = 1 };
 	struct boot_seg data = { .limit = 0xffff, .type = 0x3, .present = 1, .s = 1 };
 	struct boot_seg tss = { .limit = 0xffff, .type = 0xb, .present = 1 };
@@ -277,47 +258,59 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	vm->stop_efd = -1;
+	vm->boot_log_fd = -1;
 	vm->done_efd = -1;
 	vm->power_efd = -1;
 	vm->console_fd = -1;
 	vm->reported_status = -1;
 }
 
-/*
- * The process has one stdin: the one VM with console "stdio" and no command
- * reads it (and puts the tty in raw mode). Process-wide by nature.
- */
-static int stdin_owner_claimed;
-
-/* --console stdio|none|PATH. */
-static int vm_open_console(struct vm *vm, char *err, size_t errlen)
+/* After /dev/kvm: the initramfs, guest RAM and the kernel in it. */
+static int vm_create_memory(struct vm *vm, const char *cmdline, struct boot_cpu_state *boot_cpu,
+			    char *err, size_t errlen)
 {
-	const char *c = vm->cfg->console ? vm->cfg->console : "stdio";
+	const struct vm_config *cfg = vm->cfg;
+	int r;
 
-	if (!strcmp(c, "none"))
-		return 0;
-	if (strcmp(c, "stdio")) {
-		vm->console_fd = open(c, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-		if (vm->console_fd < 0) {
-			int r = -errno;
-
-			snprintf(err, errlen, "--console %s: %s", c, strerror(-r));
-			return -EINVAL;
-		}
-		vm->console_own = true;
-		return 0;
+	if (!cfg->initrd && !cfg->raw_image) {
+		r = vm_default_initramfs(cfg, &vm->initrd_path, err, errlen);
+		if (r)
+			return r;
 	}
-	vm->console_fd = STDOUT_FILENO;
-	if (vm->cfg->argc == 0) {
-		int expected = 0;
+	/* a memfd only where a vhost-user back end (virtiofsd) must map guest RAM */
+	r = gm_create_opts(&vm->gm, cfg->mem_mib << 20, BOOT_MMIO_HOLE_GPA,
+			   cfg->nr_shares ? 0 : GM_PRIVATE);
+	if (r) {
+		snprintf(err, errlen, "--mem %llu: cannot allocate guest RAM: %s",
+			 (unsigned long long)cfg->mem_mib, strerror(-r));
+		return r == -EINVAL ? r : -ENOMEM;
+	}
+	r = kvm_map_memory(&vm->kvm, &vm->gm);
+	if (r) {
+		snprintf(err, errlen, "cannot map guest RAM into KVM: %s", strerror(-r));
+		return r;
+	}
+	if (cfg->raw_image)
+		return vm_load_raw(vm, boot_cpu, err, errlen);
+	struct boot_config bc = {
+		.kernel_path = cfg->kernel,
+		.initrd_path = cfg->initrd ? cfg->initrd : vm->initrd_path,
+		.cmdline = cmdline,
+		.nr_cpus = cfg->cpus,
+		.pci = true,
+	};
+	return boot_setup(&vm->gm, &bc, boot_cpu, &vm->boot, err, errlen);
+}
 
-		if (!__atomic_compare_exchange_n(&stdin_owner_claimed, &expected, 1, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			snprintf(err, errlen, "--console stdio: another VM in this process already "
-				 "reads stdin (give this one a command, a console file or none)");
-			return -EBUSY;
-		}
-		vm->interactive = true;
+/* One eventfd into (*fd). */
+static int vm_eventfd(int *fd, char *err, size_t errlen)
+{
+	*fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*fd < 0) {
+		int r = -errno;
+
+		snprintf(err, errlen, "eventfd: %s", strerror(-r));
+		return r;
 	}
 	return 0;
 }
@@ -332,54 +325,24 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	vm->times.start = vm_now_ns();
 
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
+	if (!r)
+		r = vm_check_input(vm, err, errlen);
 	if (r)
 		return r;
-	/* refuse a bad kernel before anything is created or cached */
-	if (!cfg->raw_image) {
-		enum boot_kernel_kind kind;
-
-		r = boot_probe(cfg->kernel, &kind, err, errlen);
-		if (r)
-			return r;
-	}
-	r = share_check(cfg, err, errlen);
-	if (r)
-		return r;
-	if (!cfg->initrd && !cfg->raw_image) {
-		r = vm_default_initramfs(cfg, &vm->initrd_path, err, errlen);
-		if (r)
-			return r;
-	}
+	/* only once the input is good: a host without KVM is reported last */
 	r = kvm_open(&vm->kvm, err, errlen);
 	if (r)
 		return r;
-	/* a memfd only where a vhost-user back end (virtiofsd) must map guest RAM */
-	r = gm_create_opts(&vm->gm, cfg->mem_mib << 20, BOOT_MMIO_HOLE_GPA,
-			   cfg->nr_shares ? 0 : GM_PRIVATE);
-	if (r) {
-		snprintf(err, errlen, "--mem %llu: cannot allocate guest RAM: %s",
-			 (unsigned long long)cfg->mem_mib, strerror(-r));
-		return r == -EINVAL ? r : -ENOMEM;
+	if (cfg->cpus > vm->kvm.max_vcpus) {
+		snprintf(err, errlen, "--cpus %u: KVM allows at most %u", cfg->cpus,
+			 vm->kvm.max_vcpus);
+		return -EINVAL;
 	}
-	r = kvm_map_memory(&vm->kvm, &vm->gm);
-	if (r) {
-		snprintf(err, errlen, "cannot map guest RAM into KVM: %s", strerror(-r));
-		return r;
-	}
-	r = vm_devices_create(vm, err, errlen);
+	/* from here on things are created: the initramfs cache file, RAM, virtiofsd, ... */
+	r = vm_create_memory(vm, cmdline, &boot_cpu, err, errlen);
 	if (r)
 		return r;
-	struct boot_config bc = {
-		.kernel_path = cfg->kernel,
-		.initrd_path = cfg->initrd ? cfg->initrd : vm->initrd_path,
-		.cmdline = cmdline,
-		.nr_cpus = cfg->cpus,
-		.pci = true,
-	};
-	if (cfg->raw_image)
-		r = vm_load_raw(vm, &boot_cpu, err, errlen);
-	else
-		r = boot_setup(&vm->gm, &bc, &boot_cpu, &vm->boot, err, errlen);
+	r = vm_devices_create(vm, err, errlen);
 	if (r)
 		return r;
 	r = vm_add_devices(vm);
@@ -388,40 +351,28 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		return r;
 	}
 	r = vm_create_vcpus(vm, &boot_cpu, err, errlen);
+	if (!r)
+		r = vm_eventfd(&vm->stop_efd, err, errlen);
+	if (!r)
+		r = vm_eventfd(&vm->done_efd, err, errlen);
+	if (!r)
+		r = vm_eventfd(&vm->power_efd, err, errlen);
 	if (r)
 		return r;
-	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_efd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "eventfd: %s", strerror(-r));
-		return r;
-	}
-	vm->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->done_efd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "eventfd: %s", strerror(-r));
-		return r;
-	}
-	vm->power_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->power_efd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "eventfd: %s", strerror(-r));
-		return r;
-	}
 	r = vcpu_signal_setup();
 	if (r) {
 		snprintf(err, errlen, "signal setup: %s", strerror(-r));
 		return r;
 	}
-	r = vm_open_console(vm, err, errlen);
+	r = vm_console_create(vm, err, errlen);
 	if (r)
 		return r;
 	r = vm_devices_prepare(vm, err, errlen);
 	if (r)
 		return r;
 	if (vm->kvm.software && !cfg->raw_image)
-		log_warn("/dev/kvm runs guest kernel code by emulation (no vmx/svm): a stock "
-			 "Linux kernel will not boot at usable speed");
+		log_warn("%s runs guest kernel code by emulation (no vmx/svm): a stock "
+			 "Linux kernel will not boot at usable speed", kvm_device_path());
 	log_info("%s loaded, %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ? "PVH kernel" :
 		 vm->boot.kind == BOOT_KIND_BZIMAGE ? "bzImage kernel" : "raw image", cfg->cpus, (unsigned long long)cfg->mem_mib);
 	return 0;
@@ -518,17 +469,19 @@ void vm_destroy(struct vm *vm)
 		ged_fini(&vm->ged);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
+	if (vm->boot_log_fd >= 0)
+		close(vm->boot_log_fd);
+	vm->boot_log_fd = -1;
 	if (vm->done_efd >= 0)
 		close(vm->done_efd);
 	if (vm->power_efd >= 0)
 		close(vm->power_efd);
-	if (vm->console_own)
-		close(vm->console_fd);
-	if (vm->interactive)
-		__atomic_store_n(&stdin_owner_claimed, 0, __ATOMIC_RELEASE);
+	vm_console_release(vm);
 	gm_destroy(&vm->gm);
 	kvm_close(&vm->kvm);
 	free(vm->initrd_path);
+	free(vm->raw_image);
+	vm->raw_image = NULL;
 	if (report)
 		vm_report_times(vm, vm_now_ns(), total, guest);
 	pthread_cond_destroy(&vm->cond);

@@ -84,11 +84,16 @@ struct vm {
 	bool pci_ready;
 	struct vpci *virtio[VM_MAX_VIRTIO];
 	unsigned nr_virtio;
-	struct share_proc shares[VM_MAX_SHARES]; /* per cfg->shares[i]; idle for --fs */
+	/* opened before /dev/kvm (vm_devices_open()); NULL once on the bus */
+	void *blk_open[VM_MAX_DISKS];   /* per cfg->disks[i]: a vblk_ops device */
+	void *net_open[VM_MAX_NETS];    /* per cfg->nets[i]: a vnet_ops device on its tap */
+	void *vsock_open;               /* --vsock: a vsock_ops device listening on its PATH */
+	struct share_proc shares[VM_MAX_SHARES]; /* per cfg->shares[i]; --fs: just its socket */
 	unsigned nr_shares;     /* share_init()ed so far */
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	int stop_efd;           /* written once the VM should stop */
+	int boot_log_fd;        /* AGENTVMM_TEST_BOOT_LOG, or -1 (vmm/vm_run.c) */
 	int done_efd;           /* written once the VM has stopped (vm_wait_fd) */
 	int console_fd;         /* console output: 1, a --console file, or -1 (none) */
 	bool console_own;       /* console_fd is a file we opened */
@@ -96,6 +101,8 @@ struct vm {
 	bool tty_raw;
 	struct termios tty_saved;
 	char *initrd_path;      /* our initramfs (cache file), or NULL */
+	uint8_t *raw_image;     /* --raw-image's bytes, read before /dev/kvm; NULL once loaded */
+	size_t raw_len;
 
 	/* graceful stop in progress, under (lock): see vm_power.c */
 	int power_efd;          /* wakes the supervisor when a graceful stop is asked for */
@@ -123,10 +130,13 @@ struct vm {
 };
 
 /*
- * vm_create() - build everything for (cfg): KVM VM, RAM, devices, kernel and
- * initramfs in memory, vCPUs. Return: 0; -errno with a one-line message in
- * (err): -EINVAL and friends for user errors (exit 2), others host failures.
- * Context: main thread.
+ * vm_create() - build everything for (cfg): first check the input (kernel,
+ * initrd, console, disks, taps, --fs sockets), then open the KVM device
+ * (kvm_open()), then create the KVM VM, initramfs, RAM, devices, kernel in
+ * memory, vCPUs (docs/architecture.md "Start-up order"). Return: 0; -errno with
+ * a one-line message in (err): -EINVAL and friends for user errors (exit 2),
+ * others host failures. On failure nothing is left behind once vm_destroy()
+ * has run. Context: main thread.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen) __must_check;
 

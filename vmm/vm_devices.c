@@ -21,6 +21,7 @@
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
+#include "devices/virtio/virtio_vsock.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
 #include "vmm/sandbox.h"
@@ -116,14 +117,19 @@ static int disk_mkfs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
+/*
+ * Before /dev/kvm: open every --disk. vblk_create() is the check (missing, not
+ * a regular file or block device, empty, size not a multiple of 512, locked by
+ * an earlier --disk or another VM) and holds the image's flock from here on.
+ * Nothing is written: a blank image is formatted last (vm_devices_prepare()).
+ */
+static int vm_open_disks(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
 
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		const struct vm_disk *d = &cfg->disks[i];
 		char serial[32];
-		int r;
 
 		snprintf(serial, sizeof(serial), VM_DISK_SERIAL_FMT, i);
 		struct vblk_config bc = {
@@ -135,9 +141,101 @@ static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
 				 "(drop ro to have agentvmm create a filesystem)", d->path);
 			return -EINVAL;
 		}
-		void *dev = vblk_create(&bc, err, errlen);
-		if (!dev)
+		vm->blk_open[i] = vblk_create(&bc, err, errlen);
+		if (!vm->blk_open[i])
 			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Before /dev/kvm: open the tap of every --net. Only TUNSETIFF itself tells
+ * whether a tap is busy or whether we may create a missing one, so a missing
+ * tap is created here, before kvm_open(), on purpose: it is not persistent
+ * and nothing polls it yet, so when anything after this fails (/dev/kvm
+ * included) vm_devices_destroy() closes its last fd and the kernel removes it.
+ */
+static int vm_open_nets(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
+		const struct vm_net *nc = &vm->cfg->nets[i];
+		struct vnet_config vc = { .tap = true, .name = nc->tap };
+		bool created;
+
+		vc.fd = net_tap_open(nc->tap, &created, &vc.offloads, err, errlen);
+		if (vc.fd < 0)
+			return -EINVAL;
+		memcpy(vc.mac, nc->mac, sizeof(vc.mac));
+		log_info("--net %s: %s tap, offloads %#llx", nc->tap, created ? "new" : "existing",
+			 (unsigned long long)vc.offloads);
+		vm->net_open[i] = vnet_create(&vc, err, errlen); /* owns vc.fd from here */
+		if (!vm->net_open[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Before /dev/kvm, the last of the checks made there: connect the socket of
+ * every --fs. A back end that serves one front end (virtiofsd) exits when we
+ * disconnect after a later error, so every other check comes first. The
+ * vhost-user handshake follows with the device (vm_add_share()).
+ */
+static int vm_connect_fs(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned i = 0; i < cfg->nr_shares; i++)
+		share_init(&vm->shares[i]);
+	vm->nr_shares = cfg->nr_shares;
+	for (unsigned i = 0; i < cfg->nr_shares; i++) {
+		int r = 0;
+
+		if (cfg->shares[i].external)
+			r = share_connect_external(&vm->shares[i], &cfg->shares[i], err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Before /dev/kvm: claim the --vsock socket PATH (a live listener there is
+ * refused, a stale socket replaced); the device polls it once the loop runs.
+ */
+static int vm_open_vsock(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_vsock *v = &vm->cfg->vsock;
+	struct vsock_config vc = { .guest_cid = v->cid, .path = v->socket };
+	int r = 0;
+
+	if (!v->enabled)
+		return 0;
+	vm->vsock_open = vsock_create(&vc, &r, err, errlen);
+	return vm->vsock_open ? 0 : r;
+}
+
+int vm_devices_open(struct vm *vm, char *err, size_t errlen)
+{
+	int r = vm_open_disks(vm, err, errlen);
+
+	if (!r)
+		r = vm_open_nets(vm, err, errlen);
+	if (!r)
+		r = vm_open_vsock(vm, err, errlen);
+	if (!r)
+		r = vm_connect_fs(vm, err, errlen);
+	return r;
+}
+
+/* Each --disk opened by vm_open_disks(), onto the bus. */
+static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->cfg->nr_disks; i++) {
+		void *dev = vm->blk_open[i];
+		int r;
+
+		vm->blk_open[i] = NULL; /* vm_add_virtio() owns it, also when it fails */
 		r = vm_add_virtio(vm, &vblk_ops, dev, vblk_nr_queues(dev), err, errlen);
 		if (r)
 			return r;
@@ -145,7 +243,10 @@ static int vm_add_disks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* Connect one share's device; start its virtiofsd first unless it is --fs. */
+/*
+ * Connect one share's device, on the socket connected before /dev/kvm (--fs)
+ * or to the virtiofsd started here (--share).
+ */
 static int vm_add_share(struct vm *vm, unsigned i, uid_t uid, gid_t gid, char *err,
 			size_t errlen)
 {
@@ -154,8 +255,6 @@ static int vm_add_share(struct vm *vm, unsigned i, uid_t uid, gid_t gid, char *e
 	char why[512];
 	int r;
 
-	share_init(sp);
-	vm->nr_shares = i + 1;
 	if (!s->external) {
 		r = share_start(sp, s, uid, gid, err, errlen);
 		if (r)
@@ -163,7 +262,7 @@ static int vm_add_share(struct vm *vm, unsigned i, uid_t uid, gid_t gid, char *e
 	}
 	struct vufs_config fc = {
 		.socket_path = s->external ? s->socket : sp->sock, .tag = s->tag,
-		.socket_connected = !s->external, .socket_fd = sp->conn_fd,
+		.socket_connected = true, .socket_fd = sp->conn_fd,
 		.nr_request_queues = 1, .evl = &vm->evl,
 	};
 	sp->conn_fd = -1; /* vufs_create() takes it over, also on failure */
@@ -197,29 +296,37 @@ static int vm_add_shares(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* One virtio-net per --net, on its tap (opened, or created and removed with the fd). */
+/* Each --net opened by vm_open_nets(), onto the bus. */
 static int vm_add_nets(struct vm *vm, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
-		const struct vm_net *nc = &vm->cfg->nets[i];
-		struct vnet_config vc = { .tap = true, .name = nc->tap };
-		bool created;
+		void *dev = vm->net_open[i];
 		int r;
 
-		vc.fd = net_tap_open(nc->tap, &created, &vc.offloads, err, errlen);
-		if (vc.fd < 0)
-			return -EINVAL;
-		memcpy(vc.mac, nc->mac, sizeof(vc.mac));
-		log_info("--net %s: %s tap, offloads %#llx", nc->tap, created ? "new" : "existing",
-			 (unsigned long long)vc.offloads);
-		void *dev = vnet_create(&vc, err, errlen); /* owns vc.fd from here */
-		if (!dev)
-			return -ENOMEM;
+		vm->net_open[i] = NULL; /* vm_add_virtio() owns it, also when it fails */
 		r = vm_add_virtio(vm, &vnet_ops, dev, vnet_ops.nr_queues, err, errlen);
 		if (r)
 			return r;
 	}
 	return 0;
+}
+
+/* The --vsock device opened by vm_open_vsock(), last on the bus; its timer on the loop. */
+static int vm_add_vsock(struct vm *vm, char *err, size_t errlen)
+{
+	void *dev = vm->vsock_open;
+	int r;
+
+	if (!dev)
+		return 0;
+	vm->vsock_open = NULL; /* vm_add_virtio() owns it, also when it fails */
+	r = vsock_start(dev, &vm->evl);
+	if (r) {
+		snprintf(err, errlen, "--vsock: cannot watch the device's timer: %s", strerror(-r));
+		vsock_ops.destroy(dev);
+		return r;
+	}
+	return vm_add_virtio(vm, &vsock_ops, dev, VSOCK_NR_QUEUES, err, errlen);
 }
 
 int vm_devices_create(struct vm *vm, char *err, size_t errlen)
@@ -257,7 +364,10 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	r = vm_add_shares(vm, err, errlen);
 	if (r)
 		return r;
-	return vm_add_nets(vm, err, errlen);
+	r = vm_add_nets(vm, err, errlen);
+	if (r)
+		return r;
+	return vm_add_vsock(vm, err, errlen);
 }
 
 int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
@@ -282,7 +392,9 @@ int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
 static int vm_io_thread_init(void *opaque)
 {
 	struct vm *vm = opaque;
-	int r = sandbox_enter_thread(SANDBOX_IO, 0, -1);
+	/* --vsock: the loop accepts on PATH and connects to PATH_<port> (docs/security.md) */
+	int r = sandbox_enter_thread_opts(SANDBOX_IO, 0, -1,
+					  vm->cfg->vsock.enabled ? SANDBOX_OPT_SOCKETS : 0);
 
 	if (r < 0)
 		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
@@ -306,6 +418,20 @@ void vm_devices_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		vpci_destroy(vm->virtio[i]);
 	vm->nr_virtio = 0;
+	/* opened by vm_devices_open() but never put on the bus: vm_create() failed first */
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
+		if (vm->blk_open[i])
+			vblk_ops.destroy(vm->blk_open[i]); /* closes the image, drops its lock */
+		vm->blk_open[i] = NULL;
+	}
+	for (unsigned i = 0; i < VM_MAX_NETS; i++) {
+		if (vm->net_open[i])
+			vnet_ops.destroy(vm->net_open[i]); /* closes the tap: a new one vanishes */
+		vm->net_open[i] = NULL;
+	}
+	if (vm->vsock_open)
+		vsock_ops.destroy(vm->vsock_open); /* closes the listener, removes its PATH */
+	vm->vsock_open = NULL;
 	/* after the devices: a disconnected virtiofsd exits by itself */
 	for (unsigned i = 0; i < vm->nr_shares; i++)
 		share_stop(&vm->shares[i]);

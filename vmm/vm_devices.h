@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vm_devices.h: the VM's PCI bus and virtio devices, created in a fixed order
- * (virtio-rng, then one virtio-blk per --disk, then one virtio-fs per
- * --share/--fs, then one virtio-net per --net, in command-line order) so
+ * vm_devices.h: the VM's PCI bus and virtio devices, registered in a fixed
+ * order (virtio-rng, then one virtio-blk per --disk, then one virtio-fs per
+ * --share/--fs, then one virtio-net per --net, in command-line order, then
+ * the virtio-vsock device of --vsock) so
  * guest device names are stable:
  * disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>"; share N has the
- * tag "share<N>" (--fs: its own tag).
+ * tag "share<N>" (--fs: its own tag). Images, taps and --fs sockets are opened
+ * earlier, before /dev/kvm (vm_devices_open()), in another order; that does
+ * not change the bus.
  */
 #ifndef AGENTVMM_VMM_VM_DEVICES_H
 #define AGENTVMM_VMM_VM_DEVICES_H
@@ -20,12 +23,28 @@ struct vm_config;
 #define VM_DISK_SERIAL_FMT "agentvmm-disk%u"
 
 /*
- * vm_devices_create() - MSI routing, event loop, PCI bus and virtio devices,
- * starting a virtiofsd per --share (vmm/share.h).
+ * vm_devices_open() - the device checks that come before /dev/kvm is opened
+ * (docs/architecture.md "Start-up order"), in this order: open and lock each
+ * --disk image (a blank read-only one with mount= refused), open each --net
+ * tap (a missing one is created, not persistent), claim the --vsock socket
+ * PATH (vsock_create(): a live listener refused, a stale one replaced),
+ * connect each --fs socket.
+ * The devices are kept in (vm) for vm_devices_create(); vm_devices_destroy()
+ * releases them if it never runs.
+ * Return: 0; -EINVAL (-ENOMEM) with a one-line message in (err).
+ * Context: main thread, during vm_create(), before kvm_open().
+ */
+int vm_devices_open(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/*
+ * vm_devices_create() - MSI routing, event loop, PCI bus, and the virtio
+ * devices put on it in the fixed order above: virtio-rng, the disks opened by
+ * vm_devices_open(), the shares (a virtiofsd started per --share,
+ * vmm/share.h; the vhost-user handshake), the nets, the vsock device.
  * Return: 0; -errno with a one-line message in (err) (-EINVAL and friends for
- * bad --disk/--fs arguments or a missing virtiofsd; -EIO when a virtiofsd
- * fails).
- * Context: main thread, during vm_create().
+ * a --fs back end that fails the handshake or a virtiofsd that may not run;
+ * -EIO when a virtiofsd fails).
+ * Context: main thread, during vm_create(), after vm_devices_open() and kvm_open().
  */
 int vm_devices_create(struct vm *vm, char *err, size_t errlen) __must_check;
 
@@ -40,7 +59,10 @@ int vm_devices_prepare(struct vm *vm, char *err, size_t errlen) __must_check;
 /* vm_devices_start() - start the event loop thread. */
 int vm_devices_start(struct vm *vm) __must_check;
 
-/* vm_devices_destroy() - stop the loop, destroy devices; idempotent. */
+/*
+ * vm_devices_destroy() - stop the loop, destroy devices (also those opened but
+ * never put on the bus), stop virtiofsd; idempotent, from any partial state.
+ */
 void vm_devices_destroy(struct vm *vm);
 
 /*

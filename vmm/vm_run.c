@@ -6,9 +6,11 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,46 @@
 #include "vmm/vm_devices.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x quits */
+
+/*
+ * Test aid: with AGENTVMM_TEST_BOOT_LOG=FILE in the environment, every VM
+ * that was started and not ended by a host-side failure appends one line
+ * "KIND REASON STATUS" to FILE, so a test run can show how many guests it
+ * really ran (docs/testhost.md, "Counting guests"). Opened by vm_start()
+ * before the sandbox forbids open(), written by the supervisor, closed by
+ * vm_destroy().
+ */
+static void boot_log_open(struct vm *vm)
+{
+	const char *p = getenv("AGENTVMM_TEST_BOOT_LOG");
+
+	if (p && *p && vm->boot_log_fd < 0)
+		vm->boot_log_fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+				       0644);
+}
+
+static void boot_log_write(const struct vm *vm, int status)
+{
+	static const char *const reason[] = {
+		[VM_STOP_STATUS] = "status", [VM_STOP_POWEROFF] = "poweroff",
+		[VM_STOP_RESET] = "reset", [VM_STOP_PANIC] = "panic",
+		[VM_STOP_SHUTDOWN] = "triple-fault", [VM_STOP_REQUEST] = "request",
+		[VM_STOP_USER_QUIT] = "quit",
+	};
+	char line[64];
+	int n;
+
+	if (vm->boot_log_fd < 0 || (size_t)vm->stop_reason >= ARRAY_SIZE(reason) ||
+	    !reason[vm->stop_reason])
+		return;
+	n = snprintf(line, sizeof(line), "%s %s %d\n",
+		     vm->boot.kind == BOOT_KIND_PVH ? "pvh" :
+		     vm->boot.kind == BOOT_KIND_BZIMAGE ? "bzimage" : "raw",
+		     reason[vm->stop_reason], status);
+	/* one write of a short line to an O_APPEND file: lines never interleave */
+	if (n > 0 && write(vm->boot_log_fd, line, (size_t)n) < 0)
+		log_dbg("AGENTVMM_TEST_BOOT_LOG: %s", strerror(errno));
+}
 
 static void vm_tty_raw(struct vm *vm)
 {
@@ -137,6 +179,7 @@ static void *vm_supervise(void *arg)
 		vcpu_join(&vm->vcpus[i]);
 	vm_tty_restore(vm);
 	status = vm_exit_status(vm);
+	boot_log_write(vm, status);
 	pthread_mutex_lock(&vm->lock);
 	vm->exit_status = status;
 	vm->stopped_ns = vm_now_ns();
@@ -155,6 +198,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 
 	if (vm_get_state(vm) != VM_CREATED || vm->stop_reason != VM_RUNNING)
 		return -EINVAL; /* the caller words it */
+	boot_log_open(vm);
 	/* setup is over: no capability from here on; threads inherit that */
 	if (sandbox_begin(vm->cfg) < 0) {
 		snprintf(err, errlen, "cannot drop privileges");

@@ -120,6 +120,20 @@ stage2() {
 		done
 	fi
 
+	# The test host's own kernel as a guest kernel: image and release on
+	# tmpfs, modules from this host's /lib/modules (the same kernel).
+	if [ -s $job/tcache ]; then
+		tc=$($b cat $job/tcache)
+		$b mkdir -p /.testhost/tcache "$tc"
+		$b mount -t 9p -o "$P9,ro,cache=loose" tcache /.testhost/tcache ||
+			die "mounting the test host kernel cache failed"
+		for f in vmlinuz release config System.map; do
+			[ -e "/.testhost/tcache/$f" ] && $b cp "/.testhost/tcache/$f" "$tc/"
+		done
+		$b umount /.testhost/tcache
+		$b ln -s /lib "$tc/lib"
+	fi
+
 	# The command's output goes to the serial line unaltered (no CR/LF
 	# translation); the host streams it to its caller.
 	$b stty -F /dev/ttyS0 raw -echo 2>/dev/null

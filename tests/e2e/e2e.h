@@ -88,13 +88,25 @@ static inline int e2e_rm_rf(const char *dir)
 }
 
 /*
- * e2e_check_host() - 0 if this host has an accessible /dev/kvm and the test
- * kernel; else says why and returns main()'s exit code (77 skip, 1 fail).
+ * e2e_kvm_device() - the KVM device agentvmm opens: $AGENTVMM_KVM_DEVICE when
+ * set and not empty (a test run acting as a host without KVM), else /dev/kvm.
+ */
+static inline const char *e2e_kvm_device(void)
+{
+	const char *p = getenv("AGENTVMM_KVM_DEVICE");
+
+	return p && *p ? p : "/dev/kvm";
+}
+
+/*
+ * e2e_check_host() - 0 if this host has an accessible KVM device
+ * (e2e_kvm_device()) and the test kernel; else says why and returns main()'s
+ * exit code (77 skip, 1 fail).
  */
 static inline int e2e_check_host(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "skip: /dev/kvm not accessible\n");
+	if (access(e2e_kvm_device(), R_OK | W_OK) != 0) {
+		fprintf(stderr, "skip: %s not accessible\n", e2e_kvm_device());
 		return 77;
 	}
 	if (!e2e_kernel("bzImage")) {

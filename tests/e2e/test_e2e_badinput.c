@@ -2,7 +2,11 @@
 /*
  * test_e2e_badinput.c: every bad input gets exactly one clear line on stderr,
  * exit status 2, and leaves nothing behind (no child process, no temp file).
- * No guest runs, so this runs directly on any host.
+ * No guest runs, so this runs directly on any host. ctest runs it twice: as is,
+ * and as test_e2e_badinput_nokvm with AGENTVMM_KVM_DEVICE=/nonexistent/kvm,
+ * where every case must still get its own message, because agentvmm checks
+ * its input before it opens the KVM device (docs/architecture.md "Start-up
+ * order"); the KVM message comes only for a good input.
  */
 #include <dirent.h>
 #include <elf.h>
@@ -27,6 +31,7 @@
 static struct th_result res;
 static char tmpdir[] = "/tmp/av-badinput-XXXXXX";
 static char cachedir[4200];
+static char kvm_saved[4300]; /* AGENTVMM_KVM_DEVICE as the test run got it, "" if unset */
 
 /*
  * Run agentvmm with (args); expect status 2 and exactly one stderr line that
@@ -54,6 +59,11 @@ static void expect_usage_error(const char *const *args, const char *what, const 
 	if (strncmp(res.err, "agentvmm: ", 10) != 0 || !nl || nl != res.err + len - 1 ||
 	    !strstr(res.err, what) || !strstr(res.err, why))
 		fail_msg("stderr was:\n%s\nwanted one line with '%s' and '%s'", res.err, what, why);
+	/* bad input is reported before the KVM device is even opened */
+	char kvm_line[4200];
+	snprintf(kvm_line, sizeof(kvm_line), "agentvmm: %s: ", e2e_kvm_device());
+	if (!strstr(what, e2e_kvm_device()) && !strncmp(res.err, kvm_line, strlen(kvm_line)))
+		fail_msg("got the KVM device's error instead of the input's:\n%s", res.err);
 	assert_string_equal(res.out, "");
 	assert_int_equal(e2e_count_entries(tmpdir), before);
 	assert_int_equal(e2e_count_entries(cachedir), cache_before);
@@ -70,6 +80,8 @@ static int setup(void **state)
 	assert_int_equal(mkdir(cachedir, 0700), 0);
 	setenv("AGENTVMM_CACHE_DIR", cachedir, 1);
 	setenv("TMPDIR", tmpdir, 1);
+	if (getenv("AGENTVMM_KVM_DEVICE"))
+		snprintf(kvm_saved, sizeof(kvm_saved), "%s", getenv("AGENTVMM_KVM_DEVICE"));
 
 	snprintf(path_junk, sizeof(path_junk), "%s/junk", tmpdir);
 	FILE *f = fopen(path_junk, "w");
@@ -206,13 +218,14 @@ static void test_bad_cmdline_too_long_fails_2(void **state)
 
 static void test_bad_dev_kvm_missing_fails_2(void **state)
 {
-	/* hide /dev/kvm in a private mount namespace (root only) */
+	/* hide /dev/kvm in a private mount namespace (root only), without the override */
 	char cmd[8400];
 
 	if (geteuid() != 0 || !e2e_kernel("bzImage"))
 		skip();
 	snprintf(cmd, sizeof(cmd),
-		 "unshare -m sh -c 'mount -t tmpfs none /dev && exec %s --kernel %s -- true' "
+		 "unshare -m sh -c 'mount -t tmpfs none /dev && "
+		 "exec env -u AGENTVMM_KVM_DEVICE %s --kernel %s -- true' "
 		 ">%s/out 2>%s/err; echo $? >%s/st",
 		 AV_AGENTVMM, e2e_kernel("bzImage"), tmpdir, tmpdir, tmpdir);
 	assert_int_equal(system(cmd), 0);
@@ -345,6 +358,98 @@ static void test_bad_disk_unknown_option_fails_2(void **state)
 			   "--disk x.img,fast", "unknown option 'fast'");
 }
 
+/* ---- boot files and console: checked before the KVM device like the rest ---- */
+
+static void test_bad_initrd_missing_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd",
+				"/nonexistent/initrd", "--", "true"),
+			   "/nonexistent/initrd", "No such file or directory");
+}
+
+static void test_bad_initrd_directory_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", tmpdir, "--",
+				"true"),
+			   tmpdir, "initrd is not a regular file");
+}
+
+static void test_bad_initrd_empty_fails_2(void **state)
+{
+	const char *initrd = make_file("empty.initrd", 0, 0);
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", initrd, "--",
+				"true"),
+			   initrd, "initrd is empty");
+}
+
+/*
+ * Whether an initrd fits below the kernel's limit is known only once guest
+ * RAM exists, after the KVM device is opened: with a usable device the
+ * initrd's own message; without one (AGENTVMM_KVM_DEVICE) the device's, as
+ * for any input good as far as can be checked before.
+ */
+static void test_bad_initrd_too_big_fails_2(void **state)
+{
+	char big[4300];
+	int fd;
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	snprintf(big, sizeof(big), "%s/big.initrd", tmpdir);
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1L << 30), 0); /* sparse: bigger than --mem 128 */
+	close(fd);
+	const char *const *args = ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "128",
+				       "--initrd", big, "--", "true");
+	if (access(e2e_kvm_device(), R_OK | W_OK) == 0)
+		expect_usage_error(args, big, "initrd too big");
+	else
+		expect_usage_error(args, e2e_kvm_device(), "");
+	unlink(big);
+}
+
+static void test_bad_modules_dir_not_a_directory_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--modules-dir", path_junk, "--",
+				"true"),
+			   "--modules-dir", "not a directory");
+}
+
+static void test_bad_console_in_missing_dir_fails_2(void **state)
+{
+	char console[4300];
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	snprintf(console, sizeof(console), "%s/nodir/console.log", tmpdir);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--console", console, "--",
+				"true"),
+			   "--console", "No such file or directory");
+}
+
+static void test_bad_raw_image_missing_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--raw-image", "/nonexistent/raw", "--", "true"),
+			   "--raw-image /nonexistent/raw", "No such file or directory");
+}
+
+static void test_bad_raw_image_too_big_fails_2(void **state)
+{
+	const char *raw = make_file("big.raw", 0x8001, 0xf4);
+
+	expect_usage_error(ARGS("--raw-image", raw, "--", "true"), raw, "must be 1 to");
+}
+
 /* --- shares: each bad value is caught before anything starts (no virtiofsd, no socket dir) */
 
 static char share_arg[4400], share_dir[4300], share_file[4300], dead_sock[4300];
@@ -448,16 +553,13 @@ static void test_bad_share_virtiofsd_missing_fails_2(void **state)
 
 static void test_bad_fs_nobody_listening_fails_2(void **state)
 {
-	const char *argv[] = { AV_AGENTVMM, "--kernel", e2e_kernel("bzImage"), "--fs", share_arg,
-			       "--", "true", NULL };
-
-	if (!e2e_kernel("bzImage") || access("/dev/kvm", R_OK | W_OK))
+	/* connected before the KVM device is opened: no KVM needed, and no initramfs built */
+	if (!e2e_kernel("bzImage"))
 		skip();
 	share_fixtures();
 	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s", dead_sock);
-	/* the first run may cache the initramfs; the checked one must leave nothing */
-	th_run(argv, 30, &res);
-	expect_usage_error(argv + 1, "--fs store", "Connection refused");
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--fs", share_arg, "--", "true"),
+			   "--fs store", "Connection refused");
 }
 
 /* ---- --net: parse errors, and tap errors inside a network namespace of our own ---- */
@@ -574,6 +676,113 @@ static void test_bad_net_no_permission_to_create_fails_2(void **state)
 	assert_int_not_equal(sh_run(cmd), 0);
 }
 
+/* ---- the KVM device: reported only for an input that is good in every other way ---- */
+
+static int fs_listen_fd = -1;
+
+/* A listening socket at (path); non-blocking, so accept() tells at once whether anyone came. */
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0 && strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* Teardown: the run's own environment back, the listener closed, the namespace gone. */
+static int kvm_override_leave(void **state)
+{
+	if (kvm_saved[0])
+		setenv("AGENTVMM_KVM_DEVICE", kvm_saved, 1);
+	else
+		unsetenv("AGENTVMM_KVM_DEVICE");
+	unsetenv("AGENTVMM_VIRTIOFSD");
+	if (fs_listen_fd >= 0)
+		close(fs_listen_fd);
+	fs_listen_fd = -1;
+	return net_ns_leave(state);
+}
+
+/*
+ * A good input with every kind of device (a blank disk to format, a --share,
+ * a --fs, a console file, and a new tap where we may make one) and a KVM
+ * device that is not there: exactly the device's message, with the path from
+ * AGENTVMM_KVM_DEVICE. Nothing was created or started: no mkfs, no virtiofsd,
+ * no console file, no initramfs, no tap; the image's lock is gone. The --fs
+ * back end saw a connection (its socket was checked) and its end, no message.
+ */
+static void test_bad_kvm_device_missing_after_good_input_fails_2(void **state)
+{
+	const char *img = make_file("good.img", 1 << 20, 0);
+	char kvm[4300], want[4600], fake[4300], marker[4300], fs_sock[4300], console[4300];
+	char disk[4400], share[4400], fs[4400], sig[128], after[128], cmd[256], b;
+	const char *args[32];
+	int n = 0, fd;
+	bool net;
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	share_fixtures();
+	snprintf(kvm, sizeof(kvm), "%s/no-kvm-here", tmpdir);
+	snprintf(want, sizeof(want), "agentvmm: %s: No such file or directory (is KVM enabled and "
+		 "the kvm module loaded?)\n", kvm);
+	/* a virtiofsd that leaves a mark if it is ever started */
+	snprintf(marker, sizeof(marker), "%s/virtiofsd-ran", tmpdir);
+	snprintf(fake, sizeof(fake), "%s/fake-virtiofsd", tmpdir);
+	FILE *f = fopen(fake, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\ntouch %s\n", marker);
+	fclose(f);
+	assert_int_equal(chmod(fake, 0755), 0);
+	/* a vhost-user back end that listens and never answers */
+	snprintf(fs_sock, sizeof(fs_sock), "%s/fs0.sock", tmpdir);
+	fs_listen_fd = listen_unix(fs_sock);
+	snprintf(console, sizeof(console), "%s/console.log", tmpdir);
+	snprintf(disk, sizeof(disk), "%s,mount=/data", img);
+	snprintf(share, sizeof(share), "ro:%s:/mnt/share", share_dir);
+	snprintf(fs, sizeof(fs), "tag=fs0,socket=%s,mount=/mnt/fs", fs_sock);
+	file_sig(img, sig, sizeof(sig));
+
+	net = net_ns_enter();
+	for (const char *const *a = ARGS("--kernel", e2e_kernel("bzImage"), "--disk", disk,
+					 "--share", share, "--fs", fs, "--console", console);
+	     *a; a++)
+		args[n++] = *a;
+	if (net) {
+		args[n++] = "--net";
+		args[n++] = "tap=good0";
+	}
+	args[n++] = "--";
+	args[n++] = "true";
+	args[n] = NULL;
+	setenv("AGENTVMM_KVM_DEVICE", kvm, 1);
+	setenv("AGENTVMM_VIRTIOFSD", fake, 1);
+	expect_usage_error(args, kvm, "No such file or directory");
+	assert_string_equal(res.err, want);
+
+	file_sig(img, after, sizeof(after));
+	assert_string_equal(sig, after);
+	assert_int_not_equal(access(console, F_OK), 0);
+	assert_int_not_equal(access(marker, F_OK), 0);
+	fd = open(img, O_RDWR | O_CLOEXEC);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+	fd = accept4(fs_listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	assert_true(fd >= 0); /* agentvmm connected: the --fs check ran before the KVM device */
+	assert_int_equal(read(fd, &b, 1), 0);
+	close(fd);
+	unlink(fs_sock);
+	if (net) {
+		snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip link show "
+			 "good0 >/dev/null 2>&1", net_ns);
+		assert_int_not_equal(sh_run(cmd), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +808,14 @@ int main(void)
 		cmocka_unit_test(test_bad_disk_locked_by_another_process_fails_2),
 		cmocka_unit_test(test_bad_disk_mount_on_readonly_blank_image_fails_2),
 		cmocka_unit_test(test_bad_disk_unknown_option_fails_2),
+		cmocka_unit_test(test_bad_initrd_missing_fails_2),
+		cmocka_unit_test(test_bad_initrd_directory_fails_2),
+		cmocka_unit_test(test_bad_initrd_empty_fails_2),
+		cmocka_unit_test(test_bad_initrd_too_big_fails_2),
+		cmocka_unit_test(test_bad_modules_dir_not_a_directory_fails_2),
+		cmocka_unit_test(test_bad_console_in_missing_dir_fails_2),
+		cmocka_unit_test(test_bad_raw_image_missing_fails_2),
+		cmocka_unit_test(test_bad_raw_image_too_big_fails_2),
 		cmocka_unit_test(test_bad_share_missing_dir_fails_2),
 		cmocka_unit_test(test_bad_share_file_not_dir_fails_2),
 		cmocka_unit_test(test_bad_share_prefix_fails_2),
@@ -614,6 +831,8 @@ int main(void)
 		cmocka_unit_test(test_bad_net_malformed_address_fails_2),
 		cmocka_unit_test_teardown(test_bad_net_tap_busy_fails_2, net_ns_leave),
 		cmocka_unit_test_teardown(test_bad_net_no_permission_to_create_fails_2, net_ns_leave),
+		cmocka_unit_test_teardown(test_bad_kvm_device_missing_after_good_input_fails_2,
+					  kvm_override_leave),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,6 +37,20 @@ static char dir[] = "/tmp/av-e2e-faults-XXXXXX";
 static char rundir[600], cache[600], ns[32];
 static bool ns_made;
 static unsigned base_mounts;
+static const char *vm_stderr(void);
+
+/* The agentvmm a case started last: killed by the case's teardown if still there. */
+static pid_t live_pid;
+static int live_out = -1;
+
+/* (dir)/full: where the disk-full case mounts its small tmpfs. */
+static const char *full_dir(void)
+{
+	static char p[700];
+
+	snprintf(p, sizeof(p), "%s/full", dir);
+	return p;
+}
 
 static void ns_delete(void)
 {
@@ -61,6 +75,33 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/*
+ * After every case, passed or failed: stop the agentvmm it left running and
+ * undo what it made (tmpfs, taps, cgroup), so a failed case cannot fail the
+ * cases after it (their leak checks count mounts and links).
+ */
+static int case_teardown(void **state)
+{
+	char cg[128];
+
+	if (live_pid > 0) {
+		kill(-live_pid, SIGKILL);
+		kill(live_pid, SIGKILL);
+		waitpid(live_pid, NULL, 0);
+		live_pid = 0;
+	}
+	if (live_out >= 0)
+		close(live_out);
+	live_out = -1;
+	while (umount2(full_dir(), MNT_DETACH) == 0)
+		;
+	if (ns_made)
+		e2e_sh("ip netns exec %s sh -c 'ip link del tapf; ip link del avsig0' 2>/dev/null", ns);
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/avoom%d", (int)getpid());
+	rmdir(cg);
+	return 0;
+}
+
 static int group_teardown(void **state)
 {
 	ns_delete();
@@ -76,6 +117,7 @@ struct vmproc {
 	char buf[65536];  /* what it printed so far */
 	size_t len;
 };
+
 
 /*
  * Start (argv) (inside our netns when (in_ns)), stdout to a pipe, stderr to
@@ -122,6 +164,8 @@ static void vm_spawn(struct vmproc *v, const char *const *argv, bool in_ns, cons
 	}
 	close(p[1]);
 	v->out = p[0];
+	live_pid = v->pid;
+	live_out = v->out;
 	fcntl(v->out, F_SETFL, O_NONBLOCK);
 }
 
@@ -179,8 +223,20 @@ static int vm_wait_exit(struct vmproc *v, unsigned timeout_s)
 	}
 	while (vm_read(v, 100))
 		;
-	if (st == -1)
+	if (v->out >= 0)
+		close(v->out);
+	v->out = -1;
+	live_pid = 0;
+	live_out = -1;
+	if (st == -1) {
+		/* say why: the end of the console and agentvmm's stderr */
+		size_t tail = v->len > 3000 ? v->len - 3000 : 0;
+
+		print_message("  TIMEOUT after %u s; last %zu bytes of %zu on the console:\n%s\n"
+			      "  agentvmm's stderr:\n%s\n", timeout_s, v->len - tail, v->len,
+			      v->buf + tail, vm_stderr());
 		return -1;
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -263,14 +319,15 @@ static void test_e2e_faults_disk_full_gives_guest_eio_keeps_synced_data(void **s
 	struct vmproc v;
 
 	/* a 12 MiB file system holding a 64 MiB sparse image */
-	snprintf(full, sizeof(full), "%s/full", dir);
+	snprintf(full, sizeof(full), "%s", full_dir());
 	mkdir(full, 0755);
 	if (mount("avfull", full, "tmpfs", 0, "size=12m") < 0)
 		skip();
 	snprintf(img, sizeof(img), "%s/disk.img", full);
 	assert_int_equal(e2e_sh("truncate -s 64M %s", img), 0);
 	snprintf(disk, sizeof(disk), "%s", img);
-	vm_spawn(&v, ARGV("--disk", disk, "--", "sh", "-c",
+	/* the kernel's messages too: a case that times out shows how far the guest got */
+	vm_spawn(&v, ARGV("--console-log", "--disk", disk, "--", "sh", "-c",
 			  "dd if=/dev/urandom of=/dev/vda bs=1M count=4 oflag=direct conv=fsync "
 			  "2>/dev/null; echo w1=$?; head -c 4194304 /dev/vda | md5sum; "
 			  "dd if=/dev/zero of=/dev/vda bs=1M seek=4 count=40 oflag=direct; "
@@ -504,14 +561,15 @@ static void test_e2e_faults_host_oom_kill_leaves_nothing(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_teardown(f, case_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_e2e_faults_disk_full_gives_guest_eio_keeps_synced_data),
-		cmocka_unit_test(test_e2e_faults_disk_truncated_reads_zeros_past_new_end),
-		cmocka_unit_test(test_e2e_faults_tap_deleted_vm_runs_on_and_exits),
-		cmocka_unit_test(test_e2e_faults_sigterm_during_boot_leaves_nothing),
-		cmocka_unit_test(test_e2e_faults_sigkill_at_any_point_leaves_nothing),
-		cmocka_unit_test(test_e2e_faults_guest_oom_kills_workload_not_vm),
-		cmocka_unit_test(test_e2e_faults_host_oom_kill_leaves_nothing),
+		T(test_e2e_faults_disk_full_gives_guest_eio_keeps_synced_data),
+		T(test_e2e_faults_disk_truncated_reads_zeros_past_new_end),
+		T(test_e2e_faults_tap_deleted_vm_runs_on_and_exits),
+		T(test_e2e_faults_sigterm_during_boot_leaves_nothing),
+		T(test_e2e_faults_sigkill_at_any_point_leaves_nothing),
+		T(test_e2e_faults_guest_oom_kills_workload_not_vm),
+		T(test_e2e_faults_host_oom_kill_leaves_nothing),
 	};
 	int ret;
 

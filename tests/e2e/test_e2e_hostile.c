@@ -3,8 +3,8 @@
  * test_e2e_hostile.c: the hostile guest program (tests/hostile/hostile.c) run
  * as root inside the real Debian cloud kernel with a disk, the RNG, two ro
  * shares (the program's build directory, and a data directory it unmounts
- * and then attacks at the transport level) and a NIC on a tap in a network
- * namespace of its own. Every case must pass, agentvmm must exit with the
+ * and then attacks at the transport level), a NIC on a tap in a network
+ * namespace of its own and a vsock device (--vsock). Every case must pass, agentvmm must exit with the
  * program's status 0, the disk image must hold its pattern except the one
  * sector the program writes through a well-formed request, the shared file
  * and a canary outside the shares must be unchanged, nothing new may appear
@@ -26,7 +26,7 @@
 #include "tests/e2e/e2e.h"
 #include "tests/helpers/th.h"
 
-#define HOSTILE_TIMEOUT_S 300 /* ~200 cases on 4 devices: about 45 s in the nested test host */
+#define HOSTILE_TIMEOUT_S 300 /* ~250 cases on 5 devices: about a minute in the nested test host */
 #define DISK_BYTES (4u << 20)
 #define SECTOR 512
 #define GOOD_WRITE_SECTOR 100 /* hostile.c writes wr_byte(i) there, nothing else */
@@ -174,11 +174,12 @@ static void check_disk(void)
 static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 {
 	static char before[65536], after[65536];
-	char disk[300], share[300], hb[300], p[300], buf[256];
-	const char *argv[32];
+	char disk[300], share[300], hb[300], p[300], buf[256], vs[340];
+	const char *argv[34];
 	int n = 0;
 
 	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	snprintf(vs, sizeof(vs), "cid=3,socket=%s/v.sock", dir); /* removed again at exit */
 	snprintf(share, sizeof(share), "ro:%s/share:/hd", dir);
 	snprintf(hb, sizeof(hb), "ro:%s:/hb", AV_HOSTILE_DIR);
 	argv[n++] = e2e_ip_path();
@@ -199,6 +200,8 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	argv[n++] = share; /* share1: attacked once unmounted */
 	argv[n++] = "--net";
 	argv[n++] = "tap=avhost0";
+	argv[n++] = "--vsock";
+	argv[n++] = vs;
 	argv[n++] = "--";
 	argv[n++] = "sh";
 	argv[n++] = "-c";
@@ -212,7 +215,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	print_message("  run took %.2f s\n", res.secs);
 	if (res.status == -1)
 		fail_msg("timed out; stdout: %s\nstderr: %s", res.out, res.err);
-	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 4 devices")) {
+	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 5 devices")) {
 		/* whole: cmocka's messages are truncated */
 		fputs("stdout:\n", stdout);
 		fputs(res.out, stdout);
@@ -227,7 +230,9 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	/* each device ran its cases */
 	const char *const devs[] = { "PASS blk desc-loop", "PASS rng desc-loop", "PASS net desc-loop",
 				     "PASS fs qsize-0", "PASS fs reset-reactivate-x3", "PASS blk pci-config-abuse",
-				     "PASS fs msix-table-abuse", "PASS net notification-storm" };
+				     "PASS fs msix-table-abuse", "PASS net notification-storm",
+				     "PASS vsock desc-loop", "PASS vsock vsock-len-beyond-chain",
+				     "PASS vsock vsock-request-flood" };
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		if (!strstr(res.out, devs[i]))
 			fail_msg("no '%s' in: %s", devs[i], res.out);

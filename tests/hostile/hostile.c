@@ -67,7 +67,11 @@ enum {
 #define GOOD_WRITE_SECTOR 100
 #define BEYOND_RAM (1ULL << 40)
 
-enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_FS = 26 };
+enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_VSOCK = 19, ID_FS = 26 };
+
+/* virtio 1.2 §5.10.6: the vsock packet header */
+#define VSOCK_HDR 44
+enum { VS_REQUEST = 1, VS_RST = 3, VS_RW = 5 };
 
 /* outcomes of one bad request */
 enum {
@@ -98,6 +102,7 @@ struct dev {
 	volatile uint8_t *bar;
 	uint32_t bar0; /* BAR0 register value */
 	uint64_t blk_sectors;
+	uint64_t vsock_cid; /* the guest's CID, from the vsock config space */
 	int cfg;
 	uint16_t avail_idx, used_seen;
 };
@@ -333,6 +338,27 @@ static int wait_done(struct dev *d, unsigned ms)
 
 /* ---------- the well-formed request of each device ---------- */
 
+/*
+ * A vsock packet header at (h) from the guest's port 7000 to host port 1:
+ * (op), payload (len); the cases edit the fields afterwards.
+ */
+static void vsock_hdr(const struct dev *d, uint8_t *h, uint16_t op, uint32_t len)
+{
+	uint64_t host = 2;
+	uint32_t sport = 7000, dport = 1, buf_alloc = 65536;
+	uint16_t type = 1;
+
+	memset(h, 0, VSOCK_HDR);
+	memcpy(h, &d->vsock_cid, 8);      /* src_cid */
+	memcpy(h + 8, &host, 8);          /* dst_cid */
+	memcpy(h + 16, &sport, 4);
+	memcpy(h + 20, &dport, 4);
+	memcpy(h + 24, &len, 4);
+	memcpy(h + 28, &type, 2);         /* STREAM */
+	memcpy(h + 30, &op, 2);
+	memcpy(h + 36, &buf_alloc, 4);
+}
+
 static int good_chain(struct dev *d, struct desc *c, uint64_t sector, bool write)
 {
 	uint8_t *h = pg[P_HDR].va;
@@ -367,6 +393,10 @@ static int good_chain(struct dev *d, struct desc *c, uint64_t sector, bool write
 		c[0] = (struct desc){ PA(P_HDR, 0), 12 + 60, 0, 0 };
 		return 1;
 	}
+	case ID_VSOCK: /* REQUEST to host port 1, where nobody listens: taken, answered by RST */
+		vsock_hdr(d, h, VS_REQUEST, 0);
+		c[0] = (struct desc){ PA(P_HDR, 0), VSOCK_HDR, 0, 0 };
+		return 1;
 	case ID_FS: { /* FUSE_INIT 7.31 once, then GETATTR of the root (nodeid 1) */
 		uint32_t in[14] = { 56, fs_inited ? 3 : 26 };
 
@@ -819,6 +849,86 @@ static int m_net_short(struct dev *d, struct desc *c, int n)
 	return 0;
 }
 
+/* vsock: the good REQUEST with one header field at (off) of (size) bytes set to (v). */
+static int m_vsock_field(struct desc *c, int n, unsigned off, unsigned size, uint64_t v)
+{
+	memcpy(pg[P_HDR].va + off, &v, size);
+	put_chain(c, n);
+	return 0;
+}
+
+static int m_vsock_len_beyond_chain(struct dev *d, struct desc *c, int n)
+{
+	vsock_hdr(d, pg[P_HDR].va, VS_RW, 4096); /* no payload descriptor at all */
+	return m_vsock_field(c, n, 24, 4, 4096);
+}
+
+static int m_vsock_len_huge(struct dev *d, struct desc *c, int n)
+{
+	vsock_hdr(d, pg[P_HDR].va, VS_RW, 0);
+	c[0].flags = F_NEXT;
+	c[0].next = 1;
+	c[1] = (struct desc){ PA(P_DATA, 0), PAGE, 0, 0 };
+	return m_vsock_field(c, 2, 24, 4, 0xffffffffULL);
+}
+
+static int m_vsock_op_invalid(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 30, 2, 0);
+}
+
+static int m_vsock_op_unknown(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 30, 2, 200);
+}
+
+static int m_vsock_spoofed_cid(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 0, 8, d->vsock_cid + 1);
+}
+
+static int m_vsock_other_guest(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 8, 8, d->vsock_cid + 1);
+}
+
+static int m_vsock_seqpacket(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 28, 2, 2);
+}
+
+static int m_vsock_bad_flags(struct dev *d, struct desc *c, int n)
+{
+	return m_vsock_field(c, n, 32, 4, 0xffffffffULL);
+}
+
+static int m_vsock_rw_no_conn(struct dev *d, struct desc *c, int n)
+{
+	vsock_hdr(d, pg[P_HDR].va, VS_RW, 100);
+	c[0].flags = F_NEXT;
+	c[0].next = 1;
+	c[1] = (struct desc){ PA(P_DATA, 0), 100, 0, 0 };
+	put_chain(c, 2);
+	return 0;
+}
+
+static int m_vsock_short(struct dev *d, struct desc *c, int n)
+{
+	c[0].len = 20;
+	put_chain(c, n);
+	return 0;
+}
+
+/* The good REQUEST with its header over three descriptors: must be taken as usual. */
+static int m_vsock_split(struct dev *d, struct desc *c, int n)
+{
+	c[0] = (struct desc){ PA(P_HDR, 0), 7, F_NEXT, 1 };
+	c[1] = (struct desc){ PA(P_HDR, 7), 30, F_NEXT, 2 };
+	c[2] = (struct desc){ PA(P_HDR, 37), VSOCK_HDR - 37, 0, 0 };
+	put_chain(c, 3);
+	return 0;
+}
+
 static int m_flag_flip(struct dev *d, struct desc *c, int n)
 {
 	c[0].flags ^= F_WRITE; /* rng: readable buffer; net tx: writable buffer */
@@ -836,6 +946,7 @@ struct chain_case {
 #define B (1u << ID_BLK)
 #define R (1u << ID_RNG)
 #define N (1u << ID_NET)
+#define V (1u << ID_VSOCK)
 #define BAD (O_NEEDS_RESET | O_ERROR)
 #define ANY (O_NEEDS_RESET | O_ERROR | O_OK)
 
@@ -883,7 +994,19 @@ static const struct chain_case chain_cases[] = {
 	{ "read-into-desc-table", m_overlap_ring, B, ANY },
 	{ "data-overlaps-header", m_overlap_hdr, B, ANY },
 	{ "short-net-header", m_net_short, N, ANY },
-	{ "wrong-direction", m_flag_flip, R | N, BAD | O_OK },
+	{ "wrong-direction", m_flag_flip, R | N | V, BAD | O_OK },
+	/* vsock: a bad packet is taken and answered with an RST, never a broken device */
+	{ "vsock-len-beyond-chain", m_vsock_len_beyond_chain, V, O_OK },
+	{ "vsock-len-2^32-1", m_vsock_len_huge, V, O_OK },
+	{ "vsock-op-invalid", m_vsock_op_invalid, V, O_OK },
+	{ "vsock-op-unknown", m_vsock_op_unknown, V, O_OK },
+	{ "vsock-spoofed-src-cid", m_vsock_spoofed_cid, V, O_OK },
+	{ "vsock-to-another-guest", m_vsock_other_guest, V, O_OK },
+	{ "vsock-seqpacket-type", m_vsock_seqpacket, V, O_OK },
+	{ "vsock-bad-flags", m_vsock_bad_flags, V, O_OK },
+	{ "vsock-data-without-connection", m_vsock_rw_no_conn, V, O_OK },
+	{ "vsock-short-header", m_vsock_short, V, O_OK },
+	{ "vsock-header-in-3-pieces", m_vsock_split, V, O_OK },
 };
 
 static void run_chain_case(struct dev *d, const struct chain_case *cc)
@@ -1193,6 +1316,35 @@ static void case_notify_storm(struct dev *d)
 	finish(d, n, k, O_OK);
 }
 
+/*
+ * vsock: 1024 REQUESTs from distinct ports (nobody listens, no receive buffer
+ * is ever posted, so the RSTs owed pile up to the device's bound of 128) and
+ * as many RSTs: every one is taken, the device never fails, and then works.
+ */
+static void case_vsock_flood(struct dev *d)
+{
+	const char *n = "vsock-request-flood";
+	struct desc c[8];
+	int k = O_OK;
+
+	if (!dev_up(d))
+		return result(d, n, false, "bring-up refused");
+	for (unsigned i = 0; i < 2048 && k == O_OK; i++) {
+		uint32_t sport = 10000 + i / 2;
+
+		good_chain(d, c, 0, false);
+		if (i & 1)
+			vsock_hdr(d, pg[P_HDR].va, VS_RST, 0);
+		memcpy(pg[P_HDR].va + 16, &sport, 4);
+		put_chain(c, 1);
+		submit(d, 0);
+		k = wait_done(d, 2000);
+	}
+	if (k == O_OK && (r8(d, CC_STATUS) & S_NEEDS_RESET))
+		k = O_NEEDS_RESET;
+	finish(d, n, k, O_OK);
+}
+
 /* Another device's BAR0, for the overlap case. */
 static uint32_t other_bar(struct dev *d)
 {
@@ -1319,11 +1471,14 @@ static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
 	d->nvec = (uint16_t)((cfg_read(d, (unsigned)m + 2, 2) & 0x7ff) + 1);
 	dev_reset(d);
 	d->nq = r16(d, CC_NUMQ);
-	d->tq = d->id == ID_NET || d->id == ID_FS ? 1 : 0; /* net tx, fs request queue */
+	/* net tx, vsock tx, fs request queue */
+	d->tq = d->id == ID_NET || d->id == ID_VSOCK || d->id == ID_FS ? 1 : 0;
 	w16(d, CC_Q_SELECT, d->tq);
 	d->qmax = r16(d, CC_Q_SIZE);
 	if (d->id == ID_BLK)
 		d->blk_sectors = r64(d, DEVCFG_OFF);
+	if (d->id == ID_VSOCK)
+		d->vsock_cid = r64(d, DEVCFG_OFF);
 	errno = EINVAL;
 	return d->nq > d->tq && d->qmax >= QSIZE ? 0 : diag(d, "queue count or size");
 }
@@ -1350,7 +1505,7 @@ static void discover(const char *fs_tag_want)
 		d->id = (uint16_t)(dev - 0x1040);
 		snprintf(d->name, sizeof(d->name), "%s",
 			 d->id == ID_BLK ? "blk" : d->id == ID_NET ? "net" : d->id == ID_RNG ? "rng"
-			 : d->id == ID_FS ? "fs" : "other");
+			 : d->id == ID_FS ? "fs" : d->id == ID_VSOCK ? "vsock" : "other");
 		int r = dev_open(d, bdf, fs_tag_want);
 
 		if (r < 0) {
@@ -1405,6 +1560,8 @@ static void run_device(struct dev *d)
 	case_vector_oob(d);
 	case_msix_table(d);
 	case_notify_storm(d);
+	if (d->id == ID_VSOCK)
+		case_vsock_flood(d);
 	case_pci_config(d);
 }
 

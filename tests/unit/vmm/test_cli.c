@@ -531,7 +531,7 @@ static void test_cli_usage_mentions_options(void **state)
 	assert_non_null(strstr(u, "usage: agentvmm --kernel FILE"));
 	for (const char *o = "--kernel\0--initrd\0--modules-dir\0--cmdline\0--cpus\0--mem\0"
 			     "--console-log\0--verbose\0--raw-image\0--help\0--version\0"
-			     "--share\0--fs\0--owner\0";
+			     "--share\0--fs\0--owner\0--vsock\0";
 	     *o; o += strlen(o) + 1)
 		assert_non_null(strstr(u, o));
 }
@@ -872,6 +872,61 @@ static void test_cli_net_errors(void **state)
 		   "--net tap=b: MAC address used twice");
 }
 
+static void test_cli_vsock_parsed_and_errors(void **state)
+{
+	struct args a;
+	char want[256];
+
+	/* either order; a relative PATH is made absolute through its directory */
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", cat3("socket=", "d/../e/v.sock",
+								     ",cid=3"), NULL), 0);
+	assert_true(a.cfg.vsock.enabled);
+	assert_int_equal(a.cfg.vsock.cid, 3);
+	assert_string_equal(a.cfg.vsock.socket, tmp_path("e/v.sock"));
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", "cid=4294967294,socket=v", NULL), 0);
+	assert_int_equal(a.cfg.vsock.cid, 4294967294U);
+	char cwd[200];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s%sv", cwd, strcmp(cwd, "/") ? "/" : "");
+	assert_string_equal(a.cfg.vsock.socket, want);
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_false(a.cfg.vsock.enabled);
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=2,socket=/tmp/v", NULL),
+		   "--vsock cid=2,socket=/tmp/v: cid must be a number from 3 to 4294967294");
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=4294967295,socket=/tmp/v", NULL),
+		   "--vsock cid=4294967295,socket=/tmp/v: cid must be a number from 3 to 4294967294");
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=-3,socket=/tmp/v", NULL),
+		   "--vsock cid=-3,socket=/tmp/v: cid must be a number from 3 to 4294967294");
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=3", NULL),
+		   "--vsock cid=3: expected cid=N,socket=PATH");
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=3,socket=/tmp/", NULL),
+		   "--vsock cid=3,socket=/tmp/: socket=PATH needs a file name");
+	expect_err(&a, parse(&a, "--kernel", "k", "--vsock", "cid=3,port=1,socket=/tmp/v", NULL),
+		   "--vsock cid=3,port=1,socket=/tmp/v: unknown option 'port=1' (expected "
+		   "cid=N,socket=PATH)");
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", cat3("cid=3,socket=", "nodir/v", ""),
+			       NULL), -EINVAL);
+	snprintf(want, sizeof(want), "--vsock cid=3,socket=%s: %s: No such file or directory",
+		 tmp_path("nodir/v"), tmp_path("nodir"));
+	assert_string_equal(a.err, want);
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", cat3("cid=3,socket=", "f/v", ""),
+			       NULL), -EINVAL);
+	snprintf(want, sizeof(want), "--vsock cid=3,socket=%s: %s: not a directory",
+		 tmp_path("f/v"), tmp_path("f"));
+	assert_string_equal(a.err, want);
+	/* PATH_4294967295 must fit a UNIX socket address: 96 bytes pass, 97 do not */
+	char longp[13 + 97 + 1];
+	memset(longp, 'a', sizeof(longp));
+	memcpy(longp, "cid=3,socket=/tmp/", 18);
+	longp[13 + 96] = 0;
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", longp, NULL), 0);
+	assert_int_equal(strlen(a.cfg.vsock.socket), 96);
+	longp[13 + 96] = 'a';
+	longp[13 + 97] = 0;
+	assert_int_equal(parse(&a, "--kernel", "k", "--vsock", longp, NULL), -EINVAL);
+	assert_non_null(strstr(a.err, ": socket path /tmp/aaaa"));
+}
+
 static void test_cli_net_mac_and_ipv4_parsers(void **state)
 {
 	uint8_t m[6];
@@ -1013,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_cli_net_errors),
 		cmocka_unit_test(test_cli_seccomp_modes),
 		cmocka_unit_test(test_cli_net_mac_and_ipv4_parsers),
+		cmocka_unit_test(test_cli_vsock_parsed_and_errors),
 		cmocka_unit_test(test_cli_too_many_nets_fails),
 		cmocka_unit_test(test_cli_api_socket_options),
 		cmocka_unit_test(test_cli_too_many_api_uids_fails),

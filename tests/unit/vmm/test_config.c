@@ -162,6 +162,8 @@ static void test_config_errors_are_the_flags_errors(void **state)
 	same_error("fs", "tag=t");
 	same_error("net", "mac=02:00:00:00:00:01");
 	same_error("console", "");
+	same_error("vsock", "cid=2,socket=/tmp/v");
+	same_error("vsock", "socket=/tmp/v");
 	config_init(&cfg);
 	assert_int_equal(cli_set(&cfg, "verbose", "4", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--verbose 4: must be a number from 0 to 3");
@@ -215,6 +217,13 @@ static void test_config_json_every_type(void **state)
 	assert_false(cfg.console_log);
 	assert_int_equal(cfg.argc, 0);
 	assert_int_equal(json(&cfg, "{}", err, sizeof(err)), 0);
+	/* --vsock as a key: the same parser (PATH made absolute) */
+	snprintf(text, sizeof(text), "{\"vsock\": \"cid=7,socket=%s/v.sock\"}", dir_path);
+	assert_int_equal(json(&cfg, text, err, sizeof(err)), 0);
+	assert_true(cfg.vsock.enabled);
+	assert_int_equal(cfg.vsock.cid, 7);
+	assert_non_null(strstr(cfg.vsock.socket, "/v.sock"));
+	assert_true(cfg.vsock.socket[0] == '/');
 	config_fini(&cfg);
 }
 

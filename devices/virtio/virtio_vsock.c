@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio_vsock.c: virtio-vsock (prefix vsock_), the guest's side: the device
+ * ops, packets from the guest (transmit queue) checked and applied to their
+ * connection, and packets to the guest (receive queue): what connections owe
+ * (REQUEST, RESPONSE, RST, SHUTDOWN, credit) and host data read straight into
+ * receive buffers within the guest's credit. The host's side is
+ * vsock_host.c (sockets, the CONNECT line) and vsock_conn.c (connection
+ * table, polls, timer); see virtio_vsock.h for the protocol and vsock_int.h
+ * for a connection's life.
+ *
+ * Everything runs on the event-loop thread under vs_lock, except activate and
+ * reset (vCPU thread), which take the same lock.
+ *
+ * Over 600 lines: the header check, the transmit dispatcher and the receive
+ * scheduler are one protocol (what a packet owes is what the next one sends)
+ * and read best side by side; the device ops are the short rest.
+ */
+#include "devices/virtio/virtio_vsock.h"
+
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_ids.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/virtio/iov.h"
+#include "devices/virtio/vsock_int.h"
+#include "vmm/log.h"
+
+#define VSOCK_CONFIG_SIZE sizeof(struct virtio_vsock_config)
+_Static_assert(VSOCK_CONFIG_SIZE == 8, "virtio 1.2 §5.10.4");
+
+/* ---- header checks --------------------------------------------------------------- */
+
+int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid, uint32_t avail)
+{
+	uint16_t op = le16toh(h->op);
+	uint32_t len = le32toh(h->len), flags = le32toh(h->flags);
+
+	/* virtio 1.2 §5.10.6.1: only stream sockets were offered */
+	if (le16toh(h->type) != VIRTIO_VSOCK_TYPE_STREAM)
+		return -EPROTOTYPE;
+	if (op < VIRTIO_VSOCK_OP_REQUEST || op > VIRTIO_VSOCK_OP_CREDIT_REQUEST)
+		return -EOPNOTSUPP;
+	/* the guest speaks for itself only, and only to the host (no guest-to-guest) */
+	if (le64toh(h->src_cid) != guest_cid || le64toh(h->dst_cid) != VSOCK_HOST_CID)
+		return -EINVAL;
+	if (le32toh(h->src_port) == VSOCK_PORT_ANY || le32toh(h->dst_port) == VSOCK_PORT_ANY)
+		return -EINVAL;
+	if (len > avail || len > VSOCK_MAX_PKT || (len && op != VIRTIO_VSOCK_OP_RW))
+		return -EMSGSIZE;
+	if (op == VIRTIO_VSOCK_OP_SHUTDOWN ?
+		    (flags & ~(uint32_t)(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)) :
+		    flags)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- receive: packets to the guest -------------------------------------------------- */
+
+/* A header from the host end of (host_port, guest_port); (c) gives the credit fields. */
+static void hdr_fill(const struct vsock *vs, struct virtio_vsock_hdr *h, uint32_t host_port,
+		     uint32_t guest_port, const struct vsock_conn *c, uint16_t op, uint32_t len,
+		     uint32_t flags)
+{
+	*h = (struct virtio_vsock_hdr){
+		.src_cid = htole64(VSOCK_HOST_CID),
+		.dst_cid = htole64(vs->vs_cid),
+		.src_port = htole32(host_port),
+		.dst_port = htole32(guest_port),
+		.len = htole32(len),
+		.type = htole16(VIRTIO_VSOCK_TYPE_STREAM),
+		.op = htole16(op),
+		.flags = htole32(flags),
+		.buf_alloc = htole32(c ? VSOCK_BUF_ALLOC : 0),
+		.fwd_cnt = htole32(c ? c->vc_fwd_cnt : 0),
+	};
+}
+
+/*
+ * Pop one receive chain into vs_held. Return: 1 held; 2 unusable (no room for
+ * a header and a byte) and given back empty; 0 none; -EBADMSG broken ring.
+ */
+static int held_pop(struct vsock *vs)
+{
+	const struct vq_chain *c = vs->vs_chain;
+	struct vsock_held *h = &vs->vs_held;
+	int r = virtq_pop(vs->vs_rxq, vs->vs_chain);
+
+	if (r <= 0)
+		return r;
+	h->head = c->head;
+	h->nr = 0;
+	h->cap = 0;
+	/* readable segments mean nothing here; writable ones beyond VSOCK_RX_SEGS go unused */
+	for (unsigned i = c->nr_ro; i < (unsigned)c->nr_ro + c->nr_wo && h->nr < VSOCK_RX_SEGS;
+	     i++) {
+		if (!c->seg[i].iov_len)
+			continue;
+		h->iov[h->nr++] = c->seg[i];
+		h->cap += (uint32_t)c->seg[i].iov_len;
+	}
+	if (h->cap <= VSOCK_HDR_LEN) {
+		vs->vs_stats.bad_pkts++;
+		log_guest_ratelimited("virtio-vsock: receive buffer of %u bytes", h->cap);
+		virtq_push(vs->vs_rxq, c->head, 0);
+		return 2;
+	}
+	h->valid = true;
+	return 1;
+}
+
+/* Give the held chain back with header (h) written at its start and (len) payload bytes after. */
+static void held_push(struct vsock *vs, const struct virtio_vsock_hdr *h, uint32_t len)
+{
+	struct iov_cur cur;
+
+	iov_cur_init(&cur, vs->vs_held.iov, vs->vs_held.nr);
+	/* cap > VSOCK_HDR_LEN was checked when the chain was taken */
+	if (iov_cur_copy_in(&cur, h, sizeof(*h)))
+		assert(0);
+	virtq_push(vs->vs_rxq, vs->vs_held.head, VSOCK_HDR_LEN + len);
+	vs->vs_held.valid = false;
+}
+
+static bool want_data(const struct vsock_conn *c)
+{
+	return c->vc_state == VSC_OPEN && c->vc_readable && !c->vc_host_eof &&
+	       !c->vc_guest_no_recv && !c->vc_fd_shut;
+}
+
+/*
+ * Read host data for (c) into the held chain, after the header's place, as
+ * much as the guest's credit and the buffer allow. Return: bytes read (0:
+ * none; the reason is recorded: no credit, EOF, nothing there, an error).
+ */
+static uint32_t read_data(struct vsock *vs, struct vsock_conn *c)
+{
+	uint32_t credit = vsock_guest_credit(c), want;
+	struct iovec iov[VSOCK_RX_SEGS];
+	struct iov_cur cur;
+	ssize_t n;
+	int nr;
+
+	if (!credit) {
+		/* the guest sends CREDIT_UPDATE as it reads; ask once in case it does not */
+		if (!c->vc_credit_asked) {
+			c->vc_credit_asked = true;
+			c->vc_owe |= VSC_OWE_CREDIT_REQUEST;
+		}
+		return 0;
+	}
+	want = MIN(MIN(credit, vs->vs_held.cap - VSOCK_HDR_LEN), (uint32_t)VSOCK_MAX_PKT);
+	iov_cur_init(&cur, vs->vs_held.iov, vs->vs_held.nr);
+	if (iov_cur_skip(&cur, VSOCK_HDR_LEN))
+		return 0;
+	nr = iov_cur_take(&cur, want, iov, VSOCK_RX_SEGS);
+	if (nr <= 0)
+		return 0;
+	n = vsock_conn_read(c, iov, nr);
+	if (n > 0) {
+		c->vc_tx_cnt += (uint32_t)n;
+		vs->vs_stats.bytes_to_guest += (uint64_t)n;
+		return (uint32_t)n;
+	}
+	c->vc_readable = false;
+	if (n == 0) {
+		/* the host peer shut its side: the guest reads EOF after what it has */
+		c->vc_host_eof = true;
+		c->vc_shut_flags |= VIRTIO_VSOCK_SHUTDOWN_SEND;
+		c->vc_owe |= VSC_OWE_SHUTDOWN;
+	} else if (n == -EAGAIN || n == -EINTR) {
+		vsock_conn_poll(c); /* wait for more */
+	} else {
+		vsock_conn_close(c, true);
+	}
+	return 0;
+}
+
+/* The control op (c) owes next, in VSC_OWE_* order after data; 0 none. */
+static uint16_t owed_op(const struct vsock_conn *c, uint32_t data_len)
+{
+	if (c->vc_owe & VSC_OWE_RST)
+		return VIRTIO_VSOCK_OP_RST;
+	if (c->vc_owe & VSC_OWE_REQUEST)
+		return VIRTIO_VSOCK_OP_REQUEST;
+	if (c->vc_owe & VSC_OWE_RESPONSE)
+		return VIRTIO_VSOCK_OP_RESPONSE;
+	if (data_len)
+		return VIRTIO_VSOCK_OP_RW;
+	if (c->vc_owe & VSC_OWE_SHUTDOWN)
+		return VIRTIO_VSOCK_OP_SHUTDOWN;
+	if (c->vc_owe & VSC_OWE_CREDIT_UPDATE)
+		return VIRTIO_VSOCK_OP_CREDIT_UPDATE;
+	if (c->vc_owe & VSC_OWE_CREDIT_REQUEST)
+		return VIRTIO_VSOCK_OP_CREDIT_REQUEST;
+	return 0;
+}
+
+/* One packet for (c) into the held chain. Return: whether the chain was used. */
+static bool emit_one(struct vsock *vs, struct vsock_conn *c)
+{
+	struct virtio_vsock_hdr h;
+	uint32_t len = 0;
+	uint16_t op;
+
+	/* data only once the connection is known to the guest */
+	if (want_data(c) && !(c->vc_owe & (VSC_OWE_RST | VSC_OWE_REQUEST | VSC_OWE_RESPONSE)))
+		len = read_data(vs, c);
+	op = owed_op(c, len);
+	if (!op)
+		return false;
+	hdr_fill(vs, &h, c->vc_host_port, c->vc_guest_port, op == VIRTIO_VSOCK_OP_RST ? NULL : c,
+		 op, len, op == VIRTIO_VSOCK_OP_SHUTDOWN ? c->vc_shut_flags : 0);
+	held_push(vs, &h, len);
+	switch (op) {
+	case VIRTIO_VSOCK_OP_RST:
+		vs->vs_stats.rst_sent++;
+		vsock_conn_release(c);
+		return true;
+	case VIRTIO_VSOCK_OP_REQUEST:
+		c->vc_req_sent = true;
+		c->vc_owe &= (uint8_t)~VSC_OWE_REQUEST;
+		break;
+	case VIRTIO_VSOCK_OP_RESPONSE:
+		c->vc_owe &= (uint8_t)~VSC_OWE_RESPONSE;
+		break;
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		c->vc_owe &= (uint8_t)~VSC_OWE_SHUTDOWN;
+		break;
+	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
+		c->vc_owe &= (uint8_t)~VSC_OWE_CREDIT_REQUEST;
+		break;
+	}
+	/* every header carries fwd_cnt: a credit update is never owed after one */
+	c->vc_fwd_sent = c->vc_fwd_cnt;
+	c->vc_owe &= (uint8_t)~VSC_OWE_CREDIT_UPDATE;
+	return true;
+}
+
+static bool has_work(const struct vsock_conn *c)
+{
+	if (c->vc_state != VSC_OPEN && c->vc_state != VSC_REQ && c->vc_state != VSC_RST)
+		return false;
+	return c->vc_owe || (want_data(c) && (vsock_guest_credit(c) || !c->vc_credit_asked));
+}
+
+static void emit_orphan_rst(struct vsock *vs)
+{
+	const struct vsock_rst *r = &vs->vs_rst[vs->vs_rst_first];
+	struct virtio_vsock_hdr h;
+
+	hdr_fill(vs, &h, r->host_port, r->guest_port, NULL, VIRTIO_VSOCK_OP_RST, 0, 0);
+	held_push(vs, &h, 0);
+	vs->vs_rst_first = (vs->vs_rst_first + 1) % VSOCK_RST_RING;
+	vs->vs_rst_nr--;
+	vs->vs_stats.rst_sent++;
+}
+
+static struct vsock_conn *dequeue(struct vsock *vs)
+{
+	struct vsock_conn *c = &vs->vs_conns[vs->vs_qhead];
+
+	vs->vs_qhead = c->vc_qnext;
+	if (vs->vs_qhead < 0)
+		vs->vs_qtail = -1;
+	c->vc_queued = false;
+	return c;
+}
+
+void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
+{
+	if (vs->vs_rst_nr == VSOCK_RST_RING) {
+		/* a guest that floods without taking replies: its connect times out instead */
+		vs->vs_stats.rst_dropped++;
+		return;
+	}
+	vs->vs_rst[(vs->vs_rst_first + vs->vs_rst_nr) % VSOCK_RST_RING] =
+		(struct vsock_rst){ host_port, guest_port };
+	vs->vs_rst_nr++;
+}
+
+/*
+ * Fill receive buffers while anything is owed: orphan RSTs first, then the
+ * connections round robin, one packet each per turn. Bounded by the buffers
+ * the guest posted. A broken ring leaves vs_fail_why set.
+ */
+void vsock_rx_run_locked(struct vsock *vs)
+{
+	bool pushed = false;
+
+	if (!vs->vs_active || !vs->vs_rxq || vs->vs_rxq->vq_broken)
+		return;
+	while (vs->vs_rst_nr || vs->vs_qhead >= 0) {
+		if (!vs->vs_held.valid) {
+			int r = held_pop(vs);
+
+			pushed |= r == 2;
+			if (r > 0)
+				continue;
+			if (r == 0 && virtq_enable_notify(vs->vs_rxq))
+				continue;
+			if (r < 0 || vs->vs_rxq->vq_broken)
+				vs->vs_fail_why = "malformed descriptor chain";
+			break; /* no buffers: the guest's next receive kick brings us back */
+		}
+		if (vs->vs_rst_nr) {
+			emit_orphan_rst(vs);
+			pushed = true;
+			continue;
+		}
+		struct vsock_conn *c = dequeue(vs);
+		if (!emit_one(vs, c))
+			continue; /* nothing to say now: an event queues it again */
+		pushed = true;
+		if (has_work(c))
+			vsock_queue(c);
+	}
+	if (pushed)
+		virtio_notify(vs->vs_t, VSOCK_RXQ); /* only signals an irqfd */
+}
+
+/* ---- transmit: packets from the guest ------------------------------------------------- */
+
+/*
+ * A packet the device will not take: RST its connection, or answer it with an
+ * RST; never answer an RST (virtio 1.2 §5.10.6.3: two ends would ping-pong).
+ */
+static void refuse(struct vsock *vs, struct vsock_conn *c, uint16_t op, uint32_t host_port,
+		   uint32_t guest_port)
+{
+	if (op == VIRTIO_VSOCK_OP_RST) {
+		if (c)
+			vsock_conn_close(c, false);
+		return;
+	}
+	if (c)
+		vsock_conn_close(c, true);
+	if (!c || c->vc_state != VSC_RST)
+		vsock_rst_orphan(vs, host_port, guest_port);
+}
+
+/* Every header carries the guest's buf_alloc and fwd_cnt: our credit towards it. */
+static void credit_from(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
+{
+	c->vc_peer_buf_alloc = le32toh(h->buf_alloc);
+	c->vc_peer_fwd_cnt = le32toh(h->fwd_cnt);
+	if (!vsock_guest_credit(c))
+		return;
+	c->vc_credit_asked = false;
+	if (c->vc_readable)
+		vsock_queue(c);
+	vsock_conn_poll(c);
+}
+
+/* OP_RW: the payload at (cur) goes to the host peer, within the credit we gave. */
+static void tx_payload(struct vsock *vs, struct vsock_conn *c, struct iov_cur *cur, uint32_t len)
+{
+	struct iovec iov[VSOCK_TX_IOV];
+	int nr;
+
+	if ((uint64_t)(c->vc_rx_cnt - c->vc_fwd_cnt) + len > VSOCK_BUF_ALLOC) {
+		/* virtio 1.2 §5.10.6.3.1: the guest must not send beyond our buf_alloc */
+		vs->vs_stats.credit_lies++;
+		log_guest_ratelimited("virtio-vsock: guest port %u sent beyond its credit: reset",
+				      c->vc_guest_port);
+		vsock_conn_close(c, true);
+		return;
+	}
+	if (!len)
+		return;
+	nr = iov_cur_take(cur, len, iov, VSOCK_TX_IOV);
+	if (nr <= 0) {
+		vs->vs_stats.bad_pkts++;
+		log_guest_ratelimited("virtio-vsock: payload in more than %d pieces: reset",
+				      VSOCK_TX_IOV);
+		vsock_conn_close(c, true);
+		return;
+	}
+	c->vc_rx_cnt += len;
+	vsock_conn_write(c, iov, nr, len);
+}
+
+/* One chain from the guest. Guest: the whole chain. */
+static void tx_one(struct vsock *vs, const struct vq_chain *ch)
+{
+	struct virtio_vsock_hdr h;
+	struct vsock_conn *c;
+	struct iov_cur cur;
+	uint32_t hp, gp;
+	uint16_t op;
+	int r;
+
+	iov_cur_init(&cur, ch->seg, ch->nr_ro);
+	/* single fetch: the header is copied out, then only the copy is looked at */
+	if (ch->ro_len < VSOCK_HDR_LEN || iov_cur_copy_out(&cur, &h, sizeof(h))) {
+		vs->vs_stats.bad_pkts++;
+		log_guest_ratelimited("virtio-vsock: transmit chain of %u bytes", ch->ro_len);
+		return;
+	}
+	hp = le32toh(h.dst_port);
+	gp = le32toh(h.src_port);
+	op = le16toh(h.op);
+	c = vsock_conn_find(vs, hp, gp);
+	r = vsock_tx_hdr_check(&h, vs->vs_cid, ch->ro_len - VSOCK_HDR_LEN);
+	if (r) {
+		vs->vs_stats.bad_pkts++;
+		log_guest_ratelimited("virtio-vsock: bad packet (op %u, len %u, port %u): %s", op,
+				      le32toh(h.len), gp, strerror(-r));
+		goto refuse;
+	}
+	if (c && c->vc_state == VSC_RST) {
+		if (op == VIRTIO_VSOCK_OP_RST)
+			vsock_conn_release(c); /* gone on both ends: ours is not needed */
+		return;
+	}
+	if (c && (c->vc_state == VSC_OPEN || c->vc_state == VSC_REQ))
+		credit_from(c, &h);
+	switch (op) {
+	case VIRTIO_VSOCK_OP_REQUEST:
+		if (c)
+			goto refuse; /* a second REQUEST on a live connection */
+		vsock_guest_connect(vs, &h);
+		return;
+	case VIRTIO_VSOCK_OP_RESPONSE:
+		if (!c || c->vc_state != VSC_REQ || !c->vc_req_sent)
+			goto refuse;
+		vsock_host_accepted(c);
+		return;
+	case VIRTIO_VSOCK_OP_RST:
+		goto refuse; /* closes (c) quietly */
+	case VIRTIO_VSOCK_OP_SHUTDOWN:
+		if (!c || c->vc_state != VSC_OPEN)
+			goto refuse;
+		vsock_conn_guest_shutdown(c, le32toh(h.flags));
+		return;
+	case VIRTIO_VSOCK_OP_RW:
+		if (!c || c->vc_state != VSC_OPEN || c->vc_guest_no_send)
+			goto refuse;
+		tx_payload(vs, c, &cur, le32toh(h.len));
+		return;
+	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
+		if (!c || c->vc_state != VSC_OPEN)
+			goto refuse;
+		c->vc_owe |= VSC_OWE_CREDIT_UPDATE;
+		vsock_queue(c);
+		return;
+	default: /* CREDIT_UPDATE: credit_from() did it */
+		if (!c || c->vc_state != VSC_OPEN)
+			goto refuse;
+		return;
+	}
+refuse:
+	refuse(vs, c, op, hp, gp);
+}
+
+/* Take everything the guest posted, following virtq.h's loop. Return: false on a broken ring. */
+static bool tx_run_locked(struct vsock *vs)
+{
+	struct virtq *vq = vs->vs_txq;
+	bool pushed = false;
+	int r;
+
+	virtq_disable_notify(vq);
+	for (;;) {
+		while ((r = virtq_pop(vq, vs->vs_chain)) == 1) {
+			/* never held back: one stuck host peer must not stop the others */
+			tx_one(vs, vs->vs_chain);
+			virtq_push(vq, vs->vs_chain->head, 0);
+			pushed = true;
+		}
+		if (r < 0 || !virtq_enable_notify(vq))
+			break;
+	}
+	if (pushed)
+		virtio_notify(vs->vs_t, VSOCK_TXQ);
+	return r >= 0;
+}
+
+/* queue_notify - the driver kicked (qidx). Context: loop thread. */
+static void vsock_queue_notify(void *dev, uint16_t qidx)
+{
+	struct vsock *vs = dev;
+	const char *fail;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	if (vs->vs_active && qidx == VSOCK_TXQ && vs->vs_txq && !vs->vs_txq->vq_broken &&
+	    !tx_run_locked(vs))
+		vs->vs_fail_why = "malformed descriptor chain";
+	/* new receive buffers, or replies to what was just sent; the event queue is never used */
+	vsock_rx_run_locked(vs);
+	fail = vs->vs_fail_why;
+	vs->vs_fail_why = NULL;
+	pthread_mutex_unlock(&vs->vs_lock);
+	/* the transport's lock is taken here: never with ours held */
+	if (fail)
+		virtio_dev_fail(vs->vs_t, fail);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+/* activate - Context: vCPU thread (DRIVER_OK). */
+static int vsock_activate(void *dev, const struct virtio_activation *act)
+{
+	struct vsock *vs = dev;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	vs->vs_t = act->transport;
+	if (act->evl)
+		vs->vs_evl = act->evl;
+	vs->vs_rxq = act->nr_vqs > VSOCK_RXQ && act->vqs[VSOCK_RXQ].vq_size ?
+			     &act->vqs[VSOCK_RXQ] : NULL;
+	vs->vs_txq = act->nr_vqs > VSOCK_TXQ && act->vqs[VSOCK_TXQ].vq_size ?
+			     &act->vqs[VSOCK_TXQ] : NULL;
+	vs->vs_held.valid = false;
+	vs->vs_fail_why = NULL;
+	vs->vs_active = true;
+	pthread_mutex_unlock(&vs->vs_lock);
+	return 0;
+}
+
+/*
+ * reset - every connection is closed (host peers see EOF/EPIPE at once) and
+ * nothing is owed any more; the listener stays for the next driver.
+ * Context: vCPU thread.
+ */
+static int vsock_reset(void *dev)
+{
+	struct vsock *vs = dev;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	vs->vs_active = false;
+	vs->vs_rxq = vs->vs_txq = NULL;
+	vs->vs_held.valid = false; /* the old driver's buffer */
+	for (unsigned i = 0; i < vs->vs_hwm; i++) {
+		struct vsock_conn *c = &vs->vs_conns[i];
+
+		if (c->vc_state != VSC_FREE && c->vc_state != VSC_DEAD)
+			vsock_conn_close(c, false);
+		c->vc_queued = false;
+	}
+	vs->vs_qhead = vs->vs_qtail = -1;
+	vs->vs_rst_first = vs->vs_rst_nr = 0;
+	pthread_mutex_unlock(&vs->vs_lock);
+	return 0;
+}
+
+static uint64_t vsock_features(void *dev)
+{
+	return 1ULL << VSOCK_F_STREAM;
+}
+
+static int vsock_set_features(void *dev, uint64_t acked)
+{
+	return 0; /* stream is implied whether or not the driver knows the bit (§5.10.3) */
+}
+
+/* config_read - le64 guest_cid; (off, len) checked by the transport. Context: vCPU thread. */
+static void vsock_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
+{
+	const struct vsock *vs = dev;
+	struct virtio_vsock_config cfg = { .guest_cid = htole64(vs->vs_cid) };
+
+	if (off > VSOCK_CONFIG_SIZE || len > VSOCK_CONFIG_SIZE - off) {
+		memset(buf, 0xff, len);
+		return;
+	}
+	memcpy(buf, (const uint8_t *)&cfg + off, len);
+}
+
+/* config_write - guest_cid is read-only (virtio 1.2 §5.10.4). */
+static int vsock_config_write(void *dev, uint32_t off, const void *buf, uint32_t len)
+{
+	return 0;
+}
+
+/* destroy - after the loop has stopped: close everything, remove PATH. */
+static void vsock_destroy(void *dev)
+{
+	struct vsock *vs = dev;
+
+	if (!vs)
+		return;
+	vsock_host_fini(vs);
+	pthread_mutex_destroy(&vs->vs_lock);
+	free(vs->vs_conns);
+	free(vs->vs_chain);
+	free(vs);
+}
+
+void vsock_get_stats(void *dev, struct vsock_stats *out)
+{
+	struct vsock *vs = dev;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	*out = vs->vs_stats;
+	out->live = vs->vs_live;
+	out->pending = vs->vs_pending;
+	pthread_mutex_unlock(&vs->vs_lock);
+}
+
+void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t errlen)
+{
+	struct vsock *vs;
+	int r = -ENOMEM;
+
+	if (cfg->guest_cid < VSOCK_MIN_GUEST_CID || cfg->guest_cid > VSOCK_MAX_GUEST_CID) {
+		snprintf(err, errlen, "--vsock cid=%llu: must be from %d to %u",
+			 (unsigned long long)cfg->guest_cid, VSOCK_MIN_GUEST_CID,
+			 VSOCK_MAX_GUEST_CID);
+		*errp = -EINVAL;
+		return NULL;
+	}
+	vs = calloc(1, sizeof(*vs));
+	if (!vs)
+		goto err_nomem;
+	pthread_mutex_init(&vs->vs_lock, NULL);
+	vs->vs_lfd = vs->vs_tfd = -1;
+	vs->vs_cid = cfg->guest_cid;
+	vs->vs_evl = cfg->evl;
+	vs->vs_max_conns = cfg->max_conns ? cfg->max_conns : VSOCK_MAX_CONNS;
+	vs->vs_max_pending = MIN(cfg->max_pending ? cfg->max_pending : VSOCK_MAX_PENDING,
+				 vs->vs_max_conns);
+	vs->vs_qhead = vs->vs_qtail = -1;
+	for (unsigned i = 0; i < VSOCK_HASH_SIZE; i++)
+		vs->vs_hash[i] = -1;
+	vs->vs_conns = calloc(vs->vs_max_conns, sizeof(*vs->vs_conns));
+	vs->vs_chain = malloc(sizeof(*vs->vs_chain));
+	if (!vs->vs_conns || !vs->vs_chain)
+		goto err_destroy;
+	for (unsigned i = 0; i < vs->vs_max_conns; i++)
+		vs->vs_conns[i].vc_fd = -1;
+	r = vsock_host_init(vs, cfg, err, errlen);
+	if (r)
+		goto err_destroy_msg;
+	return vs;
+
+err_destroy:
+	snprintf(err, errlen, "virtio-vsock: out of memory");
+err_destroy_msg:
+	vsock_destroy(vs);
+	*errp = r;
+	return NULL;
+err_nomem:
+	snprintf(err, errlen, "virtio-vsock: out of memory");
+	*errp = -ENOMEM;
+	return NULL;
+}
+
+const struct virtio_dev_ops vsock_ops = {
+	.name = "virtio-vsock",
+	.device_id = VIRTIO_ID_VSOCK,
+	.nr_queues = VSOCK_NR_QUEUES,
+	.max_queue_size = VSOCK_QUEUE_SIZE,
+	.config_size = VSOCK_CONFIG_SIZE,
+	.features = vsock_features,
+	.set_features = vsock_set_features,
+	.config_read = vsock_config_read,
+	.config_write = vsock_config_write,
+	.activate = vsock_activate,
+	.queue_notify = vsock_queue_notify,
+	.reset = vsock_reset,
+	.destroy = vsock_destroy,
+};

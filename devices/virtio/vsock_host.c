@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vsock_host.c: the host side of virtio-vsock (prefix vsock_): the UNIX
+ * listener at PATH and its CONNECT lines, connect(2) to PATH_<port> for the
+ * guest, and the per-connection byte ring for host peers that do not read.
+ * Every socket is non-blocking and watched by one-shot io_uring polls on the
+ * loop thread (vsock_conn.c arms them: POLLIN and POLLOUT separately, so
+ * neither has to be changed while in flight).
+ */
+#include "devices/virtio/vsock_int.h"
+
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/log.h"
+
+/* ---- the CONNECT line ------------------------------------------------------- */
+
+int vsock_connect_scan(const char *buf, size_t len, uint32_t *port, size_t *used)
+{
+	static const char verb[] = "CONNECT ";
+	const char *nl = memchr(buf, '\n', MIN(len, (size_t)VSOCK_CONNECT_LINE_MAX));
+	uint64_t v = 0;
+	size_t i, digits = 0;
+
+	if (!nl)
+		return len >= VSOCK_CONNECT_LINE_MAX ? -EMSGSIZE : 0;
+	if ((size_t)(nl - buf) < sizeof(verb) - 1 || memcmp(buf, verb, sizeof(verb) - 1))
+		return -EINVAL;
+	for (i = sizeof(verb) - 1; buf + i < nl; i++, digits++) {
+		/* 10 digits hold every u32; more are refused before they can overflow v */
+		if (buf[i] < '0' || buf[i] > '9' || digits == 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	}
+	if (!digits || v >= VSOCK_PORT_ANY)
+		return -EINVAL;
+	*port = (uint32_t)v;
+	*used = i + 1;
+	return 1;
+}
+
+/* ---- host -> guest: listener, CONNECT line, OK ----------------------------------- */
+
+void vsock_listen_arm(struct vsock *vs)
+{
+	struct io_uring_sqe *sqe;
+
+	if (vs->vs_lfd < 0 || vs->vs_listen_armed || vs->vs_listen_paused)
+		return;
+	sqe = vsock_get_sqe(vs, &vs->vs_listen_op);
+	if (!sqe)
+		return;
+	io_uring_prep_poll_add(sqe, vs->vs_lfd, POLLIN);
+	vs->vs_listen_armed = true;
+}
+
+/* A new host connection: its CONNECT line must come before the deadline. */
+static void host_new_conn(struct vsock *vs, int fd)
+{
+	struct vsock_conn *c = NULL;
+
+	if (vs->vs_live < vs->vs_max_conns && vs->vs_pending < vs->vs_max_pending)
+		c = vsock_conn_alloc(vs, fd);
+	if (!c) {
+		vs->vs_stats.refused++;
+		log_guest_ratelimited("virtio-vsock: host connection refused: %u connections, %u "
+				      "in the handshake (docs/vsock.md, Limits)", vs->vs_live,
+				      vs->vs_pending);
+		close(fd);
+		return;
+	}
+	vsock_conn_set_state(c, VSC_LINE);
+	c->vc_deadline = vsock_now_ns() + VSOCK_CONNECT_TIMEOUT_MS * VSOCK_NS_PER_MS;
+	vsock_timer_update(vs);
+	vsock_line_read(c); /* the line may be there already */
+	if (c->vc_state == VSC_LINE)
+		vsock_conn_poll(c);
+}
+
+/* Accept what is waiting, a bounded number at a time; out of fds: pause a while. */
+void vsock_accept_some(struct vsock *vs)
+{
+	for (unsigned i = 0; i < VSOCK_ACCEPT_BUDGET && vs->vs_lfd >= 0; i++) {
+		int fd = accept4(vs->vs_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			host_new_conn(vs, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* EMFILE, ENFILE, ENOBUFS: the connection waits in the backlog */
+			log_guest_ratelimited("virtio-vsock %s: accept: %s: pausing for %d ms",
+					      vs->vs_path, strerror(errno), VSOCK_RETRY_MS);
+			vs->vs_listen_paused = true;
+			vsock_retry_later(vs);
+		}
+		break;
+	}
+	vsock_listen_arm(vs);
+}
+
+static void listen_done_cb(void *opaque, int res)
+{
+	struct vsock *vs = opaque;
+	const char *fail;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	vs->vs_listen_armed = false;
+	if (res >= 0 && !vs->vs_evl->stopping) {
+		vsock_accept_some(vs);
+		vsock_rx_run_locked(vs);
+	}
+	fail = vsock_take_fail(vs);
+	pthread_mutex_unlock(&vs->vs_lock);
+	if (fail)
+		virtio_dev_fail(vs->vs_t, fail);
+}
+
+/* A host port for a connection to guest port (guest_port) that no connection uses. */
+static bool pick_host_port(struct vsock *vs, uint32_t guest_port, uint32_t *out)
+{
+	for (unsigned tries = 0; tries < 64; tries++) {
+		uint32_t p = vs->vs_next_port++;
+
+		if (vs->vs_next_port >= VSOCK_PORT_ANY)
+			vs->vs_next_port = VSOCK_HOST_PORT_BASE;
+		if (!vsock_conn_find(vs, p, guest_port)) {
+			*out = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The host asked for guest port (port): the guest gets a REQUEST. */
+static void host_connect(struct vsock_conn *c, uint32_t port)
+{
+	struct vsock *vs = c->vc_vs;
+
+	if (!vs->vs_active || !vs->vs_rxq || !vs->vs_txq ||
+	    !pick_host_port(vs, port, &c->vc_host_port)) {
+		vs->vs_stats.refused++;
+		log_guest_ratelimited("virtio-vsock: CONNECT %u: the guest's driver is not ready",
+				      port);
+		vsock_conn_close(c, false);
+		return;
+	}
+	c->vc_guest_port = port;
+	vsock_conn_set_state(c, VSC_REQ);
+	vsock_hash_add(c);
+	c->vc_owe |= VSC_OWE_REQUEST;
+	vsock_queue(c);
+}
+
+/*
+ * Read the CONNECT line without taking a byte past its newline (the host may
+ * send stream data right behind it): peek, then read exactly the line's part.
+ * Bytes of an unfinished line are taken into vc_line, so POLLIN stays quiet
+ * until more arrive.
+ */
+void vsock_line_read(struct vsock_conn *c)
+{
+	char tmp[VSOCK_CONNECT_LINE_MAX];
+	size_t room = VSOCK_CONNECT_LINE_MAX - c->vc_line_len, used = 0, take;
+	ssize_t n = recv(c->vc_fd, tmp, room, MSG_PEEK | MSG_DONTWAIT);
+	uint32_t port = 0;
+	int r;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		vsock_conn_close(c, false); /* closed or failed before a whole line */
+		return;
+	}
+	memcpy(c->vc_line + c->vc_line_len, tmp, (size_t)n);
+	r = vsock_connect_scan(c->vc_line, c->vc_line_len + (size_t)n, &port, &used);
+	if (r < 0) {
+		c->vc_vs->vs_stats.refused++;
+		log_guest_ratelimited("virtio-vsock: host connection closed: %s CONNECT line",
+				      r == -EMSGSIZE ? "over-long" : "malformed");
+		vsock_conn_close(c, false);
+		return;
+	}
+	take = r ? used - c->vc_line_len : (size_t)n;
+	if (read(c->vc_fd, tmp, take) != (ssize_t)take) {
+		vsock_conn_close(c, false); /* it was there a moment ago: a socket error */
+		return;
+	}
+	c->vc_line_len = (uint8_t)(c->vc_line_len + take);
+	if (r)
+		host_connect(c, port);
+}
+
+void vsock_host_accepted(struct vsock_conn *c)
+{
+	char ok[24];
+	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->vc_host_port);
+
+	/* a fresh socket always has room for one short line: anything else is a dead peer */
+	if (send(c->vc_fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
+		vsock_conn_close(c, true);
+		return;
+	}
+	vsock_conn_set_state(c, VSC_OPEN);
+	c->vc_vs->vs_stats.opened++;
+	vsock_conn_poll(c);
+}
+
+/* ---- guest -> host: connect, write, shutdown ------------------------------------- */
+
+void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
+{
+	uint32_t hp = le32toh(h->dst_port), gp = le32toh(h->src_port);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vsock_conn *c = NULL;
+	int fd = -1;
+
+	if (!vs->vs_path[0] || vs->vs_live >= vs->vs_max_conns)
+		goto refuse;
+	_Static_assert(VSOCK_PATH_MAX + sizeof("_4294967295") <= sizeof(sa.sun_path),
+		       "PATH_P fits sun_path");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vs->vs_path, hp);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto refuse;
+	/* AF_UNIX connects at once or fails (EAGAIN: the listener's backlog is full) */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		log_guest_ratelimited("virtio-vsock: guest connect to host port %u: %s: %s", hp,
+				      sa.sun_path, strerror(errno));
+		goto refuse;
+	}
+	c = vsock_conn_alloc(vs, fd);
+	if (!c)
+		goto refuse;
+	c->vc_host_port = hp;
+	c->vc_guest_port = gp;
+	c->vc_peer_buf_alloc = le32toh(h->buf_alloc);
+	c->vc_peer_fwd_cnt = le32toh(h->fwd_cnt);
+	vsock_conn_set_state(c, VSC_OPEN);
+	vsock_hash_add(c);
+	c->vc_owe |= VSC_OWE_RESPONSE;
+	vsock_queue(c);
+	vs->vs_stats.opened++;
+	vsock_conn_poll(c);
+	return;
+refuse:
+	if (fd >= 0)
+		close(fd);
+	vs->vs_stats.refused++;
+	vsock_rst_orphan(vs, hp, gp);
+}
+
+/* Owe the guest our fwd_cnt when its view of our free space runs low (Linux's rule). */
+static void credit_check(struct vsock_conn *c)
+{
+	uint32_t seen_used = c->vc_rx_cnt - c->vc_fwd_sent;
+
+	if (c->vc_fwd_cnt != c->vc_fwd_sent && c->vc_state == VSC_OPEN &&
+	    VSOCK_BUF_ALLOC - MIN(seen_used, (uint32_t)VSOCK_BUF_ALLOC) < VSOCK_CREDIT_LOW) {
+		c->vc_owe |= VSC_OWE_CREDIT_UPDATE;
+		vsock_queue(c);
+	}
+}
+
+/* Copy (len) bytes of (iov, nr), from byte (skip) on, to the end of the ring. */
+static void ring_put(struct vsock_conn *c, const struct iovec *iov, int nr, size_t skip,
+		     size_t len)
+{
+	uint32_t at = (c->vc_buf_head + c->vc_buf_len) % VSOCK_BUF_ALLOC;
+
+	for (int i = 0; i < nr && len; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t k = iov[i].iov_len;
+
+		if (skip >= k) {
+			skip -= k;
+			continue;
+		}
+		p += skip;
+		k = MIN(k - skip, len);
+		skip = 0;
+		len -= k;
+		c->vc_buf_len += (uint32_t)k;
+		c->vc_vs->vs_stats.buffered += k;
+		while (k) {
+			size_t part = MIN(k, (size_t)(VSOCK_BUF_ALLOC - at));
+
+			memcpy(c->vc_buf + at, p, part);
+			at = (uint32_t)((at + part) % VSOCK_BUF_ALLOC);
+			p += part;
+			k -= part;
+		}
+	}
+}
+
+void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len)
+{
+	struct vsock *vs = c->vc_vs;
+	ssize_t n = 0;
+
+	/* the caller checked the credit: what is held plus this fits the ring */
+	assert(c->vc_buf_len + (uint64_t)len <= VSOCK_BUF_ALLOC);
+	if (!c->vc_buf_len) {
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)nr };
+
+		n = sendmsg(c->vc_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			vsock_conn_close(c, true); /* the host peer is gone */
+			return;
+		}
+		n = MAX(n, 0);
+		c->vc_fwd_cnt += (uint32_t)n;
+		vs->vs_stats.bytes_to_host += (uint64_t)n;
+	}
+	if ((uint32_t)n < len) {
+		if (!c->vc_buf)
+			c->vc_buf = malloc(VSOCK_BUF_ALLOC);
+		if (!c->vc_buf) {
+			log_warn("virtio-vsock: out of memory: resetting a connection");
+			vsock_conn_close(c, true);
+			return;
+		}
+		ring_put(c, iov, nr, (size_t)n, len - (uint32_t)n);
+	}
+	credit_check(c);
+	vsock_conn_poll(c);
+}
+
+void vsock_conn_flush(struct vsock_conn *c)
+{
+	struct vsock *vs = c->vc_vs;
+
+	while (c->vc_buf_len) {
+		uint32_t first = MIN(c->vc_buf_len, VSOCK_BUF_ALLOC - c->vc_buf_head);
+		struct iovec iov[2] = {
+			{ c->vc_buf + c->vc_buf_head, first },
+			{ c->vc_buf, c->vc_buf_len - first },
+		};
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1 };
+		ssize_t n = sendmsg(c->vc_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			vsock_conn_close(c, true);
+			return;
+		}
+		c->vc_buf_head = (uint32_t)((c->vc_buf_head + (uint32_t)n) % VSOCK_BUF_ALLOC);
+		c->vc_buf_len -= (uint32_t)n;
+		c->vc_fwd_cnt += (uint32_t)n;
+		vs->vs_stats.buffered -= (uint64_t)n;
+		vs->vs_stats.bytes_to_host += (uint64_t)n;
+	}
+	if (!c->vc_buf_len) {
+		/* an idle connection holds no buffer: memory follows what is in flight */
+		free(c->vc_buf);
+		c->vc_buf = NULL;
+		c->vc_buf_head = 0;
+		if (c->vc_guest_no_send && c->vc_guest_no_recv) {
+			vsock_conn_close(c, true); /* the guest closed: all it sent is delivered */
+			return;
+		}
+		if (c->vc_guest_no_send && !c->vc_wr_shut) {
+			shutdown(c->vc_fd, SHUT_WR); /* the host peer reads EOF */
+			c->vc_wr_shut = true;
+		}
+	}
+	credit_check(c);
+	vsock_conn_poll(c);
+}
+
+ssize_t vsock_conn_read(struct vsock_conn *c, const struct iovec *iov, int nr)
+{
+	ssize_t n = readv(c->vc_fd, iov, nr);
+
+	return n < 0 ? -errno : n;
+}
+
+void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags)
+{
+	if ((flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && !c->vc_guest_no_recv) {
+		/* the host peer's writes fail (EPIPE) from now on */
+		shutdown(c->vc_fd, SHUT_RD);
+		c->vc_guest_no_recv = true;
+		c->vc_readable = false;
+	}
+	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
+		c->vc_guest_no_send = true;
+	vsock_conn_flush(c);
+}
+
+/* ---- listener setup and teardown ---------------------------------------------------- */
+
+/* Is a listener alive at (path)? 1 yes, 0 no (stale), -errno when the probe fails. */
+static int socket_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	/* EAGAIN: a listener whose backlog is full is a live one */
+	r = r == 0 || errno == EAGAIN ? 1 : errno == ECONNREFUSED ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+/* Clear PATH for bind as the control socket does (vmm/ctl.c): nothing there, or a stale socket. */
+static int clear_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		r = -errno;
+		snprintf(err, errlen, "--vsock socket=%s: %s", path, strerror(-r));
+		return -EINVAL;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "--vsock socket=%s: exists and is not a socket (not replacing "
+			 "it)", path);
+		return -EINVAL;
+	}
+	r = socket_live(path);
+	if (r == 1) {
+		snprintf(err, errlen, "--vsock socket=%s: another process is listening on it", path);
+		return -EINVAL;
+	}
+	if (r < 0 || (unlink(path) < 0 && errno != ENOENT)) {
+		r = r < 0 ? r : -errno;
+		snprintf(err, errlen, "--vsock socket=%s: cannot replace the stale socket: %s", path,
+			 strerror(-r));
+		return -EINVAL;
+	}
+	log_info("replaced a stale vsock socket at %s", path);
+	return 0;
+}
+
+static int make_listener(struct vsock *vs, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int r = clear_path(vs->vs_path, err, errlen);
+
+	if (r)
+		return r;
+	vs->vs_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (vs->vs_lfd < 0)
+		goto fail;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", vs->vs_path);
+	if (bind(vs->vs_lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	/* 0600: the socket reaches into the guest; only its owner (and root) may connect */
+	if (chmod(vs->vs_path, 0600) < 0 || lstat(vs->vs_path, &st) < 0 ||
+	    listen(vs->vs_lfd, VSOCK_MAX_PENDING) < 0) {
+		r = -errno;
+		unlink(vs->vs_path);
+		errno = -r;
+		goto fail;
+	}
+	vs->vs_path_dev = st.st_dev;
+	vs->vs_path_ino = st.st_ino;
+	vs->vs_path_own = true;
+	return 0;
+fail:
+	r = -errno;
+	snprintf(err, errlen, "--vsock socket=%s: %s", vs->vs_path, strerror(-r));
+	/* a missing directory or a read-only one is the user's to fix */
+	return r == -ENOENT || r == -EACCES || r == -EROFS || r == -ENOTDIR || r == -EADDRINUSE ?
+		       -EINVAL : r;
+}
+
+int vsock_host_init(struct vsock *vs, const struct vsock_config *cfg, char *err, size_t errlen)
+{
+	int r;
+
+	vs->vs_lfd = vs->vs_tfd = -1;
+	vs->vs_next_port = VSOCK_HOST_PORT_BASE;
+	vs->vs_listen_op = (struct evl_op){ .done = listen_done_cb, .opaque = vs };
+	if (cfg->path) {
+		if (!cfg->path[0] || strlen(cfg->path) > VSOCK_PATH_MAX) {
+			snprintf(err, errlen, "--vsock socket=%s: path must be 1 to %d bytes",
+				 cfg->path, VSOCK_PATH_MAX);
+			return -EINVAL;
+		}
+		snprintf(vs->vs_path, sizeof(vs->vs_path), "%s", cfg->path);
+		r = make_listener(vs, err, errlen);
+		if (r)
+			return r;
+	}
+	vs->vs_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (vs->vs_tfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "virtio-vsock: timerfd: %s", strerror(-r));
+		return r;
+	}
+	if (cfg->evl) {
+		r = vsock_start(vs, cfg->evl);
+		if (r) {
+			snprintf(err, errlen, "virtio-vsock: cannot watch its timer: %s", strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int vsock_start(void *dev, struct evl *evl)
+{
+	struct vsock *vs = dev;
+	int r = evl_watch_fd(evl, vs->vs_tfd, vsock_timer_cb, vs);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&vs->vs_lock);
+	vs->vs_evl = evl;
+	/* fire at once: the first tick, on the loop thread, arms the listener's poll */
+	vs->vs_retry_at = 1;
+	vs->vs_listen_paused = true;
+	vsock_timer_update(vs);
+	pthread_mutex_unlock(&vs->vs_lock);
+	return 0;
+}
+
+void vsock_host_fini(struct vsock *vs)
+{
+	struct stat st;
+
+	for (unsigned i = 0; vs->vs_conns && i < vs->vs_hwm; i++) {
+		struct vsock_conn *c = &vs->vs_conns[i];
+
+		if (c->vc_fd >= 0)
+			close(c->vc_fd);
+		c->vc_fd = -1;
+		free(c->vc_buf);
+		c->vc_buf = NULL;
+	}
+	if (vs->vs_lfd >= 0)
+		close(vs->vs_lfd);
+	vs->vs_lfd = -1;
+	/* only if PATH is still the socket we made (someone may have replaced it) */
+	if (vs->vs_path_own && lstat(vs->vs_path, &st) == 0 && st.st_dev == vs->vs_path_dev &&
+	    st.st_ino == vs->vs_path_ino)
+		unlink(vs->vs_path);
+	vs->vs_path_own = false;
+	if (vs->vs_tfd >= 0)
+		close(vs->vs_tfd);
+	vs->vs_tfd = -1;
+}

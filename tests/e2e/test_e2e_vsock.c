@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_e2e_vsock.c: --vsock against the real Debian cloud kernel's
+ * virtio-vsock driver, with the host's python3 in the guest (through
+ * --share ro:/usr; its socket module has AF_VSOCK). One boot covers the
+ * streams: a guest connect to a host port nobody listens on fails at once
+ * (ECONNRESET/ECONNREFUSED, no hang); a guest connect to CID 2 port 1234
+ * reaches the host listener at PATH_1234 (echo); a host "CONNECT 5001" to a
+ * port nobody listens on is closed without "OK"; a host "CONNECT 5000" gets
+ * "OK <port>" and an 8 MiB round trip comes back intact (SHA-256 on both
+ * sides); a host peer that stops reading while the guest sends 8 MiB blocks
+ * the guest (credit) with agentvmm's RSS bounded, and once it reads, all of
+ * it arrives intact. Then: PATH is gone after exit. A second boot: a stale
+ * socket at PATH is replaced, and SIGTERM leaves nothing behind. Without a
+ * boot: a live listener at PATH is refused with exit 2 and one line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tests/e2e/e2e.h"
+#include "tests/helpers/th.h"
+
+#define PYTHON "/usr/bin/python3"
+#define BIG (8u << 20)              /* bytes each way */
+#define STREAM_TIMEOUT_S 900        /* the whole streaming boot (nested TCG test hosts are slow) */
+#define STALL_S 3                   /* how long the host peer does not read */
+#define RSS_BOUND_KB (4 * 1024)     /* agentvmm's growth while the guest is blocked */
+#define ANON_BOUND_KB (2 * 1024)
+
+static char dir[] = "/tmp/av-e2e-vsock-XXXXXX";
+static char rundir[600];
+static char vpath[700];             /* the --vsock PATH */
+
+static int setup(void **state)
+{
+	if (e2e_make_dirs(dir, rundir, sizeof(rundir)))
+		return -1;
+	snprintf(vpath, sizeof(vpath), "%s/v.sock", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	return e2e_rm_rf(dir);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sun_of(struct sockaddr_un *sa, const char *p)
+{
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	assert_true(strlen(p) < sizeof(sa->sun_path));
+	memcpy(sa->sun_path, p, strlen(p) + 1);
+}
+
+static int listen_at(const char *p)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sun_of(&sa, p);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static int connect_to(const char *p)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sun_of(&sa, p);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait up to (ms) for (fd) to have (events); false on timeout. */
+static bool wait_fd(int fd, short events, int ms)
+{
+	struct pollfd pf = { .fd = fd, .events = events };
+
+	return poll(&pf, 1, ms) > 0;
+}
+
+/* The first line of sha256sum over (len) bytes at (p), via a file. */
+static const char *sha256_of(const void *p, size_t len)
+{
+	static char hex[65];
+	char f[800], cmd[900];
+	FILE *o;
+
+	snprintf(f, sizeof(f), "%s/sha.bin", dir);
+	o = fopen(f, "wb");
+	assert_non_null(o);
+	assert_int_equal(fwrite(p, 1, len, o), len);
+	fclose(o);
+	snprintf(cmd, sizeof(cmd), "sha256sum %s | cut -c1-64", f);
+	snprintf(hex, sizeof(hex), "%s", e2e_host_line(cmd));
+	unlink(f);
+	return hex;
+}
+
+/* ---- agentvmm in the background ----------------------------------------------------- */
+
+struct vm {
+	pid_t pid;
+	int out;
+	char buf[65536];
+	size_t len;
+};
+
+static void vm_spawn(struct vm *v, const char *const *args)
+{
+	char *argv[40], errf[800];
+	int p[2], n = 0;
+
+	argv[n++] = strdup(AV_AGENTVMM);
+	for (; *args && n < 39; args++)
+		argv[n++] = strdup(*args);
+	argv[n] = NULL;
+	snprintf(errf, sizeof(errf), "%s/stderr", dir);
+	memset(v, 0, sizeof(*v));
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	v->pid = fork();
+	if (v->pid == 0) {
+		int null = open("/dev/null", O_RDONLY), e = open(errf, O_WRONLY | O_CREAT | O_TRUNC,
+								 0644);
+
+		setpgid(0, 0);
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(e, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < n; i++)
+		free(argv[i]);
+	close(p[1]);
+	v->out = p[0];
+	fcntl(v->out, F_SETFL, O_NONBLOCK);
+}
+
+/* Read the guest's output until it holds (what); false at the deadline or its end. */
+static bool vm_wait_for(struct vm *v, const char *what, uint64_t deadline)
+{
+	while (!strstr(v->buf, what) && now_ms() < deadline && v->out >= 0) {
+		if (!wait_fd(v->out, POLLIN, 200))
+			continue;
+		ssize_t n = read(v->out, v->buf + v->len, sizeof(v->buf) - 1 - v->len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			close(v->out);
+			v->out = -1;
+		}
+		if (n > 0)
+			v->len += (size_t)n;
+		v->buf[v->len] = 0;
+	}
+	return strstr(v->buf, what) != NULL;
+}
+
+/* Wait for agentvmm to exit (killing it at the deadline); its status, -1 if killed. */
+static int vm_reap(struct vm *v, uint64_t deadline)
+{
+	int st;
+
+	while (waitpid(v->pid, &st, WNOHANG) == 0) {
+		if (now_ms() >= deadline) {
+			kill(-v->pid, SIGKILL);
+			waitpid(v->pid, &st, 0);
+			return -1;
+		}
+		vm_wait_for(v, "\x01never", now_ms() + 100); /* keep its stdout drained */
+	}
+	if (v->out >= 0)
+		close(v->out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void vm_fail(struct vm *v, const char *what)
+{
+	char errf[800];
+
+	snprintf(errf, sizeof(errf), "%s/stderr", dir);
+	kill(-v->pid, SIGKILL);
+	waitpid(v->pid, NULL, 0);
+	fail_msg("%s\n--- guest output:\n%s\n--- agentvmm stderr:\n%s", what, v->buf,
+		 e2e_slurp(errf));
+}
+
+/* VmRSS and RssAnon of (pid), KiB. */
+static void rss_of(pid_t pid, long *rss, long *anon)
+{
+	char p[64], *s;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	s = e2e_slurp(p);
+	*rss = *anon = -1;
+	if (strstr(s, "VmRSS:"))
+		*rss = strtol(strstr(s, "VmRSS:") + 6, NULL, 10);
+	if (strstr(s, "RssAnon:"))
+		*anon = strtol(strstr(s, "RssAnon:") + 8, NULL, 10);
+}
+
+/* ---- host peers -------------------------------------------------------------------------- */
+
+/* PATH_1234: echo one connection until EOF. */
+static void *echo_thread(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	char b[4096];
+	ssize_t n;
+
+	if (!wait_fd(lfd, POLLIN, STREAM_TIMEOUT_S * 1000))
+		return NULL;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd >= 0 && (n = read(fd, b, sizeof(b))) > 0)
+		if (write(fd, b, (size_t)n) != n)
+			break;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* PATH_2345: the peer that stops reading. */
+struct slow {
+	int lfd, fd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage;                  /* 1 accepted, 2 go (send "G"), 3 read, 4 done */
+	uint8_t *got;
+	size_t len;
+};
+
+static void slow_set(struct slow *s, int stage)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stage = stage;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool slow_wait(struct slow *s, int stage, uint64_t deadline)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->stage < stage && now_ms() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	bool ok = s->stage >= stage;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void *slow_thread(void *arg)
+{
+	struct slow *s = arg;
+	uint64_t deadline = now_ms() + STREAM_TIMEOUT_S * 1000ULL;
+	ssize_t n;
+
+	if (!wait_fd(s->lfd, POLLIN, STREAM_TIMEOUT_S * 1000))
+		return NULL;
+	s->fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+	slow_set(s, 1);
+	if (!slow_wait(s, 2, deadline) || write(s->fd, "G", 1) != 1)
+		return NULL;
+	if (!slow_wait(s, 3, deadline))
+		return NULL;
+	while (s->len < BIG + 1 && (n = read(s->fd, s->got + s->len, BIG + 1 - s->len)) > 0)
+		s->len += (size_t)n;
+	close(s->fd); /* the guest's recv() then sees EOF */
+	slow_set(s, 4);
+	return NULL;
+}
+
+/* ---- the guest's side ---------------------------------------------------------------------- */
+
+static const char guest_py[] =
+	"import hashlib, os, socket, time\n"
+	"V = socket.AF_VSOCK\n"
+	"def say(*a):\n"
+	"    print(*a, flush=True)\n"
+	"s = socket.socket(V, socket.SOCK_STREAM)\n"
+	"t = time.monotonic()\n"
+	"try:\n"
+	"    s.connect((2, 9))\n"
+	"    say('NOLISTEN connected')\n"
+	"except OSError as e:\n"
+	"    say('NOLISTEN errno=%d t=%.2f' % (e.errno, time.monotonic() - t))\n"
+	"s.close()\n"
+	"s = socket.socket(V, socket.SOCK_STREAM)\n"
+	"s.connect((2, 1234))\n"
+	"s.sendall(b'ping from the guest')\n"
+	"s.shutdown(socket.SHUT_WR)\n"
+	"got = b''\n"
+	"while True:\n"
+	"    b = s.recv(4096)\n"
+	"    if not b:\n"
+	"        break\n"
+	"    got += b\n"
+	"s.close()\n"
+	"say('ECHO ' + got.decode())\n"
+	"l = socket.socket(V, socket.SOCK_STREAM)\n"
+	"l.bind((socket.VMADDR_CID_ANY, 5000))\n"
+	"l.listen(4)\n"
+	"say('LISTENING')\n"
+	"c, _ = l.accept()\n"
+	"h = hashlib.sha256()\n"
+	"n = 0\n"
+	"while True:\n"
+	"    b = c.recv(262144)\n"
+	"    if not b:\n"
+	"        break\n"
+	"    h.update(b)\n"
+	"    n += len(b)\n"
+	"    c.sendall(b)\n"
+	"c.close()\n"
+	"say('ROUNDTRIP %d %s' % (n, h.hexdigest()))\n"
+	"data = os.urandom(8 << 20)\n"
+	"say('SHA ' + hashlib.sha256(data).hexdigest())\n"
+	"s = socket.socket(V, socket.SOCK_STREAM)\n"
+	"s.connect((2, 2345))\n"
+	"s.recv(1)\n"
+	"t = time.monotonic()\n"
+	"s.sendall(data)\n"
+	"s.shutdown(socket.SHUT_WR)\n"
+	"s.recv(1)\n"
+	"say('SENT %.1f' % (time.monotonic() - t))\n"
+	"s.close()\n"
+	"say('DONE')\n";
+
+/* "CONNECT (port)\n" on a new connection to PATH; the reply line (without '\n'), "" if closed. */
+static const char *host_connect(int *fdp, uint32_t port, uint64_t deadline)
+{
+	static char line[64];
+	char req[32];
+	size_t n = 0;
+	int fd = connect_to(vpath);
+
+	assert_true(fd >= 0);
+	snprintf(req, sizeof(req), "CONNECT %u\n", port);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	line[0] = 0;
+	while (n < sizeof(line) - 1 && now_ms() < deadline) {
+		if (!wait_fd(fd, POLLIN, 200))
+			continue;
+		if (read(fd, line + n, 1) != 1)
+			break; /* closed: EOF or ECONNRESET */
+		if (line[n] == '\n')
+			break;
+		line[++n] = 0;
+	}
+	line[n] = 0;
+	*fdp = fd;
+	return line;
+}
+
+/* Send (src) and read its echo into (back) at the same time, on a non-blocking socket. */
+static size_t round_trip(int fd, const uint8_t *src, uint8_t *back, uint64_t deadline)
+{
+	size_t sent = 0, got = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (now_ms() < deadline) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN | (sent < BIG ? POLLOUT : 0) };
+
+		if (poll(&pf, 1, 500) <= 0)
+			continue;
+		if ((pf.revents & POLLOUT) && sent < BIG) {
+			ssize_t n = send(fd, src + sent, MIN(BIG - sent, 65536u), MSG_NOSIGNAL);
+
+			if (n > 0)
+				sent += (size_t)n;
+			if (sent == BIG)
+				shutdown(fd, SHUT_WR);
+		}
+		if (pf.revents & (POLLIN | POLLHUP)) {
+			ssize_t n = recv(fd, back + got, BIG + 1 - got, 0);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+	}
+	return got;
+}
+
+static void test_e2e_vsock_streams_credit_and_cleanup(void **state)
+{
+	uint64_t deadline = now_ms() + STREAM_TIMEOUT_S * 1000ULL, t0 = now_ms();
+	char p1234[800], p2345[800], gdir[800], share[900], vs[900], want[200];
+	uint8_t *src = malloc(BIG), *back = malloc(BIG + 1);
+	struct slow slow = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER,
+			     .cond = PTHREAD_COND_INITIALIZER, .got = malloc(BIG + 1) };
+	pthread_t echo_t, slow_t;
+	long rss0, anon0, rss1, anon1;
+	struct vm v;
+	int echo_l, fd, r;
+
+	/* the guest's program, and the host listeners the guest connects to */
+	snprintf(gdir, sizeof(gdir), "%s/g", dir);
+	assert_int_equal(mkdir(gdir, 0755), 0);
+	snprintf(share, sizeof(share), "%s/guest.py", gdir);
+	FILE *f = fopen(share, "w");
+	assert_non_null(f);
+	fputs(guest_py, f);
+	fclose(f);
+	snprintf(p1234, sizeof(p1234), "%s_1234", vpath);
+	snprintf(p2345, sizeof(p2345), "%s_2345", vpath);
+	echo_l = listen_at(p1234);
+	slow.lfd = listen_at(p2345);
+	pthread_create(&echo_t, NULL, echo_thread, &echo_l);
+	pthread_create(&slow_t, NULL, slow_thread, &slow);
+	f = fopen("/dev/urandom", "rb");
+	assert_int_equal(fread(src, 1, BIG, f), BIG);
+	fclose(f);
+
+	snprintf(share, sizeof(share), "ro:%s:/t", gdir);
+	snprintf(vs, sizeof(vs), "cid=3,socket=%s", vpath);
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--share",
+			      "ro:/usr", "--share", share, "--vsock", vs, "--", PYTHON,
+			      "/t/guest.py"));
+
+	/* guest -> host: nobody at PATH_9 (fails fast), PATH_1234 echoes */
+	if (!vm_wait_for(&v, "LISTENING", deadline))
+		vm_fail(&v, "the guest never listened on port 5000");
+	printf("  guest listening after %.1f s\n", (now_ms() - t0) / 1000.0);
+	const char *nl = strstr(v.buf, "NOLISTEN errno=");
+	if (!nl)
+		vm_fail(&v, "guest connect to a port nobody listens on did not fail");
+	int e = atoi(nl + strlen("NOLISTEN errno="));
+	double secs = atof(strstr(nl, "t=") + 2);
+	printf("  guest connect to nobody: errno %d after %.2f s\n", e, secs);
+	assert_true(e == ECONNRESET || e == ECONNREFUSED);
+	assert_true(secs < 1.0);
+	assert_non_null(strstr(v.buf, "ECHO ping from the guest\n"));
+
+	/* host -> guest: nobody on 5001 (closed, no OK), then 5000 and 8 MiB both ways */
+	const char *reply = host_connect(&fd, 5001, deadline);
+	assert_string_equal(reply, "");
+	close(fd);
+	reply = host_connect(&fd, 5000, deadline);
+	if (strncmp(reply, "OK ", 3))
+		vm_fail(&v, "CONNECT 5000 got no OK");
+	assert_true(strtoul(reply + 3, NULL, 10) >= 1UL << 30);
+	uint64_t t1 = now_ms();
+	size_t got = round_trip(fd, src, back, deadline);
+	close(fd);
+	printf("  8 MiB round trip in %.1f s\n", (now_ms() - t1) / 1000.0);
+	assert_int_equal(got, BIG);
+	assert_memory_equal(back, src, BIG);
+	snprintf(want, sizeof(want), "ROUNDTRIP %u %s\n", BIG, sha256_of(src, BIG));
+	if (!vm_wait_for(&v, want, deadline))
+		vm_fail(&v, "the guest did not see the same 8 MiB");
+
+	/* a host peer that does not read: the guest blocks, agentvmm stays small */
+	if (!slow_wait(&slow, 1, deadline))
+		vm_fail(&v, "the guest never connected to port 2345");
+	rss_of(v.pid, &rss0, &anon0);
+	slow_set(&slow, 2);
+	sleep(STALL_S);
+	rss_of(v.pid, &rss1, &anon1);
+	printf("  host peer not reading for %d s: VmRSS %ld -> %ld KiB, RssAnon %ld -> %ld KiB\n",
+	       STALL_S, rss0, rss1, anon0, anon1);
+	assert_false(strstr(v.buf, "SENT"));
+	assert_true(rss1 - rss0 < RSS_BOUND_KB);
+	assert_true(anon1 - anon0 < ANON_BOUND_KB);
+	slow_set(&slow, 3);
+	if (!slow_wait(&slow, 4, deadline) || !vm_wait_for(&v, "DONE", deadline))
+		vm_fail(&v, "the guest's 8 MiB did not get through");
+	assert_int_equal(slow.len, BIG);
+	snprintf(want, sizeof(want), "SHA %s\n", sha256_of(slow.got, slow.len));
+	assert_non_null(strstr(v.buf, want));
+	double blocked = atof(strstr(v.buf, "SENT") + 5);
+	printf("  the guest's 8 MiB took %.1f s (blocked while the peer did not read)\n", blocked);
+	assert_true(blocked >= STALL_S - 0.5);
+
+	r = vm_reap(&v, deadline);
+	printf("  whole run %.1f s, status %d\n", (now_ms() - t0) / 1000.0, r);
+	assert_int_equal(r, 0);
+	pthread_join(echo_t, NULL);
+	pthread_join(slow_t, NULL);
+	close(echo_l);
+	close(slow.lfd);
+	/* nothing left behind: PATH unlinked (PATH_P are the host's own), no socket dirs */
+	assert_int_equal(access(vpath, F_OK), -1);
+	assert_int_equal(e2e_count_entries(rundir), 0);
+	unlink(p1234);
+	unlink(p2345);
+	free(src);
+	free(back);
+	free(slow.got);
+}
+
+static void test_e2e_vsock_stale_replaced_sigterm_leaves_nothing(void **state)
+{
+	uint64_t deadline = now_ms() + E2E_BOOT_TIMEOUT_S * 1000ULL;
+	struct sockaddr_un sa;
+	char vs[900];
+	struct vm v;
+	int fd, r;
+
+	/* a socket file nobody listens on (an agentvmm killed with SIGKILL leaves one) */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sun_of(&sa, vpath);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	snprintf(vs, sizeof(vs), "cid=42,socket=%s", vpath);
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--vsock", vs, "--", "sh", "-c",
+			      "echo READY; sleep 1000"));
+	if (!vm_wait_for(&v, "READY", deadline))
+		vm_fail(&v, "the guest did not start");
+	fd = connect_to(vpath);
+	assert_true(fd >= 0); /* agentvmm's own listener now */
+	close(fd);
+	kill(v.pid, SIGTERM);
+	r = vm_reap(&v, deadline);
+	assert_int_equal(r, 128 + SIGTERM);
+	assert_int_equal(access(vpath, F_OK), -1);
+	assert_int_equal(e2e_count_entries(rundir), 0);
+}
+
+static void test_e2e_vsock_live_socket_refused(void **state)
+{
+	struct th_result res;
+	char vs[900], want[1000];
+	int lfd = listen_at(vpath);
+
+	snprintf(vs, sizeof(vs), "cid=3,socket=%s", vpath);
+	e2e_run(&res, 60, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--vsock", vs, "--", "true"));
+	snprintf(want, sizeof(want), "agentvmm: --vsock socket=%s: another process is listening on "
+		 "it\n", vpath);
+	assert_int_equal(res.status, 2);
+	assert_string_equal(res.err, want);
+	close(lfd);
+	unlink(vpath);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_e2e_vsock_live_socket_refused),
+		cmocka_unit_test(test_e2e_vsock_stale_replaced_sigterm_leaves_nothing),
+		cmocka_unit_test(test_e2e_vsock_streams_credit_and_cleanup),
+	};
+	int ret;
+
+	if ((ret = e2e_check_host()) || (ret = e2e_check_virtiofsd()))
+		return ret;
+	if (access(PYTHON, X_OK)) {
+		fprintf(stderr, "skip: %s missing (the guest runs the host's python3)\n", PYTHON);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
