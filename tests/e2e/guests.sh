@@ -65,24 +65,22 @@ for p in "${direct[@]}" "${linux[@]}"; do
 	[ -x "$p" ] || { echo "guests.sh: $p missing: build first (scripts/build.sh)" >&2; exit 2; }
 done
 
-# Seconds each program took in a test host (measured; docs/testhost.md):
-# only the split between lanes uses them. Unknown programs count 120.
+# Seconds each program took in a test host (measured in one run with two
+# test hosts side by side): only the split between lanes uses them. Unknown
+# programs count 90.
 weight() {
 	case ${1##*/} in
-	test_e2e_net) echo 530 ;;
-	test_e2e_faults) echo 200 ;;
-	test_e2e_generic) echo 120 ;;
-	test_e2e_stage2) echo 120 ;;
-	test_e2e_soak) echo 100 ;;
-	test_e2e_shutdown) echo 90 ;;
-	test_e2e_share) echo 80 ;;
-	test_e2e_boot | test_e2e_hostile) echo 70 ;;
-	test_e2e_disk | test_e2e_lib) echo 45 ;;
-	test_e2e_vsock) echo 30 ;;
+	test_e2e_net) echo 180 ;;
+	test_e2e_faults | test_e2e_stage2) echo 165 ;;
+	test_e2e_boot | test_e2e_share) echo 80 ;;
+	test_e2e_soak | test_e2e_disk | test_e2e_generic) echo 70 ;;
+	test_e2e_hostile) echo 55 ;;
+	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;
+	test_e2e_lib) echo 25 ;;
 	test_e2e_bench_smoke) echo 20 ;;
 	compressed-modules.sh) echo 15 ;;
-	test_tinyguest | test_e2e_direct_* | test_e2e_badinput | badinput-nokvm.sh) echo 15 ;;
-	*) echo 120 ;;
+	test_tinyguest | test_e2e_direct_* | test_e2e_badinput | badinput-nokvm.sh) echo 10 ;;
+	*) echo 90 ;;
 	esac
 }
 
