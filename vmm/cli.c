@@ -70,6 +70,9 @@ static const char usage[] =
 	"  --console stdio|none|FILE\n"
 	"                      where the guest console goes (default stdio; FILE\n"
 	"                      is appended to, and the console takes no input)\n"
+	"  --console-limit MIB stop writing a console file (--console FILE, or a\n"
+	"                      stdout that is a file) after MIB MiB (default 64;\n"
+	"                      0: no limit)\n"
 	"  --config FILE       read options from a JSON file (docs/embedding.md);\n"
 	"                      flags override it, a repeated flag replaces its list\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
@@ -646,6 +649,20 @@ static int set_console(struct vm_config *cfg, const char *arg, char *err, size_t
 	return 0;
 }
 
+/* --console-limit MIB: 0 lifts the limit (VM_CONSOLE_UNLIMITED) */
+static int set_console_limit(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v > VM_CONSOLE_LIMIT_MAX_MIB) {
+		snprintf(err, errlen, "--console-limit %s: must be a number of MiB from 0 (no limit) "
+			 "to %d", arg, VM_CONSOLE_LIMIT_MAX_MIB);
+		return -EINVAL;
+	}
+	cfg->console_limit_mib = v ? v : VM_CONSOLE_UNLIMITED;
+	return 0;
+}
+
 static int set_shutdown_timeout(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
@@ -839,6 +856,7 @@ static const struct cli_opt opts[] = {
 	{ "mem", CLI_NUM, set_mem, 0, CLI_NO_LIST },
 	{ "owner", CLI_STR, cli_owner, 0, CLI_NO_LIST },
 	{ "console-log", CLI_BOOL, set_console_log, 0, CLI_NO_LIST },
+	{ "console-limit", CLI_NUM, set_console_limit, 0, CLI_NO_LIST },
 	{ "verbose", CLI_COUNT, set_verbose, 0, CLI_NO_LIST },
 	{ "disk", CLI_LIST, cli_disk, 0, CLI_LIST_DISKS },
 	{ "share", CLI_LIST, cli_share, 0, CLI_LIST_SHARES },

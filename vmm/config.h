@@ -27,6 +27,10 @@
 #define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
 #define VM_MAX_API_UIDS 16        /* --api-allow-uid (CTL_MAX_ALLOWED_UIDS) */
 #define VM_INIT_MAX 1024          /* --init path bytes, NUL included (GI_CMDLINE_INIT_MAX) */
+/* --console-limit MIB: a console file's size limit (vmm/console.h); 0 in the config = default */
+#define VM_CONSOLE_LIMIT_DEFAULT_MIB 64
+#define VM_CONSOLE_LIMIT_MAX_MIB (1024 * 1024)
+#define VM_CONSOLE_UNLIMITED UINT64_MAX /* --console-limit 0 */
 
 /* --disk PATH[,ro][,direct][,mount=GUESTPATH] */
 struct vm_disk {
@@ -104,6 +108,7 @@ struct vm_config {
 	unsigned nr_api_uids;
 	unsigned api_uids[VM_MAX_API_UIDS]; /* --api-allow-uid: more uids the socket serves */
 	const char *console;      /* --console stdio|none|PATH; NULL = stdio */
+	uint64_t console_limit_mib; /* --console-limit: 0 = VM_CONSOLE_LIMIT_DEFAULT_MIB */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
 	/* strings this config owns (config_keep), freed by config_fini */

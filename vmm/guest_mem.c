@@ -3,6 +3,7 @@
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -81,6 +82,26 @@ static int gm_map(struct guest_mem *gm, uint64_t size, bool shared, void **ram)
 	return 0;
 }
 
+/*
+ * The memfd, sized and sealed. Its fd goes to vhost-user back ends
+ * (virtiofsd), which we do not trust more than the guest: a back end that
+ * ftruncate()s it to 0 would make agentvmm's next access to guest RAM a
+ * SIGBUS. The size is sealed (no shrink, no grow) and so is the seal set,
+ * as QEMU's memfd backend does; F_SEAL_WRITE cannot be used, the back end
+ * must write guest RAM. Sealing needs a memfd made with MFD_ALLOW_SEALING.
+ */
+static int gm_memfd_open(struct guest_mem *gm, uint64_t size)
+{
+	gm->fd = memfd_create("agentvmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (gm->fd < 0)
+		return -errno;
+	if (ftruncate(gm->fd, (off_t)size) < 0)
+		return -errno;
+	if (fcntl(gm->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	return 0;
+}
+
 int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start)
 {
 	return gm_create_opts(gm, size, hole_start, 0);
@@ -100,13 +121,9 @@ int gm_create_opts(struct guest_mem *gm, uint64_t size, gpa_t hole_start, unsign
 		return -EINVAL;
 
 	if (shared) {
-		gm->fd = memfd_create("agentvmm-ram", MFD_CLOEXEC);
-		if (gm->fd < 0)
-			return -errno;
-		if (ftruncate(gm->fd, (off_t)size) < 0) {
-			err = -errno;
+		err = gm_memfd_open(gm, size);
+		if (err)
 			goto err_close;
-		}
 	}
 	err = gm_reserve(gm, size);
 	if (err)

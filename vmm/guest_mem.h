@@ -9,6 +9,10 @@
  *
  *   [guard][ memfd offset 0 .. size ][guard]
  *
+ * The memfd's size is sealed (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL):
+ * a vhost-user back end holding its fd cannot truncate it under us (a
+ * SIGBUS on our next access to guest RAM) nor change the seals.
+ *
  * Guest view: region 0 is gpa 0 .. min(size, BOOT_MMIO_HOLE_GPA) and maps memfd
  * offset 0; region 1 (only when size exceeds the hole start) is gpa 4 GiB ..
  * and maps the rest of the memfd. A buffer crossing the hole is invalid.
@@ -42,7 +46,7 @@ struct gm_region {
 #define GM_PRIVATE 0x1u
 
 struct guest_mem {
-	int fd;                 /* memfd, -1 when not created or GM_PRIVATE */
+	int fd;                 /* sealed memfd, -1 when not created or GM_PRIVATE */
 	uint8_t *reserve;       /* whole reservation including guards */
 	size_t reserve_len;
 	size_t guard_len;
@@ -56,7 +60,7 @@ struct guest_mem {
  * resumed at 4 GiB. (size) must be a multiple of 4 KiB and non-zero, at most
  * 1 TiB; (hole_start) a non-zero multiple of 4 KiB, at most 4 GiB.
  * Return: 0, -EINVAL (size, hole_start), -ENOMEM (mapping), or another -errno
- * from memfd.
+ * from memfd_create, ftruncate or sealing.
  * Context: setup, single thread.
  */
 int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start) __must_check;

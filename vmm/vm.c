@@ -21,6 +21,7 @@
 #include "boot/cmdline.h"
 #include "boot/layout.h"
 #include "devices/platform.h"
+#include "vmm/console.h"
 #include "vmm/initramfs.h"
 #include "vmm/log.h"
 #include "vmm/ctl.h"
@@ -108,22 +109,31 @@ static void vm_irq_set(void *opaque, uint32_t gsi, bool level)
 		log_guest_ratelimited("KVM_IRQ_LINE gsi %u failed", gsi);
 }
 
+/*
+ * A console write waiting for a full sink ends when the VM is stopping or
+ * pausing (vm_pause() waits for every vCPU to park). Both are set before the
+ * vCPUs are kicked, and the kick interrupts the wait's poll().
+ */
+static bool vm_console_give_up(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	/* pairs with the release stores in vm_request_stop() and vm_pause() */
+	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING ||
+	       __atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * COM1's bytes (vCPU thread, UART lock held). A slow reader is back-pressure
+ * on this vCPU, never past a stop or pause; a file stops at its limit; a
+ * terminal sees only filtered output (vmm/console.h).
+ */
 static void vm_console_out(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct vm *vm = opaque;
 
 	__atomic_fetch_add(&vm->console_bytes, len, __ATOMIC_RELAXED);
-	/* a full pipe blocks this vCPU: back-pressure, never lost console bytes */
-	while (len && vm->console_fd >= 0) {
-		ssize_t w = write(vm->console_fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		buf += w;
-		len -= (size_t)w;
-	}
+	con_out_write(vm->con, buf, len, vm_console_give_up, vm);
 }
 
 static int vm_add_devices(struct vm *vm)

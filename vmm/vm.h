@@ -25,6 +25,7 @@
 #include "devices/pci.h"
 
 struct ctl_server;
+struct con_out;
 
 #define VM_MAX_VIRTIO 32
 
@@ -96,7 +97,8 @@ struct vm {
 	int boot_log_fd;        /* AGENTVMM_TEST_BOOT_LOG, or -1 (vmm/vm_run.c) */
 	int done_efd;           /* written once the VM has stopped (vm_wait_fd) */
 	int console_fd;         /* console output: 1, a --console file, or -1 (none) */
-	bool console_own;       /* console_fd is a file we opened */
+	bool console_own;       /* console_fd is a file we opened (until (con) takes it) */
+	struct con_out *con;    /* console output sink (vmm/console.h), or NULL (none) */
 	bool interactive;       /* stdin is this VM's console input (stdio, no command) */
 	bool tty_raw;
 	struct termios tty_saved;

@@ -401,10 +401,18 @@ static int vm_io_thread_init(void *opaque)
 	return r;
 }
 
+/* The event loop cannot keep watching one of its fds: the VM cannot run on without it. */
+static void vm_io_fail(void *opaque, const char *msg)
+{
+	vm_fail(opaque, "%s", msg);
+}
+
 int vm_devices_start(struct vm *vm)
 {
 	vm->evl.thread_init = vm_io_thread_init;
 	vm->evl.thread_init_opaque = vm;
+	vm->evl.fail = vm_io_fail;
+	vm->evl.fail_opaque = vm;
 	return evl_start(&vm->evl);
 }
 

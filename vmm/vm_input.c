@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "vmm/console.h"
 #include "vmm/share.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
@@ -71,6 +72,33 @@ static int vm_may_create(const char *path)
 	return e;
 }
 
+/* A console file's size limit in bytes (0: none), from --console-limit. */
+static uint64_t vm_console_limit(const struct vm *vm)
+{
+	uint64_t mib = vm->cfg->console_limit_mib;
+
+	if (mib == VM_CONSOLE_UNLIMITED)
+		return 0;
+	return (mib ? mib : VM_CONSOLE_LIMIT_DEFAULT_MIB) << 20;
+}
+
+/*
+ * Hand the opened console_fd to its sink (vmm/console.h), which owns it from
+ * now on: non-blocking, limited, filtered in front of a terminal. Setup
+ * thread: a stdout pipe or terminal is reopened through /proc here.
+ */
+static int vm_console_attach(struct vm *vm, const char *name, char *err, size_t errlen)
+{
+	vm->con = con_out_create(vm->console_fd, vm->console_own, name, vm_console_limit(vm));
+	vm->console_own = false;
+	if (!vm->con) {
+		vm->console_fd = -1;
+		snprintf(err, errlen, "--console %s: out of memory", name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /*
  * --console stdio|none|PATH, before /dev/kvm. An existing file is opened (for
  * appending) now; a new one is only checked here and created after /dev/kvm
@@ -79,7 +107,7 @@ static int vm_may_create(const char *path)
 static int vm_check_console(struct vm *vm, char *err, size_t errlen)
 {
 	const char *c = vm_console_arg(vm);
-	int e;
+	int e, r;
 
 	if (!strcmp(c, "none"))
 		return 0;
@@ -87,7 +115,7 @@ static int vm_check_console(struct vm *vm, char *err, size_t errlen)
 		vm->console_fd = open(c, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
 		if (vm->console_fd >= 0) {
 			vm->console_own = true;
-			return 0;
+			return vm_console_attach(vm, c, err, errlen);
 		}
 		e = errno == ENOENT ? vm_may_create(c) : errno;
 		if (e) {
@@ -97,6 +125,9 @@ static int vm_check_console(struct vm *vm, char *err, size_t errlen)
 		return 0;
 	}
 	vm->console_fd = STDOUT_FILENO;
+	r = vm_console_attach(vm, "stdout", err, errlen);
+	if (r)
+		return r;
 	if (vm->cfg->argc == 0) {
 		int expected = 0;
 
@@ -125,7 +156,7 @@ int vm_console_create(struct vm *vm, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	vm->console_own = true;
-	return 0;
+	return vm_console_attach(vm, c, err, errlen);
 }
 
 /*
@@ -190,6 +221,8 @@ int vm_check_input(struct vm *vm, char *err, size_t errlen)
 
 void vm_console_release(struct vm *vm)
 {
+	con_out_destroy(vm->con); /* closes the fd it owns */
+	vm->con = NULL;
 	if (vm->console_own)
 		close(vm->console_fd);
 	vm->console_own = false;

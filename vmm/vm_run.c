@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/console.h"
 #include "vmm/ctl_vm.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
@@ -112,6 +113,19 @@ static bool vm_console_in(struct vm *vm, bool *escape)
 	return true;
 }
 
+/*
+ * The vCPUs are gone: what the console still holds (a slow reader) gets
+ * CON_DRAIN_MS when the guest ended itself, so its last lines are not lost,
+ * and one non-blocking try when agentvmm was told to stop; then it is dropped.
+ */
+static void vm_console_drain(struct vm *vm)
+{
+	bool own_end = vm->stop_reason != VM_STOP_REQUEST && vm->stop_reason != VM_STOP_USER_QUIT &&
+		       vm->stop_reason != VM_STOP_FAILURE;
+
+	con_out_drain(vm->con, own_end ? CON_DRAIN_MS : 0);
+}
+
 /* Status agentvmm exits with, per docs/architecture.md "Exit status". */
 static int vm_exit_status(struct vm *vm)
 {
@@ -177,6 +191,7 @@ static void *vm_supervise(void *arg)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	vm_console_drain(vm);
 	vm_tty_restore(vm);
 	status = vm_exit_status(vm);
 	boot_log_write(vm, status);

@@ -30,8 +30,9 @@
  *  3. the loop watches the queues' kick eventfds itself and answers every
  *     request with a FUSE reply header { len 16, error -EIO, unique of the
  *     request }, pushing chains without writable room (FORGET on hiprio)
- *     with length 0, and signals the queue's call eventfd (the irqfd) the
- *     way the back end would have.
+ *     with length 0, and signals the queue's call eventfd the way the back
+ *     end would have (the transport relays it to the queue's MSI-X vector,
+ *     masking honoured: virtio_pci.h).
  *
  * Approximation at take-over: requests the back end had popped but not
  * completed are found again by restarting each ring at the used index the

@@ -8,18 +8,24 @@
  * pool and lock invariants below; splitting it would export those internals.
  *
  * Threads and the device lock (vb_lock):
- *  - queue_notify and every io_uring completion run on the loop thread; they
- *    own the queues and the request pools, and take vb_lock while they touch
- *    them (uncontended except against activate/reset);
+ *  - queue_notify, every io_uring completion and the end-of-batch interrupt
+ *    (evl_defer) run on the loop thread; they own the queues and the request
+ *    pools, and take vb_lock while they touch them (uncontended except
+ *    against set_features/activate/reset);
  *  - activate/reset run on a vCPU thread under vb_lock. reset() sets
- *    vb_active = false, then sleeps on vb_idle until vb_inflight (SQEs handed
- *    to the ring and not completed) drops to 0: the kernel may still be
- *    writing into guest memory until then. The loop thread never waits on
- *    anything while it holds vb_lock.
- *  - virtio_dev_fail() takes the transport's lock, which the transport holds
- *    across reset(); so it is called only without vb_lock and when no
- *    operation is in flight (vb_fail_why waits for that), else the loop
- *    thread could block behind a reset that is waiting for the loop thread.
+ *    vb_active = false, then waits on vb_idle (re-checking every 100 ms)
+ *    until no SQE of this device is in flight and no end-of-batch interrupt
+ *    is queued: the kernel may still be writing into guest memory until then.
+ *    The loop thread never sleeps on a lock or condition while it holds
+ *    vb_lock (it may submit to io_uring, which does not wait).
+ *  - virtio_dev_fail() takes no lock (virtio_pci.c) but logs and interrupts:
+ *    the reason is noted under vb_lock (vb_fail_why) and reported once the
+ *    lock is dropped (dev_unlock), if the session it belongs to is still on.
+ *
+ * Pool: one request per queue entry, and a bitmap of the heads in flight: a
+ * head made available again while in flight (virtio 1.2 §2.7.13) breaks the
+ * queue like a malformed chain. A failed sync is latched (vb_wb_err): the
+ * kernel reports a writeback error to one fsync only (docs/faults.md).
  *
  * Short transfers: a read or write that moves fewer bytes than asked (the
  * kernel caps one transfer at about 2 GiB) is resubmitted for the rest. A read
@@ -29,6 +35,7 @@
  */
 #include "devices/virtio/virtio_blk.h"
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +63,9 @@
 _Static_assert(VBLK_CONFIG_SIZE == 60, "virtio 1.2 §5.2.4 layout");
 _Static_assert(sizeof(struct virtio_blk_outhdr) == 16, "virtio 1.2 §5.2.6");
 _Static_assert(sizeof(struct virtio_blk_discard_write_zeroes) == 16, "virtio 1.2 §5.2.6");
+/* the requests that change the image or say it is stable */
+#define VBLK_T_WRITES (1u << VIRTIO_BLK_T_OUT | 1u << VIRTIO_BLK_T_FLUSH | \
+		       1u << VIRTIO_BLK_T_DISCARD | 1u << VIRTIO_BLK_T_WRITE_ZEROES)
 
 struct vblk_queue;
 
@@ -70,6 +80,7 @@ struct vblk_req {
 	uint16_t rq_nr_iov, rq_iov_idx;
 	uint32_t rq_used;           /* payload bytes written to the guest on success */
 	int rq_fa_mode;             /* fallocate mode for DISCARD / WRITE_ZEROES */
+	bool rq_sync;               /* DISCARD / WRITE_ZEROES done: now its write-through fsync */
 	uint64_t rq_off;            /* file offset of the next transfer */
 	uint64_t rq_left;           /* bytes still to transfer / to fallocate */
 	struct iovec rq_iov[VBLK_SEG_MAX];
@@ -87,6 +98,9 @@ struct vblk_queue {
 	bool bq_stalled;            /* stopped popping because the pool ran dry */
 	bool bq_broken;             /* malformed ring: popping stopped until reset */
 	bool bq_pushed;             /* pushed since the last virtio_notify() */
+	bool bq_notify_queued;      /* bq_notify waits for the end of the batch */
+	struct evl_deferred bq_notify; /* one interrupt per completion batch */
+	uint64_t bq_busy[VBLK_QUEUE_SIZE / 64]; /* heads popped and not yet pushed */
 };
 
 struct vblk {
@@ -94,6 +108,8 @@ struct vblk {
 	char *vb_path;
 	bool vb_ro, vb_direct;
 	bool vb_host_warned;        /* the image's file system failed us: said once */
+	int vb_wb_err;              /* latched errno of a failed sync (file header) */
+	uint64_t vb_nr_syncs;       /* fsyncs issued, atomic (vblk_nr_syncs) */
 	uint64_t vb_capacity;       /* 512-byte sectors */
 	uint32_t vb_blk_size;
 	uint16_t vb_nr_queues;
@@ -101,9 +117,10 @@ struct vblk {
 	struct virtio_blk_config vb_cfg; /* guest view, little-endian */
 	uint64_t vb_acked;
 	pthread_mutex_t vb_lock;
-	pthread_cond_t vb_idle;     /* vb_inflight reached 0 while !vb_active */
+	pthread_cond_t vb_idle;     /* dev_busy_locked() became false while !vb_active */
 	bool vb_active;
 	unsigned vb_inflight;
+	unsigned vb_deferred;       /* queues whose bq_notify is queued (evl_defer) */
 	const char *vb_fail_why;    /* virtio_dev_fail() owed, see the file header */
 	struct vpci *vb_t;
 	struct evl *vb_evl;
@@ -130,65 +147,78 @@ static void req_put_locked(struct vblk_queue *q, struct vblk_req *r)
 	q->bq_free = r;
 }
 
+/* The bitmap of heads in flight: (head) < vq_size <= VBLK_QUEUE_SIZE (virtq_pop). */
+static bool head_busy_locked(const struct vblk_queue *q, uint16_t head)
+{
+	return q->bq_busy[head / 64] >> (head % 64) & 1;
+}
+
+static void head_set_busy_locked(struct vblk_queue *q, uint16_t head, bool busy)
+{
+	uint64_t bit = 1ULL << (head % 64), *w = &q->bq_busy[head / 64];
+
+	assert(head < VBLK_QUEUE_SIZE);
+	*w = busy ? *w | bit : *w & ~bit;
+}
+
+/* Push (head) with (len) bytes written; it is no longer in flight. */
+static void queue_push_locked(struct vblk_queue *q, uint16_t head, uint32_t len)
+{
+	head_set_busy_locked(q, head, false);
+	virtq_push(q->bq_vq, head, len);
+	q->bq_pushed = true;
+}
+
 /* Write the status, push the chain, recycle the request. */
 static void req_complete_locked(struct vblk_queue *q, struct vblk_req *r, uint8_t status)
 {
 	*r->rq_status = status;
-	virtq_push(q->bq_vq, r->rq_head, (status == VIRTIO_BLK_S_OK ? r->rq_used : 0) + 1);
-	q->bq_pushed = true;
+	queue_push_locked(q, r->rq_head, (status == VIRTIO_BLK_S_OK ? r->rq_used : 0) + 1);
 	req_put_locked(q, r);
 }
 
 /* ---- submission -------------------------------------------------------- */
 
-/*
- * An SQE for (r), or NULL when the ring is full even after submitting what is
- * queued, or when the loop is stopping (evl_fini() only reaps; an SQE taken
- * then would never be submitted).
- */
-static struct io_uring_sqe *req_get_sqe_locked(struct vblk *d, struct vblk_req *r)
+/* Without VIRTIO_BLK_F_FLUSH the driver expects write-through (virtio 1.2 §5.2.6.1). */
+static bool dev_flush_acked(const struct vblk *d)
 {
-	struct io_uring_sqe *sqe;
-
-	if (d->vb_evl->stopping)
-		return NULL;
-	sqe = evl_get_sqe(d->vb_evl, &r->rq_op);
-	if (!sqe) {
-		/* loop thread: we own the ring; make room as evl_arm_watch() does */
-		io_uring_submit(&d->vb_evl->ring);
-		sqe = evl_get_sqe(d->vb_evl, &r->rq_op);
-	}
-	return sqe;
+	return d->vb_acked & (1ULL << VIRTIO_BLK_F_FLUSH);
 }
 
-/* Hand (r) to io_uring. Return: false when no SQE was available. */
+/*
+ * Hand (r) to io_uring; its CQE's user data is &r->rq_op, which leads back to
+ * (r) in O(1). Return: false when evl_get_sqe() has no SQE (as many operations
+ * in flight as the CQ holds, or an SQ that cannot be submitted), or when the
+ * loop is stopping (evl_fini() only reaps: an SQE taken then is never submitted).
+ */
 static bool req_submit_locked(struct vblk *d, struct vblk_req *r)
 {
-	struct io_uring_sqe *sqe = req_get_sqe_locked(d, r);
+	struct io_uring_sqe *sqe = d->vb_evl->stopping ? NULL : evl_get_sqe(d->vb_evl, &r->rq_op);
 	const struct iovec *iov = &r->rq_iov[r->rq_iov_idx];
 	unsigned nr = r->rq_nr_iov - r->rq_iov_idx;
 
 	if (!sqe)
 		return false;
+	d->vb_inflight++;
+	if (r->rq_sync || r->rq_type == VIRTIO_BLK_T_FLUSH) {
+		/* full fsync: DATASYNC may skip the size of a file that grew */
+		io_uring_prep_fsync(sqe, d->vb_fd, 0);
+		__atomic_add_fetch(&d->vb_nr_syncs, 1, __ATOMIC_RELAXED);
+		return true;
+	}
 	switch (r->rq_type) {
 	case VIRTIO_BLK_T_IN:
 		io_uring_prep_readv(sqe, d->vb_fd, iov, nr, r->rq_off);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		io_uring_prep_writev(sqe, d->vb_fd, iov, nr, r->rq_off);
-		/* without FLUSH the driver expects write-through (virtio 1.2 §5.2.6.1) */
-		if (!(d->vb_acked & (1ULL << VIRTIO_BLK_F_FLUSH)))
+		if (!dev_flush_acked(d))
 			sqe->rw_flags = RWF_DSYNC;
 		break;
-	case VIRTIO_BLK_T_FLUSH:
-		/* full fsync: DATASYNC may skip the size of a file that grew */
-		io_uring_prep_fsync(sqe, d->vb_fd, 0);
-		break;
-	default: /* DISCARD, WRITE_ZEROES */
+	default: /* DISCARD, WRITE_ZEROES; then an fsync without FLUSH (req_result_locked) */
 		io_uring_prep_fallocate(sqe, d->vb_fd, r->rq_fa_mode, r->rq_off, r->rq_left);
 		break;
 	}
-	d->vb_inflight++;
 	return true;
 }
 
@@ -315,6 +345,10 @@ static int req_parse_locked(struct vblk_req *r, const struct vq_chain *c)
 	r->rq_type = le32toh(hdr.type);
 	r->rq_used = 0;
 	r->rq_nr_iov = r->rq_iov_idx = 0;
+	r->rq_sync = false;
+	/* a latched writeback error: lost data stays lost, nothing is stable again */
+	if (d->vb_wb_err && r->rq_type < 32 && (VBLK_T_WRITES >> r->rq_type & 1))
+		return VIRTIO_BLK_S_IOERR;
 	switch (r->rq_type) {
 	case VIRTIO_BLK_T_IN:
 		return req_parse_rw_locked(r, le64toh(hdr.sector), &wo, c->wo_len - 1);
@@ -345,10 +379,10 @@ static void req_begin_locked(struct vblk_queue *q, const struct vq_chain *c)
 
 	r->rq_head = c->head;
 	r->rq_status = chain_status_byte(c);
+	head_set_busy_locked(q, c->head, true);
 	if (!r->rq_status) {
 		/* nowhere to put a status: hand it back untouched (STYLE §5) */
-		virtq_push(q->bq_vq, c->head, 0);
-		q->bq_pushed = true;
+		queue_push_locked(q, c->head, 0);
 		req_put_locked(q, r);
 		return;
 	}
@@ -383,14 +417,55 @@ static void req_advance(struct vblk_req *r, uint64_t n)
 	}
 }
 
+/* A sync failed: acknowledged data may be lost. Latch it, with one warning of its own. */
+static void dev_latch_wb_err_locked(struct vblk *d, int res)
+{
+	if (d->vb_wb_err)
+		return;
+	d->vb_wb_err = -res;
+	d->vb_host_warned = true;
+	log_warn("virtio-blk %s: writeback failed (%s): data the guest had written may be lost; "
+		 "every later flush and write of this disk fails (docs/faults.md)", d->vb_path,
+		 strerror(-res));
+}
+
+/* A failed operation: latch a failed sync, warn once when the host is at fault; IOERR. */
+static int req_failed_locked(struct vblk_queue *q, struct vblk_req *r, int res)
+{
+	struct vblk *d = q->bq_dev;
+
+	/*
+	 * A write-through write's EIO may be the writeback error of earlier
+	 * writes too (the next sync of the file gets it); ENOSPC, EDQUOT, EFBIG
+	 * refuse the write before anything is written.
+	 */
+	if (r->rq_sync || r->rq_type == VIRTIO_BLK_T_FLUSH ||
+	    (r->rq_type == VIRTIO_BLK_T_OUT && !dev_flush_acked(d) && res == -EIO))
+		dev_latch_wb_err_locked(d, res);
+	/* the host's fault, not the guest's (full or failing disk): the user must know */
+	if ((res == -ENOSPC || res == -EDQUOT || res == -EIO || res == -EFBIG) &&
+	    !d->vb_host_warned) {
+		d->vb_host_warned = true;
+		log_warn("virtio-blk %s: %s: the guest gets I/O errors (docs/faults.md)",
+			 d->vb_path, strerror(-res));
+	}
+	log_guest_ratelimited("virtio-blk: %s: request type %u%s: %s", d->vb_path, r->rq_type,
+			      r->rq_sync ? " (its sync)" : "", strerror(-res));
+	return VIRTIO_BLK_S_IOERR;
+}
+
 /* Interpret CQE (res) for (r). Return: a status, or -1 when (r) was restarted. */
 static int req_result_locked(struct vblk_queue *q, struct vblk_req *r, int res)
 {
+	bool changed = res >= 0; /* DISCARD / WRITE_ZEROES changed the image */
+
+	if (r->rq_sync)
+		return res < 0 ? req_failed_locked(q, r, res) : VIRTIO_BLK_S_OK;
 	switch (r->rq_type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
 		if (res < 0)
-			break;
+			return req_failed_locked(q, r, res);
 		if (res == 0 && r->rq_type == VIRTIO_BLK_T_IN) {
 			/* end of file inside the capacity: the rest reads as zeros */
 			for (unsigned i = r->rq_iov_idx; i < r->rq_nr_iov; i++)
@@ -406,7 +481,9 @@ static int req_result_locked(struct vblk_queue *q, struct vblk_req *r, int res)
 		return -1;
 	case VIRTIO_BLK_T_DISCARD:
 		/* a discard is a hint: a file system without hole punching may ignore it */
-		return res < 0 && res != -EOPNOTSUPP ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		if (res == -EOPNOTSUPP)
+			return VIRTIO_BLK_S_OK;
+		break;
 	case VIRTIO_BLK_T_WRITE_ZEROES:
 		if (res == -EOPNOTSUPP && (r->rq_fa_mode & FALLOC_FL_ZERO_RANGE)) {
 			/* e.g. tmpfs: punching a hole zeroes the range as well */
@@ -416,44 +493,18 @@ static int req_result_locked(struct vblk_queue *q, struct vblk_req *r, int res)
 		}
 		break;
 	default: /* FLUSH */
+		changed = false;
 		break;
 	}
-	if (res < 0) {
-		struct vblk *d = q->bq_dev;
-
-		/* the host's fault, not the guest's (full or failing disk): the user must know */
-		if ((res == -ENOSPC || res == -EDQUOT || res == -EIO || res == -EFBIG) &&
-		    !d->vb_host_warned) {
-			d->vb_host_warned = true;
-			log_warn("virtio-blk %s: %s: the guest gets I/O errors (docs/faults.md)",
-				 d->vb_path, strerror(-res));
-		}
-		log_guest_ratelimited("virtio-blk: %s: request type %u: %s", d->vb_path,
-				      r->rq_type, strerror(-res));
-		return VIRTIO_BLK_S_IOERR;
+	if (res < 0)
+		return req_failed_locked(q, r, res);
+	if (changed && !dev_flush_acked(q->bq_dev)) {
+		/* write-through, as writes are (RWF_DSYNC): sync the new extents first */
+		r->rq_sync = true;
+		req_start_locked(q, r);
+		return -1;
 	}
 	return VIRTIO_BLK_S_OK;
-}
-
-/*
- * Whether a CQE of queue (q) is still waiting in the completion ring: then its
- * callback comes next in this same batch and will notify for both (one
- * interrupt per completion batch). The loop thread owns the ring; evl_get_sqe()
- * sets each CQE's user data to the struct evl_op.
- */
-static bool queue_more_cqes_locked(const struct vblk_queue *q)
-{
-	struct io_uring *ring = &q->bq_dev->vb_evl->ring;
-	struct io_uring_cqe *cqe;
-	unsigned head;
-
-	io_uring_for_each_cqe(ring, head, cqe) {
-		const struct evl_op *op = io_uring_cqe_get_data(cqe);
-
-		if (op && op->done == req_done_cb && ((struct vblk_req *)op->opaque)->rq_q == q)
-			return true;
-	}
-	return false;
 }
 
 /* Interrupt for (q) if anything was pushed. virtio_notify() only signals an irqfd. */
@@ -465,15 +516,38 @@ static void queue_notify_locked(struct vblk_queue *q)
 	virtio_notify(q->bq_dev->vb_t, q->bq_qidx);
 }
 
-/* A virtio_dev_fail() owed, once nothing is in flight (see the file header). */
-static const char *dev_take_fail_locked(struct vblk *d)
+/* Drop vb_lock, then report a failure noted under it in this session (file header). */
+static void dev_unlock(struct vblk *d)
 {
-	const char *why = d->vb_fail_why;
+	const char *why = d->vb_active ? d->vb_fail_why : NULL;
 
-	if (!why || d->vb_inflight || !d->vb_active)
-		return NULL;
-	d->vb_fail_why = NULL;
-	return why;
+	if (why)
+		d->vb_fail_why = NULL;
+	pthread_mutex_unlock(&d->vb_lock);
+	if (why)
+		virtio_dev_fail(d->vb_t, why);
+}
+
+/* Whether reset() must still wait: SQEs in flight or an end-of-batch interrupt queued. */
+static bool dev_busy_locked(const struct vblk *d)
+{
+	return d->vb_inflight || d->vb_deferred;
+}
+
+/* End of a completion batch (evl_defer): one interrupt for all (q) pushed in it. */
+static void queue_batch_done_cb(void *opaque)
+{
+	struct vblk_queue *q = opaque;
+	struct vblk *d = q->bq_dev;
+
+	pthread_mutex_lock(&d->vb_lock);
+	q->bq_notify_queued = false;
+	d->vb_deferred--;
+	if (d->vb_active && q->bq_vq)
+		queue_notify_locked(q);
+	else if (!dev_busy_locked(d))
+		pthread_cond_broadcast(&d->vb_idle); /* reset() is waiting */
+	pthread_mutex_unlock(&d->vb_lock);
 }
 
 /* Ring space was freed: start parked requests, refill stalled queues. */
@@ -487,8 +561,12 @@ static void dev_kick_locked(struct vblk *d)
 		queue_submit_pending_locked(q);
 		if (q->bq_stalled && q->bq_free && !q->bq_broken && !d->vb_evl->stopping)
 			queue_drain_locked(q);
-		if (q->bq_pushed && !queue_more_cqes_locked(q))
-			queue_notify_locked(q);
+		if (q->bq_pushed && !q->bq_notify_queued) {
+			/* the interrupt waits for the batch's last completion */
+			q->bq_notify_queued = true;
+			d->vb_deferred++;
+			evl_defer(d->vb_evl, &q->bq_notify);
+		}
 	}
 }
 
@@ -498,7 +576,6 @@ static void req_done_cb(void *opaque, int res)
 	struct vblk_req *r = opaque;
 	struct vblk_queue *q = r->rq_q;
 	struct vblk *d = q->bq_dev;
-	const char *fail;
 	int st;
 
 	pthread_mutex_lock(&d->vb_lock);
@@ -506,7 +583,7 @@ static void req_done_cb(void *opaque, int res)
 	if (!d->vb_active) {
 		/* reset() is waiting: the chain belongs to a queue that is gone */
 		req_put_locked(q, r);
-		if (!d->vb_inflight)
+		if (!dev_busy_locked(d))
 			pthread_cond_broadcast(&d->vb_idle);
 		pthread_mutex_unlock(&d->vb_lock);
 		return;
@@ -515,10 +592,7 @@ static void req_done_cb(void *opaque, int res)
 	if (st >= 0)
 		req_complete_locked(q, r, (uint8_t)st);
 	dev_kick_locked(d);
-	fail = dev_take_fail_locked(d);
-	pthread_mutex_unlock(&d->vb_lock);
-	if (fail)
-		virtio_dev_fail(d->vb_t, fail);
+	dev_unlock(d);
 }
 
 /* ---- queues ------------------------------------------------------------ */
@@ -529,14 +603,28 @@ static void req_done_cb(void *opaque, int res)
  */
 static void queue_drain_locked(struct vblk_queue *q)
 {
+	struct vblk *d = q->bq_dev;
 	struct virtq *vq = q->bq_vq;
 	int r = 0;
 
 	q->bq_stalled = false;
 	virtq_disable_notify(vq);
 	for (;;) {
-		while (q->bq_free && (r = virtq_pop(vq, q->bq_chain)) == 1)
+		while (q->bq_free && (r = virtq_pop(vq, q->bq_chain)) == 1) {
+			if (head_busy_locked(q, q->bq_chain->head)) {
+				/*
+				 * virtio 1.2 §2.7.13: the driver gave us a chain still
+				 * ours. Broken as virtq_pop() leaves a malformed ring (the
+				 * transport stops kicking); the chain is not pushed.
+				 */
+				__atomic_store_n(&vq->vq_broken, true, __ATOMIC_RELEASE);
+				q->bq_broken = true;
+				if (!d->vb_fail_why)
+					d->vb_fail_why = "chain head made available again in flight";
+				return;
+			}
 			req_begin_locked(q, q->bq_chain);
+		}
 		if (!q->bq_free) {
 			/* every request is busy: a completion drains again */
 			q->bq_stalled = true;
@@ -544,8 +632,8 @@ static void queue_drain_locked(struct vblk_queue *q)
 		}
 		if (r < 0) {
 			q->bq_broken = true;
-			if (!q->bq_dev->vb_fail_why)
-				q->bq_dev->vb_fail_why = "malformed descriptor chain";
+			if (!d->vb_fail_why)
+				d->vb_fail_why = "malformed descriptor chain";
 			return;
 		}
 		if (!virtq_enable_notify(vq))
@@ -557,7 +645,6 @@ static void queue_drain_locked(struct vblk_queue *q)
 static void vblk_queue_notify(void *dev, uint16_t qidx)
 {
 	struct vblk *d = dev;
-	const char *fail;
 
 	pthread_mutex_lock(&d->vb_lock);
 	if (d->vb_active && qidx < d->vb_nr_queues) {
@@ -565,13 +652,11 @@ static void vblk_queue_notify(void *dev, uint16_t qidx)
 
 		if (q->bq_vq && !q->bq_broken) {
 			queue_drain_locked(q);
+			queue_submit_pending_locked(q); /* parked ones too, not only at completions */
 			queue_notify_locked(q);
 		}
 	}
-	fail = dev_take_fail_locked(d);
-	pthread_mutex_unlock(&d->vb_lock);
-	if (fail)
-		virtio_dev_fail(d->vb_t, fail);
+	dev_unlock(d);
 }
 
 /* (Re)build (q)'s pool for a queue of (size); keeps a big-enough pool. */
@@ -602,6 +687,7 @@ static int queue_setup_locked(struct vblk_queue *q, struct virtq *vq)
 	}
 	q->bq_pend = q->bq_pend_tail = NULL;
 	q->bq_stalled = q->bq_broken = q->bq_pushed = false;
+	memset(q->bq_busy, 0, sizeof(q->bq_busy));
 	q->bq_vq = vq;
 	return 0;
 }
@@ -640,12 +726,6 @@ static int vblk_activate(void *dev, const struct virtio_activation *act)
 	return r;
 }
 
-/* Whether the loop thread still runs completions (else waiting would hang). */
-static bool evl_running(const struct evl *e)
-{
-	return e && __atomic_load_n(&e->started, __ATOMIC_ACQUIRE);
-}
-
 /*
  * reset - stop; wait until the kernel no longer uses any request buffer.
  * Context: vCPU thread. Completions need the loop thread, so the caller must
@@ -657,21 +737,20 @@ static int vblk_reset(void *dev)
 
 	pthread_mutex_lock(&d->vb_lock);
 	d->vb_active = false;
-	while (d->vb_inflight) {
+	while (dev_busy_locked(d)) {
 		struct timespec ts;
 
-		if (!evl_running(d->vb_evl)) {
-			/* teardown: evl_fini() reaps the rest before destroy */
-			log_warn("virtio-blk: %s: reset with %u operations in flight and no loop",
-				 d->vb_path, d->vb_inflight);
+		/* the loop thread no longer runs completions: waiting would hang */
+		if (!d->vb_evl || !__atomic_load_n(&d->vb_evl->started, __ATOMIC_ACQUIRE)) {
+			/* teardown: evl_fini() reaps the rest (and runs deferred work) first */
+			if (d->vb_inflight)
+				log_warn("virtio-blk: %s: reset with %u operations in flight and no "
+					 "loop", d->vb_path, d->vb_inflight);
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_gettime(CLOCK_REALTIME, &ts); /* + 100 ms */
+		ts.tv_sec += ts.tv_nsec >= 900000000L;
+		ts.tv_nsec = (ts.tv_nsec + 100000000L) % 1000000000L;
 		pthread_cond_timedwait(&d->vb_idle, &d->vb_lock, &ts);
 	}
 	for (unsigned i = 0; i < d->vb_nr_queues; i++) {
@@ -867,8 +946,12 @@ void *vblk_create(const struct vblk_config *cfg, char *err, size_t errlen)
 	pthread_cond_init(&d->vb_idle, NULL);
 	d->vb_ro = cfg->readonly;
 	d->vb_nr_queues = cfg->nr_queues ? MIN(cfg->nr_queues, VBLK_MAX_QUEUES) : 1;
-	for (unsigned i = 0; i < VBLK_MAX_QUEUES; i++)
-		d->vb_q[i] = (struct vblk_queue){ .bq_dev = d, .bq_qidx = (uint16_t)i };
+	for (unsigned i = 0; i < VBLK_MAX_QUEUES; i++) {
+		struct vblk_queue *q = &d->vb_q[i];
+
+		*q = (struct vblk_queue){ .bq_dev = d, .bq_qidx = (uint16_t)i };
+		q->bq_notify = (struct evl_deferred){ .fn = queue_batch_done_cb, .opaque = q };
+	}
 	if (cfg->serial) /* NUL-padded, unterminated at exactly VBLK_ID_BYTES (virtio 1.2 §5.2.6) */
 		memcpy(d->vb_id, cfg->serial, strnlen(cfg->serial, VBLK_ID_BYTES));
 	d->vb_path = strdup(cfg->path);
@@ -889,6 +972,11 @@ err_destroy:
 uint16_t vblk_nr_queues(void *dev)
 {
 	return ((const struct vblk *)dev)->vb_nr_queues;
+}
+
+uint64_t vblk_nr_syncs(void *dev)
+{
+	return __atomic_load_n(&((const struct vblk *)dev)->vb_nr_syncs, __ATOMIC_RELAXED);
 }
 
 const struct virtio_dev_ops vblk_ops = {

@@ -14,7 +14,14 @@
  * Sectors are always 512 bytes, whatever blk_size says. Completion pushes
  * the chain with used length (bytes of payload written + 1 for the status)
  * on success and 1 on error; a chain with no writable byte is pushed back
- * with 0 and never touched.
+ * with 0 and never touched. A head made available again while its chain is
+ * in flight breaks the queue (DEVICE_NEEDS_RESET).
+ *
+ * Durability: without VIRTIO_BLK_F_FLUSH the device is write-through (writes
+ * are RWF_DSYNC, DISCARD and WRITE_ZEROES are followed by an fsync before
+ * they complete); with it, FLUSH is an fsync. A failed sync is latched for
+ * the disk's life: every later FLUSH, write, DISCARD and WRITE_ZEROES fails
+ * with IOERR (docs/faults.md).
  */
 #ifndef AGENTVMM_DEVICES_VIRTIO_VIRTIO_BLK_H
 #define AGENTVMM_DEVICES_VIRTIO_VIRTIO_BLK_H
@@ -57,6 +64,13 @@ void *vblk_create(const struct vblk_config *cfg, char *err, size_t errlen);
 uint16_t vblk_nr_queues(void *dev);
 
 /*
+ * vblk_nr_syncs() - fsyncs this device has issued so far (FLUSH, and the
+ * syncs that make DISCARD / WRITE_ZEROES write-through); for tests.
+ * Context: any thread.
+ */
+uint64_t vblk_nr_syncs(void *dev);
+
+/*
  * vblk_ops - the virtio device. Threads, for the transport:
  *  - features/set_features/config_*, activate, reset: vCPU thread, called with
  *    whatever transport lock; reset() blocks until every io_uring operation
@@ -64,9 +78,9 @@ uint16_t vblk_nr_queues(void *dev);
  *    thread) must never wait for a lock the transport holds across reset();
  *  - queue_notify: the event-loop thread;
  *  - destroy: after evl_fini() of the loop (so no completion is pending).
- * virtio_notify() is called from the loop thread with the device lock held;
- * virtio_dev_fail() from the loop thread with no device lock held and only
- * when none of this device's operations is in flight.
+ * virtio_notify() is called from the loop thread with the device lock held,
+ * once per queue and completion batch (evl_defer); virtio_dev_fail() from the
+ * loop thread with no device lock held.
  */
 extern const struct virtio_dev_ops vblk_ops;
 

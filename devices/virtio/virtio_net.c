@@ -4,9 +4,14 @@
  * for the data path. One receive and one transmit queue, served on the
  * event-loop thread under vn_lock; activate/reset (vCPU thread) take the same
  * lock. Frames the guest or the tap get wrong are dropped and counted.
+ *
+ * Over 600 lines: the transmit header rules and the bounded receive path
+ * with its per-pass budget guard this device's two queues against a hostile
+ * driver and are kept beside the code they guard.
  */
 #include "devices/virtio/virtio_net.h"
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -28,7 +34,6 @@ _Static_assert(VNET_CONFIG_SIZE == 10, "virtio 1.2 §5.1.4");
 #define VNET_RXBUF_SIZE (VNET_HDR_LEN + VNET_MAX_FRAME + 1) /* +1: see oversize frames */
 #define VNET_RX_SEGS 16       /* writable segments used per receive chain */
 #define VNET_RX_HELD VNET_QUEUE_SIZE /* popped receive chains waiting: at most the ring */
-#define VNET_RX_BUDGET 64     /* frames per poll completion before polling again */
 #define VNET_TX_IOV 64        /* header copy + payload segments per frame */
 #define VNET_NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr_v1, num_buffers)
 
@@ -61,9 +66,20 @@ struct vnet {
 	bool vn_rx_armed;           /* a poll SQE on the tap is in flight */
 	bool vn_rx_stalled;         /* waiting for the guest to post buffers */
 	struct evl_op vn_rx_op;
-	struct vnet_held *vn_held;  /* ring of VNET_RX_HELD */
+	/*
+	 * Receive chains popped and not pushed, oldest first: a ring of
+	 * VNET_RX_HELD slots, of which vn_held_nr <= vn_rxq->vq_size are in use
+	 * (a driver cannot have more chains out than its ring has entries), and
+	 * vn_held_cap is the sum of their caps.
+	 */
+	struct vnet_held *vn_held;
 	unsigned vn_held_first, vn_held_nr;
-	uint64_t vn_held_cap;       /* bytes in all held chains */
+	uint64_t vn_held_cap;
+	/* a pass that hit its budget: the rest runs at the loop's next turn */
+	int vn_resume_efd;          /* eventfd, always readable: a poll on it completes at once */
+	struct evl_op vn_resume_op;
+	bool vn_resume_armed;       /* its poll SQE is queued or in flight */
+	unsigned vn_resume;         /* VNET_RESUME_* owed */
 	const char *vn_fail_why;    /* virtio_dev_fail() owed, called without vn_lock */
 	bool vn_tap_warned;         /* the tap failed (deleted on the host): said once */
 	struct vnet_stats vn_stats;
@@ -84,35 +100,101 @@ static void tap_warn_once(struct vnet *n, const char *op, int err)
 
 /* ---- header checks ----------------------------------------------------- */
 
-int vnet_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint32_t len, uint64_t acked)
+/*
+ * Sizes and offsets the Linux kernel's virtio_net_hdr_to_skb()
+ * (include/linux/virtio_net.h) checks a header against.
+ */
+#define VNET_IPV4_HLEN 20      /* struct iphdr: the least csum_start */
+#define VNET_IPV6_HLEN 40      /* struct ipv6hdr: the least csum_start for TCPV6 */
+#define VNET_TCP_HLEN 20       /* struct tcphdr */
+#define VNET_UDP_HLEN 8        /* struct udphdr */
+#define VNET_TCP_CSUM_OFF 16   /* offsetof(struct tcphdr, check) */
+#define VNET_UDP_CSUM_OFF 6    /* offsetof(struct udphdr, check) */
+#define VNET_UDP_MAX_SEGS 128  /* UDP_MAX_SEGMENTS, include/linux/udp.h */
+#define VNET_GSO_BY_FRAGS 0xffff /* include/linux/skbuff.h: special to the kernel */
+
+/* The GSO rules of (gso): feature, L4 header, least network header. false: unknown type. */
+static bool gso_kind(uint8_t gso, uint64_t *feat, uint32_t *thlen, uint32_t *nh_min)
+{
+	*nh_min = VNET_IPV4_HLEN;
+	switch (gso) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		*feat = F(VIRTIO_NET_F_HOST_TSO4);
+		*thlen = VNET_TCP_HLEN;
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		*feat = F(VIRTIO_NET_F_HOST_TSO6);
+		*thlen = VNET_TCP_HLEN;
+		*nh_min = VNET_IPV6_HLEN;
+		return true;
+	case VIRTIO_NET_HDR_GSO_UDP:
+		*feat = F(VIRTIO_NET_F_HOST_UFO);
+		*thlen = VNET_UDP_HLEN;
+		return true;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		*feat = F(VIRTIO_NET_F_HOST_USO);
+		*thlen = VNET_UDP_HLEN;
+		return true;
+	}
+	return false;
+}
+
+const char *vnet_tx_hdr_why(const struct virtio_net_hdr_v1 *h, uint32_t len, uint64_t acked)
 {
 	uint8_t gso = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	bool ecn = h->gso_type & VIRTIO_NET_HDR_GSO_ECN, csum = h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	uint32_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
+	uint32_t gso_size = le16toh(h->gso_size), thlen = 0, nh_min = VNET_IPV4_HLEN;
+	uint64_t feat = 0;
 
 	if (len < VNET_MIN_FRAME || len > VNET_MAX_FRAME)
-		return -EINVAL;
-	/* DATA_VALID means nothing on transmit (virtio 1.2 §5.1.6.2.1): allowed, ignored */
+		return "frame size";
+	/* DATA_VALID means nothing on transmit (virtio 1.2 §5.1.6.2.1): allowed, not passed on */
 	if (h->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
-		return -EINVAL;
-	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		if (!(acked & F(VIRTIO_NET_F_CSUM)) || start + off + 2 > len)
-			return -EINVAL;
+		return "unknown flags";
+	/* the tap refuses hdr_len past the frame (the tun driver reading the vnet header) */
+	if (le16toh(h->hdr_len) > len)
+		return "hdr_len beyond the frame";
+	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+		if (!gso_kind(gso, &feat, &thlen, &nh_min))
+			return "unknown gso_type";
+		if (!(acked & feat))
+			return "gso_type not negotiated";
+		/* virtio 1.2 §5.1.6.2.1: a partial checksum and the MSS in gso_size */
+		if (!csum)
+			return "GSO without NEEDS_CSUM";
+		if (!gso_size || gso_size == VNET_GSO_BY_FRAGS)
+			return "gso_size";
 	}
-	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
-		return 0;
-	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(acked & F(VIRTIO_NET_F_HOST_ECN)))
-		return -EINVAL;
-	if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && !(acked & F(VIRTIO_NET_F_HOST_TSO4)))
-		return -EINVAL;
-	if (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !(acked & F(VIRTIO_NET_F_HOST_TSO6)))
-		return -EINVAL;
-	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
-		return -EINVAL; /* UDP (UFO) is not offered */
-	/* virtio 1.2 §5.1.6.2: GSO needs a partial checksum and a segment size */
-	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || !le16toh(h->gso_size) ||
-	    le16toh(h->hdr_len) > len)
-		return -EINVAL;
-	return 0;
+	/* VIRTIO_NET_HDR_GSO_ECN: "TCP has ECN set", and only with HOST_ECN */
+	if (ecn && (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6))
+		return "ECN bit without TCP segmentation";
+	if (ecn && !(acked & F(VIRTIO_NET_F_HOST_ECN)))
+		return "ECN bit not negotiated";
+	if (csum) {
+		if (!(acked & F(VIRTIO_NET_F_CSUM)))
+			return "NEEDS_CSUM not negotiated";
+		/* the kernel's transport-offset minimum, and its pskb_may_pull() of the L4 header */
+		if (start < nh_min)
+			return "csum_start inside the network header";
+		if (start + MAX(thlen, off + 2) > len)
+			return "checksum beyond the frame";
+	}
+	if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) &&
+	    off != VNET_TCP_CSUM_OFF)
+		return "csum_offset is not the TCP checksum";
+	if (gso == VIRTIO_NET_HDR_GSO_UDP_L4) {
+		if (off != VNET_UDP_CSUM_OFF)
+			return "csum_offset is not the UDP checksum";
+		if (len - (start + VNET_UDP_HLEN) > gso_size * VNET_UDP_MAX_SEGS)
+			return "more than 128 UDP segments";
+	}
+	return NULL;
+}
+
+int vnet_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint32_t len, uint64_t acked)
+{
+	return vnet_tx_hdr_why(h, len, acked) ? -EINVAL : 0;
 }
 
 unsigned vnet_tun_offloads(uint64_t acked)
@@ -141,6 +223,57 @@ static void vnet_set_offloads(struct vnet *n, unsigned o)
 		log_warn("virtio-net %s: TUNSETOFFLOAD %#x: %s", n->vn_name, o, strerror(errno));
 }
 
+/* ---- per-pass budget and resumption ------------------------------------ */
+
+/* What a resumption owes: one more pass over a queue. */
+#define VNET_RESUME_RX 1u
+#define VNET_RESUME_TX 2u
+
+/* Work done in one pass over a queue; see VNET_PASS_CHAINS in virtio_net.h. */
+struct vnet_pass {
+	unsigned chains;
+	uint64_t bytes;
+	bool pushed;                /* something went to the used ring: interrupt */
+};
+
+static bool pass_spent(const struct vnet_pass *p)
+{
+	return p->chains >= VNET_PASS_CHAINS || p->bytes >= VNET_PASS_BYTES;
+}
+
+static void resume_done_cb(void *opaque, int res);
+
+/*
+ * Ask for another pass (what) at the event loop's next turn: a one-shot poll
+ * on vn_resume_efd, which is always readable, so its completion comes in the
+ * same batch as the other fds' events and each gets its turn (evloop.h: the
+ * loop submits, then runs every completion). Return: false when no SQE could
+ * be had; the caller then goes on rather than leave the queue stalled.
+ */
+static bool resume_locked(struct vnet *n, unsigned what)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!n->vn_evl)
+		return false;
+	if (n->vn_evl->stopping)
+		return true; /* the VM is ending: nothing more will run */
+	if (!n->vn_resume_armed) {
+		sqe = evl_get_sqe(n->vn_evl, &n->vn_resume_op);
+		if (!sqe) {
+			io_uring_submit(&n->vn_evl->ring); /* loop thread: make room */
+			sqe = evl_get_sqe(n->vn_evl, &n->vn_resume_op);
+			if (!sqe)
+				return false;
+		}
+		io_uring_prep_poll_add(sqe, n->vn_resume_efd, POLLIN);
+		n->vn_resume_armed = true;
+	}
+	n->vn_resume |= what;
+	n->vn_stats.passes_deferred++;
+	return true;
+}
+
 /* ---- transmit ---------------------------------------------------------- */
 
 /* Send chain (c) to the tap, or drop it. Guest: the whole chain. */
@@ -149,6 +282,7 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 	struct virtio_net_hdr_v1 hdr;
 	struct iovec iov[VNET_TX_IOV];
 	struct iov_cur cur;
+	const char *why = "short header";
 	uint32_t len;
 	int nr;
 
@@ -157,9 +291,14 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 	if (c->ro_len < VNET_HDR_LEN || iov_cur_copy_out(&cur, &hdr, sizeof(hdr)))
 		goto bad;
 	len = c->ro_len - VNET_HDR_LEN;
-	if (vnet_tx_hdr_check(&hdr, len, n->vn_acked))
+	why = vnet_tx_hdr_why(&hdr, len, n->vn_acked);
+	if (why) {
+		n->vn_stats.tx_bad_hdr++;
 		goto bad;
+	}
 	hdr.num_buffers = 0;
+	hdr.flags &= (uint8_t)~VIRTIO_NET_HDR_F_DATA_VALID; /* a claim the host must not trust */
+	why = "too many segments";
 	nr = iov_cur_take(&cur, len, iov + 1, VNET_TX_IOV - 1);
 	if (nr <= 0)
 		goto bad;
@@ -177,33 +316,51 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 	return;
 bad:
 	n->vn_stats.tx_bad++;
-	log_guest_ratelimited("virtio-net %s: dropped a bad transmit frame (%u bytes)", n->vn_name,
-			      c->ro_len);
+	log_guest_ratelimited("virtio-net %s: dropped a bad transmit frame (%u bytes): %s",
+			      n->vn_name, c->ro_len, why);
 }
 
-/* Send everything posted, following virtq.h's loop. Return: false on a broken ring. */
+/*
+ * Send what is posted, following virtq.h's loop, at most one pass's budget;
+ * the rest is resumed on the loop. Return: false on a broken ring.
+ */
 static bool tx_run_locked(struct vnet *n)
 {
 	struct virtq *vq = n->vn_txq;
-	bool pushed = false;
-	int r;
+	struct vnet_pass p = { 0 };
+	int r = 0;
 
 	virtq_disable_notify(vq);
 	for (;;) {
-		while ((r = virtq_pop(vq, n->vn_chain)) == 1) {
+		while (!pass_spent(&p) && (r = virtq_pop(vq, n->vn_chain)) == 1) {
+			p.chains++;
+			p.bytes += n->vn_chain->ro_len;
 			tx_one_locked(n, n->vn_chain);
 			virtq_push(vq, n->vn_chain->head, 0);
-			pushed = true;
+			p.pushed = true;
 		}
-		if (r < 0 || !virtq_enable_notify(vq))
+		if (r < 0)
+			break;
+		if (pass_spent(&p)) {
+			/* notifications stay off: the resumed pass turns them back on */
+			if (resume_locked(n, VNET_RESUME_TX))
+				break;
+			p.chains = 0; /* cannot yield: go on rather than strand the queue */
+			p.bytes = 0;
+			continue;
+		}
+		if (!virtq_enable_notify(vq))
 			break;
 	}
-	if (pushed)
+	if (p.pushed)
 		virtio_notify(n->vn_t, VNET_TXQ);
 	return r >= 0;
 }
 
 /* ---- receive ----------------------------------------------------------- */
+
+/* Outcomes of rx_deliver_locked() besides -EBADMSG. */
+enum { RX_STALLED = 0, RX_DONE = 1, RX_LATER = 2 };
 
 static struct vnet_held *held_at(struct vnet *n, unsigned i)
 {
@@ -211,17 +368,22 @@ static struct vnet_held *held_at(struct vnet *n, unsigned i)
 }
 
 /*
- * Pop one receive chain into the held ring. Return: 1 popped (possibly
- * rejected and pushed back empty), 0 none available, -EBADMSG broken ring.
+ * Pop one receive chain into the held ring, whose free slot it fills. A chain
+ * that cannot hold a header is pushed back empty and not held. Return: 1
+ * popped (held or given back), 0 none available, -EBADMSG broken ring.
  */
-static int rx_pop_locked(struct vnet *n)
+static int rx_pop_locked(struct vnet *n, struct vnet_pass *p)
 {
 	const struct vq_chain *c = n->vn_chain;
 	struct vnet_held *h;
-	int r = virtq_pop(n->vn_rxq, n->vn_chain);
+	int r;
 
+	/* the caller pops only below the queue size, which the transport caps */
+	assert(n->vn_held_nr < n->vn_rxq->vq_size && n->vn_rxq->vq_size <= VNET_RX_HELD);
+	r = virtq_pop(n->vn_rxq, n->vn_chain);
 	if (r <= 0)
 		return r;
+	p->chains++;
 	h = held_at(n, n->vn_held_nr);
 	h->head = c->head;
 	h->nr = 0;
@@ -230,7 +392,7 @@ static int rx_pop_locked(struct vnet *n)
 		if (!c->seg[i].iov_len)
 			continue;
 		h->iov[h->nr++] = c->seg[i];
-		h->cap += (uint32_t)c->seg[i].iov_len;
+		h->cap += (uint32_t)c->seg[i].iov_len; /* virtq_pop: the chain's total < 2^32 */
 	}
 	if (h->cap < VNET_HDR_LEN) {
 		/* virtio 1.2 §5.1.6.3.1: every buffer holds at least a header */
@@ -238,6 +400,7 @@ static int rx_pop_locked(struct vnet *n)
 		log_guest_ratelimited("virtio-net %s: receive buffer of %u bytes", n->vn_name,
 				      h->cap);
 		virtq_push(n->vn_rxq, c->head, 0);
+		p->pushed = true;
 		return 1;
 	}
 	n->vn_held_nr++;
@@ -245,13 +408,25 @@ static int rx_pop_locked(struct vnet *n)
 	return 1;
 }
 
-/* Copy (len) bytes of the pending frame into the first held chains and push them. */
+/* Push the oldest held chain with (written) bytes and forget it. */
+static void held_push_first_locked(struct vnet *n, uint32_t written)
+{
+	struct vnet_held *h = held_at(n, 0);
+
+	assert(n->vn_held_nr > 0 && n->vn_held_cap >= h->cap);
+	virtq_push(n->vn_rxq, h->head, written);
+	n->vn_held_cap -= h->cap;
+	n->vn_held_first = (n->vn_held_first + 1) % VNET_RX_HELD;
+	n->vn_held_nr--;
+}
+
+/* Copy (len) bytes of the pending frame into the first (nbufs) held chains and push them. */
 static void rx_copy_locked(struct vnet *n, size_t len, unsigned nbufs)
 {
 	const uint8_t *src = n->vn_rxbuf;
 
 	for (unsigned b = 0; b < nbufs; b++) {
-		struct vnet_held *h = held_at(n, 0);
+		const struct vnet_held *h = held_at(n, 0);
 		uint32_t done = 0;
 
 		for (unsigned i = 0; i < h->nr && len; i++) {
@@ -262,18 +437,37 @@ static void rx_copy_locked(struct vnet *n, size_t len, unsigned nbufs)
 			len -= k;
 			done += (uint32_t)k;
 		}
-		virtq_push(n->vn_rxq, h->head, done);
-		n->vn_held_cap -= h->cap;
-		n->vn_held_first = (n->vn_held_first + 1) % VNET_RX_HELD;
-		n->vn_held_nr--;
+		held_push_first_locked(n, done);
 	}
 }
 
 /*
- * Deliver the pending frame. Return: 1 delivered or dropped; 0 no guest
- * buffers (stay pending until a kick); -EBADMSG broken ring.
+ * Drop the pending frame; with (give_back), also push every held chain back
+ * with used length 0 (the frame needed more than the whole ring).
  */
-static int rx_deliver_locked(struct vnet *n)
+static int rx_drop_locked(struct vnet *n, bool give_back, struct vnet_pass *p)
+{
+	unsigned nr = n->vn_held_nr;
+
+	while (give_back && n->vn_held_nr)
+		held_push_first_locked(n, 0);
+	p->pushed |= give_back && nr;
+	assert(!give_back || n->vn_held_cap == 0);
+	n->vn_stats.rx_dropped++;
+	log_guest_ratelimited("virtio-net %s: no guest buffer fits a %zu-byte frame%s", n->vn_name,
+			      n->vn_rx_len, give_back ? ": buffers returned empty" : "");
+	n->vn_rx_len = 0;
+	return RX_DONE;
+}
+
+/*
+ * Deliver the pending frame, within pass (p). Return: RX_DONE delivered or
+ * dropped; RX_STALLED no guest buffers (stay pending until a kick); RX_LATER
+ * the pass is spent (resume); -EBADMSG broken ring. Work: one pop per chain
+ * taken, at most the queue size of them held; the copy touches only the
+ * chains the frame uses.
+ */
+static int rx_deliver_locked(struct vnet *n, struct vnet_pass *p)
 {
 	bool mrg = n->vn_acked & F(VIRTIO_NET_F_MRG_RXBUF);
 	size_t len = n->vn_rx_len;
@@ -282,39 +476,38 @@ static int rx_deliver_locked(struct vnet *n)
 	int r;
 
 	while (mrg ? n->vn_held_cap < len : n->vn_held_nr == 0) {
-		r = rx_pop_locked(n);
+		/* the whole ring is held and still too little: it never fits */
+		if (n->vn_held_nr >= n->vn_rxq->vq_size)
+			return rx_drop_locked(n, true, p);
+		if (pass_spent(p))
+			return RX_LATER;
+		r = rx_pop_locked(n, p);
 		if (r < 0)
 			return r;
-		if (r == 1)
-			continue;
-		/* the guest's whole ring is held and still too little: never fits */
-		if (n->vn_held_nr >= n->vn_rxq->vq_size)
-			goto drop;
-		if (!virtq_enable_notify(n->vn_rxq))
-			return n->vn_rxq->vq_broken ? -EBADMSG : 0;
+		if (r == 0 && !virtq_enable_notify(n->vn_rxq))
+			return n->vn_rxq->vq_broken ? -EBADMSG : RX_STALLED;
 	}
 	if (!mrg && held_at(n, 0)->cap < len)
-		goto drop; /* frame bigger than the buffer: keep the buffer, drop the frame */
+		return rx_drop_locked(n, false, p); /* bigger than the buffer: keep the buffer */
 	nbufs = 1;
 	if (mrg) {
 		uint64_t cap = 0;
 
-		for (nbufs = 0; cap < len; nbufs++)
+		/* held_cap >= len: ends within the held chains */
+		for (nbufs = 0; cap < len; nbufs++) {
+			assert(nbufs < n->vn_held_nr);
 			cap += held_at(n, nbufs)->cap;
+		}
 	}
 	le = htole16((uint16_t)nbufs);
 	memcpy(n->vn_rxbuf + VNET_NUM_BUFFERS_OFF, &le, sizeof(le));
 	rx_copy_locked(n, len, nbufs);
+	p->pushed = true;
+	p->bytes += len;
 	n->vn_stats.rx_frames++;
 	n->vn_stats.rx_bytes += len - VNET_HDR_LEN;
 	n->vn_rx_len = 0;
-	return 1;
-drop:
-	n->vn_stats.rx_dropped++;
-	log_guest_ratelimited("virtio-net %s: no guest buffer fits a %zu-byte frame", n->vn_name,
-			      len);
-	n->vn_rx_len = 0;
-	return 1;
+	return RX_DONE;
 }
 
 static void rx_poll_done_cb(void *opaque, int res);
@@ -337,49 +530,81 @@ static void rx_arm_locked(struct vnet *n)
 	n->vn_rx_armed = true;
 }
 
-/* Read frames from the tap and deliver them. Return: false on a broken ring. */
+/* Read the next frame from the tap into vn_rxbuf. Return: 1 got one, 0 none, -1 tap error. */
+static int rx_read_locked(struct vnet *n)
+{
+	for (;;) {
+		ssize_t r = read(n->vn_fd, n->vn_rxbuf, VNET_RXBUF_SIZE);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			/* e.g. the tap was deleted: poll again at the next kick, not in a loop */
+			tap_warn_once(n, "read", errno);
+			log_guest_ratelimited("virtio-net %s: tap read: %s", n->vn_name,
+					      strerror(errno));
+			return -1;
+		}
+		if (r <= VNET_HDR_LEN || r > VNET_HDR_LEN + VNET_MAX_FRAME) {
+			n->vn_stats.rx_dropped++;
+			return 1; /* nothing pending: the caller reads on */
+		}
+		n->vn_rx_len = (size_t)r;
+		return 1;
+	}
+}
+
+/*
+ * Read frames from the tap and deliver them, one pass: at most
+ * VNET_RX_PASS_FRAMES frames and the pass budget. A frame still pending when
+ * the budget runs out is resumed on the loop; otherwise the tap is polled.
+ * Return: false on a broken ring.
+ */
 static bool rx_run_locked(struct vnet *n)
 {
-	bool pushed = false, ok = true, tap_err = false;
-	unsigned budget = VNET_RX_BUDGET;
+	struct vnet_pass p = { 0 };
+	unsigned frames = VNET_RX_PASS_FRAMES;
+	bool ok = true, tap_err = false;
 
 	n->vn_rx_stalled = false;
-	while (budget--) {
+	while (!pass_spent(&p)) {
 		if (!n->vn_rx_len) {
-			ssize_t r = read(n->vn_fd, n->vn_rxbuf, VNET_RXBUF_SIZE);
+			int g = frames ? rx_read_locked(n) : 0;
 
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				/* e.g. the tap was deleted: poll again at the next kick, not in a loop */
-				tap_err = errno != EAGAIN;
-				if (tap_err)
-					tap_warn_once(n, "read", errno);
-				if (tap_err)
-					log_guest_ratelimited("virtio-net %s: tap read: %s",
-							      n->vn_name, strerror(errno));
+			if (g <= 0) {
+				tap_err = g < 0;
 				break;
 			}
-			if (r <= VNET_HDR_LEN || r > VNET_HDR_LEN + VNET_MAX_FRAME) {
-				n->vn_stats.rx_dropped++;
-				continue;
-			}
-			n->vn_rx_len = (size_t)r;
+			frames--;
+			if (!n->vn_rx_len)
+				continue; /* a bad frame from the tap, dropped */
 		}
-		int d = rx_deliver_locked(n);
+		int d = rx_deliver_locked(n, &p);
 		if (d < 0) {
 			ok = false;
 			break;
 		}
-		if (d == 0) {
+		if (d == RX_STALLED) {
 			n->vn_rx_stalled = true;
 			break;
 		}
-		pushed = true;
+		if (d == RX_LATER)
+			break;
 	}
-	if (pushed)
+	if (p.pushed)
 		virtio_notify(n->vn_t, VNET_RXQ);
-	if (ok && !n->vn_rx_stalled && !tap_err)
+	if (!ok || n->vn_rx_stalled)
+		return ok;
+	/*
+	 * A frame left over (budget spent) waits on no fd: resume. Otherwise,
+	 * or with no SQE to resume with (the ring is full: the next tap event
+	 * or kick goes on), the tap says when.
+	 */
+	if (n->vn_rx_len && resume_locked(n, VNET_RESUME_RX))
+		return ok;
+	if (!tap_err)
 		rx_arm_locked(n);
 	return ok;
 }
@@ -396,14 +621,25 @@ static const char *take_fail_locked(struct vnet *n, bool ok)
 	return why;
 }
 
+/* One pass over (qidx) if the device and queue are live. Return: a failure owed, or NULL. */
+static const char *run_queue_locked(struct vnet *n, uint16_t qidx)
+{
+	if (!n->vn_active)
+		return NULL;
+	if (qidx == VNET_TXQ && n->vn_txq && !n->vn_txq->vq_broken)
+		return take_fail_locked(n, tx_run_locked(n));
+	if (qidx == VNET_RXQ && n->vn_rxq && !n->vn_rxq->vq_broken)
+		return take_fail_locked(n, rx_run_locked(n));
+	return NULL;
+}
+
 void vnet_rx_ready(void *dev)
 {
 	struct vnet *n = dev;
-	const char *fail = NULL;
+	const char *fail;
 
 	pthread_mutex_lock(&n->vn_lock);
-	if (n->vn_active && n->vn_rxq && !n->vn_rxq->vq_broken)
-		fail = take_fail_locked(n, rx_run_locked(n));
+	fail = run_queue_locked(n, VNET_RXQ);
 	pthread_mutex_unlock(&n->vn_lock);
 	if (fail)
 		virtio_dev_fail(n->vn_t, fail);
@@ -422,17 +658,40 @@ static void rx_poll_done_cb(void *opaque, int res)
 	vnet_rx_ready(n);
 }
 
+/*
+ * The resumption poll completed: run the passes owed (transmit first: it
+ * frees guest buffers fastest). Cancelled or at teardown: nothing.
+ * Context: loop thread.
+ */
+static void resume_done_cb(void *opaque, int res)
+{
+	struct vnet *n = opaque;
+	const char *fail = NULL;
+	unsigned what;
+
+	pthread_mutex_lock(&n->vn_lock);
+	n->vn_resume_armed = false;
+	what = n->vn_resume;
+	n->vn_resume = 0;
+	if (res >= 0 && n->vn_evl && !n->vn_evl->stopping) {
+		if (what & VNET_RESUME_TX)
+			fail = run_queue_locked(n, VNET_TXQ);
+		if (!fail && (what & VNET_RESUME_RX))
+			fail = run_queue_locked(n, VNET_RXQ);
+	}
+	pthread_mutex_unlock(&n->vn_lock);
+	if (fail)
+		virtio_dev_fail(n->vn_t, fail);
+}
+
 /* queue_notify - the driver kicked (qidx). Context: loop thread. */
 static void vnet_queue_notify(void *dev, uint16_t qidx)
 {
 	struct vnet *n = dev;
-	const char *fail = NULL;
+	const char *fail;
 
 	pthread_mutex_lock(&n->vn_lock);
-	if (n->vn_active && qidx == VNET_TXQ && n->vn_txq && !n->vn_txq->vq_broken)
-		fail = take_fail_locked(n, tx_run_locked(n));
-	else if (n->vn_active && qidx == VNET_RXQ && n->vn_rxq && !n->vn_rxq->vq_broken)
-		fail = take_fail_locked(n, rx_run_locked(n)); /* new buffers: read on */
+	fail = run_queue_locked(n, qidx); /* receive: new buffers, read on */
 	pthread_mutex_unlock(&n->vn_lock);
 	/* the transport's lock is taken here: never with ours held */
 	if (fail)
@@ -455,6 +714,7 @@ static int vnet_activate(void *dev, const struct virtio_activation *act)
 	n->vn_held_first = n->vn_held_nr = 0;
 	n->vn_held_cap = 0;
 	n->vn_rx_stalled = false;
+	n->vn_resume = 0; /* a resumption still armed finds nothing owed */
 	n->vn_fail_why = NULL;
 	n->vn_active = true;
 	pthread_mutex_unlock(&n->vn_lock);
@@ -462,9 +722,10 @@ static int vnet_activate(void *dev, const struct virtio_activation *act)
 }
 
 /*
- * reset - forget the queues and held chains (they belong to the old driver)
- * and any pending frame (read under the old offloads). The tap poll may still
- * be armed; it touches no guest memory and its completion finds us inactive.
+ * reset - forget the queues and held chains (they belong to the old driver),
+ * any pending frame (read under the old offloads) and any pass owed. The tap
+ * poll and the resumption poll may still be armed; they touch no guest memory
+ * and their completions find us inactive.
  * Context: vCPU thread.
  */
 static int vnet_reset(void *dev)
@@ -477,6 +738,7 @@ static int vnet_reset(void *dev)
 	n->vn_held_first = n->vn_held_nr = 0;
 	n->vn_held_cap = 0;
 	n->vn_rx_len = 0;
+	n->vn_resume = 0;
 	n->vn_acked = 0;
 	vnet_set_offloads(n, 0);
 	pthread_mutex_unlock(&n->vn_lock);
@@ -542,6 +804,8 @@ static void vnet_destroy(void *dev)
 		return;
 	if (n->vn_fd >= 0)
 		close(n->vn_fd); /* a tap we created (not persistent) goes away with it */
+	if (n->vn_resume_efd >= 0)
+		close(n->vn_resume_efd);
 	pthread_mutex_destroy(&n->vn_lock);
 	free(n->vn_held);
 	free(n->vn_rxbuf);
@@ -569,6 +833,9 @@ void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&n->vn_lock, NULL);
 	n->vn_fd = cfg->fd;
+	/* count 1, never read: always readable, so a poll on it means "next turn" */
+	n->vn_resume_efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->vn_resume_op = (struct evl_op){ .done = resume_done_cb, .opaque = n };
 	n->vn_tap = cfg->tap;
 	n->vn_offloads = cfg->offloads;
 	snprintf(n->vn_name, sizeof(n->vn_name), "%s", cfg->name ? cfg->name : "");
@@ -579,6 +846,13 @@ void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 	n->vn_chain = malloc(sizeof(*n->vn_chain));
 	n->vn_rxbuf = malloc(VNET_RXBUF_SIZE);
 	n->vn_held = calloc(VNET_RX_HELD, sizeof(*n->vn_held));
+	if (n->vn_resume_efd < 0) {
+		int e = errno;
+
+		vnet_destroy(n);
+		snprintf(err, errlen, "virtio-net: eventfd: %s", strerror(e));
+		return NULL;
+	}
 	if (!n->vn_chain || !n->vn_rxbuf || !n->vn_held)
 		goto err_destroy;
 	return n;

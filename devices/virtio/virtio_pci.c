@@ -91,7 +91,8 @@ static void vpci_reset_locked(struct vpci *t)
 		struct vpci_queue *q = &t->q[i];
 
 		q->size = t->ops->max_queue_size;
-		q->vector = MSIX_NO_VECTOR;
+		/* atomic: vpci_call_relay() reads it on the loop thread */
+		__atomic_store_n(&q->vector, MSIX_NO_VECTOR, __ATOMIC_RELEASE);
 		q->enable = 0;
 		q->desc = q->driver = q->device = 0;
 		memset(&t->vqs[i], 0, sizeof(t->vqs[i]));
@@ -169,7 +170,8 @@ static void vpci_activate_locked(struct vpci *t)
 	int kick[VIRTIO_MAX_QUEUES], call[VIRTIO_MAX_QUEUES];
 	for (unsigned i = 0; i < t->nr_queues; i++) {
 		kick[i] = t->q[i].kick_efd;
-		call[i] = t->q[i].vector < t->msix.nr ? t->msix.efd[t->q[i].vector] : -1;
+		/* never the irqfd itself: the relay keeps MSI-X masking (virtio_pci.h) */
+		call[i] = t->q[i].vector < t->msix.nr ? t->q[i].call_efd : -1;
 	}
 	struct virtio_activation act = {
 		.gm = t->gm, .vqs = t->vqs, .nr_vqs = t->nr_queues, .features = t->acked,
@@ -245,7 +247,8 @@ static void common_write_locked(struct vpci *t, uint64_t off, uint64_t v, uint32
 		break;
 	case CC_Q_MSIX:
 		/* reading back NO_VECTOR tells the driver the vector was refused */
-		q->vector = v < t->msix.nr ? (uint16_t)v : MSIX_NO_VECTOR;
+		__atomic_store_n(&q->vector, v < t->msix.nr ? (uint16_t)v : MSIX_NO_VECTOR,
+				 __ATOMIC_RELEASE);
 		break;
 	case CC_Q_ENABLE:
 		if (v == 1)
@@ -404,6 +407,26 @@ static void vpci_kick(void *opaque)
 		t->ops->queue_notify(t->dev, q->qidx);
 }
 
+/*
+ * A vhost back end signalled queue (q)'s call fd (loop thread): raise the
+ * queue's vector through the MSI-X model, which holds it as pending while the
+ * vector or the function is masked and drops it while MSI-X is off, exactly
+ * as for the in-process devices. The back end already applied the driver's
+ * interrupt suppression (EVENT_IDX / NO_INTERRUPT), so there is no
+ * virtq_need_notify() check here. A signal that comes late, after a reset,
+ * meets NO_VECTOR and is dropped.
+ */
+static void vpci_call_relay(void *opaque)
+{
+	struct vpci_queue *q = opaque;
+	uint64_t n;
+
+	if (read(q->call_efd, &n, sizeof(n)) < 0)
+		return;
+	/* pairs with the release stores of q->vector on the vCPU thread */
+	msix_notify(&q->t->msix, __atomic_load_n(&q->vector, __ATOMIC_ACQUIRE));
+}
+
 /* One virtio vendor capability (struct virtio_pci_cap). */
 static int add_vcap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_t len, uint8_t extra)
 {
@@ -449,6 +472,19 @@ static int vpci_setup_pci(struct vpci *t, uint16_t nr_vectors)
 	return r;
 }
 
+/*
+ * A vhost queue's call eventfd and its relay watch (setup, before the loop
+ * starts). Without an event loop (unit tests of the doorbells) there is no
+ * relay, and the back end gets no call fd.
+ */
+static int vpci_relay_init(struct vpci_queue *q, struct evl *evl)
+{
+	q->call_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->call_efd < 0)
+		return -errno;
+	return evl_watch_fd(evl, q->call_efd, vpci_call_relay, q);
+}
+
 struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t nr_queues,
 			 const struct guest_mem *gm, struct evl *evl, const struct irq_ctl *irq,
 			 struct pci_bus *bus, char *err, size_t errlen)
@@ -477,7 +513,7 @@ struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t n
 		t->offered |= 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
 			      1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	for (unsigned i = 0; i < nr_queues; i++)
-		t->q[i].kick_efd = -1;
+		t->q[i].kick_efd = t->q[i].call_efd = -1;
 	vpci_reset_locked(t);
 	r = vpci_setup_pci(t, nr_queues + 1);
 	for (unsigned i = 0; !r && i < nr_queues; i++) {
@@ -488,6 +524,8 @@ struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t n
 			r = -errno;
 		else if (!ops->vhost)
 			r = evl_watch_fd(evl, t->q[i].kick_efd, vpci_kick, &t->q[i]);
+		else if (evl)
+			r = vpci_relay_init(&t->q[i], evl);
 	}
 	if (!r)
 		r = pci_bus_add(bus, &t->pdev);
@@ -510,9 +548,12 @@ void vpci_destroy(struct vpci *t)
 	pthread_mutex_unlock(&t->lock);
 	if (t->dev && t->ops->destroy)
 		t->ops->destroy(t->dev);
-	for (unsigned i = 0; i < t->nr_queues; i++)
+	for (unsigned i = 0; i < t->nr_queues; i++) {
 		if (t->q[i].kick_efd >= 0)
 			close(t->q[i].kick_efd);
+		if (t->q[i].call_efd >= 0)
+			close(t->q[i].call_efd);
+	}
 	msix_fini(&t->msix);
 	pthread_mutex_destroy(&t->lock);
 	free(t);

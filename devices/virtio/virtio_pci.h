@@ -12,6 +12,12 @@
  *
  * Queue kicks go straight from KVM to the queue's eventfd, which the event
  * loop watches and turns into ops->queue_notify() on the loop thread.
+ *
+ * Interrupts always pass msix_notify(), so a masked vector, a masked function
+ * or MSI-X disabled is honoured (pending bit, delivery on unmask) for every
+ * device. A vhost device's back end therefore never gets an irqfd: its call
+ * fd for a queue is the transport's (call_efd), which the event loop relays
+ * to msix_notify() for the queue's vector (docs/vhost-user.md, "Interrupts").
  */
 #ifndef AGENTVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
 #define AGENTVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
@@ -39,6 +45,7 @@ struct vpci_queue {
 	uint16_t size, vector, enable;
 	uint64_t desc, driver, device;
 	int kick_efd;               /* ioeventfd target, watched by the event loop */
+	int call_efd;               /* vhost: the back end's call fd, relayed to MSI-X; else -1 */
 	struct vpci *t;
 	uint16_t qidx;
 };

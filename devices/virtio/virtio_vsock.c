@@ -219,7 +219,10 @@ static bool emit_one(struct vsock *vs, struct vsock_conn *c)
 	switch (op) {
 	case VIRTIO_VSOCK_OP_RST:
 		vs->vs_stats.rst_sent++;
-		vsock_conn_release(c);
+		if (c->vc_state == VSC_DRAIN)
+			c->vc_owe = 0; /* the guest is told; the host peer still gets the bytes */
+		else
+			vsock_conn_release(c);
 		return true;
 	case VIRTIO_VSOCK_OP_REQUEST:
 		c->vc_req_sent = true;
@@ -243,6 +246,8 @@ static bool emit_one(struct vsock *vs, struct vsock_conn *c)
 
 static bool has_work(const struct vsock_conn *c)
 {
+	if (c->vc_state == VSC_DRAIN)
+		return c->vc_owe; /* its RST, nothing else */
 	if (c->vc_state != VSC_OPEN && c->vc_state != VSC_REQ && c->vc_state != VSC_RST)
 		return false;
 	return c->vc_owe || (want_data(c) && (vsock_guest_credit(c) || !c->vc_credit_asked));
@@ -413,9 +418,18 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 		goto refuse;
 	}
 	if (c && c->vc_state == VSC_RST) {
+		/* an RST owed and not sent yet: anything else of the old connection is moot */
+		if (op != VIRTIO_VSOCK_OP_RST && op != VIRTIO_VSOCK_OP_REQUEST)
+			return;
+		/*
+		 * The guest is done with it too (RST), or has forgotten it and starts
+		 * anew (REQUEST): ours is not needed, and sent after the RESPONSE it
+		 * would reset the new connection.
+		 */
+		vsock_conn_release(c);
 		if (op == VIRTIO_VSOCK_OP_RST)
-			vsock_conn_release(c); /* gone on both ends: ours is not needed */
-		return;
+			return;
+		c = NULL;
 	}
 	if (c && (c->vc_state == VSC_OPEN || c->vc_state == VSC_REQ))
 		credit_from(c, &h);
@@ -431,6 +445,11 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 		vsock_host_accepted(c);
 		return;
 	case VIRTIO_VSOCK_OP_RST:
+		if (c && c->vc_state == VSC_OPEN && c->vc_buf_len) {
+			/* what the guest sent before its socket died still reaches the host */
+			vsock_conn_drain(c, false);
+			return;
+		}
 		goto refuse; /* closes (c) quietly */
 	case VIRTIO_VSOCK_OP_SHUTDOWN:
 		if (!c || c->vc_state != VSC_OPEN)
@@ -524,8 +543,10 @@ static int vsock_activate(void *dev, const struct virtio_activation *act)
 
 /*
  * reset - every connection is closed (host peers see EOF/EPIPE at once) and
- * nothing is owed any more; the listener stays for the next driver.
- * Context: vCPU thread.
+ * nothing is owed any more; the listener stays for the next driver. A DRAIN
+ * connection keeps writing what the guest sent before it closed: that is the
+ * host side's alone. Context: vCPU thread (the sockets are closed there, not
+ * on the loop: shutdown(2) and close(2) do not block).
  */
 static int vsock_reset(void *dev)
 {
@@ -538,7 +559,9 @@ static int vsock_reset(void *dev)
 	for (unsigned i = 0; i < vs->vs_hwm; i++) {
 		struct vsock_conn *c = &vs->vs_conns[i];
 
-		if (c->vc_state != VSC_FREE && c->vc_state != VSC_DEAD)
+		if (c->vc_state == VSC_DRAIN)
+			c->vc_owe = 0; /* its RST was for the old driver */
+		else if (c->vc_state != VSC_FREE && c->vc_state != VSC_DEAD)
 			vsock_conn_close(c, false);
 		c->vc_queued = false;
 	}
@@ -599,6 +622,7 @@ void vsock_get_stats(void *dev, struct vsock_stats *out)
 	*out = vs->vs_stats;
 	out->live = vs->vs_live;
 	out->pending = vs->vs_pending;
+	out->max_conns = vs->vs_max_conns;
 	pthread_mutex_unlock(&vs->vs_lock);
 }
 
@@ -621,19 +645,12 @@ void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t 
 	vs->vs_lfd = vs->vs_tfd = -1;
 	vs->vs_cid = cfg->guest_cid;
 	vs->vs_evl = cfg->evl;
-	vs->vs_max_conns = cfg->max_conns ? cfg->max_conns : VSOCK_MAX_CONNS;
-	vs->vs_max_pending = MIN(cfg->max_pending ? cfg->max_pending : VSOCK_MAX_PENDING,
-				 vs->vs_max_conns);
-	vs->vs_qhead = vs->vs_qtail = -1;
-	for (unsigned i = 0; i < VSOCK_HASH_SIZE; i++)
-		vs->vs_hash[i] = -1;
-	vs->vs_conns = calloc(vs->vs_max_conns, sizeof(*vs->vs_conns));
 	vs->vs_chain = malloc(sizeof(*vs->vs_chain));
-	if (!vs->vs_conns || !vs->vs_chain)
+	if (!vs->vs_chain)
 		goto err_destroy;
-	for (unsigned i = 0; i < vs->vs_max_conns; i++)
-		vs->vs_conns[i].vc_fd = -1;
-	r = vsock_host_init(vs, cfg, err, errlen);
+	r = vsock_table_init(vs, cfg, err, errlen);
+	if (!r)
+		r = vsock_host_init(vs, cfg, err, errlen);
 	if (r)
 		goto err_destroy_msg;
 	return vs;

@@ -63,10 +63,15 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_LEN, "virtio 1.2 §5
 /* Limits (docs/vsock.md "Limits"). */
 #define VSOCK_BUF_ALLOC (256 * 1024)  /* credit given per connection; bytes kept for a host peer */
 #define VSOCK_MAX_PKT (64 * 1024)     /* payload of one packet either way (Linux's MAX_PKT_BUF_SIZE) */
-#define VSOCK_MAX_CONNS 1024          /* connections per VM, all states */
+#define VSOCK_MAX_CONNS 1024          /* connections per VM, all states (RLIMIT_NOFILE: lower) */
+#define VSOCK_HOST_RESERVE 64         /* of them kept for host CONNECTs (at most a quarter) */
+#define VSOCK_FD_RESERVE 512          /* fds left to the rest of agentvmm (vsock_create()) */
+#define VSOCK_MIN_CONNS 8             /* the limit however low RLIMIT_NOFILE is */
 #define VSOCK_MAX_PENDING 64          /* host connections still in the CONNECT handshake */
 #define VSOCK_CONNECT_LINE_MAX 64     /* "CONNECT <port>\n", newline included */
-#define VSOCK_CONNECT_TIMEOUT_MS 5000 /* accept -> "OK", or the socket is closed */
+#define VSOCK_CONNECT_TIMEOUT_MS 5000 /* accept -> the whole CONNECT line, or it is closed */
+#define VSOCK_RESPONSE_TIMEOUT_MS 30000 /* the CONNECT line -> the guest's answer ("OK") */
+#define VSOCK_DRAIN_TIMEOUT_MS 30000  /* a guest-closed connection's last bytes -> the host peer */
 #define VSOCK_HOST_PORT_BASE (1U << 30) /* host ports agentvmm picks for host connections */
 #define VSOCK_PATH_MAX 96             /* PATH, so that "PATH_4294967295" fits sun_path */
 
@@ -90,13 +95,19 @@ struct vsock_stats {
 	unsigned live;            /* connections now (every state but closed) */
 	unsigned pending;         /* of which host connections still in the handshake */
 	uint64_t buffered;        /* bytes now held for host peers that do not read */
+	uint64_t drain_expired;   /* guest-closed connections whose host peer did not read their
+				   * last bytes within VSOCK_DRAIN_TIMEOUT_MS (the rest dropped) */
+	unsigned max_conns;       /* the connection limit in force */
 };
 
 /*
  * vsock_create() - a virtio-vsock device for vsock_ops. With (cfg->path):
  * PATH's directory must exist; a live listener at PATH is refused, a stale
  * socket replaced, anything else at PATH refused; the new socket is mode
- * 0600 and removed again by destroy (only if it is still ours).
+ * 0600 and removed again by destroy (only if it is still ours). Each
+ * connection holds an fd: the soft RLIMIT_NOFILE is raised towards the hard
+ * one as far as max_conns + VSOCK_FD_RESERVE (process-wide; call this before
+ * the sandbox), and max_conns lowered to what it then leaves.
  * Return: the device, or NULL with one line in (err) and (*errp) -EINVAL
  * (user error: path, live listener, cid) or -ENOMEM / -errno (host).
  * Context: setup thread, before the event loop starts.
@@ -161,9 +172,10 @@ void vsock_get_stats(void *dev, struct vsock_stats *out);
  * timer run on the loop thread and do non-blocking socket I/O under the
  * device lock; activate/reset (vCPU thread) take only that lock: reset
  * shuts down and closes every connection (a poll still in flight on a closed
- * socket completes later and only frees its slot). destroy (after the loop
- * stopped) closes the listener and removes PATH. virtio_dev_fail() is called
- * without the device lock.
+ * socket completes later and only frees its slot) except those still
+ * delivering what the guest sent before it closed them (vsock_int.h, DRAIN).
+ * destroy (after the loop stopped) closes the listener and removes PATH.
+ * virtio_dev_fail() is called without the device lock.
  */
 extern const struct virtio_dev_ops vsock_ops;
 

@@ -4,7 +4,8 @@
  * (host port, guest port) hash, the receive-work list, the guest's credit,
  * the one-shot io_uring polls on each host socket and their completions, and
  * the timer (handshake deadlines, retries). The sockets themselves are
- * vsock_host.c's; a slot's life is in vsock_int.h.
+ * vsock_host.c's; a slot's life is in vsock_int.h. It also sizes the table:
+ * each connection holds one fd, so the limit is what RLIMIT_NOFILE leaves.
  *
  * A connection is closed with shutdown(SHUT_RDWR) at once and close() once no
  * poll names its fd (vsock_int.h): the shutdown wakes a poll in flight (it
@@ -15,8 +16,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -34,9 +38,54 @@ uint64_t vsock_now_ns(void)
 
 /* ---- the connection table ----------------------------------------------------- */
 
-static unsigned hash_of(uint32_t host_port, uint32_t guest_port)
+#define SIP_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static void sip_round(uint64_t v[4])
 {
-	return (host_port * 2654435761U ^ guest_port) % VSOCK_HASH_SIZE; /* Knuth's multiplier */
+	v[0] += v[1];
+	v[1] = SIP_ROTL(v[1], 13) ^ v[0];
+	v[0] = SIP_ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = SIP_ROTL(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = SIP_ROTL(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = SIP_ROTL(v[1], 17) ^ v[2];
+	v[2] = SIP_ROTL(v[2], 32);
+}
+
+/*
+ * SipHash-2-4 of one 8-byte word (m) under (k) (Aumasson and Bernstein, 2012;
+ * the constants are the paper's): the ports are the guest's, and with a key
+ * it does not know it cannot choose ports that share a bucket.
+ */
+static uint64_t siphash_u64(const uint64_t k[2], uint64_t m)
+{
+	uint64_t v[4] = { k[0] ^ 0x736f6d6570736575ULL, k[1] ^ 0x646f72616e646f6dULL,
+			  k[0] ^ 0x6c7967656e657261ULL, k[1] ^ 0x7465646279746573ULL };
+	const uint64_t last = 8ULL << 56; /* the message length in the final block */
+
+	v[3] ^= m;
+	sip_round(v);
+	sip_round(v);
+	v[0] ^= m;
+	v[3] ^= last;
+	sip_round(v);
+	sip_round(v);
+	v[0] ^= last;
+	v[2] ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		sip_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+_Static_assert((VSOCK_HASH_SIZE & (VSOCK_HASH_SIZE - 1)) == 0, "a power of two");
+
+static unsigned hash_of(const struct vsock *vs, uint32_t host_port, uint32_t guest_port)
+{
+	uint64_t m = (uint64_t)host_port << 32 | guest_port;
+
+	return (unsigned)(siphash_u64(vs->vs_hash_key, m) & (VSOCK_HASH_SIZE - 1));
 }
 
 static int32_t slot_of(const struct vsock_conn *c)
@@ -46,7 +95,7 @@ static int32_t slot_of(const struct vsock_conn *c)
 
 struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
 {
-	for (int32_t i = vs->vs_hash[hash_of(host_port, guest_port)]; i >= 0;
+	for (int32_t i = vs->vs_hash[hash_of(vs, host_port, guest_port)]; i >= 0;
 	     i = vs->vs_conns[i].vc_hnext) {
 		struct vsock_conn *c = &vs->vs_conns[i];
 
@@ -58,7 +107,7 @@ struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port, uint32_
 
 void vsock_hash_add(struct vsock_conn *c)
 {
-	int32_t *b = &c->vc_vs->vs_hash[hash_of(c->vc_host_port, c->vc_guest_port)];
+	int32_t *b = &c->vc_vs->vs_hash[hash_of(c->vc_vs, c->vc_host_port, c->vc_guest_port)];
 
 	c->vc_hnext = *b;
 	*b = slot_of(c);
@@ -68,7 +117,7 @@ void vsock_hash_add(struct vsock_conn *c)
 static void hash_del(struct vsock_conn *c)
 {
 	struct vsock *vs = c->vc_vs;
-	int32_t *p = &vs->vs_hash[hash_of(c->vc_host_port, c->vc_guest_port)];
+	int32_t *p = &vs->vs_hash[hash_of(vs, c->vc_host_port, c->vc_guest_port)];
 
 	if (!c->vc_hashed)
 		return;
@@ -90,13 +139,79 @@ static bool state_pending(uint8_t s)
 	return s == VSC_LINE || s == VSC_REQ;
 }
 
+/* States with a deadline (vc_deadline). */
+static bool state_timed(uint8_t s)
+{
+	return state_pending(s) || s == VSC_DRAIN;
+}
+
 void vsock_conn_set_state(struct vsock_conn *c, enum vsock_state s)
 {
 	struct vsock *vs = c->vc_vs;
 
 	vs->vs_live = vs->vs_live + state_live(s) - state_live(c->vc_state);
 	vs->vs_pending = vs->vs_pending + state_pending(s) - state_pending(c->vc_state);
+	if (c->vc_from_guest)
+		vs->vs_guest_live = vs->vs_guest_live + state_live(s) - state_live(c->vc_state);
 	c->vc_state = (uint8_t)s;
+}
+
+/*
+ * The connection limit for (want) that the fds allow: each connection holds
+ * one, and VSOCK_FD_RESERVE stay for the rest of agentvmm (KVM, vCPUs,
+ * eventfds, disks, taps, vhost-user). The soft RLIMIT_NOFILE is raised towards
+ * the hard one first, as far as that needs (before the sandbox; select() is
+ * not used anywhere, so fds above 1024 are harmless).
+ */
+static unsigned conns_for_fds(unsigned want)
+{
+	rlim_t need = (rlim_t)want + VSOCK_FD_RESERVE, avail;
+	struct rlimit rl;
+	unsigned n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return want;
+	/* RLIM_INFINITY is the largest rlim_t: no case of its own */
+	if (rl.rlim_cur < need) {
+		struct rlimit up = { MIN(need, rl.rlim_max), rl.rlim_max };
+
+		if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = up.rlim_cur;
+	}
+	if (rl.rlim_cur >= need)
+		return want;
+	avail = rl.rlim_cur > VSOCK_FD_RESERVE ? rl.rlim_cur - VSOCK_FD_RESERVE : 0;
+	/* a limit that low leaves agentvmm short of fds anyway: keep a few connections */
+	n = MIN(want, (unsigned)MAX(avail, (rlim_t)VSOCK_MIN_CONNS));
+	log_info("virtio-vsock: RLIMIT_NOFILE %llu (hard %llu): at most %u connections",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, n);
+	return n;
+}
+
+int vsock_table_init(struct vsock *vs, const struct vsock_config *cfg, char *err, size_t errlen)
+{
+	vs->vs_max_conns = conns_for_fds(cfg->max_conns ? cfg->max_conns : VSOCK_MAX_CONNS);
+	/* host programs can always connect, however many connections the guest opened */
+	vs->vs_host_reserve = MIN((unsigned)VSOCK_HOST_RESERVE, vs->vs_max_conns / 4);
+	vs->vs_max_pending = MIN(cfg->max_pending ? cfg->max_pending : VSOCK_MAX_PENDING,
+				 vs->vs_max_conns);
+	vs->vs_qhead = vs->vs_qtail = -1;
+	for (unsigned i = 0; i < VSOCK_HASH_SIZE; i++)
+		vs->vs_hash[i] = -1;
+	if (getrandom(vs->vs_hash_key, sizeof(vs->vs_hash_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(vs->vs_hash_key)) {
+		/* no entropy yet (early boot): weaker, still nothing the guest can read */
+		vs->vs_hash_key[0] = vsock_now_ns() ^ (uint64_t)(uintptr_t)vs;
+		vs->vs_hash_key[1] = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&errlen;
+	}
+	vs->vs_conns = calloc(vs->vs_max_conns, sizeof(*vs->vs_conns));
+	if (!vs->vs_conns) {
+		snprintf(err, errlen, "virtio-vsock: out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vs->vs_max_conns; i++)
+		vs->vs_conns[i].vc_fd = -1;
+	return 0;
 }
 
 static void conn_in_done_cb(void *opaque, int res);
@@ -169,7 +284,8 @@ void vsock_conn_release(struct vsock_conn *c)
 void vsock_conn_close(struct vsock_conn *c, bool rst)
 {
 	struct vsock *vs = c->vc_vs;
-	bool told = c->vc_state == VSC_OPEN || (c->vc_state == VSC_REQ && c->vc_req_sent);
+	bool told = c->vc_state == VSC_OPEN || (c->vc_state == VSC_REQ && c->vc_req_sent) ||
+		    (c->vc_state == VSC_DRAIN && (c->vc_owe & VSC_OWE_RST));
 
 	vs->vs_stats.buffered -= c->vc_buf_len;
 	free(c->vc_buf);
@@ -185,6 +301,24 @@ void vsock_conn_close(struct vsock_conn *c, bool rst)
 		return;
 	}
 	vsock_conn_release(c); /* drops the fd too */
+}
+
+void vsock_conn_drain(struct vsock_conn *c, bool rst)
+{
+	struct vsock *vs = c->vc_vs;
+
+	hash_del(c); /* the guest's packets no longer reach it: its RST cannot drop the bytes */
+	if (!c->vc_guest_no_recv)
+		shutdown(c->vc_fd, SHUT_RD); /* the host peer's writes fail (EPIPE) */
+	c->vc_guest_no_recv = c->vc_guest_no_send = true;
+	c->vc_readable = false;
+	c->vc_owe = rst ? VSC_OWE_RST : 0;
+	vsock_conn_set_state(c, VSC_DRAIN);
+	c->vc_deadline = vsock_now_ns() + VSOCK_DRAIN_TIMEOUT_MS * VSOCK_NS_PER_MS;
+	vsock_timer_update(vs);
+	if (rst)
+		vsock_queue(c);
+	vsock_conn_poll(c);
 }
 
 void vsock_queue(struct vsock_conn *c)
@@ -220,7 +354,7 @@ void vsock_timer_update(struct vsock *vs)
 	for (unsigned i = 0; i < vs->vs_hwm; i++) {
 		const struct vsock_conn *c = &vs->vs_conns[i];
 
-		if (state_pending(c->vc_state) && (!next || c->vc_deadline < next))
+		if (state_timed(c->vc_state) && (!next || c->vc_deadline < next))
 			next = c->vc_deadline;
 	}
 	if (next == vs->vs_timer_at || vs->vs_tfd < 0)
@@ -280,7 +414,7 @@ void vsock_conn_poll(struct vsock_conn *c)
 	in = c->vc_state == VSC_LINE ||
 	     (c->vc_state == VSC_OPEN && !c->vc_readable && !c->vc_host_eof &&
 	      !c->vc_guest_no_recv && vsock_guest_credit(c) > 0);
-	out = c->vc_state == VSC_OPEN && c->vc_buf_len > 0;
+	out = (c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN) && c->vc_buf_len > 0;
 	if (in && !c->vc_in_armed)
 		conn_arm(c, true);
 	if (out && !c->vc_out_armed)
@@ -317,16 +451,21 @@ static void conn_poll_done(struct vsock_conn *c, bool in, int res)
 		pthread_mutex_unlock(&vs->vs_lock);
 		return; /* cancelled at teardown (res -ECANCELED) */
 	}
-	if (in && c->vc_state == VSC_LINE) {
+	if (res < 0 && res != -ECANCELED) {
+		/* arming it again would fail again: a loop that never sleeps */
+		log_guest_ratelimited("virtio-vsock: poll on a connection's socket: %s: closed",
+				      strerror(-res));
+		vsock_conn_close(c, true);
+	} else if (in && c->vc_state == VSC_LINE) {
 		vsock_line_read(c);
 	} else if (in && c->vc_state == VSC_OPEN) {
 		c->vc_readable = true; /* data, EOF or an error: the reader finds out */
 		vsock_queue(c);
-	} else if (!in && c->vc_state == VSC_OPEN) {
+	} else if (!in && (c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN)) {
 		vsock_conn_flush(c);
 	}
 	vsock_rx_run_locked(vs);
-	if (c->vc_state == VSC_LINE || c->vc_state == VSC_OPEN)
+	if (c->vc_state == VSC_LINE || c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN)
 		vsock_conn_poll(c);
 	fail = vsock_take_fail(vs);
 	pthread_mutex_unlock(&vs->vs_lock);
@@ -351,13 +490,22 @@ static void expire_locked(struct vsock *vs, uint64_t now)
 	for (unsigned i = 0; i < vs->vs_hwm; i++) {
 		struct vsock_conn *c = &vs->vs_conns[i];
 
-		if (!state_pending(c->vc_state) || c->vc_deadline > now)
+		if (!state_timed(c->vc_state) || c->vc_deadline > now)
 			continue;
+		if (c->vc_state == VSC_DRAIN) {
+			vs->vs_stats.drain_expired++;
+			log_guest_ratelimited("virtio-vsock: host peer of a connection the guest "
+					      "closed did not read its last %u bytes within %d ms: "
+					      "dropped", c->vc_buf_len, VSOCK_DRAIN_TIMEOUT_MS);
+			vsock_conn_close(c, true); /* RST only if the guest has not had it yet */
+			continue;
+		}
 		vs->vs_stats.refused++;
 		log_guest_ratelimited("virtio-vsock: host connection closed: %s within %d ms",
 				      c->vc_state == VSC_LINE ? "no CONNECT line" :
 								"no answer from the guest",
-				      VSOCK_CONNECT_TIMEOUT_MS);
+				      c->vc_state == VSC_LINE ? VSOCK_CONNECT_TIMEOUT_MS :
+								VSOCK_RESPONSE_TIMEOUT_MS);
 		vsock_conn_close(c, true); /* RST only if the REQUEST went out */
 	}
 	vsock_timer_update(vs);
@@ -426,6 +574,8 @@ void vsock_host_ready(void *dev)
 				c->vc_readable = true;
 				vsock_queue(c);
 			}
+		} else if (c->vc_state == VSC_DRAIN) {
+			vsock_conn_flush(c);
 		}
 	}
 	vsock_rx_run_locked(vs);

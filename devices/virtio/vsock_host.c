@@ -132,7 +132,7 @@ static void listen_done_cb(void *opaque, int res)
 /* A host port for a connection to guest port (guest_port) that no connection uses. */
 static bool pick_host_port(struct vsock *vs, uint32_t guest_port, uint32_t *out)
 {
-	for (unsigned tries = 0; tries < 64; tries++) {
+	for (unsigned tries = 0; tries < VSOCK_PORT_TRIES; tries++) {
 		uint32_t p = vs->vs_next_port++;
 
 		if (vs->vs_next_port >= VSOCK_PORT_ANY)
@@ -160,6 +160,9 @@ static void host_connect(struct vsock_conn *c, uint32_t port)
 	}
 	c->vc_guest_port = port;
 	vsock_conn_set_state(c, VSC_REQ);
+	/* the line came in time; the guest's answer has its own, longer deadline (slow guests) */
+	c->vc_deadline = vsock_now_ns() + VSOCK_RESPONSE_TIMEOUT_MS * VSOCK_NS_PER_MS;
+	vsock_timer_update(vs);
 	vsock_hash_add(c);
 	c->vc_owe |= VSC_OWE_REQUEST;
 	vsock_queue(c);
@@ -228,8 +231,16 @@ void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 	struct vsock_conn *c = NULL;
 	int fd = -1;
 
-	if (!vs->vs_path[0] || vs->vs_live >= vs->vs_max_conns)
+	if (!vs->vs_path[0])
 		goto refuse;
+	if (vs->vs_live >= vs->vs_max_conns ||
+	    vs->vs_guest_live >= vs->vs_max_conns - vs->vs_host_reserve) {
+		/* the rest is kept for host CONNECTs: the guest cannot lock them out */
+		log_guest_ratelimited("virtio-vsock: guest connect to host port %u refused: %u "
+				      "connections, %u of them the guest's (docs/vsock.md, Limits)",
+				      hp, vs->vs_live, vs->vs_guest_live);
+		goto refuse;
+	}
 	_Static_assert(VSOCK_PATH_MAX + sizeof("_4294967295") <= sizeof(sa.sun_path),
 		       "PATH_P fits sun_path");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vs->vs_path, hp);
@@ -247,6 +258,7 @@ void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 		goto refuse;
 	c->vc_host_port = hp;
 	c->vc_guest_port = gp;
+	c->vc_from_guest = true; /* before the state: counted in vs_guest_live */
 	c->vc_peer_buf_alloc = le32toh(h->buf_alloc);
 	c->vc_peer_fwd_cnt = le32toh(h->fwd_cnt);
 	vsock_conn_set_state(c, VSC_OPEN);
@@ -329,7 +341,7 @@ void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t 
 		if (!c->vc_buf)
 			c->vc_buf = malloc(VSOCK_BUF_ALLOC);
 		if (!c->vc_buf) {
-			log_warn("virtio-vsock: out of memory: resetting a connection");
+			log_guest_ratelimited("virtio-vsock: out of memory: a connection reset");
 			vsock_conn_close(c, true);
 			return;
 		}
@@ -370,7 +382,8 @@ void vsock_conn_flush(struct vsock_conn *c)
 		c->vc_buf = NULL;
 		c->vc_buf_head = 0;
 		if (c->vc_guest_no_send && c->vc_guest_no_recv) {
-			vsock_conn_close(c, true); /* the guest closed: all it sent is delivered */
+			/* the guest closed (DRAIN, or OPEN): all it sent is delivered */
+			vsock_conn_close(c, true);
 			return;
 		}
 		if (c->vc_guest_no_send && !c->vc_wr_shut) {
@@ -399,7 +412,10 @@ void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags)
 	}
 	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
 		c->vc_guest_no_send = true;
-	vsock_conn_flush(c);
+	vsock_conn_flush(c); /* closes (c), RST owed, once both ways are shut and nothing is held */
+	/* Linux's close(): it waits for our RST (VSOCK_CLOSE_TIMEOUT, 8 s), then sends its own */
+	if (c->vc_state == VSC_OPEN && c->vc_guest_no_send && c->vc_guest_no_recv)
+		vsock_conn_drain(c, true);
 }
 
 /* ---- listener setup and teardown ---------------------------------------------------- */

@@ -5,13 +5,22 @@
  * (connection table, polls, timer) and vsock_host.c (UNIX sockets, CONNECT
  * lines). Not for use outside them.
  *
- * A connection lives in one slot of a table of cfg->max_conns, allocated at
- * create and never moved, so a poll completion can name its slot:
+ * A connection lives in one slot of a table of vs_max_conns (cfg->max_conns,
+ * lowered to what RLIMIT_NOFILE allows), allocated at create and never moved,
+ * so a poll completion can name its slot:
  *
  *   FREE --accept--> LINE --CONNECT line--> REQ --guest RESPONSE--> OPEN
  *   FREE --guest REQUEST + connect(PATH_P)-------------------------> OPEN
+ *   OPEN --guest SHUTDOWN both ways, or RST, with bytes held for the host peer--> DRAIN
+ *   DRAIN --held bytes written, or VSOCK_DRAIN_TIMEOUT_MS passed--> FREE (or RST if still owed)
  *   any live state --reset/RST/error--> RST (host socket closed, RST owed) --sent--> FREE
  *   closing with a poll on the old socket in flight: DEAD until it completes, then FREE
+ *
+ * DRAIN is the host side alone: the connection has left the guest-visible
+ * table (vs_hash), the guest had its RST at once (as Linux answers a full
+ * shutdown), and what the guest sent before closing still reaches the host
+ * peer (Linux keeps received data readable after an RST too). A device reset
+ * keeps DRAIN connections; their owed RST is dropped with the old driver.
  *
  * A socket is never closed while a poll SQE names it (vc_in_armed/vc_out_armed:
  * set when the SQE is prepared, cleared when it completes): a prepared SQE is
@@ -40,8 +49,9 @@
 #define VSOCK_CREDIT_LOW VSOCK_MAX_PKT /* tell the guest fwd_cnt once its view of free space is below */
 #define VSOCK_ACCEPT_BUDGET 16    /* accepts per listener wake-up */
 #define VSOCK_RETRY_MS 100        /* out of fds or SQEs: try again after this */
+#define VSOCK_PORT_TRIES 64       /* host ports tried for a CONNECT before giving up */
 
-enum vsock_state { VSC_FREE, VSC_LINE, VSC_REQ, VSC_OPEN, VSC_RST, VSC_DEAD };
+enum vsock_state { VSC_FREE, VSC_LINE, VSC_REQ, VSC_OPEN, VSC_DRAIN, VSC_RST, VSC_DEAD };
 
 /* Control packets a connection owes the guest (vc_owe), in the order they go out. */
 #define VSC_OWE_RST (1U << 0)
@@ -70,6 +80,7 @@ struct vsock_conn {
 	bool vc_in_armed, vc_out_armed; /* a POLLIN / POLLOUT poll SQE is in flight */
 	bool vc_queued;             /* on the receive-work list */
 	bool vc_hashed;             /* in vs_hash (REQ, OPEN, RST) */
+	bool vc_from_guest;         /* the guest started it (counted in vs_guest_live) */
 	uint32_t vc_host_port, vc_guest_port;
 	/* guest -> host: bytes taken from the guest, written to the host, last fwd_cnt told */
 	uint32_t vc_rx_cnt, vc_fwd_cnt, vc_fwd_sent;
@@ -77,7 +88,7 @@ struct vsock_conn {
 	uint32_t vc_tx_cnt, vc_peer_buf_alloc, vc_peer_fwd_cnt;
 	uint8_t *vc_buf;            /* VSOCK_BUF_ALLOC ring for the host peer, or NULL when empty */
 	uint32_t vc_buf_head, vc_buf_len;
-	uint64_t vc_deadline;       /* LINE/REQ: CLOCK_MONOTONIC ns when the handshake fails */
+	uint64_t vc_deadline;       /* LINE/REQ/DRAIN: CLOCK_MONOTONIC ns when it is closed */
 	uint8_t vc_line_len;
 	char vc_line[VSOCK_CONNECT_LINE_MAX];
 	int32_t vc_hnext, vc_qnext; /* hash chain, receive-work list (slot numbers, -1 ends) */
@@ -117,9 +128,11 @@ struct vsock {
 	/* connections */
 	struct vsock_conn *vs_conns;
 	unsigned vs_max_conns, vs_max_pending;
+	unsigned vs_host_reserve;   /* slots guest-started connections cannot take */
 	unsigned vs_hwm;            /* slots [0, hwm) have been used */
 	unsigned vs_alloc_next;     /* where the next free-slot search starts */
-	unsigned vs_live, vs_pending;
+	unsigned vs_live, vs_pending, vs_guest_live;
+	uint64_t vs_hash_key[2];    /* getrandom() at create: the guest cannot aim at a bucket */
 	int32_t vs_hash[VSOCK_HASH_SIZE];
 	int32_t vs_qhead, vs_qtail; /* receive-work list */
 	struct vsock_rst vs_rst[VSOCK_RST_RING];
@@ -134,64 +147,163 @@ struct vsock {
 };
 
 /* ---- vsock_conn.c: table, polls, timer --------------------------------------------- */
+/* Context, unless said otherwise: vs_lock held, on the loop thread or a vCPU thread's reset. */
 
 #define VSOCK_NS_PER_MS 1000000ULL
 #define VSOCK_NS_PER_S 1000000000ULL
 
+/* vsock_now_ns() - CLOCK_MONOTONIC in ns. Context: any thread. */
 uint64_t vsock_now_ns(void);
-/* A free slot, cleared, holding (fd); NULL when every slot is taken. */
-struct vsock_conn *vsock_conn_alloc(struct vsock *vs, int fd);
-struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port, uint32_t guest_port);
+
+/*
+ * vsock_table_init() - the connection table for (cfg) in (vs): the limit
+ * (cfg->max_conns, lowered to what RLIMIT_NOFILE leaves after
+ * VSOCK_FD_RESERVE, whose soft value is raised towards the hard one first),
+ * the host's reserve, the hash and its secret key.
+ * Return: 0, or -ENOMEM with one line in (err). Context: setup, before the sandbox.
+ */
+int vsock_table_init(struct vsock *vs, const struct vsock_config *cfg, char *err,
+		     size_t errlen) __must_check;
+
+/*
+ * vsock_conn_alloc() - a free slot, cleared, holding (fd).
+ * Return: the slot, or NULL when every slot is taken (live ones, and closed
+ * ones whose poll has not completed yet).
+ */
+struct vsock_conn *vsock_conn_alloc(struct vsock *vs, int fd) __must_check;
+
+/*
+ * vsock_conn_find() - the connection (host_port, guest_port) names in the
+ * guest-visible table (REQ, OPEN, RST). Return: it, or NULL.
+ * Guest: both ports (a keyed hash: the guest cannot pick colliding ones).
+ */
+struct vsock_conn *vsock_conn_find(struct vsock *vs, uint32_t host_port,
+				   uint32_t guest_port) __must_check;
+
+/* vsock_hash_add() - put (c), its ports set, in the guest-visible table. */
 void vsock_hash_add(struct vsock_conn *c);
+
+/* vsock_conn_set_state() - move (c) to (s), keeping the live/pending/guest counts. */
 void vsock_conn_set_state(struct vsock_conn *c, enum vsock_state s);
-/* Close the host socket; RST owed to the guest when (rst) and it knows the connection. */
+
+/*
+ * vsock_conn_close() - close (c)'s host socket and drop what it holds; an RST
+ * is owed to the guest when (rst) and the guest knows the connection (OPEN,
+ * REQ with the REQUEST sent, DRAIN whose RST has not gone out).
+ * Guest: (rst) is often the guest's doing (a bad packet).
+ */
 void vsock_conn_close(struct vsock_conn *c, bool rst);
-/* Nothing is owed any more (its RST sent, or not needed): free the slot. */
+
+/*
+ * vsock_conn_drain() - the guest is done with OPEN (c) while bytes it sent
+ * are still held for the host peer: take (c) out of the guest-visible table
+ * and keep writing them (DRAIN) until they are all out or
+ * VSOCK_DRAIN_TIMEOUT_MS passed, then close. (rst): answer the guest's full
+ * SHUTDOWN with an RST now. Guest: when (a SHUTDOWN or RST packet).
+ */
+void vsock_conn_drain(struct vsock_conn *c, bool rst);
+
+/* vsock_conn_release() - nothing is owed any more (its RST sent, or not needed): free the slot. */
 void vsock_conn_release(struct vsock_conn *c);
-/* Put (c) on the receive-work list (once). */
+
+/* vsock_queue() - put (c) on the receive-work list (once). */
 void vsock_queue(struct vsock_conn *c);
-/* The guest's credit for (c): how many bytes it can still take. */
+
+/*
+ * vsock_guest_credit() - how many bytes the guest can still take on (c).
+ * Return: its buf_alloc - (tx_cnt - fwd_cnt), 0 when that is negative.
+ * Guest: buf_alloc and fwd_cnt, from its latest header.
+ */
 uint32_t vsock_guest_credit(const struct vsock_conn *c);
-/* Arm the polls (c) now needs (POLLIN for a line or data within credit, POLLOUT to drain). */
+
+/*
+ * vsock_conn_poll() - arm the polls (c) now needs: POLLIN for a CONNECT line
+ * or for data within the guest's credit, POLLOUT to write held bytes. An SQE
+ * that cannot be had is retried by the timer. Context: loop thread.
+ */
 void vsock_conn_poll(struct vsock_conn *c);
-/* An SQE for (op), or NULL (the timer retries the arming later). Context: loop thread. */
-struct io_uring_sqe *vsock_get_sqe(struct vsock *vs, struct evl_op *op);
-/* Set the timerfd to the earliest handshake deadline or retry time; try again soon. */
+
+/*
+ * vsock_get_sqe() - an SQE for (op).
+ * Return: it, or NULL (loop stopping, or no SQE: vs_rearm set, the timer
+ * retries the arming later). Context: loop thread.
+ */
+struct io_uring_sqe *vsock_get_sqe(struct vsock *vs, struct evl_op *op) __must_check;
+
+/* vsock_timer_update() - the timerfd at the earliest deadline or retry time (or off). */
 void vsock_timer_update(struct vsock *vs);
+
+/* vsock_retry_later() - try the listener / the polls again in VSOCK_RETRY_MS. */
 void vsock_retry_later(struct vsock *vs);
-/* The timerfd is readable (evl watch callback). */
+
+/* vsock_timer_cb() - the timerfd is readable (evl watch). Context: loop thread, no lock. */
 void vsock_timer_cb(void *opaque);
-/* Take a virtio_dev_fail() owed; called with vs_lock, acted on without it. */
-const char *vsock_take_fail(struct vsock *vs);
+
+/*
+ * vsock_take_fail() - take a virtio_dev_fail() owed; called with vs_lock,
+ * acted on without it. Return: the reason, or NULL.
+ */
+const char *vsock_take_fail(struct vsock *vs) __must_check;
 
 /* ---- vsock_host.c: sockets ----------------------------------------------------------- */
 
-/* Listener and timer, at create; everything closed and PATH removed at destroy. */
-int vsock_host_init(struct vsock *vs, const struct vsock_config *cfg, char *err, size_t errlen);
+/*
+ * vsock_host_init() - the listener at cfg->path (if any) and the timer, at create.
+ * Return: 0; -EINVAL (user error: path, live listener) or -errno, with one line
+ * in (err). Context: setup.
+ */
+int vsock_host_init(struct vsock *vs, const struct vsock_config *cfg, char *err,
+		    size_t errlen) __must_check;
+
+/* vsock_host_fini() - close every socket and the timer, remove PATH if ours. Context: destroy. */
 void vsock_host_fini(struct vsock *vs);
-/* Poll the listener (once); accept what waits, a bounded number at a time. */
+
+/* vsock_listen_arm() - poll the listener (once). Context: loop thread. */
 void vsock_listen_arm(struct vsock *vs);
+
+/* vsock_accept_some() - accept what waits, VSOCK_ACCEPT_BUDGET at a time. Context: loop thread. */
 void vsock_accept_some(struct vsock *vs);
-/* Read the CONNECT line of a LINE connection, as far as it came. */
+
+/* vsock_line_read() - read LINE (c)'s CONNECT line as far as it came. Context: loop thread. */
 void vsock_line_read(struct vsock_conn *c);
-/* Guest REQUEST to VSOCK_HOST_CID:(host_port): connect PATH_<port>, or RST. */
+
+/*
+ * vsock_guest_connect() - guest REQUEST (h) to VSOCK_HOST_CID:dst_port: connect
+ * PATH_<port> and answer RESPONSE, or RST (nobody there, a limit).
+ * Guest: the whole header (checked), how often.
+ */
 void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h);
-/* Guest RESPONSE to our REQUEST: "OK <port>\n" to the host peer. */
+
+/* vsock_host_accepted() - the guest's RESPONSE to REQ (c): "OK <port>\n" to the host peer. */
 void vsock_host_accepted(struct vsock_conn *c);
-/* Guest payload (iov, nr, len) for the host peer; the caller checked the credit. */
+
+/*
+ * vsock_conn_write() - guest payload (iov, nr, len) for OPEN (c)'s host peer:
+ * written now, the rest held. The caller checked the credit. Guest: the payload.
+ */
 void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len);
-/* Write buffered bytes; finish a half/full close the guest asked for once drained. */
+
+/* vsock_conn_flush() - write held bytes; finish a close the guest asked for once drained. */
 void vsock_conn_flush(struct vsock_conn *c);
-/* Read from the host peer's stream into (iov, nr). Return: bytes, 0 at EOF, or -errno. */
-ssize_t vsock_conn_read(struct vsock_conn *c, const struct iovec *iov, int nr);
-/* Apply the guest's SHUTDOWN (flags) to the host socket. */
+
+/*
+ * vsock_conn_read() - read from (c)'s host peer into (iov, nr).
+ * Return: bytes, 0 at EOF, or -errno (-EAGAIN: nothing there).
+ */
+ssize_t vsock_conn_read(struct vsock_conn *c, const struct iovec *iov, int nr) __must_check;
+
+/* vsock_conn_guest_shutdown() - apply the guest's SHUTDOWN (flags). Guest: (flags), when. */
 void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags);
 
 /* ---- virtio_vsock.c -------------------------------------------------------- */
 
-/* Send what the connections owe and read host data into receive buffers. */
+/* vsock_rx_run_locked() - send what the connections owe; read host data into receive buffers. */
 void vsock_rx_run_locked(struct vsock *vs);
-/* Owe an RST for a packet with no connection (dropped and counted when the ring is full). */
+
+/*
+ * vsock_rst_orphan() - owe an RST for a packet with no connection (dropped and
+ * counted when VSOCK_RST_RING are owed already). Guest: the ports, how often.
+ */
 void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port);
 
 #endif

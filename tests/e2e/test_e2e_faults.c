@@ -38,6 +38,8 @@ static char rundir[600], cache[600], ns[32];
 static bool ns_made;
 static unsigned base_mounts;
 static const char *vm_stderr(void);
+static void print_processes(const char *why);
+static bool reap_within(pid_t pid, int *st, int ms);
 
 /* The agentvmm a case started last: killed by the case's teardown if still there. */
 static pid_t live_pid;
@@ -85,9 +87,12 @@ static int case_teardown(void **state)
 	char cg[128];
 
 	if (live_pid > 0) {
+		int st;
+
 		kill(-live_pid, SIGKILL);
 		kill(live_pid, SIGKILL);
-		waitpid(live_pid, NULL, 0);
+		if (!reap_within(live_pid, &st, 30000))
+			print_processes("teardown: agentvmm not gone 30 s after SIGKILL");
 		live_pid = 0;
 	}
 	if (live_out >= 0)
@@ -202,31 +207,68 @@ static bool vm_wait_for(struct vmproc *v, const char *what, unsigned timeout_s)
 	return true;
 }
 
-/* Wait for the exit (SIGKILL past timeout_s): the status as th_run gives it, -1 on timeout. */
+/* What every process is doing (state, kernel wait channel, stack): printed when a bound is hit. */
+static void print_processes(const char *why)
+{
+	print_message("  %s; processes:\n", why);
+	e2e_sh("ps -eo pid,ppid,stat,wchan:32,etime,args | grep -v ' ps -eo' >&2; "
+	       "for p in $(pgrep -f 'agentvmm|virtiofsd|mkfs'); do echo \"== $p kernel stack:\"; "
+	       "cat /proc/$p/stack 2>/dev/null | head -20; done >&2");
+}
+
+/* waitpid() for (pid) for up to (ms); true when reaped (status in *st). */
+static bool reap_within(pid_t pid, int *st, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 50) {
+		if (waitpid(pid, st, WNOHANG) == pid)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/*
+ * Wait for the exit (SIGKILL past timeout_s): the status as th_run gives it,
+ * -1 on timeout. Every wait here is bounded: a process that outlives SIGKILL
+ * (uninterruptible in the kernel) or a pipe nobody closes fails the case with
+ * a process listing instead of hanging the test program.
+ */
 static int vm_wait_exit(struct vmproc *v, unsigned timeout_s)
 {
 	time_t start = time(NULL);
-	int st;
+	bool reaped = false;
+	int st = 0;
 
 	for (;;) {
 		vm_read(v, 100);
-		pid_t r = waitpid(v->pid, &st, WNOHANG);
-		if (r == v->pid)
+		if (waitpid(v->pid, &st, WNOHANG) == v->pid) {
+			reaped = true;
 			break;
-		if (time(NULL) - start >= timeout_s) {
-			kill(-v->pid, SIGKILL);
-			kill(v->pid, SIGKILL);
-			waitpid(v->pid, &st, 0);
-			st = -1;
+		}
+		if (time(NULL) - start >= timeout_s)
+			break;
+	}
+	if (!reaped) {
+		kill(-v->pid, SIGKILL);
+		kill(v->pid, SIGKILL);
+		if (!reap_within(v->pid, &st, 30000))
+			print_processes("agentvmm not gone 30 s after SIGKILL");
+		else
+			live_pid = 0;
+		st = -1;
+	} else {
+		live_pid = 0;
+	}
+	/* the rest of the console, until EOF; a holder of the pipe cannot stall us */
+	for (time_t t0 = time(NULL); vm_read(v, 100);) {
+		if (time(NULL) - t0 >= 10) {
+			print_processes("the console pipe still open 10 s after agentvmm ended");
 			break;
 		}
 	}
-	while (vm_read(v, 100))
-		;
 	if (v->out >= 0)
 		close(v->out);
 	v->out = -1;
-	live_pid = 0;
 	live_out = -1;
 	if (st == -1) {
 		/* say why: the end of the console and agentvmm's stderr */

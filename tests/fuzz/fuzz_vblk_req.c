@@ -8,7 +8,8 @@
  * Input: byte 0 picks ring features and the disk (read-write or read-only);
  * then each request is 8 bytes: type selector, sector, length, data fill,
  * layout (how header/data/status are cut into descriptors, direct or
- * indirect), and a rarely-used corruption byte. Inputs are mostly valid
+ * indirect), and a rarely-used corruption byte (0xf6: the head published
+ * twice; 0xf7..0xfe: see add_request() and add_chain()). Inputs are mostly valid
  * requests: invalid types, sectors, lengths and descriptor damage are chosen
  * only for a few selector values ("rarely", Cloud Hypervisor's habit), so the
  * I/O paths are reached.
@@ -243,7 +244,11 @@ static void add_request(const uint8_t *p)
 	}
 	if (bad != 0xf7) /* no status byte */
 		s[n++] = (struct seg){ fz_alloc(1), 1, true };
-	publish((uint16_t)add_chain(s, n, p[4], bad));
+	uint16_t head = (uint16_t)add_chain(s, n, p[4], bad);
+
+	publish(head);
+	if (bad == 0xf6) /* the same head again while (maybe) in flight: breaks the queue */
+		publish(head);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

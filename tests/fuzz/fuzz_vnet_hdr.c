@@ -5,14 +5,23 @@
  * queue_notify, vnet_rx_ready, reset) on a small memfd guest_mem, with a
  * SOCK_SEQPACKET pair as the tap. The test thread is the loop thread.
  *
- * Input: byte 0 picks the negotiated features (MRG_RXBUF, CSUM, TSO, ECN);
+ * Input: byte 0 picks the negotiated features (bits: MRG_RXBUF, CSUM,
+ * TSO4+TSO6, ECN, EVENT_IDX, UFO, USO; the device offers neither UFO nor USO,
+ * but the header rules for them are checked all the same);
  * then a sequence of operations, each one selector byte and its arguments:
- *   0 transmit: 2 length bytes, 12 header bytes, 1 split byte (1..3 descriptors)
- *   1 post receive buffers: count byte, then one size byte each (x 64 bytes)
+ *   0 transmit: 2 length bytes, 12 header bytes, 1 split byte (1..3
+ *     descriptors; bit 7: publish without kicking, so a later kick finds
+ *     several frames and the per-pass budget can run out)
+ *   1 post receive buffers: count byte (bit 7: publish the last head again,
+ *     as a hostile driver may), then one size byte each (< 32: that many
+ *     bytes, so 12-byte and header-less buffers; else x 64 bytes)
  *   2 tap frame: 2 length bytes, 12 header bytes; then vnet_rx_ready()
  *   3 rarely: a damaged descriptor (bad next / writable-first) published on a queue
+ *   4 one turn of the event loop: submit, run the completions (passes resumed
+ *     after their budget ran out, the tap poll)
  * Lengths are mostly small and valid; oversize, runt and zero-length cases
  * come from a few selector values only, so the delivery paths are reached.
+ * The queues (128) are larger than a pass's budget (VNET_PASS_CHAINS).
  */
 #include <endian.h>
 #include <linux/virtio_ring.h>
@@ -29,17 +38,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define F_RAM MiB(2)
-#define F_QSIZE 32
-#define F_MAX_OPS 48
+#define F_QSIZE 128
+#define F_MAX_OPS 64
 #define FEAT(x) (1ULL << (x))
 
 struct fring {
 	gpa_t desc, avail, used;
 	uint16_t nd, avail_idx;
+	uint16_t last_head;
 };
 
 static struct guest_mem gm;
 static struct fring rings[2];
+static struct virtq vqs[2];
 static gpa_t buf;
 static uint8_t scratch[VNET_HDR_LEN + VNET_MAX_FRAME + 64];
 
@@ -90,6 +101,7 @@ static void publish(struct fring *r, uint16_t head)
 {
 	uint16_t h = htole16(head), idx;
 
+	r->last_head = head;
 	wr(r->avail + 4 + 2 * (uint64_t)(r->avail_idx % F_QSIZE), &h, 2);
 	r->avail_idx++;
 	idx = htole16(r->avail_idx);
@@ -147,22 +159,57 @@ static void op_tx(void *dev, int peer, struct in *in)
 		wr(a[i], scratch + off, l[i]);
 	}
 	chain(&rings[VNET_TXQ], a, l, n, false);
+	if (split & 0x80)
+		return; /* published, not kicked */
 	vnet_ops.queue_notify(dev, VNET_TXQ);
 	while (recv(peer, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
 		;
 }
 
+/* Room left in (q)'s avail ring: a driver past it breaks the ring (a path of its own). */
+static unsigned room(unsigned q)
+{
+	return F_QSIZE - (uint16_t)(rings[q].avail_idx - vqs[q].vq_last_avail);
+}
+
 static void op_rx_bufs(void *dev, struct in *in)
 {
-	unsigned count = take(in, 1) % 8 + 1;
+	unsigned cb = take(in, 1), count = cb % 8 + 1;
+	struct fring *r = &rings[VNET_RXQ];
 
 	for (unsigned i = 0; i < count; i++) {
-		uint32_t len = take(in, 1) * 64u;
+		unsigned v = take(in, 1);
+		uint32_t len = v < 32 ? v : v * 64u;
 		gpa_t a = falloc(len ? len : 1);
 
-		chain(&rings[VNET_RXQ], &a, &len, 1, true);
+		if ((cb & 0x80) && r->avail_idx && room(VNET_RXQ))
+			publish(r, r->last_head); /* the same head again */
+		else
+			chain(r, &a, &len, 1, true);
 	}
 	vnet_ops.queue_notify(dev, VNET_RXQ);
+}
+
+/* One turn of the loop thread with its bookkeeping (evloop.c's evl_reap()), without waiting. */
+static void op_loop(struct evl *e, int peer)
+{
+	struct io_uring_cqe *cqe;
+
+	io_uring_submit(&e->ring);
+	while (io_uring_peek_cqe(&e->ring, &cqe) == 0) {
+		struct evl_op *op = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&e->ring, cqe);
+		e->inflight--;
+		/* only the device's polls (evl_get_sqe()) are in this ring: no watch, no stop poll */
+		if (op && op != &e->stop_op)
+			e->nr_ops--;
+		if (op && op->done)
+			op->done(op->opaque, res);
+	}
+	while (recv(peer, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
+		;
 }
 
 static void op_tap_frame(void *dev, int peer, struct in *in)
@@ -196,7 +243,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	struct in in = { data, size };
-	struct virtq vqs[2];
 	struct evl evl;
 	char err[128];
 	int sv[2];
@@ -208,8 +254,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		abort();
-	int big = 1 << 20;
+	int big = 4 << 20; /* several 64 KiB frames in flight either way */
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	void *dev = vnet_create(&(struct vnet_config){ .fd = sv[0], .mac = { 2 } }, err,
 				sizeof(err));
 	if (!dev || evl_init(&evl, 64))
@@ -218,7 +265,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t feat = (fb & 1 ? FEAT(VIRTIO_NET_F_MRG_RXBUF) : 0) |
 			(fb & 2 ? FEAT(VIRTIO_NET_F_CSUM) : 0) |
 			(fb & 4 ? FEAT(VIRTIO_NET_F_HOST_TSO4) | FEAT(VIRTIO_NET_F_HOST_TSO6) : 0) |
-			(fb & 8 ? FEAT(VIRTIO_NET_F_HOST_ECN) : 0);
+			(fb & 8 ? FEAT(VIRTIO_NET_F_HOST_ECN) : 0) |
+			(fb & 32 ? FEAT(VIRTIO_NET_F_HOST_UFO) : 0) |
+			(fb & 64 ? FEAT(VIRTIO_NET_F_HOST_USO) : 0);
 	buf = MiB(1);
 	for (unsigned q = 0; q < 2; q++) {
 		struct fring *r = &rings[q];
@@ -238,7 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vnet_ops.set_features(dev, feat) || vnet_ops.activate(dev, &act))
 		abort();
 	for (unsigned i = 0; i < F_MAX_OPS && in.n; i++) {
-		switch (take(&in, 1) % 4) {
+		switch (take(&in, 1) % 5) {
 		case 0:
 			op_tx(dev, sv[1], &in);
 			break;
@@ -248,8 +297,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 			op_tap_frame(dev, sv[1], &in);
 			break;
-		default:
+		case 3:
 			op_damage(dev, &in);
+			break;
+		default:
+			op_loop(&evl, sv[1]);
 			break;
 		}
 	}

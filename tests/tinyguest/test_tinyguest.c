@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <stdbool.h>
@@ -282,6 +284,156 @@ static void test_tiny_sigterm_presses_power_button(void **state)
 	assert_null(strstr(err, "by force"));
 }
 
+/*
+ * Start the tiny guest (guest) with (extra) options (NULL-terminated), stdout
+ * on (out_fd), stdin /dev/null, stderr to a fresh unlinked temp file whose fd
+ * goes to (*err_fd). Return: the child's pid.
+ */
+static pid_t spawn_tiny(const char *guest, const char *const *extra, int out_fd, int *err_fd)
+{
+	char bin[512], errpath[] = "/tmp/av-tiny-console-XXXXXX";
+	char *argv[16];
+	int n = 0, efd = mkstemp(errpath);
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/%s.bin", AV_TINY_DIR, guest);
+	assert_true(efd >= 0);
+	unlink(errpath);
+	argv[n++] = strdup(AV_AGENTVMM);
+	argv[n++] = strdup("--raw-image");
+	argv[n++] = bin;
+	argv[n++] = strdup("--mem");
+	argv[n++] = strdup("16");
+	while (extra && *extra && n < 15)
+		argv[n++] = strdup(*extra++);
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+
+		dup2(in, 0);
+		dup2(out_fd, 1);
+		dup2(efd, 2);
+		execv(AV_AGENTVMM, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < n; i++)
+		if (argv[i] != bin)
+			free(argv[i]);
+	assert_true(pid > 0);
+	*err_fd = efd;
+	return pid;
+}
+
+/* Wait at most (limit) s for (pid); a child still running then is killed. Return: status or -1. */
+static int wait_bounded(pid_t pid, double limit, double *secs)
+{
+	double t0 = now_s();
+	int st = 0;
+
+	while (waitpid(pid, &st, WNOHANG) == 0 && now_s() - t0 < limit)
+		usleep(10000);
+	*secs = now_s() - t0;
+	if (*secs >= limit) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return -1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void read_err(int efd, char *err, size_t errlen)
+{
+	ssize_t n = pread(efd, err, errlen - 1, 0);
+
+	err[n > 0 ? n : 0] = 0;
+	close(efd);
+}
+
+/*
+ * Issue 14: a guest printing into a pipe nobody reads. The vCPU waits for the
+ * reader (back-pressure) but must still stop: SIGTERM ends agentvmm at once
+ * (--shutdown-timeout 0) and so does the default graceful path at its
+ * timeout. Before, the vCPU retried its blocking write(2) forever after the
+ * kick's EINTR and teardown hung.
+ */
+static void test_tiny_console_unread_pipe_still_stops(void **state)
+{
+	const char *timeouts[] = { "0", "1" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *extra[] = { "--shutdown-timeout", timeouts[i], NULL };
+		char err[4096];
+		int pfd[2], efd;
+		double secs;
+
+		assert_int_equal(pipe(pfd), 0);
+		int cap = fcntl(pfd[0], F_GETPIPE_SZ), queued = 0;
+		pid_t pid = spawn_tiny("console_flood", extra, pfd[1], &efd);
+		double t0 = now_s();
+
+		close(pfd[1]);
+		/* the pipe fills up; then the vCPU waits (back-pressure) */
+		while (queued < cap && now_s() - t0 < 30) {
+			usleep(20000);
+			assert_int_equal(ioctl(pfd[0], FIONREAD, &queued), 0);
+		}
+		assert_int_equal(queued, cap);
+		usleep(200000);
+		kill(pid, SIGTERM);
+		int st = wait_bounded(pid, 10.0, &secs);
+		read_err(efd, err, sizeof(err));
+		print_message("console_flood, unread pipe, --shutdown-timeout %s: SIGTERM -> "
+			      "exit %d after %.3f s\n", timeouts[i], st, secs);
+		close(pfd[0]);
+		assert_int_equal(st, 128 + SIGTERM);
+		assert_true(secs < 1.0 + atof(timeouts[i]) + 1.0);
+		/* what the pipe could not take is reported once */
+		const char *note = strstr(err, "bytes of guest output dropped");
+		assert_non_null(note);
+		assert_null(strstr(note + 1, "bytes of guest output dropped"));
+	}
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Issue 14: a --console FILE stops at --console-limit, with one warning. */
+static void test_tiny_console_file_stops_at_limit(void **state)
+{
+	char path[] = "/tmp/av-tiny-console-file-XXXXXX", err[4096];
+	int fd = mkstemp(path), nul = open("/dev/null", O_WRONLY), efd;
+	const char *extra[] = { "--console", path, "--console-limit", "1", "--shutdown-timeout",
+				"0", NULL };
+	double t0 = now_s(), secs;
+	long size = 0;
+
+	assert_true(fd >= 0 && nul >= 0);
+	close(fd);
+	pid_t pid = spawn_tiny("console_flood_fast", extra, nul, &efd);
+	close(nul);
+	while ((size = file_size(path)) < (1L << 20) && now_s() - t0 < 60)
+		usleep(20000);
+	print_message("1 MiB of console file after %.2f s\n", now_s() - t0);
+	usleep(500000);
+	long later = file_size(path);
+	kill(pid, SIGTERM);
+	int st = wait_bounded(pid, 10.0, &secs);
+	read_err(efd, err, sizeof(err));
+	unlink(path);
+	assert_int_equal(size, 1L << 20);
+	assert_int_equal(later, 1L << 20);
+	assert_int_equal(st, 128 + SIGTERM);
+	const char *note = strstr(err, "reached its limit of 1 MiB");
+	assert_non_null(note);
+	assert_null(strstr(note + 1, "reached its limit"));
+	assert_null(strstr(err, "bytes of guest output dropped"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_tiny_sigint_timeout_0_forces_at_once),
 		cmocka_unit_test(test_tiny_second_signal_forces_at_once),
 		cmocka_unit_test(test_tiny_sigterm_presses_power_button),
+		cmocka_unit_test(test_tiny_console_unread_pipe_still_stops),
+		cmocka_unit_test(test_tiny_console_file_stops_at_limit),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

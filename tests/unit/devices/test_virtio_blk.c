@@ -79,8 +79,9 @@ static void *blk_open(struct tb *t, bool ro, uint16_t nq, const char *serial)
 	return dev;
 }
 
-/* Bring up RAM, rings, the loop and an activated device. */
-static struct tb *tb_setup(bool ro, uint16_t nq, uint64_t features, unsigned ring_entries)
+/* Bring up RAM, rings, the loop (started when (start)) and an activated device. */
+static struct tb *tb_setup_loop(bool ro, uint16_t nq, uint64_t features, unsigned ring_entries,
+				bool start)
 {
 	struct tb *t = calloc(1, sizeof(*t));
 
@@ -96,11 +97,17 @@ static struct tb *tb_setup(bool ro, uint16_t nq, uint64_t features, unsigned rin
 	assert_int_equal(evl_init(&t->evl, ring_entries), 0);
 	t->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_int_equal(evl_watch_fd(&t->evl, t->kick_efd, kick_cb, t), 0);
-	assert_int_equal(evl_start(&t->evl), 0);
+	if (start)
+		assert_int_equal(evl_start(&t->evl), 0);
 	struct virtio_activation act = { .gm = &t->gm, .vqs = t->vq, .nr_vqs = nq,
 					 .features = features, .transport = NULL, .evl = &t->evl };
 	assert_int_equal(vblk_ops.activate(t->dev, &act), 0);
 	return t;
+}
+
+static struct tb *tb_setup(bool ro, uint16_t nq, uint64_t features, unsigned ring_entries)
+{
+	return tb_setup_loop(ro, nq, features, ring_entries, true);
 }
 
 #define FEAT_STD (1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_RING_F_EVENT_IDX)
@@ -622,6 +629,191 @@ static void test_vblk_config_space_values(void **state)
 	tb_teardown(t);
 }
 
+/*
+ * A full queue whose 256 completions arrive in reverse order, in one batch:
+ * the requests are queued before the loop runs, their SQEs reversed in the
+ * SQ, then the loop's first io_uring_enter() submits them all (cached reads
+ * complete inline, in SQ order). Each completion finds its request in O(1)
+ * (its own user data) and the queue is interrupted once, after the batch.
+ */
+static void test_vblk_full_queue_completing_in_reverse_order(void **state)
+{
+	struct tb *t = tb_setup_loop(false, 1, FEAT_STD, 512, false);
+	enum { N = 256 };
+	struct io_uring *ring = &t->evl.ring;
+	gpa_t data[N], st[N];
+	uint16_t heads[N];
+	uint32_t id, len;
+	unsigned base = ring->sq.sqe_tail, mask = *ring->sq.kring_mask;
+
+	for (unsigned i = 0; i < N; i++) {
+		data[i] = th_vq_alloc(&t->drv[0], 512);
+		st[i] = th_vq_alloc(&t->drv[0], 1);
+		struct th_seg s[3] = { { put_hdr(t, VIRTIO_BLK_T_IN, 2 * i), 16, false },
+				       { data[i], 512, true }, { st[i], 1, true } };
+		heads[i] = th_vq_add_indirect(&t->drv[0], NULL, 0, s, 3);
+		assert_int_equal(heads[i], i);
+		th_vq_publish(&t->drv[0], heads[i]);
+	}
+	/* this thread is the loop thread until evl_start() */
+	vblk_ops.queue_notify(t->dev, 0);
+	assert_int_equal(ring->sq.sqe_tail - base, N); /* one readv SQE per request */
+	for (unsigned i = 0; i < N / 2; i++) {
+		struct io_uring_sqe tmp = ring->sq.sqes[(base + i) & mask];
+
+		ring->sq.sqes[(base + i) & mask] = ring->sq.sqes[(base + N - 1 - i) & mask];
+		ring->sq.sqes[(base + N - 1 - i) & mask] = tmp;
+	}
+	assert_int_equal(evl_start(&t->evl), 0);
+	for (unsigned n = 0; n < N; n++) {
+		uint8_t got[512], want[512];
+
+		wait_used_q(t, 0, &id, &len);
+		assert_int_equal(id, N - 1 - n); /* reverse order, each to its own chain */
+		assert_int_equal(len, 513);
+		assert_int_equal(rd8(t, st[id]), VIRTIO_BLK_S_OK);
+		assert_int_equal(gm_read(&t->gm, data[id], got, sizeof(got)), 0);
+		file_read(t, (uint64_t)id * 1024, want, sizeof(want));
+		assert_memory_equal(got, want, sizeof(got));
+	}
+	/* the queue goes on working */
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), 0);
+	tb_teardown(t);
+}
+
+/*
+ * The driver makes a head available again while its chain is in flight
+ * (virtio 1.2 §2.7.13 forbids it): the queue is broken (it needs a reset),
+ * the first chain still completes, the duplicate is never pushed.
+ */
+static void test_vblk_head_republished_in_flight_breaks_queue(void **state)
+{
+	struct tb *t = tb_setup(false, 1, FEAT_STD, 64);
+	gpa_t data = th_vq_alloc(&t->drv[0], 512), st = th_vq_alloc(&t->drv[0], 1);
+	struct th_seg s[3] = { { put_hdr(t, VIRTIO_BLK_T_IN, 7), 16, false }, { data, 512, true },
+			       { st, 1, true } };
+	uint32_t id, len;
+	uint16_t head = th_vq_add_chain(&t->drv[0], s, 3);
+
+	/* both in one kick: the first read is still in flight when the second is popped */
+	th_vq_publish(&t->drv[0], head);
+	th_vq_publish(&t->drv[0], head);
+	kick(t, 0);
+	wait_used_q(t, 0, &id, &len);
+	assert_int_equal(id, head);
+	assert_int_equal(len, 513);
+	assert_int_equal(rd8(t, st), VIRTIO_BLK_S_OK);
+	usleep(50000);
+	assert_int_equal(th_vq_used_idx(&t->drv[0]), 1);
+	assert_true(__atomic_load_n(&t->vq[0].vq_broken, __ATOMIC_ACQUIRE));
+	/* later chains are not served: the driver must reset */
+	uint16_t h2 = th_vq_add_chain(&t->drv[0], (struct th_seg[]){
+		{ put_hdr(t, VIRTIO_BLK_T_FLUSH, 0), 16, false },
+		{ th_vq_alloc(&t->drv[0], 1), 1, true } }, 2);
+	th_vq_publish(&t->drv[0], h2);
+	kick(t, 0);
+	usleep(50000);
+	assert_int_equal(th_vq_used_idx(&t->drv[0]), 1);
+	tb_teardown(t);
+}
+
+/* The fd number the device holds open on t->path (/proc/self/fd). */
+static int disk_fd(struct tb *t)
+{
+	char link[64], target[256];
+	int found = -1;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (!strcmp(target, t->path)) {
+			assert_int_equal(found, -1); /* only one */
+			found = fd;
+		}
+	}
+	assert_true(found >= 0);
+	return found;
+}
+
+/*
+ * A failed fsync is reported by the kernel once (errseq): the next fsync of
+ * the same file succeeds although the data is gone. No unprivileged file
+ * system fails writeback on demand, so the disk's fd is pointed at a pipe
+ * for one FLUSH (fsync: EINVAL) and back at the image: that is the one-shot
+ * report. Every later FLUSH must still fail, and so must writes; reads work.
+ */
+static void test_vblk_failed_flush_is_latched(void **state)
+{
+	struct tb *t = tb_setup(false, 1, FEAT_STD, 64);
+	gpa_t buf = th_vq_alloc(&t->drv[0], 512);
+	uint8_t pat[512];
+	int fd = disk_fd(t), saved = dup(fd), p[2];
+
+	memset(pat, 0x3e, sizeof(pat));
+	assert_int_equal(gm_write(&t->gm, buf, pat, sizeof(pat)), 0);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_OUT, 4, buf, 512, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
+	assert_true(saved >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(dup2(p[1], fd), fd);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(dup2(saved, fd), fd); /* the image again: its fsync would succeed */
+	close(saved);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(fsync(fd), 0);
+	uint64_t syncs = vblk_nr_syncs(t->dev);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(vblk_nr_syncs(t->dev), syncs); /* answered from the latch */
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_OUT, 4, buf, 512, false, NULL), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_DISCARD, 8, 8, 0, 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_WRITE_ZEROES, 8, 8, 0, 1), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_IN, 4, buf, 512, true, NULL), VIRTIO_BLK_S_OK);
+	/* a driver reset does not bring lost data back: still latched */
+	assert_int_equal(vblk_ops.reset(t->dev), 0);
+	th_vq_init_at(&t->drv[0], &t->gm, 256, RAM);
+	th_vq_bind(&t->drv[0], &t->vq[0], true, true);
+	struct virtio_activation act = { .gm = &t->gm, .vqs = t->vq, .nr_vqs = 1,
+					 .features = FEAT_STD, .evl = &t->evl };
+	assert_int_equal(vblk_ops.activate(t->dev, &act), 0);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_IOERR);
+	tb_teardown(t);
+}
+
+/* Without VIRTIO_BLK_F_FLUSH, DISCARD and WRITE_ZEROES are synced before they complete. */
+static void test_vblk_discard_write_zeroes_write_through_without_flush(void **state)
+{
+	struct tb *t = tb_setup(false, 1, 0, 64);
+	uint64_t n = vblk_nr_syncs(t->dev);
+
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_DISCARD, 32, 8, 0, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n + 1);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_WRITE_ZEROES, 48, 8, 0, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n + 2);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_WRITE_ZEROES, 64, 8,
+				  VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n + 3);
+	/* nothing changed, nothing to sync */
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_DISCARD, 0, 0, 0, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n + 3);
+	tb_teardown(t);
+
+	/* with FLUSH negotiated the driver flushes when it wants durability */
+	t = tb_setup(false, 1, FEAT_STD, 64);
+	n = vblk_nr_syncs(t->dev);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_DISCARD, 32, 8, 0, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(zero_req(t, VIRTIO_BLK_T_WRITE_ZEROES, 48, 8, 0, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n);
+	assert_int_equal(do_req(t, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(vblk_nr_syncs(t->dev), n + 1);
+	tb_teardown(t);
+}
+
 static void expect_create_error(const char *path, bool ro, const char *needle)
 {
 	struct vblk_config cfg = { .path = path, .readonly = ro };
@@ -685,6 +877,10 @@ int main(void)
 		cmocka_unit_test(test_vblk_multiqueue_serves_second_queue),
 		cmocka_unit_test(test_vblk_config_space_values),
 		cmocka_unit_test(test_vblk_create_bad_images_one_line_errors),
+		cmocka_unit_test(test_vblk_full_queue_completing_in_reverse_order),
+		cmocka_unit_test(test_vblk_head_republished_in_flight_breaks_queue),
+		cmocka_unit_test(test_vblk_failed_flush_is_latched),
+		cmocka_unit_test(test_vblk_discard_write_zeroes_write_through_without_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -26,6 +27,8 @@ struct tr {
 	struct evl evl;
 	int efd;
 	void *dev;
+	int probe_efd;          /* another fd on the same loop */
+	uint64_t probe_at;      /* when its callback last ran, CLOCK_MONOTONIC us */
 };
 
 static void kick_cb(void *opaque)
@@ -35,6 +38,23 @@ static void kick_cb(void *opaque)
 
 	if (read(t->efd, &n, sizeof(n)) == sizeof(n))
 		vrng_ops.queue_notify(t->dev, 0);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void probe_cb(void *opaque)
+{
+	struct tr *t = opaque;
+	uint64_t n;
+
+	if (read(t->probe_efd, &n, sizeof(n)) == sizeof(n))
+		__atomic_store_n(&t->probe_at, (uint64_t)(now_s() * 1e6), __ATOMIC_RELEASE);
 }
 
 static int setup(void **state)
@@ -50,6 +70,8 @@ static int setup(void **state)
 	assert_int_equal(evl_init(&t->evl, 32), 0);
 	t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_int_equal(evl_watch_fd(&t->evl, t->efd, kick_cb, t), 0);
+	t->probe_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_int_equal(evl_watch_fd(&t->evl, t->probe_efd, probe_cb, t), 0);
 	assert_int_equal(evl_start(&t->evl), 0);
 	struct virtio_activation act = { .gm = &t->gm, .vqs = &t->vq, .nr_vqs = 1,
 					 .evl = &t->evl };
@@ -66,6 +88,7 @@ static int teardown(void **state)
 	evl_fini(&t->evl);
 	vrng_ops.destroy(t->dev);
 	close(t->efd);
+	close(t->probe_efd);
 	gm_destroy(&t->gm);
 	free(t);
 	return 0;
@@ -168,6 +191,72 @@ static void test_vrng_malformed_chain_breaks_queue(void **state)
 	assert_int_equal(th_vq_used_idx(&t->drv), 0);
 }
 
+/* Add the used entries that arrived since the last call to (*bytes, *n). */
+static void used_count(struct tr *t, uint64_t *bytes, unsigned *n)
+{
+	uint32_t id, len;
+
+	while (th_vq_get_used(&t->drv, &id, &len)) {
+		*bytes += len;
+		(*n)++;
+	}
+}
+
+/*
+ * A guest that posts more than the budget: the bucket at once, then the rest
+ * at the rate, served by the device's own tick (one kick only), while the
+ * loop stays free for other work. 16 buffers of 32 KiB at 256 KiB/s with a
+ * 64 KiB bucket: two at once, then about one per 100 ms tick (a grant may be
+ * partial: the used length says how much).
+ */
+static void test_vrng_rate_limit_defers_without_blocking_the_loop(void **state)
+{
+	struct tr *t = *state;
+	const uint64_t rate = KiB(256), burst = KiB(64);
+	uint64_t one = 1, got = 0;
+	unsigned n = 0;
+
+	vrng_set_limit(t->dev, rate, burst);
+	for (int i = 0; i < 16; i++) {
+		struct th_seg s = { th_vq_alloc(&t->drv, KiB(32)), KiB(32), true };
+
+		th_vq_publish(&t->drv, th_vq_add_chain(&t->drv, &s, 1));
+	}
+	double t0 = now_s();
+	assert_int_equal(write(t->efd, &one, sizeof(one)), sizeof(one));
+	usleep(50000);
+	used_count(t, &got, &n);
+	/* the bucket, and not much more than what 50 ms and a tick can add */
+	assert_true(got >= KiB(32));
+	assert_true(got <= burst + rate * 15 / 100);
+	assert_true(n < 16);
+
+	/* the loop still answers other fds while the rng waits for tokens */
+	uint64_t p0 = (uint64_t)(now_s() * 1e6);
+	assert_int_equal(write(t->probe_efd, &one, sizeof(one)), sizeof(one));
+	for (int i = 0; i < 1000 && __atomic_load_n(&t->probe_at, __ATOMIC_ACQUIRE) == 0; i++)
+		usleep(1000);
+	assert_true(__atomic_load_n(&t->probe_at, __ATOMIC_ACQUIRE) - p0 < 100000);
+
+	/* no more kicks: the tick serves the rest, never faster than the rate */
+	while (n < 16 && now_s() - t0 < 10) {
+		usleep(5000);
+		used_count(t, &got, &n);
+		assert_true(got <= burst + (uint64_t)((now_s() - t0 + 0.15) * (double)rate));
+	}
+	double secs = now_s() - t0;
+	print_message("16 x 32 KiB at 256 KiB/s (64 KiB bucket): %.2f s, %llu bytes\n", secs,
+		      (unsigned long long)got);
+	assert_int_equal(n, 16);
+	assert_true(secs >= 1.0 && secs < 6.0);
+}
+
+static void test_vrng_default_limit_is_documented(void **state)
+{
+	assert_int_equal(VRNG_RATE, 1024 * 1024);
+	assert_true(VRNG_BURST >= VRNG_MAX_BYTES + VRNG_BUF_COST);
+}
+
 static void test_vrng_ops_describe_device_4(void **state)
 {
 	assert_int_equal(vrng_ops.device_id, 4);
@@ -184,6 +273,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vrng_malformed_chain_breaks_queue, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_vrng_rate_limit_defers_without_blocking_the_loop, setup, teardown),
+		cmocka_unit_test(test_vrng_default_limit_is_documented),
 		cmocka_unit_test(test_vrng_ops_describe_device_4),
 	};
 

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* test_guest_mem.c: memfd RAM regions around the MMIO hole, range checks, guard pages. */
+/* test_guest_mem.c: memfd RAM regions around the MMIO hole, range checks, guard pages, seals. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -339,6 +342,64 @@ static void test_gm_ram_is_2mib_aligned(void **state)
 	gm_destroy(&gm);
 }
 
+/*
+ * A vhost-user back end gets the memfd (SCM_RIGHTS: the same open file) and
+ * may be compromised: it can neither truncate nor grow guest RAM (agentvmm's
+ * next access would be a SIGBUS), nor add or drop seals. Checked through a
+ * dup and through a fresh open of /proc/self/fd/N, as a back end could.
+ */
+static void test_gm_memfd_sealed_against_resize(void **state)
+{
+	struct guest_mem gm;
+	char proc[64];
+	uint8_t b = 0x77, got = 0;
+	int fds[2];
+
+	(void)state;
+	th_gm_create(&gm, SMALL_RAM);
+	fds[0] = dup(gm.fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", gm.fd);
+	fds[1] = open(proc, O_RDWR | O_CLOEXEC);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	for (unsigned i = 0; i < 2; i++) {
+		int fd = fds[i];
+
+		assert_int_equal(ftruncate(fd, 0), -1);
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(fcntl(fd, F_GET_SEALS),
+				 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+		assert_int_equal(ftruncate(fd, SMALL_RAM - 4096), -1);
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(ftruncate(fd, SMALL_RAM + 4096), -1);
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(fallocate(fd, 0, SMALL_RAM, 4096), -1);
+		assert_int_equal(errno, EPERM);
+		/* the seal set is sealed: nothing added (F_SEAL_WRITE would stop the guest) */
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+		assert_int_equal(errno, EPERM);
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
+		assert_int_equal(errno, EPERM);
+		/* writing guest RAM through the fd stays allowed: that is the back end's job */
+		assert_int_equal(pwrite(fd, &b, 1, SMALL_RAM - 1), 1);
+		close(fd);
+	}
+	/* RAM intact, still the same size, last byte reachable */
+	struct stat st;
+	assert_int_equal(fstat(gm.fd, &st), 0);
+	assert_int_equal(st.st_size, SMALL_RAM);
+	assert_int_equal(gm_read(&gm, SMALL_RAM - 1, &got, 1), 0);
+	assert_int_equal(got, 0x77);
+	gm_destroy(&gm);
+
+	/* the private (anonymous) path has no fd to seal and works as before */
+	assert_int_equal(gm_create_opts(&gm, SMALL_RAM, BOOT_MMIO_HOLE_GPA, GM_PRIVATE), 0);
+	assert_int_equal(gm.fd, -1);
+	assert_int_equal(gm_write(&gm, SMALL_RAM - 1, &b, 1), 0);
+	assert_int_equal(gm_read(&gm, SMALL_RAM - 1, &got, 1), 0);
+	assert_int_equal(got, 0x77);
+	gm_destroy(&gm);
+}
+
 static void test_gm_private_no_memfd(void **state)
 {
 	struct guest_mem gm;
@@ -432,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_gm_guard_page_before_ram_faults),
 		cmocka_unit_test(test_gm_guard_page_after_high_region_faults),
 		cmocka_unit_test(test_gm_ram_is_2mib_aligned),
+		cmocka_unit_test(test_gm_memfd_sealed_against_resize),
 		cmocka_unit_test(test_gm_private_no_memfd),
 		cmocka_unit_test(test_gm_private_guards_and_no_fork),
 		cmocka_unit_test(test_gm_resident_bytes_counts_touched_pages),
