@@ -21,8 +21,9 @@
 # CMD runs with the current directory's path as cwd; its stdout and stderr
 # (merged) go to our stdout, and we exit with its status.
 #
-# Exit: CMD's status; 124 on --timeout; 125 if the test host failed to boot
-# or run CMD; 2 on a usage error; 130 on SIGINT/SIGTERM.
+# Exit: CMD's status; 124 on --timeout or when the test host stalled (QEMU
+# used no CPU for $AV_TESTHOST_STALL_S seconds, default 90); 125 if the test
+# host failed to boot or run CMD; 2 on a usage error; 130 on SIGINT/SIGTERM.
 # --need: exit 0 if real kernels must boot in a nested test host here (no
 # KVM device, software KVM, or AV_FORCE_TESTHOST=1: scripts/kvm-kind.sh),
 # 1 if they can boot directly (hardware KVM).
@@ -164,6 +165,7 @@ initrd=$(
 job=$(mktemp -d "${TMPDIR:-/tmp}/testhost.XXXXXX")
 qpid=
 cleanup() {
+	[ -z "${wpid:-}" ] || kill "$wpid" 2>/dev/null || true
 	if [ -n "$qpid" ]; then
 		kill -TERM "$qpid" 2>/dev/null || true
 		wait "$qpid" 2>/dev/null || true
@@ -242,11 +244,44 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-kernel "$tcache/vmlinuz" -initrd "$initrd" -append "$append" \
 	"${virtfs[@]}" </dev/null &
 qpid=$!
+
+# Stall watchdog. The emulated test host has stalled now and then: QEMU
+# used no CPU at all (its vCPU halted with no timer armed, although the test
+# host runs a periodic tick, nohz=off), and would have sat there until the
+# timeout. A running test host always uses some CPU (the tick alone), so
+# QEMU's CPU time standing still for $stall_s seconds means a stall: stop it
+# and say so (docs/testhost.md, "Emulation artefacts").
+stall_s=${AV_TESTHOST_STALL_S:-90}
+watch_stall() {
+	local qemu="" last="" same=0 t
+	for _ in $(seq 100); do
+		qemu=$(pgrep -P "$1" | head -n 1) && [ -n "$qemu" ] && break
+		sleep 0.1
+	done
+	[ -n "$qemu" ] || return 0
+	while t=$(awk '{ print $14 + $15 }' "/proc/$qemu/stat" 2>/dev/null); do
+		if [ "$t" = "$last" ]; then same=$((same + 5)); else same=0; last=$t; fi
+		if [ "$same" -ge "$stall_s" ]; then
+			: >"$job/stalled"
+			kill -KILL "$qemu" 2>/dev/null
+			return 0
+		fi
+		sleep 5
+	done
+}
+watch_stall "$qpid" &
+wpid=$!
 set +e
 wait "$qpid"
 qrc=$?
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 set -e
 qpid=
+if [ -e "$job/stalled" ]; then
+	err "the test host stalled: QEMU used no CPU for ${stall_s}s (an emulation artefact); stopped it"
+	exit 124
+fi
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	err "timed out after ${timeout_s}s"
 	exit 124
