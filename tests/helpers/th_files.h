@@ -55,19 +55,15 @@ static inline int th_count_entries(const char *dir)
 }
 
 /*
- * th_real_modules_dir() - the Debian cloud kernel's modules directory (AV_MODULES_DIR,
- * or lib/modules/<release> in AV_KERNEL_CACHE) if it was fetched, else NULL.
+ * th_cache_modules_dir() - (cache)/lib/modules/<(cache)/release> into (dir)
+ * when it has a modules.dep, else NULL: the layout scripts/fetch-kernel.sh
+ * gives each of its kernel caches.
  */
-static inline const char *th_real_modules_dir(void)
+static inline const char *th_cache_modules_dir(const char *cache, char *dir, size_t len)
 {
-	static char dir[512];
-	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
 	char rel[128] = "", path[600];
 	FILE *f;
 
-	if (env && *env)
-		return env;
-	cache = cache ? cache : "/var/cache/agentvmm/kernel";
 	snprintf(path, sizeof(path), "%s/release", cache);
 	f = fopen(path, "r");
 	if (!f)
@@ -76,9 +72,24 @@ static inline const char *th_real_modules_dir(void)
 		rel[0] = '\0';
 	fclose(f);
 	rel[strcspn(rel, "\n")] = '\0';
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
+	snprintf(dir, len, "%s/lib/modules/%s", cache, rel);
 	snprintf(path, sizeof(path), "%s/modules.dep", dir);
 	return *rel && access(path, R_OK) == 0 ? dir : NULL;
+}
+
+/*
+ * th_real_modules_dir() - the Debian cloud kernel's modules directory (AV_MODULES_DIR,
+ * or lib/modules/<release> in AV_KERNEL_CACHE) if it was fetched, else NULL.
+ */
+static inline const char *th_real_modules_dir(void)
+{
+	static char dir[512];
+	const char *env = getenv("AV_MODULES_DIR"), *cache = getenv("AV_KERNEL_CACHE");
+
+	if (env && *env)
+		return env;
+	return th_cache_modules_dir(cache && *cache ? cache : "/var/cache/agentvmm/kernel", dir,
+				    sizeof(dir));
 }
 
 /*
@@ -92,21 +103,9 @@ static inline const char *th_generic_modules_dir(void)
 {
 	static char dir[512];
 	const char *cache = getenv("AV_TESTHOST_CACHE");
-	char rel[128] = "", path[600];
-	FILE *f;
 
-	cache = cache && *cache ? cache : "/var/cache/agentvmm/testhost";
-	snprintf(path, sizeof(path), "%s/release", cache);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fgets(rel, sizeof(rel), f))
-		rel[0] = '\0';
-	fclose(f);
-	rel[strcspn(rel, "\n")] = '\0';
-	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", cache, rel);
-	snprintf(path, sizeof(path), "%s/modules.dep", dir);
-	return *rel && access(path, R_OK) == 0 ? dir : NULL;
+	return th_cache_modules_dir(cache && *cache ? cache : "/var/cache/agentvmm/testhost", dir,
+				    sizeof(dir));
 }
 
 #endif
