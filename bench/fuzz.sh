@@ -35,6 +35,8 @@ CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTV
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets >/dev/null
 
+# UBSan only prints and goes on unless told to stop: a report must be a crash
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/av-fuzz-XXXXXX")
 crashed=0
 printf '%-20s %14s %10s %8s %12s\n' target execs execs/s crashes corpus

@@ -220,15 +220,20 @@ static const struct iobus_ops ecam_ops = { .read = ecam_read, .write = ecam_writ
  * Ports 0xcf8..0xcff: mechanism #1. A dword at 0xcf8 is the address latch
  * (enable, bus, device, function, register); 0xcfc..0xcff the data window.
  * A byte at 0xcf9 is the reset control register instead.
+ *
+ * The latch is one register for the whole bus, as on a PC: every vCPU thread
+ * reads and writes it with no lock, so it is a relaxed atomic, loaded once per
+ * access. A guest that lets two CPUs use it at once without its own lock (Linux
+ * takes pci_config_lock) gets a mixed-up address, never a torn one.
  */
 static void cf8_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct pci_bus *bus = opaque;
-	uint32_t a = bus->cf8;
+	uint32_t a = __atomic_load_n(&bus->cf8, __ATOMIC_RELAXED);
 
 	memset(data, 0xff, len);
 	if (off == 0 && len == 4) {
-		memcpy(data, &bus->cf8, 4);
+		memcpy(data, &a, 4);
 	} else if (off >= 4 && (a & CF8_ENABLE) && ((a >> 16) & 0xff) == 0 && ((a >> 8) & 7) == 0) {
 		pci_cfg_read(bus, (a >> 11) & 31, (a & 0xfc) + (uint32_t)(off - 4), data, len);
 	}
@@ -237,10 +242,11 @@ static void cf8_read(void *opaque, uint64_t off, void *data, uint32_t len)
 static void cf8_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
 	struct pci_bus *bus = opaque;
-	uint32_t a = bus->cf8;
+	uint32_t a = __atomic_load_n(&bus->cf8, __ATOMIC_RELAXED);
 
 	if (off == 0 && len == 4) {
-		memcpy(&bus->cf8, data, 4);
+		memcpy(&a, data, 4);
+		__atomic_store_n(&bus->cf8, a, __ATOMIC_RELAXED);
 	} else if (off == 1 && len == 1) {
 		reset_ctl_ops.write(bus->reset_sink, 0, data, len);
 	} else if (off >= 4 && (a & CF8_ENABLE) && ((a >> 16) & 0xff) == 0 &&

@@ -54,7 +54,7 @@ struct pci_bus {
 	pthread_rwlock_t lock;         /* devices' BAR decode state */
 	struct pci_dev *devs[PCI_MAX_DEVS];
 	struct pci_dev host;           /* 00.0 host bridge */
-	uint32_t cf8;                  /* config address latch */
+	uint32_t cf8;                  /* config address latch (relaxed atomic: any vCPU) */
 	uint64_t mmio_next;            /* BAR allocator */
 	void *reset_sink;              /* struct power_sink for a reset via 0xcf9 */
 };

@@ -20,6 +20,7 @@ enum cl_key {
 	CL_NETS,
 	CL_INIT,
 	CL_KINIT,
+	CL_SESSION,
 	CL_NKEYS,
 };
 
@@ -34,6 +35,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_NETS] = "agentvmm.nets",
 	[CL_INIT] = "agentvmm.init",
 	[CL_KINIT] = "init",
+	[CL_SESSION] = "agentvmm.session",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -433,7 +435,7 @@ static int apply_init(struct gi_cmdline *cl, const struct cl_raw *raw, char *err
 
 	if (!raw->seen[CL_INIT] && !raw->seen[CL_KINIT])
 		return 0;
-	if (cl->cl_command) {
+	if (cl->cl_command || cl->cl_session) {
 		cl->cl_init_ignored = true;
 		return 0;
 	}
@@ -469,6 +471,17 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 	if (raw->seen[CL_VERBOSE])
 		cl->cl_verbose = !raw->val[CL_VERBOSE] || strcmp(raw->val[CL_VERBOSE], "0") != 0;
 	ret = apply_command(cl, raw, err, errlen);
+	if (!ret && raw->seen[CL_SESSION]) {
+		if (raw->val[CL_SESSION] && strcmp(raw->val[CL_SESSION], "1")) {
+			snprintf(err, errlen, "agentvmm.session=%.32s: expected 1", raw->val[CL_SESSION]);
+			ret = -EINVAL;
+		} else if (cl->cl_command) {
+			snprintf(err, errlen, "agentvmm.session given with agentvmm.argc");
+			ret = -EINVAL;
+		} else {
+			cl->cl_session = true;
+		}
+	}
 	if (!ret)
 		ret = apply_term(cl, raw, err, errlen);
 	if (!ret)

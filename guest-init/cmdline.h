@@ -10,6 +10,9 @@
  *   agentvmm.argc=N       number of workload arguments, 1..GI_CMDLINE_MAX_ARGS.
  *                         Present: command mode. Absent: interactive shell.
  *   agentvmm.argv=ENC     the arguments, each percent-encoded, joined by ','.
+ *   agentvmm.session[=1]  command mode with the job, stdin, stdout and stderr on
+ *                         a vsock session (session_proto.h), not on this line;
+ *                         not with agentvmm.argc.
  *   agentvmm.verbose[=1]  progress lines on the console ("0" turns it off).
  *   agentvmm.term=ENC     TERM for the workload (one encoded value), default "linux".
  *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
@@ -46,6 +49,7 @@
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
+	bool cl_session;	/* agentvmm.session: the job comes over vsock (session.h) */
 	bool cl_verbose;
 	size_t cl_argc;
 	char **cl_argv;		/* cl_argc strings + NULL; NULL in interactive mode */

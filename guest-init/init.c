@@ -29,6 +29,7 @@
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
 #include "guest-init/report.h"
+#include "guest-init/session.h"
 #include "guest-init/shares.h"
 
 #define GI_CMDLINE_PATH "/proc/cmdline"
@@ -85,19 +86,6 @@ static int signals_setup(sigset_t *set)
 	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* In a child before exec: default handlers, nothing blocked, no port access. */
-static void signals_reset_child(void)
-{
-	sigset_t all;
-	int i;
-
-	for (i = 1; i < NSIG; i++)
-		signal(i, SIG_DFL);
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	gi_report_drop();
-}
-
 static int decode_status(int st)
 {
 	if (WIFEXITED(st))
@@ -105,6 +93,16 @@ static int decode_status(int st)
 	if (WIFSIGNALED(st))
 		return 128 + WTERMSIG(st);
 	return GI_STATUS_INIT_FAILED;
+}
+
+/* The exec sessions' handlers now running (session.h); 0: a free slot. */
+static pid_t exec_pids[GI_SESSION_MAX_EXEC];
+
+static void exec_forget(pid_t pid)
+{
+	for (size_t i = 0; i < GI_ARRAY_SIZE(exec_pids); i++)
+		if (exec_pids[i] == pid)
+			exec_pids[i] = 0;
 }
 
 /* Reap every exited child; note the workload's status. Return: true when none are left. */
@@ -119,6 +117,7 @@ static bool reap(struct gi_work *w)
 			return false;
 		if (pid < 0)
 			return errno == ECHILD;
+		exec_forget(pid);
 		if (w && pid == w->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			w->exited = true;
 			w->status = decode_status(st);
@@ -174,11 +173,52 @@ static void on_signal(struct gi_work *w, int sig)
 	stop_workload(w);
 }
 
-/* Wait for the workload, serving signals and the power button (afd), until it has exited. */
-static void supervise(struct gi_work *w, int sfd, int afd)
+/* Fork a handler for each exec session waiting on (lfd), as far as there are free slots. */
+static void accept_execs(int lfd, int sfd, int afd)
+{
+	for (;;) {
+		size_t slot = GI_ARRAY_SIZE(exec_pids);
+		int fd = gi_session_accept(lfd);
+		pid_t pid;
+
+		if (fd == -EAGAIN)
+			return;
+		if (fd < 0) {
+			gi_info("exec: accept: %s", strerror(-fd));
+			return;
+		}
+		for (size_t i = 0; i < GI_ARRAY_SIZE(exec_pids); i++)
+			if (!exec_pids[i])
+				slot = i;
+		if (slot == GI_ARRAY_SIZE(exec_pids)) {
+			gi_info("exec: %d sessions already: one refused", GI_SESSION_MAX_EXEC);
+			close(fd);
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(sfd);
+			close(afd);
+			close(lfd);
+			gi_session_serve(fd);
+		}
+		if (pid < 0)
+			gi_info("exec: fork: %s", strerror(errno));
+		else
+			exec_pids[slot] = pid;
+		close(fd);
+	}
+}
+
+/*
+ * Wait for the workload, serving signals, the power button (afd) and exec
+ * sessions (lfd, or -1), until it has exited.
+ */
+static void supervise(struct gi_work *w, int sfd, int afd, int lfd)
 {
 	struct signalfd_siginfo si;
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = afd, .events = POLLIN } };
+	struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN }, { .fd = afd, .events = POLLIN },
+				 { .fd = w->stopping ? -1 : lfd, .events = POLLIN } };
 	long long left;
 	int timeout;
 
@@ -198,11 +238,14 @@ static void supervise(struct gi_work *w, int sfd, int afd)
 		/* without a signalfd (it failed to open) poll the children slowly */
 		if (sfd < 0 && (timeout < 0 || timeout > 10))
 			timeout = 10;
-		poll(pfd, 2, timeout);
+		pfd[2].fd = w->stopping ? -1 : lfd; /* no new sessions once stopping */
+		poll(pfd, 3, timeout);
 		while (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			on_signal(w, (int)si.ssi_signo);
 		if (pfd[1].revents)
 			on_power_button(w, afd);
+		if (pfd[2].revents)
+			accept_execs(lfd, sfd, afd);
 		reap(w);
 	}
 }
@@ -315,7 +358,7 @@ static pid_t start_command(const struct gi_cmdline *cl)
 	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
 	pid = fork();
 	if (pid == 0) {
-		signals_reset_child();
+		gi_child_signals_reset();
 		setsid();
 		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(GI_STATUS_INIT_FAILED);
@@ -323,6 +366,37 @@ static pid_t start_command(const struct gi_cmdline *cl)
 	}
 	close(in);
 	close(out);
+	return pid;
+}
+
+/*
+ * Session mode: the job, stdin, stdout and stderr come over vsock (session.h);
+ * the handler process is the workload PID 1 supervises. Exec sessions are
+ * served on (*lfd) from then on. Return: the handler's pid, or -1 (printed).
+ */
+static pid_t start_session(int sfd, int afd, int *lfd)
+{
+	int fd = gi_session_connect_job();
+	pid_t pid;
+
+	if (fd < 0) {
+		gi_err("cannot reach agentvmm over vsock for the job: %s (the kernel needs "
+		       "vsock and vmw_vsock_virtio_transport)", strerror(-fd));
+		return -1;
+	}
+	*lfd = gi_session_listen();
+	if (*lfd < 0)
+		gi_info("no exec service: vsock port %d: %s", AVS_PORT_EXEC, strerror(-*lfd));
+	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
+	pid = fork();
+	if (pid == 0) {
+		close(sfd);
+		close(afd);
+		if (*lfd >= 0)
+			close(*lfd);
+		gi_session_serve(fd);
+	}
+	close(fd);
 	return pid;
 }
 
@@ -337,7 +411,7 @@ static pid_t start_shell(bool in_workdir)
 	gi_bootmark(GI_BOOTMARK_WORKLOAD_STARTED);
 	pid = fork();
 	if (pid == 0) {
-		signals_reset_child();
+		gi_child_signals_reset();
 		setsid();
 		ret = gi_console_open_ctty();
 		if (ret)
@@ -390,7 +464,7 @@ int main(int argc, char **argv)
 	char err[256], *text;
 	sigset_t set;
 	size_t len;
-	int sfd, afd, ret;
+	int sfd, afd, lfd = -1, ret;
 
 	gi_report_init();
 	gi_bootmark(GI_BOOTMARK_INIT_STARTED);
@@ -409,7 +483,8 @@ int main(int argc, char **argv)
 		gi_err("bad kernel command line: %s", err);
 		finish(GI_STATUS_USAGE, sfd);
 	}
-	gi_info("started; %s mode", cl.cl_command ? "command" : "interactive");
+	gi_info("started; %s mode", cl.cl_session ? "session" : cl.cl_command ? "command" :
+		"interactive");
 	if (sfd < 0)
 		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
 	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
@@ -453,14 +528,17 @@ int main(int argc, char **argv)
 	afd = gi_acpi_event_open();
 	if (afd < 0)
 		gi_info("no ACPI power button events: %s", strerror(-afd));
-	if (cl.cl_command && !cl.cl_verbose)
+	if ((cl.cl_command || cl.cl_session) && !cl.cl_verbose)
 		gi_console_quiet_kernel();
-	w.pid = cl.cl_command ? start_command(&cl) : start_shell(workdir != NULL);
+	if (cl.cl_session)
+		w.pid = start_session(sfd, afd, &lfd);
+	else
+		w.pid = cl.cl_command ? start_command(&cl) : start_shell(workdir != NULL);
 	if (w.pid < 0) {
 		gi_err("cannot start the workload: %s", strerror(errno));
 		finish(GI_STATUS_INIT_FAILED, sfd);
 	}
-	supervise(&w, sfd, afd);
+	supervise(&w, sfd, afd, lfd);
 	gi_bootmark(GI_BOOTMARK_WORKLOAD_DONE);
 	gi_cmdline_fini(&cl);
 	finish(w.status, sfd);

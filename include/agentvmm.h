@@ -36,6 +36,7 @@
 extern "C" {
 #endif
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define AVM_ERROR_MSG_MAX 512
@@ -222,6 +223,49 @@ int avm_confine_caller(struct avm *vm, struct avm_error *err);
  */
 int avm_ctl_client(int argc, char **argv);
 
+/*
+ * avm_exec_client() - the "agentvmm exec --api-socket SOCKET [-t] ... -- CMD"
+ * client (docs/control-socket.md, "exec") with (argc, argv) starting at
+ * "exec": runs CMD in the guest on this process's stdin, stdout and stderr,
+ * passing SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 (and SIGWINCH
+ * with -t) on. Return: its exit status: CMD's; 2 bad usage; 1 the server or
+ * the guest refused the session; 255 no status (connection or protocol
+ * failure), each failure with one line on stderr.
+ */
+int avm_exec_client(int argc, char **argv);
+
+/* What avm_exec() runs, and on which fds. */
+struct avm_exec_opts {
+	int argc;                  /* >= 1; argv[0] is looked up in the guest's PATH */
+	const char *const *argv;
+	int envc;
+	const char *const *env;    /* "NAME=VALUE", over the guest's base environment */
+	const char *cwd;           /* absolute; NULL: the guest's default */
+	const char *user;          /* "UID[:GID]"; NULL: 0:0 */
+	bool tty;                  /* on a pseudo-terminal (in_fd's size, else 24x80) */
+	int in_fd, out_fd, err_fd; /* the caller's; in -1: empty stdin; out/err -1: discarded */
+};
+
+/*
+ * avm_exec() - run a command in the guest of the agentvmm serving the control
+ * socket (api_socket) and wait for it: the "exec" request, then a session
+ * (guest-init/session_proto.h) relayed on the calling thread between the
+ * caller's fds and the guest. The fds' flags are not changed (outputs are
+ * reopened or duplicated); with (o->tty) a terminal in_fd is raw meanwhile.
+ * No signal is passed on; SIGPIPE is blocked in the calling thread while it
+ * runs (a closed out_fd is EPIPE, dropped). Blocking.
+ * Return: 0 with the command's exit status in (*status) (0..255; 2 bad job,
+ * 125 could not be set up, 126 not executable, 127 not found, 128 + N killed
+ * by signal N); -EINVAL or -E2BIG a bad job (the message names the item);
+ * -ENOENT, -ECONNREFUSED... the control socket could not be reached;
+ * -EACCES denied, -EBUSY busy, -EOPNOTSUPP an agentvmm without "exec",
+ * -ECONNREFUSED the VM or the guest did not take the session;
+ * -ETIMEDOUT no answer within 30 s; -EPIPE the session ended before the exit
+ * status; -EPROTO a protocol error; -ENOMEM.
+ */
+int avm_exec(const char *api_socket, const struct avm_exec_opts *o, int *status,
+	     struct avm_error *err);
+
 /* avm_kill() - stop the VM now, exit status AVM_STATUS_KILLED. Return: 0. Does not wait. */
 int avm_kill(struct avm *vm);
 
@@ -244,6 +288,12 @@ struct avm_info {
 	int exit_status;           /* once AVM_STATE_STOPPED, else -1 */
 	uint64_t vcpu_exits;       /* KVM_RUN returns, all vCPUs */
 	uint64_t console_bytes;    /* bytes the guest wrote to its console */
+	/*
+	 * the status the guest reported (exit port, 0..255), -1 if none: equal
+	 * to exit_status exactly when that is the guest's own, which tells a
+	 * guest's 1, 125 or 137 from agentvmm's (docs/architecture.md "Exit status")
+	 */
+	int guest_status;
 };
 
 /* avm_info() - a snapshot of (vm). Return: 0. */

@@ -372,6 +372,7 @@ int avm_info(struct avm *a, struct avm_info *info)
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&vm->lock);
 	info->exit_status = vm->state == VM_STOPPED ? vm->exit_status : -1;
+	info->guest_status = __atomic_load_n(&vm->reported_status, __ATOMIC_RELAXED);
 	end = vm->state == VM_STOPPED && vm->stopped_ns ? vm->stopped_ns : vm_now_ns();
 	info->uptime_ms = vm->started_ns ? (end - vm->started_ns) / 1000000 : 0;
 	pthread_mutex_unlock(&vm->lock);

@@ -26,6 +26,8 @@
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
 	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill [--json]\n"
+	"       agentvmm exec --api-socket SOCKET [-t] [--env K=V] [--cwd DIR]\n"
+	"                     [--user UID[:GID]] -- CMD [ARGS...]\n"
 	"\n"
 	"Boot FILE (a bzImage, or an ELF vmlinux with a PVH note) in a throwaway VM.\n"
 	"With -- CMD, run CMD in the guest and exit with its status; without it,\n"
@@ -61,6 +63,16 @@ static const char usage[] =
 	"                      socket PATH (send \"CONNECT P\\n\", get \"OK ...\\n\"),\n"
 	"                      the guest reaches host port P at PATH_P\n"
 	"                      (docs/vsock.md)\n"
+	"  --stdio vsock|console\n"
+	"                      how CMD's stdin, stdout and stderr travel: vsock\n"
+	"                      (default) gives CMD agentvmm's stdin and separate\n"
+	"                      stdout and stderr (a terminal: a guest tty), and the\n"
+	"                      console carries only kernel messages (to stderr);\n"
+	"                      console: stdout and stderr on the serial console,\n"
+	"                      stdin /dev/null (kernels without vsock)\n"
+	"  --env NAME=VALUE    CMD's environment (repeatable)\n"
+	"  --cwd DIR           CMD's working directory (default: the first rw share)\n"
+	"  --user UID[:GID]    run CMD with these ids (default 0:0)\n"
 	"  --owner UID:GID     owner of files the guest creates in rw shares\n"
 	"                      (default: the invoking user, SUDO_UID under sudo)\n"
 	"  --api-socket PATH   serve the JSON-lines control socket at PATH\n"
@@ -837,6 +849,63 @@ static int set_vsock(struct vm_config *cfg, const char *arg, char *err, size_t e
 	return 0;
 }
 
+static int set_stdio(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!strcmp(arg, "vsock") || !strcmp(arg, "console")) {
+		cfg->stdio = !strcmp(arg, "vsock") ? VM_STDIO_VSOCK : VM_STDIO_CONSOLE;
+		return 0;
+	}
+	snprintf(err, errlen, "--stdio %s: must be vsock or console", arg);
+	return -EINVAL;
+}
+
+/* --env NAME=VALUE: NAME non-empty, without '=' (the guest's session parser checks the same). */
+static int set_env(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg) {
+		snprintf(err, errlen, "--env %.64s: expected NAME=VALUE", arg);
+		return -EINVAL;
+	}
+	if (cfg->nr_env >= VM_MAX_ENV) {
+		snprintf(err, errlen, "--env %.64s: more than %d entries", arg, VM_MAX_ENV);
+		return -EINVAL;
+	}
+	cfg->env[cfg->nr_env++] = arg;
+	return 0;
+}
+
+static int set_cwd(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (arg[0] != '/' || strlen(arg) >= VM_PATH_MAX) {
+		snprintf(err, errlen, "--cwd %.64s: must be an absolute guest path", arg);
+		return -EINVAL;
+	}
+	cfg->cwd = arg;
+	return 0;
+}
+
+/* --user UID[:GID], decimal ids below 2^32 - 1 */
+static int set_user(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	char buf[32];
+	const char *colon;
+	uint64_t v;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	colon = strchr(buf, ':');
+	if (colon)
+		buf[colon - buf] = '\0';
+	if (strlen(arg) >= sizeof(buf) || parse_u64(buf, &v) || v >= UINT32_MAX ||
+	    (colon && (parse_u64(colon + 1, &v) || v >= UINT32_MAX))) {
+		snprintf(err, errlen, "--user %.64s: expected UID[:GID] (decimal ids)", arg);
+		return -EINVAL;
+	}
+	cfg->user = arg;
+	return 0;
+}
+
 static int set_init(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	return cli_init(arg, cfg, err, errlen);
@@ -864,6 +933,10 @@ static const struct cli_opt opts[] = {
 	{ "net", CLI_LIST, cli_net, 0, CLI_LIST_NETS },
 	{ "vsock", CLI_STR, set_vsock, 0, CLI_NO_LIST },
 	{ "init", CLI_STR, set_init, 0, CLI_NO_LIST },
+	{ "stdio", CLI_STR, set_stdio, 0, CLI_NO_LIST },
+	{ "env", CLI_LIST, set_env, 0, CLI_LIST_ENV },
+	{ "cwd", CLI_STR, set_cwd, 0, CLI_NO_LIST },
+	{ "user", CLI_STR, set_user, 0, CLI_NO_LIST },
 	{ "shutdown-timeout", CLI_NUM, set_shutdown_timeout, 0, CLI_NO_LIST },
 	{ "api-socket", CLI_STR, set_api_socket, 0, CLI_NO_LIST },
 	{ "api-allow-uid", CLI_LIST, set_api_uid, 0, CLI_LIST_API_UIDS },
@@ -899,6 +972,9 @@ void cli_list_clear(struct vm_config *cfg, enum cli_list list)
 		break;
 	case CLI_LIST_API_UIDS:
 		cfg->nr_api_uids = 0;
+		break;
+	case CLI_LIST_ENV:
+		cfg->nr_env = 0;
 		break;
 	case CLI_NO_LIST:
 		break;
@@ -936,6 +1012,12 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 
 	if (!cfg->kernel && !cfg->raw_image) {
 		snprintf(err, errlen, "--kernel is required (see --help)");
+		return -EINVAL;
+	}
+	if ((cfg->nr_env || cfg->cwd || cfg->user) && !config_session(cfg)) {
+		snprintf(err, errlen, "--%s needs a command after -- run as a session (not with "
+			 "--stdio console, --init, --initrd or --raw-image)",
+			 cfg->nr_env ? "env" : cfg->cwd ? "cwd" : "user");
 		return -EINVAL;
 	}
 	r = cli_check_nets(cfg, err, errlen);

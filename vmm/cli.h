@@ -25,7 +25,8 @@ enum cli_type {
 };
 
 /* The list a repeatable option appends to (--share and --fs fill one list). */
-enum cli_list { CLI_NO_LIST, CLI_LIST_DISKS, CLI_LIST_SHARES, CLI_LIST_NETS, CLI_LIST_API_UIDS };
+enum cli_list { CLI_NO_LIST, CLI_LIST_DISKS, CLI_LIST_SHARES, CLI_LIST_NETS, CLI_LIST_API_UIDS,
+		CLI_LIST_ENV };
 
 /*
  * One VM option. (name) is the long flag without "--", the config-file key and

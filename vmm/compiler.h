@@ -25,6 +25,21 @@
 #define MiB(x) ((uint64_t)(x) << 20)
 #define GiB(x) ((uint64_t)(x) << 30)
 
+/*
+ * AV_SANITIZER_BUILD: defined when this unit is built with AddressSanitizer or
+ * ThreadSanitizer (GCC's __SANITIZE_*__, clang's __has_feature). Their
+ * run-times make syscalls no seccomp filter allows (LeakSanitizer's
+ * stop-the-world at exit, TSan's background thread and shadow mappings), so
+ * such builds default to seccomp off (vmm/sandbox.c, docs/security.md).
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AV_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AV_SANITIZER_BUILD 1
+#endif
+#endif
+
 /* true when a + b overflows (result stored in *res) */
 #define add_overflows(a, b, res) __builtin_add_overflow(a, b, res)
 #define mul_overflows(a, b, res) __builtin_mul_overflow(a, b, res)

@@ -82,7 +82,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 {
 	/* every string field: the copy must outlive the source config */
 	const char **strs[] = { &dst->kernel, &dst->initrd, &dst->cmdline, &dst->modules_dir,
-				&dst->raw_image, &dst->console, &dst->init, &dst->api_socket };
+				&dst->raw_image, &dst->console, &dst->init, &dst->api_socket,
+				&dst->cwd, &dst->user };
 	int r = 0;
 
 	*dst = *src;
@@ -90,9 +91,17 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->nr_owned = dst->cap_owned = 0;
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && !r; i++)
 		r = keep_str(dst, strs[i]);
+	for (unsigned i = 0; i < src->nr_env && !r; i++)
+		r = keep_str(dst, &dst->env[i]);
 	if (!r)
 		r = config_set_argv(dst, src->argc, (const char *const *)src->argv);
 	if (r)
 		config_fini(dst);
 	return r;
+}
+
+bool config_session(const struct vm_config *cfg)
+{
+	return cfg->argc > 0 && cfg->stdio != VM_STDIO_CONSOLE && !cfg->initrd && !cfg->raw_image &&
+	       !cfg->init;
 }

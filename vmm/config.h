@@ -26,6 +26,7 @@
 #define VM_MAX_NETS 8
 #define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
 #define VM_MAX_API_UIDS 16        /* --api-allow-uid (CTL_MAX_ALLOWED_UIDS) */
+#define VM_MAX_ENV 256            /* --env entries */
 #define VM_INIT_MAX 1024          /* --init path bytes, NUL included (GI_CMDLINE_INIT_MAX) */
 /* --console-limit MIB: a console file's size limit (vmm/console.h); 0 in the config = default */
 #define VM_CONSOLE_LIMIT_DEFAULT_MIB 64
@@ -78,6 +79,9 @@ struct vm_vsock {
 	char socket[VM_VSOCK_PATH_MAX + 1];
 };
 
+/* --stdio vsock|console: how the command's stdio travels (docs/vsock.md "Sessions") */
+enum vm_stdio { VM_STDIO_DEFAULT, VM_STDIO_VSOCK, VM_STDIO_CONSOLE };
+
 /* --seccomp=on|log|off, --no-seccomp (docs/security.md); DEFAULT: $AGENTVMM_SECCOMP, else on */
 enum vm_seccomp { VM_SECCOMP_DEFAULT, VM_SECCOMP_ON, VM_SECCOMP_LOG, VM_SECCOMP_OFF };
 
@@ -111,10 +115,22 @@ struct vm_config {
 	uint64_t console_limit_mib; /* --console-limit: 0 = VM_CONSOLE_LIMIT_DEFAULT_MIB */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
 	char **argv;
+	enum vm_stdio stdio;      /* --stdio; DEFAULT: vsock */
+	unsigned nr_env;
+	const char *env[VM_MAX_ENV]; /* --env NAME=VALUE, the command's environment */
+	const char *cwd;          /* --cwd: the command's working directory (absolute) */
+	const char *user;         /* --user UID[:GID]: the command's ids */
 	/* strings this config owns (config_keep), freed by config_fini */
 	char **owned;
 	unsigned nr_owned, cap_owned;
 };
+
+/*
+ * config_session() - whether the command runs as a session over vsock
+ * (guest-init/session_proto.h): a command, our own initramfs and guest-init,
+ * not --stdio console.
+ */
+bool config_session(const struct vm_config *cfg);
 
 /* config_init() - (cfg) empty with the defaults (1 vCPU, 512 MiB, console stdio). */
 void config_init(struct vm_config *cfg);

@@ -33,12 +33,7 @@ struct con_out {
 	uint8_t co_tmp[CON_BUF];    /* filter output */
 };
 
-/*
- * A private non-blocking open file of the pipe, FIFO or terminal at (fd),
- * which other processes share: setting O_NONBLOCK on it would change their
- * writes too. Return: the new fd, or -1.
- */
-static int reopen_nonblocking(int fd)
+int con_reopen_nonblocking(int fd)
 {
 	char path[64];
 
@@ -67,7 +62,7 @@ struct con_out *con_out_create(int fd, bool own, const char *name, uint64_t limi
 	} else if (own) {
 		c->co_blocking = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0;
 	} else {
-		int nfd = reopen_nonblocking(fd);
+		int nfd = con_reopen_nonblocking(fd);
 
 		c->co_blocking = nfd < 0;
 		if (nfd >= 0) {

@@ -76,6 +76,16 @@ void con_out_write(struct con_out *c, const uint8_t *buf, size_t len, con_give_u
  */
 void con_out_drain(struct con_out *c, int ms);
 
+/*
+ * con_reopen_nonblocking() - a private non-blocking open file (O_WRONLY,
+ * close-on-exec, no controlling tty) of the pipe, FIFO or terminal at (fd),
+ * which other processes may share: setting O_NONBLOCK on (fd) itself would
+ * change their writes too. Reopened through /proc/self/fd/N.
+ * Return: the new fd, or -1 with errno (no /proc, a socket, a FIFO with no reader).
+ * Context: setup (it opens a file).
+ */
+int con_reopen_nonblocking(int fd);
+
 /* con_out_is_tty() - the sink is a terminal (its output is filtered). */
 bool con_out_is_tty(const struct con_out *c);
 

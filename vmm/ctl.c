@@ -244,6 +244,34 @@ static void dispatch(struct ctl_server *srv, const struct ctl_request *req, cJSO
 	op_result(r, ctl_cmd_name(req->cmd), msg, e);
 }
 
+/*
+ * "exec": the connection becomes an exec session's stream. Only as the last
+ * thing on it (no reply still queued, no byte after the request), so nothing
+ * of the stream is taken for a request or lost in our buffers.
+ * Return: true when the connection was handed over (the slot is free again).
+ */
+static bool handle_exec(struct ctl_server *srv, struct ctl_client *c, size_t len,
+			struct ctl_error *e)
+{
+	char msg[CTL_MSG_MAX - 32] = "";
+	int r;
+
+	if (c->outlen > c->outoff || c->inlen > len + 1 || !srv->ops->exec) {
+		e->code = srv->ops->exec ? CTL_E_BAD_REQUEST : CTL_E_FAILED;
+		snprintf(e->message, sizeof(e->message), "exec: %s",
+			 srv->ops->exec ? "must be the last request on its connection, sent alone" :
+					  "not supported by this VM");
+		return false;
+	}
+	r = srv->ops->exec(srv->opaque, c->fd, msg, sizeof(msg));
+	if (r) {
+		op_result(r, "exec", msg, e);
+		return false;
+	}
+	client_close(c); /* our reference only: the session holds its own */
+	return true;
+}
+
 static void handle_line(struct ctl_server *srv, struct ctl_client *c, const char *line,
 			size_t len)
 {
@@ -251,7 +279,16 @@ static void handle_line(struct ctl_server *srv, struct ctl_client *c, const char
 	struct ctl_error e;
 	cJSON *result = NULL;
 
-	if (!ctl_parse_request(line, len, &req, &e)) {
+	if (!ctl_parse_request(line, len, &req, &e) && req.cmd == CTL_CMD_EXEC) {
+		if (handle_exec(srv, c, len, &e)) {
+			ctl_request_free(&req);
+			return;
+		}
+		queue_reply(c, req.id, NULL, &e);
+		ctl_request_free(&req);
+		return;
+	}
+	if (e.code == CTL_OK) {
 		result = cJSON_CreateObject();
 		if (result)
 			dispatch(srv, &req, result, &e);
@@ -272,6 +309,8 @@ static void client_process(struct ctl_server *srv, struct ctl_client *c)
 		size_t len = (size_t)(nl - c->in);
 
 		handle_line(srv, c, c->in, len);
+		if (c->fd < 0)
+			return; /* handed over to an exec session */
 		c->inlen -= len + 1;
 		memmove(c->in, nl + 1, c->inlen);
 		c->deadline = now_ms() + CTL_IDLE_TIMEOUT_MS;
@@ -288,6 +327,8 @@ static void client_process(struct ctl_server *srv, struct ctl_client *c)
 	} else if (c->eof) {
 		if (c->inlen)  /* a last request without its '\n' */
 			handle_line(srv, c, c->in, c->inlen);
+		if (c->fd < 0)
+			return;
 		c->inlen = 0;
 		c->closing = true;
 	}
@@ -412,6 +453,8 @@ static short client_events(const struct ctl_client *c)
 /* After I/O: close what is finished, dead or past its deadline. */
 static void client_settle(struct ctl_client *c, short revents, uint64_t now)
 {
+	if (c->fd < 0)
+		return; /* handed over to an exec session */
 	if (!client_flush(c)) {
 		client_close(c);
 		return;

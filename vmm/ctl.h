@@ -52,6 +52,7 @@ enum ctl_cmd {
 	CTL_CMD_RESUME,
 	CTL_CMD_SHUTDOWN,
 	CTL_CMD_KILL,
+	CTL_CMD_EXEC,
 };
 
 enum ctl_errcode {
@@ -127,6 +128,13 @@ struct ctl_ops {
 	/* shutdown() - ask the guest to power off; force it after (timeout_ms). */
 	int (*shutdown)(void *opaque, uint32_t timeout_ms, char *msg, size_t msglen);
 	int (*kill)(void *opaque, char *msg, size_t msglen);
+	/*
+	 * exec() - hand the client's connection (fd; the callee dups what it
+	 * keeps) to a new exec session (guest-init/session_proto.h). On 0 the
+	 * server forgets the connection without a reply: the session's
+	 * "OK <port>" line or its closing is the answer.
+	 */
+	int (*exec)(void *opaque, int fd, char *msg, size_t msglen);
 };
 
 struct ctl_server;

@@ -13,6 +13,7 @@ static const char *const cmd_names[] = {
 	[CTL_CMD_PING] = "ping",         [CTL_CMD_INFO] = "info",
 	[CTL_CMD_PAUSE] = "pause",       [CTL_CMD_RESUME] = "resume",
 	[CTL_CMD_SHUTDOWN] = "shutdown", [CTL_CMD_KILL] = "kill",
+	[CTL_CMD_EXEC] = "exec",
 };
 
 static const char *const err_names[] = {

@@ -3,6 +3,8 @@
 #include "vmm/ctl_vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -90,6 +92,18 @@ static int vm_ctl_kill(void *opaque, char *msg, size_t msglen)
 	return 0;
 }
 
+/* "exec": the connection becomes a session with guest-init's exec service. */
+static int vm_ctl_exec(void *opaque, int fd, char *msg, size_t msglen)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (dup < 0) {
+		snprintf(msg, msglen, "%s", strerror(errno));
+		return -errno;
+	}
+	return vm_session_exec(opaque, dup, msg, msglen);
+}
+
 /* The control thread's own seccomp filter; without it the VM does not go on. */
 static int vm_ctl_thread_enter(void *opaque)
 {
@@ -107,6 +121,7 @@ static const struct ctl_ops ctl_vm_ops = {
 	.resume = vm_ctl_resume,
 	.shutdown = vm_ctl_shutdown,
 	.kill = vm_ctl_kill,
+	.exec = vm_ctl_exec,
 };
 
 int ctl_vm_start(struct ctl_server **out, struct vm *vm, char *err, size_t errlen)

@@ -312,6 +312,7 @@ static void *evl_thread(void *arg)
 {
 	struct evl *e = arg;
 
+	log_limit_bind(e->log_limit);
 	if (e->thread_init && e->thread_init(e->thread_init_opaque) < 0)
 		return NULL;
 	while (!e->stopping) {

@@ -26,6 +26,8 @@
 
 #include "vmm/compiler.h"
 
+struct log_limit; /* vmm/log.h */
+
 struct evl;
 
 /* Completion callback: (res) is the CQE result (bytes or -errno). Context: loop thread. */
@@ -106,6 +108,11 @@ struct evl {
 	bool rearm_failed;      /* (fail) was called for it */
 	unsigned rearm_timeout_ms; /* EVL_REARM_TIMEOUT_MS; tests shorten it */
 	struct evl_deferred *deferred; /* run at the end of this batch */
+	/*
+	 * optional: the loop thread's limiter for guest log lines (its VM's,
+	 * log_limit_bind()); NULL shares the process-wide one. Set after evl_init().
+	 */
+	struct log_limit *log_limit;
 	/* optional, run first on the loop thread (its seccomp filter); < 0 ends the thread */
 	int (*thread_init)(void *opaque);
 	void *thread_init_opaque;

@@ -79,7 +79,7 @@ static void vm_module_list(const struct vm_config *cfg, const char **out, size_t
 		add_names(out, &n, max, vm_modules_shares, ARRAY_SIZE(vm_modules_shares));
 	if (cfg->nr_nets)
 		add_names(out, &n, max, vm_modules_nets, ARRAY_SIZE(vm_modules_nets));
-	if (cfg->vsock.enabled)
+	if (cfg->vsock.enabled || config_session(cfg))
 		add_names(out, &n, max, vm_modules_vsock, ARRAY_SIZE(vm_modules_vsock));
 	out[n] = NULL;
 }

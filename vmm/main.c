@@ -29,9 +29,11 @@ static int signals_setup(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGWINCH); /* read by the session thread (a guest tty's size) */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	sigdelset(&set, SIGPIPE);
+	sigdelset(&set, SIGWINCH);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		exit(avm_ctl_client(argc - 1, argv + 1));
+	if (argc > 1 && !strcmp(argv[1], "exec"))
+		exit(avm_exec_client(argc - 1, argv + 1));
 	if (!cfg)
 		die(AVM_STATUS_HOST_FAILURE, "out of memory");
 	if (avm_config_parse_args(cfg, argc, argv, &action, &err))

@@ -9,6 +9,7 @@
 #include <seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "vmm/compiler.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 
@@ -31,18 +33,17 @@
 #define SANDBOX_MAX_IOCTLS 16
 #define SANDBOX_TEST_ENV "AGENTVMM_TEST_SECCOMP_VIOLATION"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANDBOX_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_SANITIZER 1
-#endif
-#endif
-
+/*
+ * Process-wide state. Several VMs of one process may start at once (each
+ * avm_start() calls sandbox_begin()) while the threads of others install
+ * their filters or trap: the mode is a relaxed atomic, the rest is written
+ * once (pthread_once) before any thread reads it.
+ */
 static char names[SANDBOX_NR_NAMES][SANDBOX_NAME_MAX];
-static int sandbox_mode = VM_SECCOMP_OFF;
-static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, read before threads start */
-static int log_fd = -1;         /* AGENTVMM_SECCOMP_LOGFILE: every line appended there too */
+static int sandbox_mode = VM_SECCOMP_OFF; /* of the latest sandbox_begin() */
+static char test_violation[16]; /* AGENTVMM_TEST_SECCOMP_VIOLATION, once */
+static int log_fd = -1;         /* AGENTVMM_SECCOMP_LOGFILE: every line appended there too; once */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT, trap_once = PTHREAD_ONCE_INIT;
 static __thread char thread_name[16];
 static int violated; /* a thread already reported a violation (not in log mode) */
 
@@ -91,7 +92,9 @@ static const int sys_ctl[] = {
 /*
  * I/O thread of a VM with --vsock (SANDBOX_OPT_SOCKETS): accept host
  * connections on the vsock PATH, connect the guest's to PATH_<port> (socket()
- * only AF_UNIX SOCK_STREAM, add_io_sockets()), re-arm the handshake timer.
+ * only AF_UNIX SOCK_STREAM or SOCK_SEQPACKET, and setsockopt() only a
+ * SOCK_SEQPACKET one's SO_PASSCRED and SO_SNDBUF: add_io_sockets()), re-arm
+ * the handshake timer.
  */
 static const int sys_io_sockets[] = {
 	SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(timerfd_settime),
@@ -113,7 +116,7 @@ int sandbox_resolve_mode(enum vm_seccomp cfg, const char *env)
 			return VM_SECCOMP_OFF;
 		return -1;
 	}
-#ifdef SANDBOX_SANITIZER
+#ifdef AV_SANITIZER_BUILD
 	return VM_SECCOMP_OFF;
 #else
 	return VM_SECCOMP_ON;
@@ -180,10 +183,11 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	ucontext_t *uc = ctx;
 	char line[192], *p = line, *end = line + sizeof(line);
 	int saved = errno;
+	bool log_mode = __atomic_load_n(&sandbox_mode, __ATOMIC_RELAXED) == VM_SECCOMP_LOG;
 
 	(void)sig;
 	/* the process ends on the first violation: one line, even if two threads trap at once */
-	if (sandbox_mode != VM_SECCOMP_LOG && __atomic_exchange_n(&violated, 1, __ATOMIC_ACQ_REL))
+	if (!log_mode && __atomic_exchange_n(&violated, 1, __ATOMIC_ACQ_REL))
 		syscall(SYS_exit_group, SANDBOX_VIOLATION_STATUS);
 	put_str(&p, end, "agentvmm: seccomp: thread ");
 	put_str(&p, end, thread_name[0] ? thread_name : "?");
@@ -191,13 +195,13 @@ static void sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	put_num(&p, end, si->si_syscall);
 	put_str(&p, end, " (");
 	put_str(&p, end, sandbox_syscall_name(si->si_syscall));
-	put_str(&p, end, sandbox_mode == VM_SECCOMP_LOG ? "), returning EPERM (log mode)" : ")");
+	put_str(&p, end, log_mode ? "), returning EPERM (log mode)" : ")");
 	*p++ = '\n';
 	ssize_t w = write(STDERR_FILENO, line, (size_t)(p - line));
 	if (log_fd >= 0)
 		w = write(log_fd, line, (size_t)(p - line));
 	(void)w;
-	if (sandbox_mode != VM_SECCOMP_LOG)
+	if (!log_mode)
 		syscall(SYS_exit_group, SANDBOX_VIOLATION_STATUS);
 	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
 	errno = saved;
@@ -229,9 +233,26 @@ static int sandbox_drop_caps(void)
 	return 0;
 }
 
-int sandbox_begin(const struct vm_config *cfg)
+/* Once per process: the debug hook's thread name. */
+static void sandbox_env_init(void)
 {
 	const char *test = getenv(SANDBOX_TEST_ENV);
+
+	snprintf(test_violation, sizeof(test_violation), "%s", test ? test : "");
+}
+
+/* Once per process, before the first filter: what the SIGSYS handler reads. */
+static void sandbox_trap_init(void)
+{
+	const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
+
+	sandbox_names_init();
+	if (file && *file)
+		log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int sandbox_begin(const struct vm_config *cfg)
+{
 	int mode = sandbox_resolve_mode(cfg->seccomp, getenv("AGENTVMM_SECCOMP"));
 	int r;
 
@@ -240,8 +261,8 @@ int sandbox_begin(const struct vm_config *cfg)
 			 getenv("AGENTVMM_SECCOMP"));
 		mode = VM_SECCOMP_ON;
 	}
-	sandbox_mode = mode;
-	snprintf(test_violation, sizeof(test_violation), "%s", test ? test : "");
+	__atomic_store_n(&sandbox_mode, mode, __ATOMIC_RELAXED);
+	pthread_once(&env_once, sandbox_env_init);
 	r = cfg->keep_caps ? 0 : sandbox_drop_caps();
 	if (r) {
 		log_err("sandbox: cannot drop capabilities: %s", strerror(-r));
@@ -254,7 +275,7 @@ int sandbox_begin(const struct vm_config *cfg)
 			log_info("seccomp is off: sanitizer build");
 		return 0;
 	}
-	sandbox_names_init();
+	pthread_once(&trap_once, sandbox_trap_init);
 	struct sigaction sa = { .sa_sigaction = sandbox_sigsys, .sa_flags = SA_SIGINFO };
 
 	sigemptyset(&sa.sa_mask);
@@ -262,10 +283,6 @@ int sandbox_begin(const struct vm_config *cfg)
 		return -errno;
 	if (mode == VM_SECCOMP_LOG)
 		log_warn("seccomp in log mode: forbidden syscalls are logged and fail with EPERM");
-	const char *file = getenv("AGENTVMM_SECCOMP_LOGFILE");
-
-	if (file && *file && log_fd < 0)
-		log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	return 0;
 }
 
@@ -334,10 +351,18 @@ static int add_io_sockets(scmp_filter_ctx ctx)
 	int r = add_list(ctx, sys_io_sockets, ARRAY_SIZE(sys_io_sockets));
 
 	/* the type argument also carries SOCK_NONBLOCK | SOCK_CLOEXEC: compare the low nibble */
-	if (!r)
+	for (int i = 0; i < 2 && !r; i++) {
+		int type = i ? SOCK_SEQPACKET : SOCK_STREAM;
+
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type));
+	}
+	/* devices/virtio/vsock_host.c, seq_socket() */
+	for (int i = 0; i < 2 && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+				     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET, 0),
+				     SCMP_A2(SCMP_CMP_EQ, i ? SO_SNDBUF : SO_PASSCRED, 0));
 	return r;
 }
 
@@ -383,7 +408,7 @@ int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu
 	int r;
 
 	sandbox_thread_name(kind, index, thread_name, sizeof(thread_name));
-	if (sandbox_mode == VM_SECCOMP_OFF)
+	if (__atomic_load_n(&sandbox_mode, __ATOMIC_RELAXED) == VM_SECCOMP_OFF)
 		return 0;
 	/*
 	 * Threads start with every signal blocked; a trap on a blocked SIGSYS

@@ -136,6 +136,7 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 
 	this_run = v->run;
+	log_limit_bind(&vm->log_limit); /* this VM's guest-log rate limit, not the process's */
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -151,8 +152,9 @@ static void *vcpu_thread(void *arg)
 			vcpu_park(vm);
 			continue;
 		}
+		/* atomic: vm_destroy() reads it before it joins this thread */
 		if (v->id == 0 && !vm->times.first_run)
-			vm->times.first_run = vm_now_ns();
+			__atomic_store_n(&vm->times.first_run, vm_now_ns(), __ATOMIC_RELAXED);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			int e = errno;
 

@@ -75,6 +75,18 @@ void vm_fail(struct vm *vm, const char *fmt, ...)
 	vm_request_stop(vm, VM_STOP_FAILURE, VM_STATUS_HOST_FAILURE);
 }
 
+int vm_guest_status(int status)
+{
+	const char *ours = status == VM_STATUS_HOST_FAILURE ? "host-failure" :
+			   status == VM_STATUS_GUEST_CRASH  ? "guest-crash" :
+			   status == VM_STATUS_KILLED       ? "kill" : NULL;
+
+	if (ours)
+		log_warn("guest reported exit status %d: the workload's own, not agentvmm's %s "
+			 "status", status, ours);
+	return status;
+}
+
 /* Power events from the platform devices (vCPU thread). */
 static void vm_power_event(void *opaque, enum power_event ev, uint32_t value)
 {
@@ -82,7 +94,8 @@ static void vm_power_event(void *opaque, enum power_event ev, uint32_t value)
 
 	switch (ev) {
 	case POWER_EXIT_STATUS:
-		vm->reported_status = (int)value;
+		/* relaxed atomic: avm_info() may read it while the VM runs */
+		__atomic_store_n(&vm->reported_status, (int)value, __ATOMIC_RELAXED);
 		vm_request_stop(vm, VM_STOP_STATUS, (int)value);
 		break;
 	case POWER_OFF:
@@ -182,7 +195,13 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			 cfg->verbose ? " agentvmm.verbose=1" : "");
 	size_t used = (size_t)n;
 
-	if (cfg->argc > 0) {
+	if (config_session(cfg)) {
+		/* the job comes over vsock (vm_session.c), not on this line */
+		n = snprintf(buf + used, len - used, " agentvmm.session=1");
+		if (n < 0 || (size_t)n >= len - used)
+			goto too_long;
+		used += (size_t)n;
+	} else if (cfg->argc > 0) {
 		buf[used++] = ' ';
 		if (boot_cmdline_encode_argv(buf + used, len - used, cfg->argv, cfg->argc) < 0)
 			goto too_long;
@@ -258,6 +277,7 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	kvm_init_empty(&vm->kvm);
 	gm_init_empty(&vm->gm);
 	evl_init_empty(&vm->evl);
+	log_limit_init(&vm->log_limit);
 	iobus_init(&vm->pio, "pio");
 	iobus_init(&vm->mmio, "mmio");
 	pthread_condattr_t ca;
@@ -355,6 +375,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_devices_create(vm, err, errlen);
 	if (r)
 		return r;
+	/* evl_init() in vm_devices_create() zeroed it: the I/O thread binds this VM's limiter */
+	vm->evl.log_limit = &vm->log_limit;
 	r = vm_add_devices(vm);
 	if (r) {
 		snprintf(err, errlen, "cannot register devices: %s", strerror(-r));
@@ -442,7 +464,8 @@ static void vm_report_times(const struct vm *vm, uint64_t now, uint64_t total, u
 
 void vm_destroy(struct vm *vm)
 {
-	bool report = vm->cfg && vm->times.first_run && log_get_level() >= LOG_INFO;
+	bool report = vm->cfg && __atomic_load_n(&vm->times.first_run, __ATOMIC_RELAXED) &&
+		      log_get_level() >= LOG_INFO;
 	uint64_t total = 0, guest = 0;
 
 	if (!vm->cfg)
@@ -471,6 +494,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	vm_session_destroy(vm); /* its thread is gone with the supervisor; before the device */
 	vm_devices_destroy(vm);
 	vm_tty_restore(vm);
 	if (vm->com1_ready)

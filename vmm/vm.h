@@ -20,6 +20,7 @@
 #include "vmm/iobus.h"
 #include "vmm/evloop.h"
 #include "vmm/kvm.h"
+#include "vmm/log.h"
 #include "vmm/msi.h"
 #include "vmm/share.h"
 #include "devices/pci.h"
@@ -63,7 +64,7 @@ struct vcpu {
 /* Host time of each boot phase, CLOCK_MONOTONIC ns (0 = not reached). */
 struct vm_times {
 	uint64_t start;       /* vm_create() entered */
-	uint64_t first_run;   /* boot vCPU's first KVM_RUN */
+	uint64_t first_run;   /* boot vCPU's first KVM_RUN (relaxed atomic until joined) */
 	uint64_t marks[4];    /* boot-timer port phases 1..3 */
 	uint64_t stop;        /* stop requested */
 };
@@ -89,6 +90,8 @@ struct vm {
 	void *blk_open[VM_MAX_DISKS];   /* per cfg->disks[i]: a vblk_ops device */
 	void *net_open[VM_MAX_NETS];    /* per cfg->nets[i]: a vnet_ops device on its tap */
 	void *vsock_open;               /* --vsock: a vsock_ops device listening on its PATH */
+	void *vsock_dev;                /* the vsock device once on the bus (exec sessions) */
+	struct vm_session *session;     /* the workload's session (vm_session.c), or NULL */
 	struct share_proc shares[VM_MAX_SHARES]; /* per cfg->shares[i]; --fs: just its socket */
 	unsigned nr_shares;     /* share_init()ed so far */
 	struct vcpu *vcpus;
@@ -127,8 +130,10 @@ struct vm {
 	uint64_t console_bytes; /* written by the guest (relaxed atomic) */
 	enum vm_stop_reason stop_reason;
 	int stop_status;
-	int reported_status;    /* -1 until guest-init reports */
+	int reported_status;    /* -1 until guest-init reports (relaxed atomic until stopped) */
 	struct vm_times times;
+	/* this VM's guest-log rate limit: bound by its vCPU and I/O threads (vmm/log.h) */
+	struct log_limit log_limit;
 };
 
 /*
@@ -194,8 +199,37 @@ int vm_power_button(struct vm *vm);
 /* vm_fail() - a host-side failure: log it, stop the VM with status 1. Context: any thread. */
 void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 
+/*
+ * vm_guest_status() - (status), which the guest reported (exit port), as the
+ * exit status. When it is also one of agentvmm's own (1 host failure, 125
+ * guest crash, 137 killed) one warning line says whose it is, so a launcher
+ * reading stderr at the default level can tell them apart
+ * (docs/architecture.md "Exit status"). Return: (status). Context: any thread.
+ * Guest: (status), 0..255.
+ */
+int vm_guest_status(int status);
+
 /* vm_now_ns() - CLOCK_MONOTONIC in ns. */
 uint64_t vm_now_ns(void);
+
+/*
+ * vm_session.c: the workload's session over vsock (docs/vsock.md "Sessions").
+ * vm_session_prepare() - setup, before /dev/kvm, for a config_session()
+ * config: the job, the stream, stdio. Return: 0 or -errno with one line.
+ * vm_session_take_job_fd() - the stream's far end for the vsock device (once), or -1.
+ * vm_session_start() - its thread (vm_start). vm_session_stop() - finish and
+ * join it (supervisor, after the vCPUs). vm_session_destroy() - free; idempotent.
+ * vm_session_exec() - hand (fd) (taken over) to a new exec session.
+ * Return: 0, -ENOTSUP (no session), -EBUSY, -errno with a reason in (msg).
+ * Context: the control thread.
+ */
+struct vm_session;
+int vm_session_prepare(struct vm *vm, char *err, size_t errlen) __must_check;
+int vm_session_take_job_fd(struct vm *vm);
+int vm_session_start(struct vm *vm) __must_check;
+void vm_session_stop(struct vm *vm);
+void vm_session_destroy(struct vm *vm);
+int vm_session_exec(struct vm *vm, int fd, char *msg, size_t msglen) __must_check;
 
 /* vcpu.c */
 int vcpu_start(struct vcpu *v) __must_check;

@@ -22,6 +22,7 @@
 #include "devices/virtio/virtio_pci.h"
 #include "devices/virtio/virtio_rng.h"
 #include "devices/virtio/virtio_vsock.h"
+#include "guest-init/session_proto.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
 #include "vmm/sandbox.h"
@@ -206,11 +207,18 @@ static int vm_connect_fs(struct vm *vm, char *err, size_t errlen)
 static int vm_open_vsock(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_vsock *v = &vm->cfg->vsock;
-	struct vsock_config vc = { .guest_cid = v->cid, .path = v->socket };
+	struct vsock_config vc = { .guest_cid = v->enabled ? v->cid : VSOCK_MIN_GUEST_CID,
+				   .path = v->enabled ? v->socket : NULL, .job_fd = -1 };
 	int r = 0;
 
-	if (!v->enabled)
+	if (!v->enabled && !vm->session)
 		return 0;
+	if (vm->session) {
+		/* the workload's session (vm_session.c); exec only through the control socket */
+		vc.job_fd = vm_session_take_job_fd(vm);
+		vc.job_port = AVS_PORT_JOB;
+		vc.exec_port = AVS_PORT_EXEC;
+	}
 	vm->vsock_open = vsock_create(&vc, &r, err, errlen);
 	return vm->vsock_open ? 0 : r;
 }
@@ -326,7 +334,10 @@ static int vm_add_vsock(struct vm *vm, char *err, size_t errlen)
 		vsock_ops.destroy(dev);
 		return r;
 	}
-	return vm_add_virtio(vm, &vsock_ops, dev, VSOCK_NR_QUEUES, err, errlen);
+	r = vm_add_virtio(vm, &vsock_ops, dev, VSOCK_NR_QUEUES, err, errlen);
+	if (!r)
+		vm->vsock_dev = dev;
+	return r;
 }
 
 int vm_devices_create(struct vm *vm, char *err, size_t errlen)
@@ -392,9 +403,13 @@ int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
 static int vm_io_thread_init(void *opaque)
 {
 	struct vm *vm = opaque;
-	/* --vsock: the loop accepts on PATH and connects to PATH_<port> (docs/security.md) */
+	/*
+	 * --vsock: the loop accepts on PATH and connects to PATH_<port>; a session
+	 * VM's device arms its handshake timer for exec (docs/security.md)
+	 */
 	int r = sandbox_enter_thread_opts(SANDBOX_IO, 0, -1,
-					  vm->cfg->vsock.enabled ? SANDBOX_OPT_SOCKETS : 0);
+					  vm->cfg->vsock.enabled || vm->session ?
+						  SANDBOX_OPT_SOCKETS : 0);
 
 	if (r < 0)
 		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
@@ -426,6 +441,7 @@ void vm_devices_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_virtio; i++)
 		vpci_destroy(vm->virtio[i]);
 	vm->nr_virtio = 0;
+	vm->vsock_dev = NULL;
 	/* opened by vm_devices_open() but never put on the bus: vm_create() failed first */
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
 		if (vm->blk_open[i])

@@ -124,8 +124,10 @@ static int vm_check_console(struct vm *vm, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	vm->console_fd = STDOUT_FILENO;
-	r = vm_console_attach(vm, "stdout", err, errlen);
+	/* a session's stdout is the command's: kernel messages go to stderr */
+	vm->console_fd = config_session(vm->cfg) ? STDERR_FILENO : STDOUT_FILENO;
+	r = vm_console_attach(vm, vm->console_fd == STDERR_FILENO ? "stderr" : "stdout", err,
+			      errlen);
 	if (r)
 		return r;
 	if (vm->cfg->argc == 0) {
@@ -214,6 +216,8 @@ int vm_check_input(struct vm *vm, char *err, size_t errlen)
 		r = share_check(vm->cfg, err, errlen);
 	if (!r)
 		r = vm_check_console(vm, err, errlen);
+	if (!r)
+		r = vm_session_prepare(vm, err, errlen);
 	if (!r)
 		r = vm_devices_open(vm, err, errlen);
 	return r;

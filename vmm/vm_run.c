@@ -19,10 +19,9 @@
 #include "vmm/ctl_vm.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/session.h"
 #include "vmm/vm_power.h"
 #include "vmm/vm_devices.h"
-
-#define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x quits */
 
 /*
  * Test aid: with AGENTVMM_TEST_BOOT_LOG=FILE in the environment, every VM
@@ -84,32 +83,21 @@ void vm_tty_restore(struct vm *vm)
 	}
 }
 
-/* Host keyboard → COM1; Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A. */
+/* Host keyboard → COM1; Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A (avs_escape_feed()). */
 static bool vm_console_in(struct vm *vm, bool *escape)
 {
-	uint8_t in[256], out[256];
-	size_t n = 0;
-	ssize_t r = read(STDIN_FILENO, in, sizeof(in));
+	uint8_t buf[256];
+	ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+	size_t n;
+	bool quit;
 
 	if (r <= 0)
 		return r < 0 && (errno == EINTR || errno == EAGAIN);
-	for (ssize_t i = 0; i < r; i++) {
-		if (*escape) {
-			*escape = false;
-			if (in[i] == 'x' || in[i] == 'X') {
-				vm_request_stop(vm, VM_STOP_USER_QUIT, 0);
-				break;
-			}
-			if (in[i] != CONSOLE_ESCAPE)
-				continue;
-		} else if (in[i] == CONSOLE_ESCAPE) {
-			*escape = true;
-			continue;
-		}
-		out[n++] = in[i];
-	}
+	n = avs_escape_feed(escape, buf, (size_t)r, buf, &quit);
+	if (quit)
+		vm_request_stop(vm, VM_STOP_USER_QUIT, 0);
 	if (n)
-		uart_receive(&vm->com1, out, n);
+		uart_receive(&vm->com1, buf, n);
 	return true;
 }
 
@@ -131,11 +119,11 @@ static int vm_exit_status(struct vm *vm)
 {
 	switch (vm->stop_reason) {
 	case VM_STOP_STATUS:
-		return vm->stop_status;
+		return vm_guest_status(vm->stop_status);
 	case VM_STOP_POWEROFF:
 	case VM_STOP_RESET:
 		if (vm->reported_status >= 0)
-			return vm->reported_status;
+			return vm_guest_status(vm->reported_status);
 		log_info("guest %s", vm->stop_reason == VM_STOP_RESET ? "rebooted" : "powered off");
 		return 0;
 	case VM_STOP_PANIC:
@@ -166,6 +154,7 @@ static void *vm_supervise(void *arg)
 	uint64_t one = 1;
 	int status;
 
+	log_limit_bind(&vm->log_limit); /* this VM's guest-log rate limit (vmm/log.h) */
 	/* created last: no thread inherits this filter */
 	if (sandbox_enter_thread(SANDBOX_MAIN, 0, -1) < 0)
 		vm_fail(vm, "cannot install the supervisor's seccomp filter");
@@ -191,6 +180,7 @@ static void *vm_supervise(void *arg)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	vm_session_stop(vm);
 	vm_console_drain(vm);
 	vm_tty_restore(vm);
 	status = vm_exit_status(vm);
@@ -241,7 +231,12 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		vm_tty_raw(vm);
 	if (vm_devices_start(vm) < 0)
 		vm_fail(vm, "cannot start the I/O thread");
-	for (unsigned i = 0; i < vm->nr_vcpus && vm->stop_reason == VM_RUNNING; i++) {
+	if (vm_session_start(vm) < 0)
+		vm_fail(vm, "cannot start the session thread");
+	/* atomic: a vCPU started just before may already be stopping the VM */
+	for (unsigned i = 0;
+	     i < vm->nr_vcpus && __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING;
+	     i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
 			vm_fail(vm, "cannot start vCPU thread %u", i);
 			break;

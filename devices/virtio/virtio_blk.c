@@ -520,12 +520,13 @@ static void queue_notify_locked(struct vblk_queue *q)
 static void dev_unlock(struct vblk *d)
 {
 	const char *why = d->vb_active ? d->vb_fail_why : NULL;
+	struct vpci *t = d->vb_t; /* under vb_lock: activate() writes it on a vCPU */
 
 	if (why)
 		d->vb_fail_why = NULL;
 	pthread_mutex_unlock(&d->vb_lock);
 	if (why)
-		virtio_dev_fail(d->vb_t, why);
+		virtio_dev_fail(t, why);
 }
 
 /* Whether reset() must still wait: SQEs in flight or an end-of-batch interrupt queued. */

@@ -633,16 +633,26 @@ static const char *run_queue_locked(struct vnet *n, uint16_t qidx)
 	return NULL;
 }
 
+/*
+ * Drop vn_lock, then report (fail) if set: virtio_dev_fail() takes the
+ * transport's lock, never with ours held. The transport pointer is read
+ * before unlocking: activate() writes it on a vCPU thread.
+ */
+static void unlock_and_fail(struct vnet *n, const char *fail)
+{
+	struct vpci *t = n->vn_t;
+
+	pthread_mutex_unlock(&n->vn_lock);
+	if (fail)
+		virtio_dev_fail(t, fail);
+}
+
 void vnet_rx_ready(void *dev)
 {
 	struct vnet *n = dev;
-	const char *fail;
 
 	pthread_mutex_lock(&n->vn_lock);
-	fail = run_queue_locked(n, VNET_RXQ);
-	pthread_mutex_unlock(&n->vn_lock);
-	if (fail)
-		virtio_dev_fail(n->vn_t, fail);
+	unlock_and_fail(n, run_queue_locked(n, VNET_RXQ));
 }
 
 /* The tap poll fired (or was cancelled). Context: loop thread. */
@@ -679,23 +689,16 @@ static void resume_done_cb(void *opaque, int res)
 		if (!fail && (what & VNET_RESUME_RX))
 			fail = run_queue_locked(n, VNET_RXQ);
 	}
-	pthread_mutex_unlock(&n->vn_lock);
-	if (fail)
-		virtio_dev_fail(n->vn_t, fail);
+	unlock_and_fail(n, fail);
 }
 
 /* queue_notify - the driver kicked (qidx). Context: loop thread. */
 static void vnet_queue_notify(void *dev, uint16_t qidx)
 {
 	struct vnet *n = dev;
-	const char *fail;
 
 	pthread_mutex_lock(&n->vn_lock);
-	fail = run_queue_locked(n, qidx); /* receive: new buffers, read on */
-	pthread_mutex_unlock(&n->vn_lock);
-	/* the transport's lock is taken here: never with ours held */
-	if (fail)
-		virtio_dev_fail(n->vn_t, fail);
+	unlock_and_fail(n, run_queue_locked(n, qidx)); /* receive: new buffers, read on */
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

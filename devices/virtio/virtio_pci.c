@@ -57,7 +57,7 @@ static void common_snapshot_locked(const struct vpci *t, uint8_t *b)
 	put_le(b, CC_DF, t->dfsel < 2 ? (uint32_t)(t->offered >> (32 * t->dfsel)) : 0, 4);
 	put_le(b, CC_GFSELECT, t->drfsel, 4);
 	put_le(b, CC_GF, t->drfsel < 2 ? (uint32_t)(t->acked >> (32 * t->drfsel)) : 0, 4);
-	put_le(b, CC_MSIX, t->config_vector, 2);
+	put_le(b, CC_MSIX, __atomic_load_n(&t->config_vector, __ATOMIC_RELAXED), 2);
 	put_le(b, CC_NUMQ, t->nr_queues, 2);
 	b[CC_STATUS] = __atomic_load_n(&t->status, __ATOMIC_ACQUIRE);
 	b[CC_CFGGEN] = t->config_gen;
@@ -66,7 +66,7 @@ static void common_snapshot_locked(const struct vpci *t, uint8_t *b)
 		return; /* a nonexistent queue reads size 0 (virtio 1.2 §4.1.4.3.2) */
 	put_le(b, CC_Q_SIZE, q->size, 2);
 	put_le(b, CC_Q_MSIX, q->vector, 2);
-	put_le(b, CC_Q_ENABLE, q->enable, 2);
+	put_le(b, CC_Q_ENABLE, __atomic_load_n(&q->enable, __ATOMIC_RELAXED), 2);
 	put_le(b, CC_Q_NOFF, t->qsel, 2);
 	put_le(b, CC_Q_DESCLO, q->desc, 8);
 	put_le(b, CC_Q_AVAILLO, q->driver, 8);
@@ -86,15 +86,16 @@ static void vpci_reset_locked(struct vpci *t)
 	t->acked = 0;
 	__atomic_store_n(&t->isr, 0, __ATOMIC_RELEASE);
 	t->qsel = 0;
-	t->config_vector = MSIX_NO_VECTOR;
+	/* atomic, as every field the loop thread reads without the lock (virtio_pci.h) */
+	__atomic_store_n(&t->config_vector, MSIX_NO_VECTOR, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < t->nr_queues; i++) {
 		struct vpci_queue *q = &t->q[i];
 
 		q->size = t->ops->max_queue_size;
-		/* atomic: vpci_call_relay() reads it on the loop thread */
 		__atomic_store_n(&q->vector, MSIX_NO_VECTOR, __ATOMIC_RELEASE);
-		q->enable = 0;
+		__atomic_store_n(&q->enable, 0, __ATOMIC_RELEASE);
 		q->desc = q->driver = q->device = 0;
+		/* no other thread reads vqs[] now: vpci_kick() looks at q->enable only */
 		memset(&t->vqs[i], 0, sizeof(t->vqs[i]));
 	}
 }
@@ -130,7 +131,7 @@ void virtio_config_changed(struct vpci *t)
 	t->config_gen++;
 	__atomic_fetch_or(&t->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&t->lock);
-	msix_notify(&t->msix, t->config_vector);
+	msix_notify(&t->msix, __atomic_load_n(&t->config_vector, __ATOMIC_ACQUIRE));
 }
 
 void virtio_notify(struct vpci *t, uint16_t qidx)
@@ -139,7 +140,7 @@ void virtio_notify(struct vpci *t, uint16_t qidx)
 		return;
 	/* the used-ring writes are published (release) by virtq_push before this check */
 	if (virtq_need_notify(&t->vqs[qidx]))
-		msix_notify(&t->msix, t->q[qidx].vector);
+		msix_notify(&t->msix, __atomic_load_n(&t->q[qidx].vector, __ATOMIC_ACQUIRE));
 }
 
 /* FEATURES_OK: the driver's features must be a subset of ours and include VERSION_1. */
@@ -229,7 +230,8 @@ static void common_write_locked(struct vpci *t, uint64_t off, uint64_t v, uint32
 			set_lo_hi(&t->acked, t->drfsel == 1, (uint32_t)v);
 		return;
 	case CC_MSIX:
-		t->config_vector = v < t->msix.nr ? (uint16_t)v : MSIX_NO_VECTOR;
+		__atomic_store_n(&t->config_vector, v < t->msix.nr ? (uint16_t)v : MSIX_NO_VECTOR,
+				 __ATOMIC_RELEASE);
 		return;
 	case CC_STATUS:
 		vpci_status_write_locked(t, (uint8_t)v);
@@ -252,7 +254,7 @@ static void common_write_locked(struct vpci *t, uint64_t off, uint64_t v, uint32
 		break;
 	case CC_Q_ENABLE:
 		if (v == 1)
-			q->enable = 1;
+			__atomic_store_n(&q->enable, 1, __ATOMIC_RELEASE);
 		break;
 	case CC_Q_DESCLO:
 	case CC_Q_DESCHI:
@@ -400,10 +402,15 @@ static void vpci_kick(void *opaque)
 
 	if (read(q->kick_efd, &n, sizeof(n)) < 0)
 		return;
-	/* pairs with the release store in vpci_activate_locked() */
+	/*
+	 * Pairs with the release store in vpci_activate_locked(). Only transport
+	 * atomics are read here, never t->vqs[]: a vCPU resetting the device
+	 * rewrites those meanwhile. A queue that broke is the device's to see
+	 * (under its queue lock, vq_broken) before it pops.
+	 */
 	if (__atomic_load_n(&t->active, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&t->failed, __ATOMIC_ACQUIRE) && q->enable &&
-	    !t->vqs[q->qidx].vq_broken)
+	    !__atomic_load_n(&t->failed, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&q->enable, __ATOMIC_ACQUIRE))
 		t->ops->queue_notify(t->dev, q->qidx);
 }
 

@@ -41,6 +41,13 @@
 #define VPCI_MSIX_TABLE_OFF 0x4000
 #define VPCI_MSIX_PBA_OFF 0x5000
 
+/*
+ * Threads: the vCPU threads write the registers under vpci.lock. The loop
+ * thread reads active, failed, status, isr, config_vector and each queue's
+ * vector and enable without that lock, so those are written only with
+ * __atomic stores and read with __atomic loads wherever the lock is not held.
+ * It never reads vqs[] without the device's queue lock: a reset rewrites them.
+ */
 struct vpci_queue {
 	uint16_t size, vector, enable;
 	uint64_t desc, driver, device;

@@ -178,19 +178,30 @@ static bool vrng_drain_locked(struct vrng *r)
 	return got >= 0;
 }
 
+/*
+ * Drop the lock, then fail the device when (broken): virtio_dev_fail() takes
+ * the transport's lock, never with ours held. The transport pointer is read
+ * before unlocking: activate() writes it on a vCPU thread.
+ */
+static void unlock_and_fail(struct vrng *r, bool broken)
+{
+	struct vpci *t = r->t;
+
+	pthread_mutex_unlock(&r->lock);
+	if (broken)
+		virtio_dev_fail(t, "malformed descriptor chain");
+}
+
 /* queue_notify - the driver posted buffers. Context: loop thread. */
 static void vrng_queue_notify(void *dev, uint16_t qidx)
 {
 	struct vrng *r = dev;
-	bool ok = true;
+	bool broken = false;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->active && qidx == 0 && r->vq)
-		ok = vrng_drain_locked(r);
-	pthread_mutex_unlock(&r->lock);
-	/* the transport's lock is taken here: never with ours held */
-	if (!ok)
-		virtio_dev_fail(r->t, "malformed descriptor chain");
+		broken = !vrng_drain_locked(r);
+	unlock_and_fail(r, broken);
 }
 
 /* The refill timer ticked (loop thread): serve what waits for tokens. */
@@ -198,16 +209,14 @@ static void vrng_tick(void *opaque)
 {
 	struct vrng *r = opaque;
 	uint64_t n;
-	bool ok = true;
+	bool broken = false;
 
 	if (read(r->tick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&r->lock);
 	if (r->active && r->vq && r->throttled)
-		ok = vrng_drain_locked(r);
-	pthread_mutex_unlock(&r->lock);
-	if (!ok)
-		virtio_dev_fail(r->t, "malformed descriptor chain");
+		broken = !vrng_drain_locked(r);
+	unlock_and_fail(r, broken);
 }
 
 /* activate - Context: vCPU thread (DRIVER_OK). */

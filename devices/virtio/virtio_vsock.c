@@ -4,7 +4,8 @@
  * ops, packets from the guest (transmit queue) checked and applied to their
  * connection, and packets to the guest (receive queue): what connections owe
  * (REQUEST, RESPONSE, RST, SHUTDOWN, credit) and host data read straight into
- * receive buffers within the guest's credit. The host's side is
+ * receive buffers within the guest's credit, for SEQPACKET a whole message at
+ * a time (virtio_vsock.h). The host's side is
  * vsock_host.c (sockets, the CONNECT line) and vsock_conn.c (connection
  * table, polls, timer); see virtio_vsock.h for the protocol and vsock_int.h
  * for a connection's life.
@@ -35,13 +36,14 @@ _Static_assert(VSOCK_CONFIG_SIZE == 8, "virtio 1.2 §5.10.4");
 
 /* ---- header checks --------------------------------------------------------------- */
 
-int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid, uint32_t avail)
+int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid, uint32_t avail,
+		       bool seqpacket)
 {
-	uint16_t op = le16toh(h->op);
-	uint32_t len = le32toh(h->len), flags = le32toh(h->flags);
+	uint16_t op = le16toh(h->op), type = le16toh(h->type);
+	uint32_t len = le32toh(h->len), flags = le32toh(h->flags), ok_flags = 0;
 
-	/* virtio 1.2 §5.10.6.1: only stream sockets were offered */
-	if (le16toh(h->type) != VIRTIO_VSOCK_TYPE_STREAM)
+	/* virtio 1.2 §5.10.3: streams are implied, seqpacket only if the driver acked it */
+	if (type != VIRTIO_VSOCK_TYPE_STREAM && (type != VIRTIO_VSOCK_TYPE_SEQPACKET || !seqpacket))
 		return -EPROTOTYPE;
 	if (op < VIRTIO_VSOCK_OP_REQUEST || op > VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 		return -EOPNOTSUPP;
@@ -52,19 +54,26 @@ int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid, uin
 		return -EINVAL;
 	if (len > avail || len > VSOCK_MAX_PKT || (len && op != VIRTIO_VSOCK_OP_RW))
 		return -EMSGSIZE;
-	if (op == VIRTIO_VSOCK_OP_SHUTDOWN ?
-		    (flags & ~(uint32_t)(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)) :
-		    flags)
+	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
+		ok_flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+	else if (op == VIRTIO_VSOCK_OP_RW && type == VIRTIO_VSOCK_TYPE_SEQPACKET)
+		ok_flags = VIRTIO_VSOCK_SEQ_EOM | VIRTIO_VSOCK_SEQ_EOR;
+	if (flags & ~ok_flags)
 		return -EINVAL;
 	return 0;
 }
 
+static uint16_t conn_type(const struct vsock_conn *c)
+{
+	return c->vc_seq ? VIRTIO_VSOCK_TYPE_SEQPACKET : VIRTIO_VSOCK_TYPE_STREAM;
+}
+
 /* ---- receive: packets to the guest -------------------------------------------------- */
 
-/* A header from the host end of (host_port, guest_port); (c) gives the credit fields. */
+/* A header of (type) from the host end of (host_port, guest_port); (c) gives the credit fields. */
 static void hdr_fill(const struct vsock *vs, struct virtio_vsock_hdr *h, uint32_t host_port,
-		     uint32_t guest_port, const struct vsock_conn *c, uint16_t op, uint32_t len,
-		     uint32_t flags)
+		     uint32_t guest_port, uint16_t type, const struct vsock_conn *c, uint16_t op,
+		     uint32_t len, uint32_t flags)
 {
 	*h = (struct virtio_vsock_hdr){
 		.src_cid = htole64(VSOCK_HOST_CID),
@@ -72,7 +81,7 @@ static void hdr_fill(const struct vsock *vs, struct virtio_vsock_hdr *h, uint32_
 		.src_port = htole32(host_port),
 		.dst_port = htole32(guest_port),
 		.len = htole32(len),
-		.type = htole16(VIRTIO_VSOCK_TYPE_STREAM),
+		.type = htole16(type),
 		.op = htole16(op),
 		.flags = htole32(flags),
 		.buf_alloc = htole32(c ? VSOCK_BUF_ALLOC : 0),
@@ -132,40 +141,18 @@ static bool want_data(const struct vsock_conn *c)
 	       !c->vc_guest_no_recv && !c->vc_fd_shut;
 }
 
-/*
- * Read host data for (c) into the held chain, after the header's place, as
- * much as the guest's credit and the buffer allow. Return: bytes read (0:
- * none; the reason is recorded: no credit, EOF, nothing there, an error).
- */
-static uint32_t read_data(struct vsock *vs, struct vsock_conn *c)
+/* No credit for what (c) has to give: the guest sends CREDIT_UPDATE as it reads; ask once. */
+static void ask_credit(struct vsock_conn *c)
 {
-	uint32_t credit = vsock_guest_credit(c), want;
-	struct iovec iov[VSOCK_RX_SEGS];
-	struct iov_cur cur;
-	ssize_t n;
-	int nr;
+	if (!c->vc_credit_asked) {
+		c->vc_credit_asked = true;
+		c->vc_owe |= VSC_OWE_CREDIT_REQUEST;
+	}
+}
 
-	if (!credit) {
-		/* the guest sends CREDIT_UPDATE as it reads; ask once in case it does not */
-		if (!c->vc_credit_asked) {
-			c->vc_credit_asked = true;
-			c->vc_owe |= VSC_OWE_CREDIT_REQUEST;
-		}
-		return 0;
-	}
-	want = MIN(MIN(credit, vs->vs_held.cap - VSOCK_HDR_LEN), (uint32_t)VSOCK_MAX_PKT);
-	iov_cur_init(&cur, vs->vs_held.iov, vs->vs_held.nr);
-	if (iov_cur_skip(&cur, VSOCK_HDR_LEN))
-		return 0;
-	nr = iov_cur_take(&cur, want, iov, VSOCK_RX_SEGS);
-	if (nr <= 0)
-		return 0;
-	n = vsock_conn_read(c, iov, nr);
-	if (n > 0) {
-		c->vc_tx_cnt += (uint32_t)n;
-		vs->vs_stats.bytes_to_guest += (uint64_t)n;
-		return (uint32_t)n;
-	}
+/* Reading (c)'s host peer gave (n) <= 0: EOF, nothing there yet, or an error. */
+static void read_stopped(struct vsock_conn *c, ssize_t n)
+{
 	c->vc_readable = false;
 	if (n == 0) {
 		/* the host peer shut its side: the guest reads EOF after what it has */
@@ -177,7 +164,141 @@ static uint32_t read_data(struct vsock *vs, struct vsock_conn *c)
 	} else {
 		vsock_conn_close(c, true);
 	}
+}
+
+/* Up to (want) bytes of the held chain after the header's place, as iovecs; their number. */
+static int held_payload(struct vsock *vs, uint32_t want, struct iovec *iov)
+{
+	struct iov_cur cur;
+
+	iov_cur_init(&cur, vs->vs_held.iov, vs->vs_held.nr);
+	if (iov_cur_skip(&cur, VSOCK_HDR_LEN))
+		return 0;
+	return iov_cur_take(&cur, want, iov, VSOCK_RX_SEGS);
+}
+
+/*
+ * Read host data for (c) into the held chain, after the header's place, as
+ * much as the guest's credit and the buffer allow. Return: bytes read (0:
+ * none; the reason is recorded: no credit, EOF, nothing there, an error).
+ */
+static uint32_t read_data(struct vsock *vs, struct vsock_conn *c)
+{
+	uint32_t credit = vsock_guest_credit(c), want;
+	struct iovec iov[VSOCK_RX_SEGS];
+	ssize_t n;
+	int nr;
+
+	if (!credit) {
+		ask_credit(c);
+		return 0;
+	}
+	want = MIN(MIN(credit, vs->vs_held.cap - VSOCK_HDR_LEN), (uint32_t)VSOCK_MAX_PKT);
+	nr = held_payload(vs, want, iov);
+	if (nr <= 0)
+		return 0;
+	n = vsock_conn_read(c, iov, nr);
+	if (n > 0) {
+		c->vc_tx_cnt += (uint32_t)n;
+		vs->vs_stats.bytes_to_guest += (uint64_t)n;
+		return (uint32_t)n;
+	}
+	read_stopped(c, n);
 	return 0;
+}
+
+/*
+ * SEQPACKET: take the host peer's next message for (c) once the guest's credit
+ * covers all of it (the guest keeps only whole messages, and takes none
+ * beyond its buf_alloc): straight into the held chain when it fits one
+ * packet (Return: its length, (*eom) set), else whole into vc_msg. Return: 0
+ * then, or when there is none (the reason recorded as read_data() does).
+ */
+static uint32_t take_msg(struct vsock *vs, struct vsock_conn *c, uint32_t room, bool *eom)
+{
+	struct iovec iov[VSOCK_RX_SEGS];
+	ssize_t len = vsock_conn_msg_peek(c);
+	int nr, r;
+
+	if (len <= 0) {
+		read_stopped(c, len);
+		return 0;
+	}
+	if ((uint64_t)len > MIN(c->vc_peer_buf_alloc, (uint32_t)VSOCK_MSG_MAX)) {
+		/* it could never go out whole; the host peer's send cannot fail any more */
+		vs->vs_stats.msgs_too_big++;
+		log_guest_ratelimited("virtio-vsock: host message of %zd bytes for guest port %u, "
+				      "beyond its buffer of %u: reset", len, c->vc_guest_port,
+				      MIN(c->vc_peer_buf_alloc, (uint32_t)VSOCK_MSG_MAX));
+		vsock_conn_close(c, true);
+		return 0;
+	}
+	if (vsock_guest_credit(c) < len) {
+		c->vc_msg_need = (uint32_t)len; /* vsock_credit_ok() waits for all of it */
+		ask_credit(c);
+		return 0;
+	}
+	c->vc_msg_need = 0;
+	if (len <= room) {
+		nr = held_payload(vs, (uint32_t)len, iov);
+		r = nr > 0 ? vsock_conn_msg_read(c, iov, nr, (uint32_t)len) : -EIO;
+	} else {
+		c->vc_msg = malloc((size_t)len);
+		iov[0] = (struct iovec){ c->vc_msg, (size_t)len };
+		r = c->vc_msg ? vsock_conn_msg_read(c, iov, 1, (uint32_t)len) : -ENOMEM;
+		c->vc_msg_len = (uint32_t)len;
+		c->vc_msg_off = 0;
+		vs->vs_stats.msg_held += c->vc_msg ? (uint64_t)len : 0;
+	}
+	if (r) {
+		log_guest_ratelimited("virtio-vsock: host message for guest port %u: %s: reset",
+				      c->vc_guest_port, strerror(-r));
+		vsock_conn_close(c, true); /* frees vc_msg */
+		return 0;
+	}
+	if (c->vc_msg)
+		return 0;
+	c->vc_tx_cnt += (uint32_t)len;
+	vs->vs_stats.bytes_to_guest += (uint64_t)len;
+	vs->vs_stats.msgs_to_guest++;
+	*eom = true;
+	return (uint32_t)len;
+}
+
+/*
+ * SEQPACKET: the next piece of a host message for (c) into the held chain,
+ * (*eom) set on its last: read by take_msg(), or from vc_msg as far as the
+ * credit and the buffer allow. Return: bytes given, 0 none.
+ */
+static uint32_t read_msg(struct vsock *vs, struct vsock_conn *c, bool *eom)
+{
+	uint32_t room = MIN(vs->vs_held.cap - VSOCK_HDR_LEN, (uint32_t)VSOCK_MAX_PKT), n;
+	struct iov_cur cur;
+
+	if (!c->vc_msg) {
+		n = take_msg(vs, c, room, eom);
+		if (n || !c->vc_msg)
+			return n;
+	}
+	n = MIN(MIN(room, vsock_guest_credit(c)), c->vc_msg_len - c->vc_msg_off);
+	if (!n) {
+		ask_credit(c);
+		return 0;
+	}
+	iov_cur_init(&cur, vs->vs_held.iov, vs->vs_held.nr);
+	/* room was measured on this chain: both fit */
+	if (iov_cur_skip(&cur, VSOCK_HDR_LEN) ||
+	    iov_cur_copy_in(&cur, c->vc_msg + c->vc_msg_off, n))
+		assert(0);
+	c->vc_msg_off += n;
+	c->vc_tx_cnt += n;
+	vs->vs_stats.bytes_to_guest += n;
+	if (c->vc_msg_off == c->vc_msg_len) {
+		vsock_msg_drop(c);
+		vs->vs_stats.msgs_to_guest++;
+		*eom = true;
+	}
+	return n;
 }
 
 /* The control op (c) owes next, in VSC_OWE_* order after data; 0 none. */
@@ -204,17 +325,22 @@ static uint16_t owed_op(const struct vsock_conn *c, uint32_t data_len)
 static bool emit_one(struct vsock *vs, struct vsock_conn *c)
 {
 	struct virtio_vsock_hdr h;
-	uint32_t len = 0;
+	uint32_t len = 0, flags = 0;
+	bool eom = false;
 	uint16_t op;
 
 	/* data only once the connection is known to the guest */
 	if (want_data(c) && !(c->vc_owe & (VSC_OWE_RST | VSC_OWE_REQUEST | VSC_OWE_RESPONSE)))
-		len = read_data(vs, c);
+		len = c->vc_seq ? read_msg(vs, c, &eom) : read_data(vs, c);
 	op = owed_op(c, len);
 	if (!op)
 		return false;
-	hdr_fill(vs, &h, c->vc_host_port, c->vc_guest_port, op == VIRTIO_VSOCK_OP_RST ? NULL : c,
-		 op, len, op == VIRTIO_VSOCK_OP_SHUTDOWN ? c->vc_shut_flags : 0);
+	if (op == VIRTIO_VSOCK_OP_SHUTDOWN)
+		flags = c->vc_shut_flags;
+	else if (op == VIRTIO_VSOCK_OP_RW && eom)
+		flags = VIRTIO_VSOCK_SEQ_EOM; /* the last packet of a host message */
+	hdr_fill(vs, &h, c->vc_host_port, c->vc_guest_port, conn_type(c),
+		 op == VIRTIO_VSOCK_OP_RST ? NULL : c, op, len, flags);
 	held_push(vs, &h, len);
 	switch (op) {
 	case VIRTIO_VSOCK_OP_RST:
@@ -250,7 +376,7 @@ static bool has_work(const struct vsock_conn *c)
 		return c->vc_owe; /* its RST, nothing else */
 	if (c->vc_state != VSC_OPEN && c->vc_state != VSC_REQ && c->vc_state != VSC_RST)
 		return false;
-	return c->vc_owe || (want_data(c) && (vsock_guest_credit(c) || !c->vc_credit_asked));
+	return c->vc_owe || (want_data(c) && (vsock_credit_ok(c) || !c->vc_credit_asked));
 }
 
 static void emit_orphan_rst(struct vsock *vs)
@@ -258,7 +384,7 @@ static void emit_orphan_rst(struct vsock *vs)
 	const struct vsock_rst *r = &vs->vs_rst[vs->vs_rst_first];
 	struct virtio_vsock_hdr h;
 
-	hdr_fill(vs, &h, r->host_port, r->guest_port, NULL, VIRTIO_VSOCK_OP_RST, 0, 0);
+	hdr_fill(vs, &h, r->host_port, r->guest_port, r->type, NULL, VIRTIO_VSOCK_OP_RST, 0, 0);
 	held_push(vs, &h, 0);
 	vs->vs_rst_first = (vs->vs_rst_first + 1) % VSOCK_RST_RING;
 	vs->vs_rst_nr--;
@@ -276,7 +402,7 @@ static struct vsock_conn *dequeue(struct vsock *vs)
 	return c;
 }
 
-void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
+void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port, uint16_t type)
 {
 	if (vs->vs_rst_nr == VSOCK_RST_RING) {
 		/* a guest that floods without taking replies: its connect times out instead */
@@ -284,7 +410,7 @@ void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
 		return;
 	}
 	vs->vs_rst[(vs->vs_rst_first + vs->vs_rst_nr) % VSOCK_RST_RING] =
-		(struct vsock_rst){ host_port, guest_port };
+		(struct vsock_rst){ host_port, guest_port, type };
 	vs->vs_rst_nr++;
 }
 
@@ -331,13 +457,17 @@ void vsock_rx_run_locked(struct vsock *vs)
 /* ---- transmit: packets from the guest ------------------------------------------------- */
 
 /*
- * A packet the device will not take: RST its connection, or answer it with an
- * RST; never answer an RST (virtio 1.2 §5.10.6.3: two ends would ping-pong).
+ * A packet (h) the device will not take: RST its connection (c), or answer it
+ * with an RST of its type; never answer an RST (virtio 1.2 §5.10.6.3: two ends
+ * would ping-pong).
  */
-static void refuse(struct vsock *vs, struct vsock_conn *c, uint16_t op, uint32_t host_port,
-		   uint32_t guest_port)
+static void refuse(struct vsock *vs, struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 {
-	if (op == VIRTIO_VSOCK_OP_RST) {
+	/* a Linux guest drops an RST of the other type: its connect() would wait */
+	uint16_t type = le16toh(h->type) == VIRTIO_VSOCK_TYPE_SEQPACKET ?
+				VIRTIO_VSOCK_TYPE_SEQPACKET : VIRTIO_VSOCK_TYPE_STREAM;
+
+	if (le16toh(h->op) == VIRTIO_VSOCK_OP_RST) {
 		if (c)
 			vsock_conn_close(c, false);
 		return;
@@ -345,7 +475,7 @@ static void refuse(struct vsock *vs, struct vsock_conn *c, uint16_t op, uint32_t
 	if (c)
 		vsock_conn_close(c, true);
 	if (!c || c->vc_state != VSC_RST)
-		vsock_rst_orphan(vs, host_port, guest_port);
+		vsock_rst_orphan(vs, le32toh(h->dst_port), le32toh(h->src_port), type);
 }
 
 /* Every header carries the guest's buf_alloc and fwd_cnt: our credit towards it. */
@@ -353,7 +483,7 @@ static void credit_from(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 {
 	c->vc_peer_buf_alloc = le32toh(h->buf_alloc);
 	c->vc_peer_fwd_cnt = le32toh(h->fwd_cnt);
-	if (!vsock_guest_credit(c))
+	if (!vsock_credit_ok(c))
 		return;
 	c->vc_credit_asked = false;
 	if (c->vc_readable)
@@ -361,12 +491,24 @@ static void credit_from(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 	vsock_conn_poll(c);
 }
 
-/* OP_RW: the payload at (cur) goes to the host peer, within the credit we gave. */
-static void tx_payload(struct vsock *vs, struct vsock_conn *c, struct iov_cur *cur, uint32_t len)
+/*
+ * OP_RW with (flags): the payload at (cur) goes to the host peer, within the
+ * credit we gave; for SEQPACKET as part of a message of at most VSOCK_MSG_MAX.
+ */
+static void tx_payload(struct vsock *vs, struct vsock_conn *c, struct iov_cur *cur, uint32_t len,
+		       uint32_t flags)
 {
 	struct iovec iov[VSOCK_TX_IOV];
-	int nr;
+	int nr = 0;
 
+	if (c->vc_seq && (uint64_t)c->vc_seq_part + len > VSOCK_MSG_MAX) {
+		/* it could never be sent whole; a Linux guest's send fails with EMSGSIZE first */
+		vs->vs_stats.msgs_too_big++;
+		log_guest_ratelimited("virtio-vsock: guest port %u: a message over %d bytes: reset",
+				      c->vc_guest_port, VSOCK_MSG_MAX);
+		vsock_conn_close(c, true);
+		return;
+	}
 	if ((uint64_t)(c->vc_rx_cnt - c->vc_fwd_cnt) + len > VSOCK_BUF_ALLOC) {
 		/* virtio 1.2 §5.10.6.3.1: the guest must not send beyond our buf_alloc */
 		vs->vs_stats.credit_lies++;
@@ -375,10 +517,11 @@ static void tx_payload(struct vsock *vs, struct vsock_conn *c, struct iov_cur *c
 		vsock_conn_close(c, true);
 		return;
 	}
-	if (!len)
+	if (!len && !c->vc_seq)
 		return;
-	nr = iov_cur_take(cur, len, iov, VSOCK_TX_IOV);
-	if (nr <= 0) {
+	if (len)
+		nr = iov_cur_take(cur, len, iov, VSOCK_TX_IOV);
+	if (len && nr <= 0) {
 		vs->vs_stats.bad_pkts++;
 		log_guest_ratelimited("virtio-vsock: payload in more than %d pieces: reset",
 				      VSOCK_TX_IOV);
@@ -386,7 +529,10 @@ static void tx_payload(struct vsock *vs, struct vsock_conn *c, struct iov_cur *c
 		return;
 	}
 	c->vc_rx_cnt += len;
-	vsock_conn_write(c, iov, nr, len);
+	if (c->vc_seq)
+		vsock_conn_write_msg(c, iov, nr, len, flags & VIRTIO_VSOCK_SEQ_EOM);
+	else
+		vsock_conn_write(c, iov, nr, len);
 }
 
 /* One chain from the guest. Guest: the whole chain. */
@@ -410,7 +556,7 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 	gp = le32toh(h.src_port);
 	op = le16toh(h.op);
 	c = vsock_conn_find(vs, hp, gp);
-	r = vsock_tx_hdr_check(&h, vs->vs_cid, ch->ro_len - VSOCK_HDR_LEN);
+	r = vsock_tx_hdr_check(&h, vs->vs_cid, ch->ro_len - VSOCK_HDR_LEN, vs->vs_seqpacket);
 	if (r) {
 		vs->vs_stats.bad_pkts++;
 		log_guest_ratelimited("virtio-vsock: bad packet (op %u, len %u, port %u): %s", op,
@@ -431,6 +577,14 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 			return;
 		c = NULL;
 	}
+	if (c && conn_type(c) != le16toh(h.type)) {
+		/* a connection keeps the type of its REQUEST */
+		vs->vs_stats.bad_pkts++;
+		log_guest_ratelimited("virtio-vsock: guest port %u: op %u of type %u on a "
+				      "connection of type %u: reset", gp, op, le16toh(h.type),
+				      conn_type(c));
+		goto refuse;
+	}
 	if (c && (c->vc_state == VSC_OPEN || c->vc_state == VSC_REQ))
 		credit_from(c, &h);
 	switch (op) {
@@ -445,6 +599,9 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 		vsock_host_accepted(c);
 		return;
 	case VIRTIO_VSOCK_OP_RST:
+		/* half a message is nothing the host peer can take */
+		if (c && c->vc_state == VSC_OPEN)
+			vsock_conn_cut_part(c);
 		if (c && c->vc_state == VSC_OPEN && c->vc_buf_len) {
 			/* what the guest sent before its socket died still reaches the host */
 			vsock_conn_drain(c, false);
@@ -459,7 +616,7 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 	case VIRTIO_VSOCK_OP_RW:
 		if (!c || c->vc_state != VSC_OPEN || c->vc_guest_no_send)
 			goto refuse;
-		tx_payload(vs, c, &cur, le32toh(h.len));
+		tx_payload(vs, c, &cur, le32toh(h.len), le32toh(h.flags));
 		return;
 	case VIRTIO_VSOCK_OP_CREDIT_REQUEST:
 		if (!c || c->vc_state != VSC_OPEN)
@@ -473,7 +630,7 @@ static void tx_one(struct vsock *vs, const struct vq_chain *ch)
 		return;
 	}
 refuse:
-	refuse(vs, c, op, hp, gp);
+	refuse(vs, c, &h);
 }
 
 /* Take everything the guest posted, following virtq.h's loop. Return: false on a broken ring. */
@@ -503,7 +660,6 @@ static bool tx_run_locked(struct vsock *vs)
 static void vsock_queue_notify(void *dev, uint16_t qidx)
 {
 	struct vsock *vs = dev;
-	const char *fail;
 
 	pthread_mutex_lock(&vs->vs_lock);
 	if (vs->vs_active && qidx == VSOCK_TXQ && vs->vs_txq && !vs->vs_txq->vq_broken &&
@@ -511,12 +667,7 @@ static void vsock_queue_notify(void *dev, uint16_t qidx)
 		vs->vs_fail_why = "malformed descriptor chain";
 	/* new receive buffers, or replies to what was just sent; the event queue is never used */
 	vsock_rx_run_locked(vs);
-	fail = vs->vs_fail_why;
-	vs->vs_fail_why = NULL;
-	pthread_mutex_unlock(&vs->vs_lock);
-	/* the transport's lock is taken here: never with ours held */
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -536,6 +687,7 @@ static int vsock_activate(void *dev, const struct virtio_activation *act)
 			     &act->vqs[VSOCK_TXQ] : NULL;
 	vs->vs_held.valid = false;
 	vs->vs_fail_why = NULL;
+	vs->vs_seqpacket = act->features & (1ULL << VSOCK_F_SEQPACKET);
 	vs->vs_active = true;
 	pthread_mutex_unlock(&vs->vs_lock);
 	return 0;
@@ -554,6 +706,7 @@ static int vsock_reset(void *dev)
 
 	pthread_mutex_lock(&vs->vs_lock);
 	vs->vs_active = false;
+	vs->vs_seqpacket = false;
 	vs->vs_rxq = vs->vs_txq = NULL;
 	vs->vs_held.valid = false; /* the old driver's buffer */
 	for (unsigned i = 0; i < vs->vs_hwm; i++) {
@@ -573,9 +726,10 @@ static int vsock_reset(void *dev)
 
 static uint64_t vsock_features(void *dev)
 {
-	return 1ULL << VSOCK_F_STREAM;
+	return 1ULL << VSOCK_F_STREAM | 1ULL << VSOCK_F_SEQPACKET;
 }
 
+/* Linux acks F_SEQPACKET alone: it does not know F_STREAM's bit (virtio 1.2 §5.10.3). */
 static int vsock_set_features(void *dev, uint64_t acked)
 {
 	return 0; /* stream is implied whether or not the driver knows the bit (§5.10.3) */
@@ -632,6 +786,8 @@ void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t 
 	int r = -ENOMEM;
 
 	if (cfg->guest_cid < VSOCK_MIN_GUEST_CID || cfg->guest_cid > VSOCK_MAX_GUEST_CID) {
+		if (cfg->job_port && cfg->job_fd >= 0)
+			close(cfg->job_fd);
 		snprintf(err, errlen, "--vsock cid=%llu: must be from %d to %u",
 			 (unsigned long long)cfg->guest_cid, VSOCK_MIN_GUEST_CID,
 			 VSOCK_MAX_GUEST_CID);
@@ -639,10 +795,14 @@ void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t 
 		return NULL;
 	}
 	vs = calloc(1, sizeof(*vs));
-	if (!vs)
+	if (!vs) {
+		if (cfg->job_port && cfg->job_fd >= 0)
+			close(cfg->job_fd);
 		goto err_nomem;
+	}
 	pthread_mutex_init(&vs->vs_lock, NULL);
-	vs->vs_lfd = vs->vs_tfd = -1;
+	vs->vs_lfd = vs->vs_tfd = vs->vs_inject_rx = vs->vs_inject_tx = -1;
+	vs->vs_job_fd = -1;
 	vs->vs_cid = cfg->guest_cid;
 	vs->vs_evl = cfg->evl;
 	vs->vs_chain = malloc(sizeof(*vs->vs_chain));

@@ -6,8 +6,10 @@
  *
  * Queues: 0 receive (device -> guest), 1 transmit (guest -> device), 2 event
  * (buffers are taken by the guest and never used: no transport reset is ever
- * sent, there is no snapshot restore). Config space: le64 guest_cid. Feature:
- * VIRTIO_VSOCK_F_STREAM only (stream sockets; no SEQPACKET, no DGRAM).
+ * sent, there is no snapshot restore). Config space: le64 guest_cid. Features:
+ * VIRTIO_VSOCK_F_STREAM (implied anyway) and VIRTIO_VSOCK_F_SEQPACKET; no DGRAM.
+ * Each connection keeps the type of its REQUEST; a SEQPACKET one only when
+ * the driver acked F_SEQPACKET.
  *
  * Every packet is a 44-byte struct virtio_vsock_hdr and, for OP_RW, len bytes
  * of payload; the header may be split over descriptors (virtio 1.2 §2.6.4).
@@ -22,8 +24,20 @@
  *                   from then on the socket is the stream. OP_RST, a bad or
  *                   late line, limits: the socket is closed without "OK".
  *   guest -> host   a guest connect to CID 2 port P makes agentvmm connect
- *                   (non-blocking) to the UNIX socket "PATH_P"; nobody
- *                   there: OP_RST at once.
+ *                   (non-blocking) to the UNIX socket "PATH_P", SOCK_STREAM or
+ *                   SOCK_SEQPACKET as the guest's socket; nobody there (or a
+ *                   listener of the other type): OP_RST at once.
+ *
+ * SEQPACKET (virtio 1.2 §5.10.6, "Seqpacket Sockets"; guest-started
+ * connections only, a CONNECT line carries no message boundaries): a message
+ * is the OP_RW packets up to one with VIRTIO_VSOCK_SEQ_EOM. Guest -> host, it
+ * is gathered and becomes one sendmsg() on the host socket; it may be at most
+ * VSOCK_MSG_MAX bytes (more: the connection is reset). Host -> guest, one
+ * message read from the host socket goes out as packets, the last one with
+ * EOM, once the guest's credit covers all of it (larger than the guest's
+ * buf_alloc or VSOCK_MSG_MAX: reset). SEQ_EOR cannot be told through AF_UNIX
+ * and is dropped; empty messages are dropped both ways (a SOCK_SEQPACKET
+ * reader cannot tell one from EOF).
  *
  * Flow control (virtio 1.2 §5.10.6.3): every header carries buf_alloc and
  * fwd_cnt. Guest -> host, agentvmm advertises VSOCK_BUF_ALLOC per connection
@@ -31,8 +45,10 @@
  * not read (a guest sending beyond its credit gets the connection reset).
  * Host -> guest, agentvmm reads from a host socket only as much as the
  * guest's credit (its buf_alloc - (tx_cnt - fwd_cnt)) allows, straight into a
- * receive buffer, so nothing is buffered that way. The transmit queue is
- * never held up by one connection: every chain is consumed at once.
+ * receive buffer, so nothing is buffered that way (SEQPACKET: a message longer
+ * than a receive buffer is held whole, at most VSOCK_MSG_MAX per connection).
+ * The transmit queue is never held up by one connection: every chain is
+ * consumed at once.
  */
 #ifndef AGENTVMM_DEVICES_VIRTIO_VIRTIO_VSOCK_H
 #define AGENTVMM_DEVICES_VIRTIO_VIRTIO_VSOCK_H
@@ -55,6 +71,8 @@
 _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_LEN, "virtio 1.2 §5.10.6");
 
 #define VSOCK_F_STREAM 0              /* virtio 1.2 §5.10.3: VIRTIO_VSOCK_F_STREAM */
+#define VSOCK_F_SEQPACKET 1           /* virtio 1.2 §5.10.3: VIRTIO_VSOCK_F_SEQPACKET */
+_Static_assert(VSOCK_F_SEQPACKET == VIRTIO_VSOCK_F_SEQPACKET, "<linux/virtio_vsock.h>");
 #define VSOCK_HOST_CID 2              /* VMADDR_CID_HOST */
 #define VSOCK_MIN_GUEST_CID 3         /* 0-2 are reserved (hypervisor, local, host) */
 #define VSOCK_MAX_GUEST_CID 0xfffffffeU /* 0xffffffff is VMADDR_CID_ANY */
@@ -63,6 +81,7 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_LEN, "virtio 1.2 §5
 /* Limits (docs/vsock.md "Limits"). */
 #define VSOCK_BUF_ALLOC (256 * 1024)  /* credit given per connection; bytes kept for a host peer */
 #define VSOCK_MAX_PKT (64 * 1024)     /* payload of one packet either way (Linux's MAX_PKT_BUF_SIZE) */
+#define VSOCK_MSG_MAX VSOCK_BUF_ALLOC /* a SEQPACKET message either way (Linux's: our buf_alloc) */
 #define VSOCK_MAX_CONNS 1024          /* connections per VM, all states (RLIMIT_NOFILE: lower) */
 #define VSOCK_HOST_RESERVE 64         /* of them kept for host CONNECTs (at most a quarter) */
 #define VSOCK_FD_RESERVE 512          /* fds left to the rest of agentvmm (vsock_create()) */
@@ -74,6 +93,16 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_LEN, "virtio 1.2 §5
 #define VSOCK_DRAIN_TIMEOUT_MS 30000  /* a guest-closed connection's last bytes -> the host peer */
 #define VSOCK_HOST_PORT_BASE (1U << 30) /* host ports agentvmm picks for host connections */
 #define VSOCK_PATH_MAX 96             /* PATH, so that "PATH_4294967295" fits sun_path */
+/*
+ * Work per transmit pass (issue 14): a pass takes at most this many chains, or
+ * stops once it has taken this many bytes of them (header and payload; the
+ * chain that crosses it is the last), then the rest is taken at the event
+ * loop's next turn, after the other fds' completions, so a guest that posts
+ * as fast as it is served cannot hold the loop. Half a full queue: a queue
+ * posted full in one go takes two passes.
+ */
+#define VSOCK_TX_PASS_CHAINS 128
+#define VSOCK_TX_PASS_BYTES (1024 * 1024)
 
 struct vsock_config {
 	uint64_t guest_cid;       /* VSOCK_MIN_GUEST_CID..VSOCK_MAX_GUEST_CID */
@@ -81,6 +110,15 @@ struct vsock_config {
 	struct evl *evl;          /* the loop the device's sockets and timer are watched on */
 	unsigned max_conns;       /* 0: VSOCK_MAX_CONNS (tests use small limits) */
 	unsigned max_pending;     /* 0: VSOCK_MAX_PENDING */
+	/*
+	 * agentvmm's own sessions (guest-init/session_proto.h), with job_port
+	 * and exec_port non-zero: the guest's first connection to host port
+	 * job_port gets job_fd (taken over by the device; -1: none), never a
+	 * PATH_<port> socket; a host CONNECT line may not name exec_port, which
+	 * only vsock_inject() reaches.
+	 */
+	int job_fd;
+	uint32_t job_port, exec_port;
 };
 
 /* Counters; read with vsock_get_stats(). */
@@ -97,6 +135,10 @@ struct vsock_stats {
 	uint64_t buffered;        /* bytes now held for host peers that do not read */
 	uint64_t drain_expired;   /* guest-closed connections whose host peer did not read their
 				   * last bytes within VSOCK_DRAIN_TIMEOUT_MS (the rest dropped) */
+	uint64_t msgs_to_host, msgs_to_guest; /* SEQPACKET messages delivered */
+	uint64_t msgs_too_big;    /* SEQPACKET connections reset for a message over the limit */
+	uint64_t msg_held;        /* bytes of host messages now held for the guest (SEQPACKET) */
+	uint64_t passes_deferred; /* transmit passes cut at VSOCK_TX_PASS_*, the rest resumed */
 	unsigned max_conns;       /* the connection limit in force */
 };
 
@@ -127,15 +169,16 @@ int vsock_start(void *dev, struct evl *evl) __must_check;
 /*
  * vsock_tx_hdr_check() - whether a guest packet header (h, already copied
  * out of guest memory) with (avail) bytes after it in its chain may be
- * processed for a guest with (guest_cid): type STREAM; a known op (REQUEST
- * .. CREDIT_REQUEST); src_cid == guest_cid; dst_cid == VSOCK_HOST_CID; no
- * port is VSOCK_PORT_ANY; len <= avail and <= VSOCK_MAX_PKT, and 0 unless the
- * op is RW; flags 0 except SHUTDOWN's RCV/SEND bits.
+ * processed for a guest with (guest_cid): type STREAM, or SEQPACKET when
+ * (seqpacket) was negotiated; a known op (REQUEST .. CREDIT_REQUEST); src_cid
+ * == guest_cid; dst_cid == VSOCK_HOST_CID; no port is VSOCK_PORT_ANY; len <=
+ * avail and <= VSOCK_MAX_PKT, and 0 unless the op is RW; flags 0 except
+ * SHUTDOWN's RCV/SEND bits and a SEQPACKET RW's SEQ_EOM/SEQ_EOR.
  * Return: 0; -EMSGSIZE (len); -EPROTOTYPE (type); -EOPNOTSUPP (op); -EINVAL
  * (cid, port, flags). Context: pure. Guest: everything.
  */
-int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid,
-		       uint32_t avail) __must_check;
+int vsock_tx_hdr_check(const struct virtio_vsock_hdr *h, uint64_t guest_cid, uint32_t avail,
+		       bool seqpacket) __must_check;
 
 /*
  * vsock_connect_scan() - look for a complete CONNECT line at the start of the
@@ -163,6 +206,24 @@ void vsock_host_ready(void *dev);
  * the real time); exported for tests. Context: event-loop thread.
  */
 void vsock_expire(void *dev, uint64_t now_ns);
+
+/*
+ * vsock_inject() - connect host socket (fd) to guest port (port) as if a host
+ * program had sent "CONNECT <port>" on PATH (also a reserved port): the
+ * device takes (fd) over (also on failure), writes "OK <hostport>\n" to it
+ * once the guest accepted, or closes it when the guest refuses. The work is
+ * done on the loop thread; this only queues it.
+ * Return: 0; -EAGAIN (too many queued), -EBADF, -errno. Context: any thread
+ * after vsock_start().
+ */
+int vsock_inject(void *dev, int fd, uint32_t port) __must_check;
+
+/*
+ * vsock_inject_ready() - take the connections vsock_inject() queued (the
+ * device's own watch does this on the loop; exported for tests).
+ * Context: event-loop thread.
+ */
+void vsock_inject_ready(void *dev);
 
 /* vsock_get_stats() - a snapshot of the counters. Context: any thread. */
 void vsock_get_stats(void *dev, struct vsock_stats *out);

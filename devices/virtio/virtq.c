@@ -119,7 +119,8 @@ static void desc_fetch(const struct virtq *vq, uint16_t idx, struct vq_desc *d)
 /* Mark the queue broken: the driver must reset the device (STYLE.md §5, case 1). */
 static int vq_fail(struct virtq *vq, const char *why)
 {
-	vq->vq_broken = true;
+	/* atomic: other threads may look (virtq.h, vq_broken) */
+	__atomic_store_n(&vq->vq_broken, true, __ATOMIC_RELEASE);
 	log_guest_ratelimited("virtq: %s (size %u, last_avail %u); queue broken", why,
 			      vq->vq_size, vq->vq_last_avail);
 	return -EBADMSG;

@@ -60,7 +60,13 @@ struct virtq {
 	gpa_t vq_desc, vq_avail, vq_used;
 	bool vq_event_idx;         /* VIRTIO_F_EVENT_IDX negotiated */
 	bool vq_indirect;          /* VIRTIO_F_INDIRECT_DESC negotiated */
-	bool vq_broken;            /* malformed ring seen: no more pops */
+	/*
+	 * malformed ring seen: no more pops. Written under the device's queue
+	 * lock with a release store; a thread without that lock reads it with
+	 * __atomic_load_n (virtq_init() and a transport reset, which memset the
+	 * struct, run only while no other thread uses the queue).
+	 */
+	bool vq_broken;
 	uint16_t vq_last_avail;    /* next avail entry the device consumes */
 	uint16_t vq_used_idx;      /* device's copy of used.idx */
 	uint16_t vq_signalled_used; /* vq_used_idx at the last virtq_need_notify() */

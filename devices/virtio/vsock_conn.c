@@ -281,6 +281,16 @@ void vsock_conn_release(struct vsock_conn *c)
 	conn_maybe_free(c);
 }
 
+void vsock_msg_drop(struct vsock_conn *c)
+{
+	if (!c->vc_msg)
+		return;
+	c->vc_vs->vs_stats.msg_held -= c->vc_msg_len;
+	free(c->vc_msg);
+	c->vc_msg = NULL;
+	c->vc_msg_len = c->vc_msg_off = 0;
+}
+
 void vsock_conn_close(struct vsock_conn *c, bool rst)
 {
 	struct vsock *vs = c->vc_vs;
@@ -291,6 +301,8 @@ void vsock_conn_close(struct vsock_conn *c, bool rst)
 	free(c->vc_buf);
 	c->vc_buf = NULL;
 	c->vc_buf_len = 0;
+	c->vc_seq_part = c->vc_seq_msgs = 0;
+	vsock_msg_drop(c);
 	c->vc_readable = false;
 	if (rst && told) {
 		/* the guest knows this connection: it must hear that it is gone */
@@ -312,6 +324,7 @@ void vsock_conn_drain(struct vsock_conn *c, bool rst)
 		shutdown(c->vc_fd, SHUT_RD); /* the host peer's writes fail (EPIPE) */
 	c->vc_guest_no_recv = c->vc_guest_no_send = true;
 	c->vc_readable = false;
+	vsock_msg_drop(c); /* a host message the guest will never read */
 	c->vc_owe = rst ? VSC_OWE_RST : 0;
 	vsock_conn_set_state(c, VSC_DRAIN);
 	c->vc_deadline = vsock_now_ns() + VSOCK_DRAIN_TIMEOUT_MS * VSOCK_NS_PER_MS;
@@ -342,6 +355,11 @@ uint32_t vsock_guest_credit(const struct vsock_conn *c)
 	int64_t credit = (int64_t)c->vc_peer_buf_alloc - (uint32_t)(c->vc_tx_cnt - c->vc_peer_fwd_cnt);
 
 	return credit > 0 ? (uint32_t)credit : 0;
+}
+
+bool vsock_credit_ok(const struct vsock_conn *c)
+{
+	return vsock_guest_credit(c) >= MAX(c->vc_msg_need, 1U);
 }
 
 /* ---- timer ---------------------------------------------------------------------- */
@@ -413,28 +431,32 @@ void vsock_conn_poll(struct vsock_conn *c)
 	/* no POLLIN without the guest's credit: the data would have nowhere to go */
 	in = c->vc_state == VSC_LINE ||
 	     (c->vc_state == VSC_OPEN && !c->vc_readable && !c->vc_host_eof &&
-	      !c->vc_guest_no_recv && vsock_guest_credit(c) > 0);
-	out = (c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN) && c->vc_buf_len > 0;
+	      !c->vc_guest_no_recv && vsock_credit_ok(c));
+	/* SEQPACKET: only whole messages go out; an unfinished one waits for the guest */
+	out = (c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN) &&
+	      (c->vc_seq ? c->vc_seq_msgs > 0 : c->vc_buf_len > 0);
 	if (in && !c->vc_in_armed)
 		conn_arm(c, true);
 	if (out && !c->vc_out_armed)
 		conn_arm(c, false);
 }
 
-/* Take a failure owed; called with vs_lock, acted on without it. */
-const char *vsock_take_fail(struct vsock *vs)
+/* Drop vs_lock, then report a failure owed (vsock_int.h). */
+void vsock_unlock_and_fail(struct vsock *vs)
 {
 	const char *why = vs->vs_fail_why;
+	struct vpci *t = vs->vs_t;
 
 	vs->vs_fail_why = NULL;
-	return why;
+	pthread_mutex_unlock(&vs->vs_lock);
+	if (why)
+		virtio_dev_fail(t, why);
 }
 
 /* A poll on a connection's socket completed with (res) (revents or -errno). Context: loop. */
 static void conn_poll_done(struct vsock_conn *c, bool in, int res)
 {
 	struct vsock *vs = c->vc_vs;
-	const char *fail;
 
 	pthread_mutex_lock(&vs->vs_lock);
 	if (in)
@@ -467,10 +489,7 @@ static void conn_poll_done(struct vsock_conn *c, bool in, int res)
 	vsock_rx_run_locked(vs);
 	if (c->vc_state == VSC_LINE || c->vc_state == VSC_OPEN || c->vc_state == VSC_DRAIN)
 		vsock_conn_poll(c);
-	fail = vsock_take_fail(vs);
-	pthread_mutex_unlock(&vs->vs_lock);
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 
 static void conn_in_done_cb(void *opaque, int res)
@@ -515,22 +534,16 @@ void vsock_expire(void *dev, uint64_t now_ns)
 {
 	struct vsock *vs = dev;
 
-	const char *fail;
-
 	pthread_mutex_lock(&vs->vs_lock);
 	expire_locked(vs, now_ns);
 	vsock_rx_run_locked(vs);
-	fail = vsock_take_fail(vs);
-	pthread_mutex_unlock(&vs->vs_lock);
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 
 /* The timerfd fired: deadlines, a paused listener, polls that could not be armed. */
 void vsock_timer_cb(void *opaque)
 {
 	struct vsock *vs = opaque;
-	const char *fail;
 	uint64_t ticks, now = vsock_now_ns();
 
 	if (read(vs->vs_tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -549,16 +562,12 @@ void vsock_timer_cb(void *opaque)
 	vsock_listen_arm(vs); /* the first tick, right after start, arms it */
 	expire_locked(vs, now);
 	vsock_rx_run_locked(vs);
-	fail = vsock_take_fail(vs);
-	pthread_mutex_unlock(&vs->vs_lock);
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 
 void vsock_host_ready(void *dev)
 {
 	struct vsock *vs = dev;
-	const char *fail;
 
 	pthread_mutex_lock(&vs->vs_lock);
 	if (vs->vs_lfd >= 0)
@@ -579,9 +588,6 @@ void vsock_host_ready(void *dev)
 		}
 	}
 	vsock_rx_run_locked(vs);
-	fail = vsock_take_fail(vs);
-	pthread_mutex_unlock(&vs->vs_lock);
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 

@@ -2,16 +2,22 @@
 /*
  * vsock_host.c: the host side of virtio-vsock (prefix vsock_): the UNIX
  * listener at PATH and its CONNECT lines, connect(2) to PATH_<port> for the
- * guest, and the per-connection byte ring for host peers that do not read.
- * Every socket is non-blocking and watched by one-shot io_uring polls on the
- * loop thread (vsock_conn.c arms them: POLLIN and POLLOUT separately, so
- * neither has to be changed while in flight).
+ * guest, the per-connection byte ring for host peers that do not read, and
+ * SEQPACKET messages on the host sockets (whole ones each way). Every socket
+ * is non-blocking and watched by one-shot io_uring polls on the loop thread
+ * (vsock_conn.c arms them: POLLIN and POLLOUT separately, so neither has to
+ * be changed while in flight).
+ *
+ * Over 600 lines: the ring and its SEQPACKET message ends are one structure
+ * written and flushed by the same functions; vsock_inject() and the listener's
+ * setup are the short rest.
  */
 #include "devices/virtio/vsock_int.h"
 
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +121,6 @@ void vsock_accept_some(struct vsock *vs)
 static void listen_done_cb(void *opaque, int res)
 {
 	struct vsock *vs = opaque;
-	const char *fail;
 
 	pthread_mutex_lock(&vs->vs_lock);
 	vs->vs_listen_armed = false;
@@ -123,10 +128,7 @@ static void listen_done_cb(void *opaque, int res)
 		vsock_accept_some(vs);
 		vsock_rx_run_locked(vs);
 	}
-	fail = vsock_take_fail(vs);
-	pthread_mutex_unlock(&vs->vs_lock);
-	if (fail)
-		virtio_dev_fail(vs->vs_t, fail);
+	vsock_unlock_and_fail(vs);
 }
 
 /* A host port for a connection to guest port (guest_port) that no connection uses. */
@@ -203,6 +205,13 @@ void vsock_line_read(struct vsock_conn *c)
 		return;
 	}
 	c->vc_line_len = (uint8_t)(c->vc_line_len + take);
+	if (r && c->vc_vs->vs_exec_port && port == c->vc_vs->vs_exec_port) {
+		c->vc_vs->vs_stats.refused++;
+		log_guest_ratelimited("virtio-vsock: host CONNECT %u refused: the port of agentvmm "
+				      "exec sessions (use agentvmm exec; docs/vsock.md)", port);
+		vsock_conn_close(c, false);
+		return;
+	}
 	if (r)
 		host_connect(c, port);
 }
@@ -222,15 +231,137 @@ void vsock_host_accepted(struct vsock_conn *c)
 	vsock_conn_poll(c);
 }
 
+/* ---- agentvmm's own host connections: vsock_inject() ---------------------------- */
+
+int vsock_inject(void *dev, int fd, uint32_t port)
+{
+	struct vsock *vs = dev;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = &port, .iov_len = sizeof(port) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	int r = 0;
+
+	if (fd < 0)
+		return -EBADF;
+	memset(u.buf, 0, sizeof(u.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (vs->vs_inject_tx < 0)
+		r = -ENOTCONN;
+	else if (sendmsg(vs->vs_inject_tx, &m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	close(fd); /* the queued message holds its own reference */
+	return r;
+}
+
+/* A connection vsock_inject() asked for: like a CONNECT line, without the line. */
+static void host_inject(struct vsock *vs, int fd, uint32_t port)
+{
+	struct vsock_conn *c = NULL;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0 && port < VSOCK_PORT_ANY &&
+	    vs->vs_live < vs->vs_max_conns && vs->vs_pending < vs->vs_max_pending)
+		c = vsock_conn_alloc(vs, fd);
+	if (!c) {
+		vs->vs_stats.refused++;
+		log_guest_ratelimited("virtio-vsock: session to guest port %u refused: %u "
+				      "connections, %u in the handshake", port, vs->vs_live,
+				      vs->vs_pending);
+		close(fd);
+		return;
+	}
+	vsock_conn_set_state(c, VSC_LINE);
+	host_connect(c, port);
+}
+
+void vsock_inject_ready(void *opaque)
+{
+	struct vsock *vs = opaque;
+
+	for (unsigned i = 0; i < VSOCK_ACCEPT_BUDGET; i++) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		uint32_t port = 0;
+		struct iovec iov = { .iov_base = &port, .iov_len = sizeof(port) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *cm;
+		int fd = -1;
+		ssize_t n = recvmsg(vs->vs_inject_rx, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0)
+			break;
+		cm = CMSG_FIRSTHDR(&m);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (fd < 0)
+			continue;
+		if (n != (ssize_t)sizeof(port) || (m.msg_flags & MSG_CTRUNC)) {
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&vs->vs_lock);
+		if (vs->vs_evl->stopping)
+			close(fd);
+		else
+			host_inject(vs, fd, port);
+		vsock_rx_run_locked(vs);
+		vsock_unlock_and_fail(vs);
+	}
+}
+
 /* ---- guest -> host: connect, write, shutdown ------------------------------------- */
+
+/*
+ * A SOCK_SEQPACKET socket for the guest: SO_PASSCRED tells an empty message
+ * (it has credentials) from EOF (none; vsock_conn_msg_peek()), and the send
+ * buffer must hold a whole VSOCK_MSG_MAX message (AF_UNIX refuses one of more
+ * than SO_SNDBUF less 32 bytes with EMSGSIZE; the kernel doubles the value,
+ * capped by net.core.wmem_max). Return: the fd, or -1.
+ */
+static int seq_socket(void)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int sndbuf = VSOCK_SEQ_SNDBUF;
+
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 {
 	uint32_t hp = le32toh(h->dst_port), gp = le32toh(h->src_port);
+	bool seq = le16toh(h->type) == VIRTIO_VSOCK_TYPE_SEQPACKET;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vsock_conn *c = NULL;
 	int fd = -1;
 
+	if (vs->vs_job_port && hp == vs->vs_job_port) {
+		/* agentvmm's own session: once, a stream, and never a PATH_<port> socket */
+		if (vs->vs_job_fd < 0 || seq)
+			goto refuse;
+		fd = vs->vs_job_fd;
+		vs->vs_job_fd = -1;
+		/* every socket of the device is non-blocking (the loop thread must never wait) */
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+			goto refuse;
+		goto have_fd;
+	}
 	if (!vs->vs_path[0])
 		goto refuse;
 	if (vs->vs_live >= vs->vs_max_conns ||
@@ -244,21 +375,26 @@ void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 	_Static_assert(VSOCK_PATH_MAX + sizeof("_4294967295") <= sizeof(sa.sun_path),
 		       "PATH_P fits sun_path");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vs->vs_path, hp);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = seq ? seq_socket() : socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto refuse;
-	/* AF_UNIX connects at once or fails (EAGAIN: the listener's backlog is full) */
+	/*
+	 * AF_UNIX connects at once or fails (EAGAIN: the listener's backlog is
+	 * full; EPROTOTYPE: a listener of the other type)
+	 */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		log_guest_ratelimited("virtio-vsock: guest connect to host port %u: %s: %s", hp,
 				      sa.sun_path, strerror(errno));
 		goto refuse;
 	}
+have_fd:
 	c = vsock_conn_alloc(vs, fd);
 	if (!c)
 		goto refuse;
 	c->vc_host_port = hp;
 	c->vc_guest_port = gp;
 	c->vc_from_guest = true; /* before the state: counted in vs_guest_live */
+	c->vc_seq = seq;
 	c->vc_peer_buf_alloc = le32toh(h->buf_alloc);
 	c->vc_peer_fwd_cnt = le32toh(h->fwd_cnt);
 	vsock_conn_set_state(c, VSC_OPEN);
@@ -272,7 +408,7 @@ refuse:
 	if (fd >= 0)
 		close(fd);
 	vs->vs_stats.refused++;
-	vsock_rst_orphan(vs, hp, gp);
+	vsock_rst_orphan(vs, hp, gp, le16toh(h->type));
 }
 
 /* Owe the guest our fwd_cnt when its view of our free space runs low (Linux's rule). */
@@ -318,6 +454,80 @@ static void ring_put(struct vsock_conn *c, const struct iovec *iov, int nr, size
 	}
 }
 
+/* The message ends after the ring (SEQPACKET): bit (at) says a message's last byte is there. */
+static bool end_at(const struct vsock_conn *c, uint32_t at)
+{
+	return c->vc_buf[VSOCK_BUF_ALLOC + at / 8] & (1U << (at % 8));
+}
+
+static void end_set(struct vsock_conn *c, uint32_t at, bool on)
+{
+	uint8_t *b = &c->vc_buf[VSOCK_BUF_ALLOC + at / 8];
+
+	*b = on ? (uint8_t)(*b | 1U << (at % 8)) : (uint8_t)(*b & ~(1U << (at % 8)));
+}
+
+/* The length of the first complete message in (c)'s ring: to the first end bit from the head. */
+static uint32_t first_msg_len(const struct vsock_conn *c)
+{
+	uint32_t at = c->vc_buf_head, n = 1;
+
+	if (c->vc_seq_msgs == 1)
+		return c->vc_buf_len - c->vc_seq_part;
+	while (!end_at(c, at)) {
+		/* a whole byte of the bitmap clear: 8 positions at once */
+		uint32_t step = at % 8 == 0 && !c->vc_buf[VSOCK_BUF_ALLOC + at / 8] ? 8 : 1;
+
+		at = (at + step) % VSOCK_BUF_ALLOC;
+		n += step;
+		assert(n <= c->vc_buf_len); /* vc_seq_msgs > 1: the bit is there */
+	}
+	return n;
+}
+
+/*
+ * Send what (c)'s ring holds for the host peer: bytes as the socket takes
+ * them, or (SEQPACKET) whole messages, each one sendmsg(). Return: 0, or -1
+ * when the connection was closed (the host peer is gone, or cannot take a message).
+ */
+static int ring_send(struct vsock_conn *c)
+{
+	struct vsock *vs = c->vc_vs;
+
+	while (c->vc_seq ? c->vc_seq_msgs > 0 : c->vc_buf_len > 0) {
+		uint32_t len = c->vc_seq ? first_msg_len(c) : c->vc_buf_len;
+		uint32_t first = MIN(len, VSOCK_BUF_ALLOC - c->vc_buf_head);
+		struct iovec iov[2] = {
+			{ c->vc_buf + c->vc_buf_head, first },
+			{ c->vc_buf, len - first },
+		};
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1 };
+		ssize_t n = sendmsg(c->vc_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0 || (c->vc_seq && n != len)) {
+			if (c->vc_seq)
+				log_guest_ratelimited("virtio-vsock: a message of %u bytes to host "
+						      "port %u: %s: reset", len, c->vc_host_port,
+						      n < 0 ? strerror(errno) : "cut short");
+			vsock_conn_close(c, true);
+			return -1;
+		}
+		if (c->vc_seq) {
+			end_set(c, (c->vc_buf_head + len - 1) % VSOCK_BUF_ALLOC, false);
+			c->vc_seq_msgs--;
+			vs->vs_stats.msgs_to_host++;
+		}
+		c->vc_buf_head = (uint32_t)((c->vc_buf_head + (uint32_t)n) % VSOCK_BUF_ALLOC);
+		c->vc_buf_len -= (uint32_t)n;
+		c->vc_fwd_cnt += (uint32_t)n;
+		vs->vs_stats.buffered -= (uint64_t)n;
+		vs->vs_stats.bytes_to_host += (uint64_t)n;
+	}
+	return 0;
+}
+
 void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len)
 {
 	struct vsock *vs = c->vc_vs;
@@ -351,31 +561,68 @@ void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t 
 	vsock_conn_poll(c);
 }
 
-void vsock_conn_flush(struct vsock_conn *c)
+void vsock_conn_write_msg(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len, bool eom)
 {
 	struct vsock *vs = c->vc_vs;
 
-	while (c->vc_buf_len) {
-		uint32_t first = MIN(c->vc_buf_len, VSOCK_BUF_ALLOC - c->vc_buf_head);
-		struct iovec iov[2] = {
-			{ c->vc_buf + c->vc_buf_head, first },
-			{ c->vc_buf, c->vc_buf_len - first },
-		};
-		struct msghdr m = { .msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1 };
+	if (!c->vc_buf_len && eom && len) {
+		/* a whole message in one packet, nothing before it: straight to the socket */
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)nr };
 		ssize_t n = sendmsg(c->vc_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		if (n < 0) {
+		if (n == (ssize_t)len) {
+			c->vc_fwd_cnt += len;
+			vs->vs_stats.bytes_to_host += len;
+			vs->vs_stats.msgs_to_host++;
+			credit_check(c);
+			vsock_conn_poll(c);
+			return;
+		}
+		if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+			log_guest_ratelimited("virtio-vsock: a message of %u bytes to host port "
+					      "%u: %s: reset", len, c->vc_host_port,
+					      n < 0 ? strerror(errno) : "cut short");
+			vsock_conn_close(c, true); /* gone, or it cannot take this message */
+			return;
+		}
+	}
+	if (len && !c->vc_buf) {
+		/* the ring and its message-end bits, all clear */
+		c->vc_buf = calloc(1, VSOCK_BUF_ALLOC + VSOCK_SEQ_ENDS);
+		if (!c->vc_buf) {
+			log_guest_ratelimited("virtio-vsock: out of memory: a connection reset");
 			vsock_conn_close(c, true);
 			return;
 		}
-		c->vc_buf_head = (uint32_t)((c->vc_buf_head + (uint32_t)n) % VSOCK_BUF_ALLOC);
-		c->vc_buf_len -= (uint32_t)n;
-		c->vc_fwd_cnt += (uint32_t)n;
-		vs->vs_stats.buffered -= (uint64_t)n;
-		vs->vs_stats.bytes_to_host += (uint64_t)n;
 	}
+	/* the credit was checked: what is held plus this fits the ring */
+	assert(c->vc_buf_len + (uint64_t)len <= VSOCK_BUF_ALLOC);
+	ring_put(c, iov, nr, 0, len);
+	c->vc_seq_part += len;
+	if (eom && c->vc_seq_part) {
+		end_set(c, (c->vc_buf_head + c->vc_buf_len - 1) % VSOCK_BUF_ALLOC, true);
+		c->vc_seq_msgs++;
+		c->vc_seq_part = 0;
+	}
+	/* an empty message (EOM alone) is dropped: the host peer would read it as EOF */
+	vsock_conn_flush(c);
+}
+
+void vsock_conn_cut_part(struct vsock_conn *c)
+{
+	if (!c->vc_seq_part)
+		return;
+	/* as if delivered: fwd_cnt keeps counting every byte the guest sent */
+	c->vc_buf_len -= c->vc_seq_part;
+	c->vc_fwd_cnt += c->vc_seq_part;
+	c->vc_vs->vs_stats.buffered -= c->vc_seq_part;
+	c->vc_seq_part = 0;
+}
+
+void vsock_conn_flush(struct vsock_conn *c)
+{
+	if (ring_send(c))
+		return;
 	if (!c->vc_buf_len) {
 		/* an idle connection holds no buffer: memory follows what is in flight */
 		free(c->vc_buf);
@@ -402,6 +649,42 @@ ssize_t vsock_conn_read(struct vsock_conn *c, const struct iovec *iov, int nr)
 	return n < 0 ? -errno : n;
 }
 
+ssize_t vsock_conn_msg_peek(struct vsock_conn *c)
+{
+	for (unsigned i = 0; i < VSOCK_EMPTY_BUDGET; i++) {
+		union {
+			char buf[CMSG_SPACE(sizeof(struct ucred))];
+			struct cmsghdr align;
+		} u;
+		/*
+		 * Room for the credentials alone: file descriptors the host peer
+		 * sends along are not installed here (the kernel drops what does
+		 * not fit) and go with the message.
+		 */
+		struct msghdr m = { .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(c->vc_fd, &m, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+
+		if (n < 0)
+			return -errno;
+		/* 0: EOF has no credentials, an empty message does (SO_PASSCRED, seq_socket()) */
+		if (n > 0 || !CMSG_FIRSTHDR(&m))
+			return n;
+		if (recv(c->vc_fd, NULL, 0, MSG_DONTWAIT) < 0)
+			return -errno;
+	}
+	return -EAGAIN; /* a run of empty messages: the next poll goes on */
+}
+
+int vsock_conn_msg_read(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len)
+{
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)nr };
+	ssize_t n = recvmsg(c->vc_fd, &m, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len && !(m.msg_flags & MSG_TRUNC) ? 0 : -EIO;
+}
+
 void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags)
 {
 	if ((flags & VIRTIO_VSOCK_SHUTDOWN_RCV) && !c->vc_guest_no_recv) {
@@ -409,9 +692,12 @@ void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags)
 		shutdown(c->vc_fd, SHUT_RD);
 		c->vc_guest_no_recv = true;
 		c->vc_readable = false;
+		vsock_msg_drop(c);
 	}
-	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND)
+	if (flags & VIRTIO_VSOCK_SHUTDOWN_SEND) {
 		c->vc_guest_no_send = true;
+		vsock_conn_cut_part(c); /* half a message is nothing the host peer can take */
+	}
 	vsock_conn_flush(c); /* closes (c), RST owed, once both ways are shut and nothing is held */
 	/* Linux's close(): it waits for our RST (VSOCK_CLOSE_TIMEOUT, 8 s), then sends its own */
 	if (c->vc_state == VSC_OPEN && c->vc_guest_no_send && c->vc_guest_no_recv)
@@ -507,8 +793,22 @@ int vsock_host_init(struct vsock *vs, const struct vsock_config *cfg, char *err,
 {
 	int r;
 
+	int sp[2];
+
 	vs->vs_lfd = vs->vs_tfd = -1;
 	vs->vs_next_port = VSOCK_HOST_PORT_BASE;
+	if (cfg->job_port) {
+		vs->vs_job_fd = cfg->job_fd;
+		vs->vs_job_port = cfg->job_port;
+	}
+	vs->vs_exec_port = cfg->exec_port;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "virtio-vsock: socketpair: %s", strerror(-r));
+		return r;
+	}
+	vs->vs_inject_rx = sp[0];
+	vs->vs_inject_tx = sp[1];
 	vs->vs_listen_op = (struct evl_op){ .done = listen_done_cb, .opaque = vs };
 	if (cfg->path) {
 		if (!cfg->path[0] || strlen(cfg->path) > VSOCK_PATH_MAX) {
@@ -542,6 +842,8 @@ int vsock_start(void *dev, struct evl *evl)
 	struct vsock *vs = dev;
 	int r = evl_watch_fd(evl, vs->vs_tfd, vsock_timer_cb, vs);
 
+	if (!r)
+		r = evl_watch_fd(evl, vs->vs_inject_rx, vsock_inject_ready, vs);
 	if (r)
 		return r;
 	pthread_mutex_lock(&vs->vs_lock);
@@ -566,6 +868,8 @@ void vsock_host_fini(struct vsock *vs)
 		c->vc_fd = -1;
 		free(c->vc_buf);
 		c->vc_buf = NULL;
+		free(c->vc_msg);
+		c->vc_msg = NULL;
 	}
 	if (vs->vs_lfd >= 0)
 		close(vs->vs_lfd);
@@ -578,4 +882,12 @@ void vsock_host_fini(struct vsock *vs)
 	if (vs->vs_tfd >= 0)
 		close(vs->vs_tfd);
 	vs->vs_tfd = -1;
+	if (vs->vs_job_fd >= 0)
+		close(vs->vs_job_fd);
+	vs->vs_job_fd = -1;
+	if (vs->vs_inject_rx >= 0)
+		close(vs->vs_inject_rx);
+	if (vs->vs_inject_tx >= 0)
+		close(vs->vs_inject_tx);
+	vs->vs_inject_rx = vs->vs_inject_tx = -1;
 }

@@ -29,6 +29,14 @@
  * poll in flight completes with POLLHUP) and closes the fd after the last
  * completion.
  *
+ * A SEQPACKET connection (vc_seq) keeps whole messages. Guest -> host, the
+ * byte ring vc_buf also holds the message still being gathered (vc_seq_part
+ * bytes at its end) and the complete ones the host socket did not take yet
+ * (vc_seq_msgs), each ending where a bit of the bitmap after the ring
+ * (VSOCK_SEQ_ENDS bytes) is set: as many messages as the credit's bytes, no
+ * list to grow. Host -> guest, a message too big for one receive buffer is
+ * read whole into vc_msg and given out from there.
+ *
  * All fields are guarded by vs_lock.
  */
 #ifndef AGENTVMM_DEVICES_VIRTIO_VSOCK_INT_H
@@ -50,6 +58,9 @@
 #define VSOCK_ACCEPT_BUDGET 16    /* accepts per listener wake-up */
 #define VSOCK_RETRY_MS 100        /* out of fds or SQEs: try again after this */
 #define VSOCK_PORT_TRIES 64       /* host ports tried for a CONNECT before giving up */
+#define VSOCK_SEQ_ENDS (VSOCK_BUF_ALLOC / 8) /* the message-end bitmap after a SEQPACKET ring */
+#define VSOCK_EMPTY_BUDGET 16     /* empty host messages dropped per read */
+#define VSOCK_SEQ_SNDBUF (VSOCK_MSG_MAX + 4096) /* SO_SNDBUF: a whole message fits (less 32) */
 
 enum vsock_state { VSC_FREE, VSC_LINE, VSC_REQ, VSC_OPEN, VSC_DRAIN, VSC_RST, VSC_DEAD };
 
@@ -81,13 +92,20 @@ struct vsock_conn {
 	bool vc_queued;             /* on the receive-work list */
 	bool vc_hashed;             /* in vs_hash (REQ, OPEN, RST) */
 	bool vc_from_guest;         /* the guest started it (counted in vs_guest_live) */
+	bool vc_seq;                /* SOCK_SEQPACKET: every packet says so, whole messages */
 	uint32_t vc_host_port, vc_guest_port;
 	/* guest -> host: bytes taken from the guest, written to the host, last fwd_cnt told */
 	uint32_t vc_rx_cnt, vc_fwd_cnt, vc_fwd_sent;
 	/* host -> guest: bytes given to the guest; the guest's buf_alloc and fwd_cnt */
 	uint32_t vc_tx_cnt, vc_peer_buf_alloc, vc_peer_fwd_cnt;
-	uint8_t *vc_buf;            /* VSOCK_BUF_ALLOC ring for the host peer, or NULL when empty */
+	uint8_t *vc_buf;            /* VSOCK_BUF_ALLOC ring for the host peer, or NULL when empty;
+				     * SEQPACKET: VSOCK_SEQ_ENDS bytes of message ends follow */
 	uint32_t vc_buf_head, vc_buf_len;
+	uint32_t vc_seq_part;       /* SEQPACKET: bytes of the guest's unfinished message */
+	uint32_t vc_seq_msgs;       /* SEQPACKET: complete messages in the ring */
+	uint8_t *vc_msg;            /* SEQPACKET: a host message going to the guest, or NULL */
+	uint32_t vc_msg_len, vc_msg_off;
+	uint32_t vc_msg_need;       /* SEQPACKET: the next host message waits for this credit */
 	uint64_t vc_deadline;       /* LINE/REQ/DRAIN: CLOCK_MONOTONIC ns when it is closed */
 	uint8_t vc_line_len;
 	char vc_line[VSOCK_CONNECT_LINE_MAX];
@@ -98,6 +116,7 @@ struct vsock_conn {
 /* An RST for a packet that has no connection. */
 struct vsock_rst {
 	uint32_t host_port, guest_port;
+	uint16_t type;              /* the packet's (a guest drops an RST of the other type) */
 };
 
 /* A receive chain popped and not used yet: its writable segments. */
@@ -117,9 +136,13 @@ struct vsock {
 	ino_t vs_path_ino;
 	bool vs_path_own;           /* PATH is our socket: unlink it at destroy */
 	int vs_lfd, vs_tfd;         /* listener, timerfd */
+	int vs_inject_rx, vs_inject_tx; /* vsock_inject(): fds with their port, to the loop thread */
+	int vs_job_fd;              /* for the guest's connection to vs_job_port; -1: taken/none */
+	uint32_t vs_job_port, vs_exec_port; /* 0: none */
 	struct evl *vs_evl;
 	/* guest side */
 	bool vs_active;
+	bool vs_seqpacket;          /* the driver acked VIRTIO_VSOCK_F_SEQPACKET */
 	struct vpci *vs_t;
 	struct virtq *vs_rxq, *vs_txq;
 	struct vq_chain *vs_chain;  /* scratch for virtq_pop */
@@ -143,6 +166,10 @@ struct vsock {
 	struct evl_op vs_listen_op;
 	uint64_t vs_timer_at;       /* when the timerfd fires (CLOCK_MONOTONIC ns), 0: disarmed */
 	uint64_t vs_retry_at;       /* listener pause / SQE shortage: try again then */
+	int vs_resume_efd;          /* eventfd, always readable: a poll on it completes at once */
+	struct evl_op vs_resume_op;
+	bool vs_resume_armed;       /* its poll SQE is queued or in flight */
+	bool vs_resume_tx;          /* a transmit pass is owed (VSOCK_TX_PASS_*) */
 	struct vsock_stats vs_stats;
 };
 
@@ -203,6 +230,9 @@ void vsock_conn_close(struct vsock_conn *c, bool rst);
  */
 void vsock_conn_drain(struct vsock_conn *c, bool rst);
 
+/* vsock_msg_drop() - SEQPACKET: free the host message held for the guest (vc_msg), if any. */
+void vsock_msg_drop(struct vsock_conn *c);
+
 /* vsock_conn_release() - nothing is owed any more (its RST sent, or not needed): free the slot. */
 void vsock_conn_release(struct vsock_conn *c);
 
@@ -215,6 +245,13 @@ void vsock_queue(struct vsock_conn *c);
  * Guest: buf_alloc and fwd_cnt, from its latest header.
  */
 uint32_t vsock_guest_credit(const struct vsock_conn *c);
+
+/*
+ * vsock_credit_ok() - whether the guest's credit lets (c) read from its host
+ * peer: at least a byte, and for SEQPACKET all of the message that waits
+ * (vc_msg_need). Guest: buf_alloc and fwd_cnt.
+ */
+bool vsock_credit_ok(const struct vsock_conn *c);
 
 /*
  * vsock_conn_poll() - arm the polls (c) now needs: POLLIN for a CONNECT line
@@ -240,10 +277,12 @@ void vsock_retry_later(struct vsock *vs);
 void vsock_timer_cb(void *opaque);
 
 /*
- * vsock_take_fail() - take a virtio_dev_fail() owed; called with vs_lock,
- * acted on without it. Return: the reason, or NULL.
+ * vsock_unlock_and_fail() - drop vs_lock, then report the virtio_dev_fail()
+ * owed, if any (the transport's lock is never taken with ours held). The
+ * transport pointer is read before unlocking: activate() writes it on a vCPU.
+ * Context: loop thread, with vs_lock; returns without it.
  */
-const char *vsock_take_fail(struct vsock *vs) __must_check;
+void vsock_unlock_and_fail(struct vsock *vs);
 
 /* ---- vsock_host.c: sockets ----------------------------------------------------------- */
 
@@ -269,7 +308,8 @@ void vsock_line_read(struct vsock_conn *c);
 
 /*
  * vsock_guest_connect() - guest REQUEST (h) to VSOCK_HOST_CID:dst_port: connect
- * PATH_<port> and answer RESPONSE, or RST (nobody there, a limit).
+ * PATH_<port> with a socket of (h)'s type (SOCK_STREAM or SOCK_SEQPACKET) and
+ * answer RESPONSE, or RST (nobody there, a listener of the other type, a limit).
  * Guest: the whole header (checked), how often.
  */
 void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h);
@@ -283,6 +323,22 @@ void vsock_host_accepted(struct vsock_conn *c);
  */
 void vsock_conn_write(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len);
 
+/*
+ * vsock_conn_write_msg() - SEQPACKET: guest payload (iov, nr, len) of OPEN
+ * (c)'s current message, its last part when (eom): a whole message is sent
+ * with one sendmsg() now, or held (with what comes after it) until the host
+ * socket takes it. The caller checked the credit and VSOCK_MSG_MAX.
+ * Guest: the payload, where messages end.
+ */
+void vsock_conn_write_msg(struct vsock_conn *c, struct iovec *iov, int nr, uint32_t len,
+			  bool eom);
+
+/*
+ * vsock_conn_cut_part() - SEQPACKET: drop the guest's unfinished message (it
+ * stopped sending: SHUTDOWN, RST); the host peer can take only whole ones.
+ */
+void vsock_conn_cut_part(struct vsock_conn *c);
+
 /* vsock_conn_flush() - write held bytes; finish a close the guest asked for once drained. */
 void vsock_conn_flush(struct vsock_conn *c);
 
@@ -291,6 +347,21 @@ void vsock_conn_flush(struct vsock_conn *c);
  * Return: bytes, 0 at EOF, or -errno (-EAGAIN: nothing there).
  */
 ssize_t vsock_conn_read(struct vsock_conn *c, const struct iovec *iov, int nr) __must_check;
+
+/*
+ * vsock_conn_msg_peek() - SEQPACKET: the length of the host peer's next
+ * message, without taking it; empty messages are taken and dropped.
+ * Return: the length; 0 at EOF; -EAGAIN nothing there (yet); -errno.
+ */
+ssize_t vsock_conn_msg_peek(struct vsock_conn *c) __must_check;
+
+/*
+ * vsock_conn_msg_read() - SEQPACKET: take the host peer's next message, of
+ * (len) bytes as vsock_conn_msg_peek() said, into (iov, nr), which hold len.
+ * Return: 0, or -errno (-EIO: not len bytes).
+ */
+int vsock_conn_msg_read(struct vsock_conn *c, struct iovec *iov, int nr,
+			uint32_t len) __must_check;
 
 /* vsock_conn_guest_shutdown() - apply the guest's SHUTDOWN (flags). Guest: (flags), when. */
 void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags);
@@ -301,9 +372,10 @@ void vsock_conn_guest_shutdown(struct vsock_conn *c, uint32_t flags);
 void vsock_rx_run_locked(struct vsock *vs);
 
 /*
- * vsock_rst_orphan() - owe an RST for a packet with no connection (dropped and
- * counted when VSOCK_RST_RING are owed already). Guest: the ports, how often.
+ * vsock_rst_orphan() - owe an RST of (type) for a packet with no connection
+ * (dropped and counted when VSOCK_RST_RING are owed already).
+ * Guest: the ports, the type, how often.
  */
-void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port);
+void vsock_rst_orphan(struct vsock *vs, uint32_t host_port, uint32_t guest_port, uint16_t type);
 
 #endif

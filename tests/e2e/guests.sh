@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# guests.sh [--plan] BUILD_DIR: run every test program that boots a guest,
-# each where this machine can run it, and say at the end where each group ran
-# and how many guests it booted (docs/testhost.md, "Which machine runs what").
+# guests.sh [--plan] [--only GROUP] BUILD_DIR: run every test program that
+# boots a guest, each where this machine can run it, and say at the end where
+# each group ran and how many guests it booted (docs/testhost.md, "Which
+# machine runs what"). --only direct or --only linux runs that group alone
+# (scripts/tsan.sh runs the direct group of a ThreadSanitizer build).
 #
 # Two groups:
 #   direct  tiny guests and the tests that boot no Linux kernel (test_tinyguest,
@@ -32,9 +34,18 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-plan=0
-[ "${1:-}" = --plan ] && { plan=1; shift; }
-[ $# -eq 1 ] || { echo "usage: tests/e2e/guests.sh [--plan] BUILD_DIR" >&2; exit 2; }
+plan=0 only=
+usage() { echo "usage: tests/e2e/guests.sh [--plan] [--only direct|linux] BUILD_DIR" >&2; exit 2; }
+while [ $# -gt 1 ]; do
+	case $1 in
+	--plan) plan=1; shift ;;
+	--only)
+		case ${2:-} in direct | linux) only=$2 ;; *) usage ;; esac
+		shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || usage
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "guests.sh: $1: no such build directory" >&2; exit 2; }
 
 kind=$("$root/scripts/kvm-kind.sh") || exit 2
@@ -62,6 +73,8 @@ linux+=("$here/compressed-modules.sh")
 # Software KVM cannot emulate a real-mode triple fault: test_tinyguest skips
 # that case there and runs once more in the test host, where it runs.
 [ "$kind" = softkvm ] && linux+=("$t/test_tinyguest")
+[ "$only" = linux ] && direct=()
+[ "$only" = direct ] && linux=()
 for p in "${direct[@]}" "${linux[@]}"; do
 	[ -x "$p" ] || { echo "guests.sh: $p missing: build first (scripts/build.sh)" >&2; exit 2; }
 done
@@ -73,6 +86,7 @@ weight() {
 	case ${1##*/} in
 	test_e2e_net) echo 180 ;;
 	test_e2e_faults | test_e2e_stage2) echo 165 ;;
+	test_e2e_session) echo 120 ;;
 	test_e2e_boot | test_e2e_share) echo 80 ;;
 	test_e2e_soak | test_e2e_disk | test_e2e_generic) echo 70 ;;
 	test_e2e_hostile) echo 55 ;;
@@ -245,7 +259,8 @@ for e in "${entries[@]}"; do
 	esac
 done
 for g in direct linux; do
-	echo "=== group $g: ${g_n[$g]:-0} program(s), ran on:${g_where[$g]%;}; ${g_guests[$g]:-0} guest(s) booted"
+	w=${g_where[$g]:- nowhere;} # a group left out by --only ran nowhere
+	echo "=== group $g: ${g_n[$g]:-0} program(s), ran on:${w%;}; ${g_guests[$g]:-0} guest(s) booted"
 done
 echo "=== guests wall time: $(($(date +%s) - start)) s"
 echo "guests: $pass passed, $fail failed, $skipped skipped"

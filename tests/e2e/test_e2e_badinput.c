@@ -212,8 +212,28 @@ static void test_bad_cmdline_too_long_fails_2(void **state)
 	const char *k = e2e_kernel("bzImage");
 	if (!k)
 		skip();
-	expect_usage_error(ARGS("--kernel", k, "--", "echo", longarg), "command line",
-			   "too long");
+	/* --stdio console: the command rides the kernel command line, 2 KiB at most */
+	expect_usage_error(ARGS("--kernel", k, "--stdio", "console", "--", "echo", longarg),
+			   "command line", "too long");
+}
+
+/* A session's job (arguments and environment) over 1 MiB: refused before boot. */
+static void test_bad_job_too_big_fails_2(void **state)
+{
+	static char env[11][100010];
+	const char *k = e2e_kernel("bzImage");
+
+	if (!k)
+		skip();
+	for (int i = 0; i < 11; i++) {
+		snprintf(env[i], 8, "V%d=", i);
+		memset(env[i] + strlen(env[i]), 'x', 100000);
+	}
+	expect_usage_error(ARGS("--kernel", k, "--env", env[0], "--env", env[1], "--env", env[2],
+				"--env", env[3], "--env", env[4], "--env", env[5], "--env", env[6],
+				"--env", env[7], "--env", env[8], "--env", env[9], "--env", env[10],
+				"--", "true"),
+			   "the job is too big", "1 MiB");
 }
 
 static void test_bad_dev_kvm_missing_fails_2(void **state)
@@ -800,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_bad_unknown_flag_fails_2),
 		cmocka_unit_test(test_bad_missing_flag_value_fails_2),
 		cmocka_unit_test(test_bad_cmdline_too_long_fails_2),
+		cmocka_unit_test(test_bad_job_too_big_fails_2),
 		cmocka_unit_test(test_bad_dev_kvm_missing_fails_2),
 		cmocka_unit_test(test_bad_disk_missing_image_fails_2),
 		cmocka_unit_test(test_bad_disk_directory_fails_2),

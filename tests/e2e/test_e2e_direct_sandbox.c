@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "vmm/compiler.h" /* AV_SANITIZER_BUILD */
 
 #define SB_TIMEOUT_S 30
 #define SB_VCPUS 2
@@ -406,7 +407,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sandbox_no_seccomp_is_logged_and_unfiltered, teardown),
 	};
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef AV_SANITIZER_BUILD
 	/* agentvmm built with this test runs its sanitizer runtime, which no filter allows */
 	printf("skip: sanitizer build (seccomp is off there, docs/security.md)\n");
 	return 77;

@@ -225,8 +225,8 @@ static void test_e2e_generic_no_modules_dep_compressed_modules(void **state)
 				"cp -r --parents kernel/drivers/virtio kernel/drivers/block "
 				"kernel/drivers/char/hw_random kernel/drivers/misc kernel/drivers/acpi "
 				"kernel/fs/ext4 kernel/fs/jbd2 kernel/fs/mbcache.ko kernel/lib "
-				"kernel/crypto modules.builtin modules.order %s/", copy, mods, moddir,
-				mods), 0);
+				"kernel/crypto kernel/net/vmw_vsock modules.builtin modules.order %s/",
+				copy, mods, moddir, mods), 0);
 	/* ext4 as .xz, jbd2 as .zst, virtio_blk as .gz; the rest stay plain */
 	assert_int_equal(e2e_sh("cd %s/kernel && xz -0 fs/ext4/ext4.ko && "
 				"zstd -q --rm -1 fs/jbd2/jbd2.ko && "

@@ -73,6 +73,8 @@ static struct avm *kernel_vm(const char *console, int argc, const char *const *a
 	if (avm_config_set(cfg, "kernel", e2e_kernel("bzImage"), &err) ||
 	    avm_config_set(cfg, "mem", "256", &err) ||
 	    avm_config_set(cfg, "console", console, &err) ||
+	    /* the workload's output on the console file, where the ticks are counted */
+	    avm_config_set(cfg, "stdio", "console", &err) ||
 	    avm_config_set_command(cfg, argc, argv, &err) || avm_create(cfg, &vm, &err))
 		fail_msg("config/create: %s", err.msg);
 	avm_config_free(cfg);

@@ -272,8 +272,8 @@ static void test_e2e_share_virtiofsd_killed_gives_eio_not_hang(void **state)
 	int fd, st;
 
 	snprintf(share, sizeof(share), "rw:%s:/w", rw);
-	pid_t pid = start_until_ready(share, "echo READY; sleep 5; cat /w/never-looked-up; "
-				      "echo rc=$?; ls /w; echo done", &fd);
+	pid_t pid = start_until_ready(share, "echo READY; sleep 5; cat /w/never-looked-up 2>&1; "
+				      "echo rc=$?; ls /w 2>&1; echo done", &fd);
 	assert_int_equal(count_virtiofsd(pid, &vfs), 1);
 	kill(vfs, SIGKILL);
 	time_t start = time(NULL);

@@ -12,8 +12,14 @@
  * the guest (credit: its non-blocking send stalls with at most STALL_MAX
  * bytes out) with agentvmm's anonymous memory bounded, and once it reads, all
  * of it arrives intact. Then: PATH is gone after exit. A second boot: a stale
- * socket at PATH is replaced, and SIGTERM leaves nothing behind. Without a
- * boot: a live listener at PATH is refused with exit 2 and one line.
+ * socket at PATH is replaced, and SIGTERM leaves nothing behind. A third:
+ * SOCK_SEQPACKET as systemd's sd_notify() uses it for a plain
+ * "vsock:2:8888" NOTIFY_SOCKET (no vsock datagrams, so a SEQPACKET connect
+ * from a privileged port, one sendmsg, SHUT_WR, wait for EOF) reaches a host
+ * SOCK_SEQPACKET listener at PATH_8888 as exactly one "READY=1" message; a
+ * SEQPACKET connect to a stream listener fails at once; messages of 5 B, 100
+ * KiB and 4 B are echoed whole both ways. Without a boot: a live listener at
+ * PATH is refused with exit 2 and one line.
  *
  * Nested TCG test hosts are slow and uneven: every wait has its own bound
  * (the *_S below, all within STREAM_TIMEOUT_S) and says what it saw when it
@@ -97,15 +103,20 @@ static void sun_of(struct sockaddr_un *sa, const char *p)
 	memcpy(sa->sun_path, p, strlen(p) + 1);
 }
 
-static int listen_at(const char *p)
+static int listen_type_at(const char *p, int type)
 {
 	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
 	sun_of(&sa, p);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 4), 0);
 	return fd;
+}
+
+static int listen_at(const char *p)
+{
+	return listen_type_at(p, SOCK_STREAM);
 }
 
 static int connect_to(const char *p)
@@ -705,6 +716,199 @@ static void test_e2e_vsock_stale_replaced_sigterm_leaves_nothing(void **state)
 	assert_int_equal(e2e_count_entries(rundir), 0);
 }
 
+/* ---- SOCK_SEQPACKET: systemd's plain "vsock:" notify socket -------------------------------- */
+
+#define SEQ_TIMEOUT_S 600           /* the whole SEQPACKET boot */
+#define SEQ_BUF (1u << 20)          /* a host peer's receive buffer: more than any message */
+#define SEQ_MSGS 4                  /* messages a host peer records */
+
+/*
+ * The guest does what sd_notify(0, "READY=1") does with NOTIFY_SOCKET=vsock:2:8888
+ * (systemd 254+, src/libsystemd/sd-daemon/sd-daemon.c, pid_notify_with_fds_internal()).
+ */
+static const char seq_py[] =
+	"import socket, time\n"
+	"V = socket.AF_VSOCK\n"
+	"def say(*a):\n"
+	"    print(*a, flush=True)\n"
+	/* SOCK_DGRAM first: no vsock datagram transport (ENODEV), so SEQPACKET */
+	"try:\n"
+	"    socket.socket(V, socket.SOCK_DGRAM).close()\n"
+	"    say('DGRAM created')\n"
+	"except OSError as e:\n"
+	"    say('DGRAM errno=%d' % e.errno)\n"
+	"s = socket.socket(V, socket.SOCK_SEQPACKET)\n"
+	"try:\n"
+	"    s.bind((socket.VMADDR_CID_ANY, 1023))\n" /* vsock_bind_privileged_port() */
+	"except OSError as e:\n"
+	"    say('BIND errno=%d' % e.errno)\n"
+	"s.connect((2, 8888))\n"
+	"n = s.sendmsg([b'READY=1'])\n"
+	"s.shutdown(socket.SHUT_WR)\n"
+	"b = s.recv(1)\n"
+	"s.close()\n"
+	"say('NOTIFY sent=%d eof=%d' % (n, b == b''))\n"
+	/* a stream listener at PATH_8889: refused at once, no hang */
+	"s = socket.socket(V, socket.SOCK_SEQPACKET)\n"
+	"t = time.monotonic()\n"
+	"try:\n"
+	"    s.connect((2, 8889))\n"
+	"    say('WRONGTYPE connected')\n"
+	"except OSError as e:\n"
+	"    say('WRONGTYPE errno=%d t=%.2f' % (e.errno, time.monotonic() - t))\n"
+	"s.close()\n"
+	/* messages both ways, the middle one over many packets each way */
+	"s = socket.socket(V, socket.SOCK_SEQPACKET)\n"
+	"s.connect((2, 8890))\n"
+	"msgs = [b'first', bytes(range(256)) * 400, b'last']\n"
+	"for m in msgs:\n"
+	"    s.send(m)\n"
+	"got = [s.recv(1 << 18) for m in msgs]\n"
+	"s.shutdown(socket.SHUT_WR)\n"
+	"s.recv(1)\n"
+	"s.close()\n"
+	"say('ECHO %s %s' % (' '.join(str(len(g)) for g in got),\n"
+	"                    'same' if got == msgs else 'DIFFERENT'))\n"
+	"say('DONE')\n";
+
+/* A SOCK_SEQPACKET host peer: one connection, each recvmsg() recorded, (echo) sent back. */
+struct seq_peer {
+	int lfd;
+	bool echo;
+	uint8_t *buf;               /* SEQ_BUF */
+	ssize_t len[SEQ_MSGS];      /* what each recvmsg() returned */
+	int nr;
+	bool trunc, eof;            /* a message cut short; EOF after the messages */
+	char first[16];             /* the first message, as a string */
+};
+
+static void *seq_peer_thread(void *arg)
+{
+	struct seq_peer *p = arg;
+	int fd;
+
+	if (!wait_fd(p->lfd, POLLIN, SEQ_TIMEOUT_S * 1000))
+		return NULL;
+	fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd >= 0 && p->nr < SEQ_MSGS && wait_fd(fd, POLLIN, STEP_S * 1000)) {
+		struct iovec iov = { p->buf, SEQ_BUF };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &m, 0);
+
+		if (n <= 0) {
+			p->eof = n == 0;
+			break;
+		}
+		p->trunc |= (m.msg_flags & MSG_TRUNC) != 0;
+		if (!p->nr)
+			snprintf(p->first, sizeof(p->first), "%.*s", (int)MIN(n, 15),
+				 (char *)p->buf);
+		p->len[p->nr++] = n;
+		if (p->echo && send(fd, p->buf, (size_t)n, MSG_NOSIGNAL) != n)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void check_notify(struct vm *v, const struct seq_peer *notify, int wrong_l,
+			 uint64_t deadline)
+{
+	const char *p;
+	double secs;
+	int e;
+
+	if (!vm_wait_for(v, "NOTIFY ", deadline) || !vm_wait_line(v, "NOTIFY ", deadline))
+		vm_fail(v, "the guest's sd_notify() did not finish within %d s", SEQ_TIMEOUT_S);
+	if (!strstr(v->buf, "DGRAM errno=19\n"))
+		vm_fail(v, "a vsock SOCK_DGRAM socket did not fail with ENODEV: sd_notify() would "
+			"not fall back to SOCK_SEQPACKET");
+	if (!strstr(v->buf, "NOTIFY sent=7 eof=1\n"))
+		vm_fail(v, "sd_notify() over SOCK_SEQPACKET did not send 7 bytes and see EOF");
+	printf("  sd_notify over SOCK_SEQPACKET: the host listener got %d message(s), first "
+	       "\"%s\" (%zd bytes), EOF %d\n", notify->nr, notify->first,
+	       notify->nr ? notify->len[0] : -1, notify->eof);
+	if (notify->nr != 1 || notify->len[0] != 7 || strcmp(notify->first, "READY=1") ||
+	    notify->trunc || !notify->eof)
+		vm_fail(v, "PATH_8888 got %d message(s) (first \"%s\", %zd bytes, cut %d, EOF %d), "
+			"not exactly \"READY=1\" and EOF", notify->nr, notify->first,
+			notify->nr ? notify->len[0] : -1, notify->trunc, notify->eof);
+	p = vm_wait_line(v, "WRONGTYPE ", step(STEP_S, deadline));
+	if (!p || strncmp(p, "WRONGTYPE errno=", 16))
+		vm_fail(v, "a SEQPACKET connect to a stream listener did not fail");
+	e = atoi(p + 16);
+	secs = atof(strstr(p, "t=") + 2);
+	printf("  SEQPACKET connect to a stream listener: errno %d after %.2f s\n", e, secs);
+	if (e != ECONNRESET || secs >= 10.0)
+		vm_fail(v, "SEQPACKET connect to a stream listener: errno %d after %.2f s, not "
+			"ECONNRESET at once", e, secs);
+	if (wait_fd(wrong_l, POLLIN, 0))
+		vm_fail(v, "the stream listener at PATH_8889 got a connection");
+}
+
+static void test_e2e_vsock_seqpacket_sd_notify(void **state)
+{
+	uint64_t deadline = now_ms() + SEQ_TIMEOUT_S * 1000ULL, t0 = now_ms();
+	char p8888[800], p8889[800], p8890[800], gdir[800], share[900], vs[900];
+	struct seq_peer notify = { .buf = malloc(SEQ_BUF) };
+	struct seq_peer echo = { .buf = malloc(SEQ_BUF), .echo = true };
+	pthread_t notify_t, echo_t;
+	int wrong_l, r;
+	struct vm v;
+
+	snprintf(gdir, sizeof(gdir), "%s/gs", dir);
+	assert_int_equal(mkdir(gdir, 0755), 0);
+	snprintf(share, sizeof(share), "%s/seq.py", gdir);
+	FILE *f = fopen(share, "w");
+	assert_non_null(f);
+	fputs(seq_py, f);
+	fclose(f);
+	snprintf(p8888, sizeof(p8888), "%s_8888", vpath);
+	snprintf(p8889, sizeof(p8889), "%s_8889", vpath);
+	snprintf(p8890, sizeof(p8890), "%s_8890", vpath);
+	/* what a VMM's notify listener is: socat UNIX-LISTEN:PATH_8888,type=5 or the like */
+	notify.lfd = listen_type_at(p8888, SOCK_SEQPACKET);
+	wrong_l = listen_at(p8889);
+	echo.lfd = listen_type_at(p8890, SOCK_SEQPACKET);
+	pthread_create(&notify_t, NULL, seq_peer_thread, &notify);
+	pthread_create(&echo_t, NULL, seq_peer_thread, &echo);
+
+	snprintf(share, sizeof(share), "ro:%s:/t", gdir);
+	snprintf(vs, sizeof(vs), "cid=3,socket=%s", vpath);
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--share",
+			      "ro:/usr", "--share", share, "--vsock", vs, "--", PYTHON,
+			      "/t/seq.py"));
+	if (!vm_wait_for(&v, "NOTIFY ", deadline))
+		vm_fail(&v, "the guest did not get to sd_notify() within %d s", SEQ_TIMEOUT_S);
+	printf("  guest notified after %.1f s\n", (now_ms() - t0) / 1000.0);
+	pthread_join(notify_t, NULL); /* the guest saw EOF: the listener is done */
+	check_notify(&v, &notify, wrong_l, deadline);
+	if (!vm_wait_for(&v, "DONE", step(STEP_S, deadline)))
+		vm_fail(&v, "the guest's SEQPACKET echo did not finish within %d s", STEP_S);
+	pthread_join(echo_t, NULL);
+	printf("  echo: the host got %d message(s): %zd %zd %zd, EOF %d\n", echo.nr, echo.len[0],
+	       echo.len[1], echo.len[2], echo.eof);
+	if (!strstr(v.buf, "ECHO 5 102400 4 same\n") || echo.nr != 3 || echo.len[0] != 5 ||
+	    echo.len[1] != 102400 || echo.len[2] != 4 || echo.trunc || !echo.eof)
+		vm_fail(&v, "SEQPACKET echo: the host got %d message(s) (%zd %zd %zd, cut %d, "
+			"EOF %d), not 5, 102400 and 4 bytes whole", echo.nr, echo.len[0],
+			echo.len[1], echo.len[2], echo.trunc, echo.eof);
+	r = vm_reap(&v, step(STEP_S, deadline));
+	printf("  whole run %.1f s, status %d\n", (now_ms() - t0) / 1000.0, r);
+	if (r != 0)
+		vm_fail(&v, "agentvmm ended with status %d (-1: killed after %d s)", r, STEP_S);
+	close(notify.lfd);
+	close(wrong_l);
+	close(echo.lfd);
+	assert_int_equal(access(vpath, F_OK), -1);
+	unlink(p8888);
+	unlink(p8889);
+	unlink(p8890);
+	free(notify.buf);
+	free(echo.buf);
+}
+
 static void test_e2e_vsock_live_socket_refused(void **state)
 {
 	struct th_result res;
@@ -727,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_vsock_live_socket_refused),
 		cmocka_unit_test(test_e2e_vsock_stale_replaced_sigterm_leaves_nothing),
 		cmocka_unit_test(test_e2e_vsock_streams_credit_and_cleanup),
+		cmocka_unit_test(test_e2e_vsock_seqpacket_sd_notify),
 	};
 	int ret;
 

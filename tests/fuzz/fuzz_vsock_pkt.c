@@ -3,14 +3,19 @@
  * fuzz_vsock_pkt.c: virtio-vsock packets from the guest, through the device's
  * own entry points (activate, queue_notify, vsock_host_ready, vsock_expire,
  * reset) on a small memfd guest_mem, with real UNIX sockets as the host side:
- * the device's PATH in a temp directory and host listeners at PATH_1 and
- * PATH_2. The test thread is the loop thread.
+ * the device's PATH in a temp directory, SOCK_STREAM host listeners at PATH_1
+ * and PATH_2 and a SOCK_SEQPACKET one at PATH_4. The test thread is the loop
+ * thread.
  *
- * Input: a sequence of operations, each one selector byte and its arguments:
- *   0 guest packet: op, port pair, length selector, credit bytes, flags of
- *     "rarely" damage (wrong cid, type, flags, len beyond the chain), split
+ * Input: one byte (bit 0: EVENT_IDX, bit 1: the driver acks F_SEQPACKET), then
+ * a sequence of operations, each one selector byte and its arguments:
+ *   0 guest packet: op (and SHUTDOWN's or a SEQPACKET RW's flags), port pair
+ *     and type (bit 5 of the port byte: SEQPACKET, to PATH_4, PATH_1 (a stream
+ *     listener) or nobody), length selector, credit bytes, flags of "rarely"
+ *     damage (wrong cid, type, flags, len beyond the chain), split
  *   1 post receive buffers: count byte, then one size byte each
- *   2 host listeners: accept what is waiting, write (length byte) to one, or close one
+ *   2 host listeners: accept what is waiting, write (length byte; one message to a
+ *     SEQPACKET peer, maybe empty) to one, or close one
  *   3 host client: connect to PATH and send a CONNECT line (valid or not)
  *   4 vsock_host_ready()
  *   5 vsock_expire() far in the future
@@ -51,7 +56,9 @@ static struct fring rings[VSOCK_NR_QUEUES];
 static gpa_t buf;
 static uint8_t scratch[VSOCK_HDR_LEN + VSOCK_MAX_PKT + 64];
 static char dir[64], path[128];
-static int lfd[2] = { -1, -1 };             /* host listeners at PATH_1, PATH_2 */
+#define F_LISTENERS 3
+static const uint32_t listen_ports[F_LISTENERS] = { 1, 2, 4 }; /* PATH_4: SOCK_SEQPACKET */
+static int lfd[F_LISTENERS] = { -1, -1, -1 };
 static int peers[F_PEERS], nr_peers;        /* accepted host ends */
 static int clients[F_PEERS], nr_clients;    /* host connections to PATH */
 static uint32_t last_host_port;             /* a host port the device picked, for RESPONSE */
@@ -147,20 +154,26 @@ static void drain_rx(void)
 }
 
 static const uint32_t host_ports[] = { 1, 2, 3, 1 };
+static const uint32_t seq_host_ports[] = { 4, 1, 3, 4 }; /* PATH_1 refuses a SEQPACKET connect */
 
 static void op_packet(void *dev, struct in *in)
 {
 	unsigned sel = take(in, 1), ports = take(in, 1), lsel = take(in, 1);
 	unsigned damage = take(in, 1), split = take(in, 1);
 	uint16_t op = (uint16_t)(sel % 7 + 1);
+	bool seq = ports & 0x20;
 	uint32_t len = op == VIRTIO_VSOCK_OP_RW ? (lsel < 0xf0 ? lsel * 17 : VSOCK_MAX_PKT - 2 +
 								  (lsel & 3)) : 0;
-	uint32_t hp = (ports & 0x80) && last_host_port ? last_host_port : host_ports[ports & 3];
+	uint32_t hp = (ports & 0x80) && last_host_port ? last_host_port :
+		      seq ? seq_host_ports[ports & 3] : host_ports[ports & 3];
+	/* SHUTDOWN's RCV/SEND, or a SEQPACKET RW's EOM/EOR: both bits 0 and 1 */
+	bool flagged = op == VIRTIO_VSOCK_OP_SHUTDOWN || (seq && op == VIRTIO_VSOCK_OP_RW);
 	struct virtio_vsock_hdr h = {
 		.src_cid = htole64(F_CID), .dst_cid = htole64(VSOCK_HOST_CID),
 		.src_port = htole32(1000 + ((ports >> 2) & 7)), .dst_port = htole32(hp),
-		.len = htole32(len), .type = htole16(VIRTIO_VSOCK_TYPE_STREAM), .op = htole16(op),
-		.flags = htole32(op == VIRTIO_VSOCK_OP_SHUTDOWN ? (sel >> 4) & 3 : 0),
+		.len = htole32(len), .op = htole16(op),
+		.type = htole16(seq ? VIRTIO_VSOCK_TYPE_SEQPACKET : VIRTIO_VSOCK_TYPE_STREAM),
+		.flags = htole32(flagged ? (sel >> 4) & 3 : 0),
 		.buf_alloc = htole32(take(in, 1) << 10), .fwd_cnt = htole32(take(in, 2) << 4),
 	};
 	uint32_t chain_len = len;
@@ -171,7 +184,7 @@ static void op_packet(void *dev, struct in *in)
 	switch (damage >= 0xf0 ? damage & 7 : 8) {
 	case 0: h.src_cid = htole64(F_CID + 1); break;
 	case 1: h.dst_cid = htole64(F_CID); break;
-	case 2: h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET); break;
+	case 2: h.type = htole16(seq ? 1 : 2); break; /* VIRTIO_VSOCK_TYPE_*: the other one */
 	case 3: h.op = htole16((uint16_t)(damage >> 3)); break;
 	case 4: h.flags = htole32(damage); break;
 	case 5: chain_len = len / 2; break; /* len beyond the chain */
@@ -218,7 +231,7 @@ static void op_listeners(struct in *in)
 {
 	unsigned sel = take(in, 1), len = take(in, 1) * 64;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < F_LISTENERS; i++) {
 		int fd;
 
 		while (nr_peers < F_PEERS && (fd = accept4(lfd[i], NULL, NULL,
@@ -284,8 +297,8 @@ static void cleanup(void)
 {
 	char p[160];
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s_%u", path, i + 1);
+	for (int i = 0; i < F_LISTENERS; i++) {
+		snprintf(p, sizeof(p), "%s_%u", path, listen_ports[i]);
 		unlink(p);
 		if (lfd[i] >= 0)
 			close(lfd[i]);
@@ -304,10 +317,12 @@ static void setup_once(void)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/v", dir);
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s_%u", path, i + 1);
+	for (int i = 0; i < F_LISTENERS; i++) {
+		int type = listen_ports[i] == 4 ? SOCK_SEQPACKET : SOCK_STREAM;
+
+		snprintf(p, sizeof(p), "%s_%u", path, listen_ports[i]);
 		memcpy(sa.sun_path, p, strlen(p) + 1);
-		lfd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		lfd[i] = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (lfd[i] < 0 || bind(lfd[i], (struct sockaddr *)&sa, sizeof(sa)) ||
 		    listen(lfd[i], 64))
 			abort();
@@ -315,7 +330,7 @@ static void setup_once(void)
 	atexit(cleanup);
 }
 
-static void activate(void *dev, struct virtq *vqs, struct evl *evl, bool event_idx)
+static void activate(void *dev, struct virtq *vqs, struct evl *evl, bool event_idx, bool seq)
 {
 	rx_seen = 0;
 	for (unsigned q = 0; q < VSOCK_NR_QUEUES; q++) {
@@ -331,8 +346,11 @@ static void activate(void *dev, struct virtq *vqs, struct evl *evl, bool event_i
 			       event_idx, true))
 			abort();
 	}
+	/* a Linux driver acks F_SEQPACKET alone */
 	struct virtio_activation act = { .gm = &gm, .vqs = vqs, .nr_vqs = VSOCK_NR_QUEUES,
-					 .evl = evl, .features = 1ULL << VSOCK_F_STREAM };
+					 .evl = evl,
+					 .features = seq ? 1ULL << VSOCK_F_SEQPACKET :
+							   1ULL << VSOCK_F_STREAM };
 	if (vsock_ops.set_features(dev, act.features) || vsock_ops.activate(dev, &act))
 		abort();
 }
@@ -359,10 +377,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "vsock_create: %s\n", err);
 		abort();
 	}
-	bool event_idx = take(&in, 1) & 1;
+	unsigned first = take(&in, 1);
+	bool event_idx = first & 1, seq = first & 2;
 	buf = MiB(1);
 	last_host_port = 0;
-	activate(dev, vqs, &evl, event_idx);
+	activate(dev, vqs, &evl, event_idx, seq);
 	for (unsigned i = 0; i < F_MAX_OPS && in.n; i++) {
 		switch (take(&in, 1) % 8) {
 		case 0: op_packet(dev, &in); break;
@@ -375,7 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((take(&in, 1) & 0xf0) == 0xf0) {
 				if (vsock_ops.reset(dev))
 					abort();
-				activate(dev, vqs, &evl, event_idx);
+				activate(dev, vqs, &evl, event_idx, seq);
 			}
 			break;
 		default: op_damage(dev, &in); break;
@@ -384,7 +403,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct vsock_stats st;
 	vsock_get_stats(dev, &st);
-	if (st.buffered > (uint64_t)cfg.max_conns * VSOCK_BUF_ALLOC || st.live > cfg.max_conns)
+	if (st.buffered > (uint64_t)cfg.max_conns * VSOCK_BUF_ALLOC || st.live > cfg.max_conns ||
+	    st.msg_held > (uint64_t)cfg.max_conns * VSOCK_MSG_MAX)
 		abort(); /* memory and connections stay bounded whatever the guest sends */
 	if (vsock_ops.reset(dev))
 		abort();
@@ -395,7 +415,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < nr_clients; i++)
 		close(clients[i]);
 	nr_peers = nr_clients = 0;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < F_LISTENERS; i++) {
 		int fd;
 
 		while ((fd = accept4(lfd[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)

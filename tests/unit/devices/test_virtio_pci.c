@@ -27,6 +27,7 @@
 #include "devices/vhost_user/vu_fs.h"
 #include "devices/vhost_user/vu_msg.h"
 #include "devices/virtio/virtio_pci.h"
+#include "vmm/iobus.h"
 #include "tests/helpers/th.h"
 
 #define MAX_DB 16
@@ -365,11 +366,159 @@ static void test_vpci_vhost_fs_msix_mask_holds_interrupt_pending(void **state)
 	gm_destroy(&gm);
 }
 
+/* ---- issue 14: what the loop thread reads while a vCPU resets (run under TSan) ---- */
+
+static struct vpci *race_t; /* the transport, as activate() saw it */
+static unsigned race_kicks;
+
+static int race_activate(void *dev, const struct virtio_activation *act)
+{
+	__atomic_store_n(&race_t, act->transport, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Loop thread: count the kick and raise a config interrupt (reads config_vector). */
+static void race_notify(void *dev, uint16_t qidx)
+{
+	__atomic_fetch_add(&race_kicks, 1, __ATOMIC_RELAXED);
+	virtio_config_changed(__atomic_load_n(&race_t, __ATOMIC_ACQUIRE));
+}
+
+/* in-process (not vhost): the transport watches the kick eventfd on the loop */
+static const struct virtio_dev_ops race_ops = {
+	.name = "race", .device_id = 4, .nr_queues = 1, .max_queue_size = 16,
+	.activate = race_activate, .queue_notify = race_notify,
+};
+
+struct kicker {
+	int efd;
+	bool stop;
+	pthread_t th;
+};
+
+static void *kicker_thread(void *arg)
+{
+	struct kicker *k = arg;
+	uint64_t one = 1;
+
+	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
+		if (write(k->efd, &one, sizeof(one)) != sizeof(one))
+			break;
+		usleep(50);
+	}
+	return NULL;
+}
+
+/*
+ * A guest kicks queue 0 all the time while its vCPU brings the device up and
+ * resets it again, writing the config vector each round. vpci_kick() on the
+ * loop thread used to read q->enable and the virtqueue's vq_broken without a
+ * lock while the reset rewrote them, and config_vector was written plainly
+ * but read atomically: ThreadSanitizer reported both. Only TSan can see the
+ * race; in other builds this checks that kicks keep working across resets.
+ */
+static void test_vpci_regress_issue14_kicks_during_resets(void **state)
+{
+	struct fake_kvm k = { .next_gsi = 24 };
+	const struct irq_ctl irq = { &k, fake_msi_alloc, fake_msi_route, fake_ioeventfd };
+	struct pci_bus bus;
+	struct guest_mem gm;
+	struct evl evl;
+	struct kicker kick = { 0 };
+	char err[256];
+	const gpa_t base = MiB(1);
+
+	th_gm_create(&gm, MiB(2));
+	assert_int_equal(evl_init(&evl, 64), 0);
+	pci_bus_init(&bus);
+	struct vpci *t = vpci_create(&race_ops, NULL, 1, &gm, &evl, &irq, &bus, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(evl_start(&evl), 0);
+	kick.efd = t->q[0].kick_efd;
+	assert_int_equal(pthread_create(&kick.th, NULL, kicker_thread, &kick), 0);
+	for (int round = 0; round < 200; round++) {
+		bar_w(t, 20, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+		bar_w(t, 8, 1, 4);  /* driver_feature_select 1 */
+		bar_w(t, 12, 1, 4); /* VERSION_1 is bit 32 */
+		bar_w(t, 20, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			     VIRTIO_CONFIG_S_FEATURES_OK, 1);
+		bar_w(t, 16, (uint64_t)(round & 1), 2); /* config_msix_vector */
+		bar_w(t, 22, 0, 2);                     /* queue_select */
+		bar_w(t, 24, 16, 2);                    /* queue_size */
+		bar_w(t, 32, base, 8);
+		bar_w(t, 40, base + KiB(4), 8);
+		bar_w(t, 48, base + KiB(8), 8);
+		bar_w(t, 28, 1, 2); /* queue_enable */
+		bar_w(t, 20, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			     VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
+		assert_false(bar_r(t, 20, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+		usleep(200);
+		bar_w(t, 20, 0, 1); /* reset */
+	}
+	__atomic_store_n(&kick.stop, true, __ATOMIC_RELEASE);
+	pthread_join(kick.th, NULL);
+	evl_fini(&evl);
+	assert_true(__atomic_load_n(&race_kicks, __ATOMIC_RELAXED) > 0);
+	vpci_destroy(t);
+	pci_bus_fini(&bus);
+	gm_destroy(&gm);
+}
+
+struct latch_user {
+	struct iobus *pio;
+	uint32_t dev; /* the device number this thread's latch writes name */
+	pthread_t th;
+};
+
+/* One "vCPU": latch writes and data reads through ports 0xcf8/0xcfc. */
+static void *latch_thread(void *arg)
+{
+	struct latch_user *u = arg;
+
+	for (int i = 0; i < 5000; i++) {
+		uint32_t addr = 0x80000000u | u->dev << 11, v = 0;
+
+		iobus_write(u->pio, 0xcf8, &addr, 4);
+		iobus_read(u->pio, 0xcfc, &v, 4);
+		iobus_read(u->pio, 0xcf8, &v, 4);
+	}
+	return NULL;
+}
+
+/*
+ * Two vCPUs use configuration mechanism #1 at once: the address latch has no
+ * lock (one register per bus, as on a PC), so it must be an atomic, never a
+ * torn or racy access (ThreadSanitizer reported bus->cf8 before issue 14).
+ */
+static void test_vpci_regress_issue14_cf8_latch_from_two_vcpus(void **state)
+{
+	struct iobus pio, mmio;
+	struct pci_bus bus;
+	struct latch_user u[2] = { { .pio = &pio, .dev = 0 }, { .pio = &pio, .dev = 3 } };
+	uint32_t id = 0, addr = 0x80000000u;
+
+	iobus_init(&pio, "pio");
+	iobus_init(&mmio, "mmio");
+	pci_bus_init(&bus);
+	assert_int_equal(pci_bus_register(&bus, &pio, &mmio), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&u[i].th, NULL, latch_thread, &u[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(u[i].th, NULL);
+	/* the host bridge still answers at 00.0 */
+	iobus_write(&pio, 0xcf8, &addr, 4);
+	iobus_read(&pio, 0xcfc, &id, 4);
+	assert_int_equal(id, cfg_r32(&bus, 0, 0));
+	pci_bus_fini(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vpci_bar_onto_other_doorbells_and_back),
 		cmocka_unit_test(test_vpci_vhost_fs_msix_mask_holds_interrupt_pending),
+		cmocka_unit_test(test_vpci_regress_issue14_kicks_during_resets),
+		cmocka_unit_test(test_vpci_regress_issue14_cf8_latch_from_two_vcpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,33 +14,35 @@ static void test_vsock_hdr_check_each_field(void **state)
 {
 	struct virtio_vsock_hdr h = gh(OP(RW), 5000, 80, 10, 0, 0);
 
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 10), 0);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 9), -EMSGSIZE);          /* beyond the chain */
-	assert_int_equal(vsock_tx_hdr_check(&h, CID + 1, 10), -EINVAL);       /* spoofed source */
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 10, false), 0);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 9, false), -EMSGSIZE);   /* beyond the chain */
+	assert_int_equal(vsock_tx_hdr_check(&h, CID + 1, 10, false), -EINVAL);  /* spoofed source */
 	h.len = htole32(VSOCK_MAX_PKT + 1);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 1 << 20), -EMSGSIZE);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 1 << 20, false), -EMSGSIZE);
 	h = gh(OP(RW), 5000, 80, 0, 0, 0);
 	h.dst_cid = htole64(4);                                               /* guest to guest */
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EINVAL);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EINVAL);
 	h = gh(OP(RW), 5000, 80, 0, 0, 0);
-	h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EPROTOTYPE);
+	h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET);                       /* not negotiated */
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EPROTOTYPE);
+	h.type = htole16(3);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, true), -EPROTOTYPE);
 	h = gh(0, 5000, 80, 0, 0, 0);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EOPNOTSUPP);       /* INVALID */
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EOPNOTSUPP);       /* INVALID */
 	h = gh(8, 5000, 80, 0, 0, 0);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EOPNOTSUPP);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EOPNOTSUPP);
 	h = gh(OP(REQUEST), 5000, 80, 4, 0, 0);                               /* payload on a control op */
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 4), -EMSGSIZE);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 4, false), -EMSGSIZE);
 	h = gh(OP(SHUTDOWN), 5000, 80, 0, 0, 0);
 	h.flags = htole32(3);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), 0);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), 0);
 	h.flags = htole32(4);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EINVAL);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EINVAL);
 	h = gh(OP(RW), 5000, 80, 0, 0, 0);
 	h.flags = htole32(VIRTIO_VSOCK_SEQ_EOM);                              /* a seqpacket flag */
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EINVAL);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EINVAL);
 	h = gh(OP(REQUEST), VSOCK_PORT_ANY, 80, 0, 0, 0);
-	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0), -EINVAL);
+	assert_int_equal(vsock_tx_hdr_check(&h, CID, 0, false), -EINVAL);
 }
 
 static void test_vsock_config_reads_guest_cid(void **state)
@@ -53,7 +55,8 @@ static void test_vsock_config_reads_guest_cid(void **state)
 	assert_int_equal(le64toh(cid), CID);
 	vsock_ops.config_read(t->dev, 7, b, 2); /* past the end */
 	assert_int_equal(b[0], 0xff);
-	assert_int_equal(vsock_ops.features(t->dev), 1ULL << VSOCK_F_STREAM);
+	assert_int_equal(vsock_ops.features(t->dev),
+			 1ULL << VSOCK_F_STREAM | 1ULL << VSOCK_F_SEQPACKET);
 }
 
 /* ---- guest -> host ----------------------------------------------------------------------- */
@@ -255,9 +258,12 @@ static void test_vsock_bad_packets_get_rst_and_no_crash(void **state)
 	tx(t, h, NULL, 0);
 	expect_rx(t, OP(RST), 80, 5005);
 	h = gh(OP(REQUEST), 5005, 80, 0, GUEST_BUF, 0);
-	h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET);
+	h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET); /* not negotiated */
 	tx(t, h, NULL, 0);
+	/* of the packet's type: a guest socket drops an RST of the other type */
+	t->rx_type = VIRTIO_VSOCK_TYPE_SEQPACKET;
 	expect_rx(t, OP(RST), 80, 5005);
+	t->rx_type = 0;
 	/* packets for connections that do not exist */
 	tx(t, gh(OP(RW), 5005, 80, 3, GUEST_BUF, 0), "abc", 3);
 	expect_rx(t, OP(RST), 80, 5005);

@@ -7,6 +7,9 @@
  * (every socket ready) and vsock_expire (time passed) itself; the loop's ring
  * collects the device's poll SQEs, which th_reap() submits and completes, and
  * evl_fini() cancels at teardown. Helpers abort the test on failure.
+ * SEQPACKET: setup_seq() acks VIRTIO_VSOCK_F_SEQPACKET alone, as Linux does;
+ * gh_seq() and the *_seq() host helpers; (rx_type) is the type every packet
+ * the guest gets must have (0: STREAM).
  */
 #ifndef AGENTVMM_TESTS_UNIT_DEVICES_TH_VSOCK_H
 #define AGENTVMM_TESTS_UNIT_DEVICES_TH_VSOCK_H
@@ -48,6 +51,7 @@ struct tv {
 	char dir[64], path[128];
 	void *dev;
 	bool rx_split;              /* receive buffers as header + payload descriptors (Linux 6.1) */
+	uint16_t rx_type;           /* the type of the packets the guest gets; 0: STREAM */
 	gpa_t rxbuf[RXQ_SIZE];
 	unsigned rx_slot_of[RXQ_SIZE]; /* descriptor head -> rxbuf slot */
 	unsigned rx_posted;
@@ -68,17 +72,22 @@ static inline void make_dev(struct tv *t, unsigned max_conns, unsigned max_pendi
 		fail_msg("vsock_create: %s", err);
 }
 
-static inline void activate(struct tv *t)
+static inline void activate_features(struct tv *t, uint64_t features)
 {
 	struct virtio_activation act = { .gm = &t->gm, .vqs = t->vqs, .nr_vqs = VSOCK_NR_QUEUES,
-					 .evl = &t->evl,
-					 .features = 1ULL << VSOCK_F_STREAM };
+					 .evl = &t->evl, .features = features };
 
 	assert_int_equal(vsock_ops.set_features(t->dev, act.features), 0);
 	assert_int_equal(vsock_ops.activate(t->dev, &act), 0);
 }
 
-static inline int setup_limits(void **state, unsigned max_conns, unsigned max_pending)
+static inline void activate(struct tv *t)
+{
+	activate_features(t, 1ULL << VSOCK_F_STREAM);
+}
+
+static inline int setup_features(void **state, unsigned max_conns, unsigned max_pending,
+				 uint64_t features)
 {
 	struct tv *t = calloc(1, sizeof(*t));
 
@@ -97,14 +106,25 @@ static inline int setup_limits(void **state, unsigned max_conns, unsigned max_pe
 	snprintf(t->path, sizeof(t->path), "%s/v.sock", t->dir);
 	assert_int_equal(evl_init(&t->evl, 256), 0);
 	make_dev(t, max_conns, max_pending);
-	activate(t);
+	activate_features(t, features);
 	*state = t;
 	return 0;
+}
+
+static inline int setup_limits(void **state, unsigned max_conns, unsigned max_pending)
+{
+	return setup_features(state, max_conns, max_pending, 1ULL << VSOCK_F_STREAM);
 }
 
 static inline int setup(void **state)
 {
 	return setup_limits(state, 0, 0);
+}
+
+/* What a Linux driver acks: F_SEQPACKET alone (it does not know F_STREAM's bit). */
+static inline int setup_seq(void **state)
+{
+	return setup_features(state, 0, 0, 1ULL << VSOCK_F_SEQPACKET);
 }
 
 static inline int setup_small(void **state)
@@ -142,6 +162,18 @@ static inline struct virtio_vsock_hdr gh(uint16_t op, uint32_t sport, uint32_t d
 	};
 }
 
+/* A SEQPACKET header with (flags) (VIRTIO_VSOCK_SEQ_EOM on a message's last RW). */
+static inline struct virtio_vsock_hdr gh_seq(uint16_t op, uint32_t sport, uint32_t dport,
+					     uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt,
+					     uint32_t flags)
+{
+	struct virtio_vsock_hdr h = gh(op, sport, dport, len, buf_alloc, fwd_cnt);
+
+	h.type = htole16(VIRTIO_VSOCK_TYPE_SEQPACKET);
+	h.flags = htole32(flags);
+	return h;
+}
+
 /* Post (n) receive buffers and kick the receive queue. */
 static inline void post_rx(struct tv *t, unsigned n)
 {
@@ -176,7 +208,7 @@ static inline bool get_rx(struct tv *t, struct virtio_vsock_hdr *h, void *data,
 	assert_int_equal(le32toh(h->len), len - VSOCK_HDR_LEN);
 	assert_int_equal(le64toh(h->src_cid), VSOCK_HOST_CID);
 	assert_int_equal(le64toh(h->dst_cid), CID);
-	assert_int_equal(le16toh(h->type), VIRTIO_VSOCK_TYPE_STREAM);
+	assert_int_equal(le16toh(h->type), t->rx_type ? t->rx_type : VIRTIO_VSOCK_TYPE_STREAM);
 	if (data)
 		assert_int_equal(gm_read(&t->gm, g + VSOCK_HDR_LEN, data, len - VSOCK_HDR_LEN), 0);
 	if (dlen)
@@ -259,16 +291,21 @@ static inline void sun_set(struct sockaddr_un *sa, const char *p)
 	memcpy(sa->sun_path, p, strlen(p) + 1);
 }
 
-static inline int listen_at(const char *path)
+static inline int listen_type_at(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	assert_true(fd >= 0);
 	sun_set(&sa, path);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 8), 0);
 	return fd;
+}
+
+static inline int listen_at(const char *path)
+{
+	return listen_type_at(path, SOCK_STREAM);
 }
 
 /* A host listener at PATH_(port). */
@@ -278,6 +315,15 @@ static inline int host_listen(struct tv *t, uint32_t port)
 
 	snprintf(p, sizeof(p), "%s_%u", t->path, port);
 	return listen_at(p);
+}
+
+/* A SOCK_SEQPACKET host listener at PATH_(port). */
+static inline int host_listen_seq(struct tv *t, uint32_t port)
+{
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s_%u", t->path, port);
+	return listen_type_at(p, SOCK_SEQPACKET);
 }
 
 static inline int host_connect(struct tv *t)
@@ -312,6 +358,18 @@ static inline int guest_connect(struct tv *t, int lfd, uint32_t gp, uint32_t hp,
 	struct virtio_vsock_hdr h = expect_rx(t, OP(RESPONSE), hp, gp);
 	assert_int_equal(le32toh(h.buf_alloc), VSOCK_BUF_ALLOC);
 	assert_int_equal(le32toh(h.fwd_cnt), 0);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The same over SEQPACKET (t->rx_type must say so): the accepted SOCK_SEQPACKET host end. */
+static inline int guest_connect_seq(struct tv *t, int lfd, uint32_t gp, uint32_t hp,
+				    uint32_t buf_alloc)
+{
+	tx(t, gh_seq(OP(REQUEST), gp, hp, 0, buf_alloc, 0, 0), NULL, 0);
+	struct virtio_vsock_hdr h = expect_rx(t, OP(RESPONSE), hp, gp);
+	assert_int_equal(le32toh(h.buf_alloc), VSOCK_BUF_ALLOC);
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(fd >= 0);
 	return fd;

@@ -7,16 +7,13 @@
 #include <sys/syscall.h>
 #include <cmocka.h>
 
+#include "vmm/compiler.h"
 #include "vmm/sandbox.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+/* ASan and TSan builds default to off (vmm/compiler.h AV_SANITIZER_BUILD) */
+#ifdef AV_SANITIZER_BUILD
 #define DEFAULT_MODE VM_SECCOMP_OFF
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DEFAULT_MODE VM_SECCOMP_OFF
-#endif
-#endif
-#ifndef DEFAULT_MODE
+#else
 #define DEFAULT_MODE VM_SECCOMP_ON
 #endif
 
