@@ -61,6 +61,24 @@ static void test_gi_cmdline_next_matches_kernel_quoting(void **state)
 	assert_string_equal(args, "");
 }
 
+static void test_gi_cmdline_session_mode(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("quiet agentvmm.session=1 init=/sbin/init", &cl), 0);
+	assert_true(cl.cl_session);
+	assert_false(cl.cl_command);
+	assert_null(cl.cl_init); /* a session's command wins over an init, as argc's does */
+	assert_true(cl.cl_init_ignored);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.session", &cl), 0);
+	assert_true(cl.cl_session);
+	gi_cmdline_fini(&cl);
+	expect_error("agentvmm.session=2", "agentvmm.session=2: expected 1");
+	expect_error("agentvmm.session=1 agentvmm.argc=1 agentvmm.argv=x",
+		     "agentvmm.session given with agentvmm.argc");
+}
+
 static void test_gi_cmdline_no_keys_is_interactive(void **state)
 {
 	struct gi_cmdline cl;
@@ -338,6 +356,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gi_cmdline_next_matches_kernel_quoting),
 		cmocka_unit_test(test_gi_cmdline_no_keys_is_interactive),
+		cmocka_unit_test(test_gi_cmdline_session_mode),
 		cmocka_unit_test(test_gi_cmdline_roundtrip_tricky_argv),
 		cmocka_unit_test(test_gi_cmdline_encoding_is_exact),
 		cmocka_unit_test(test_gi_cmdline_empty_argv_is_one_empty_arg),
