@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * virtio_vsock.c: virtio-vsock (prefix vsock_), the guest's side: the device
- * ops, packets from the guest (transmit queue) checked and applied to their
+ * ops, packets from the guest (transmit queue, VSOCK_TX_PASS_* per pass, the
+ * rest resumed at the loop's next turn) checked and applied to their
  * connection, and packets to the guest (receive queue): what connections owe
  * (REQUEST, RESPONSE, RST, SHUTDOWN, credit) and host data read straight into
  * receive buffers within the guest's credit, for SEQPACKET a whole message at
@@ -23,9 +24,12 @@
 #include <endian.h>
 #include <errno.h>
 #include <linux/virtio_ids.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "devices/virtio/iov.h"
 #include "devices/virtio/vsock_int.h"
@@ -633,27 +637,110 @@ refuse:
 	refuse(vs, c, &h);
 }
 
-/* Take everything the guest posted, following virtq.h's loop. Return: false on a broken ring. */
+/* ---- transmit: per-pass budget and resumption ----------------------------------------- */
+
+/* Work done in one transmit pass; see VSOCK_TX_PASS_CHAINS in virtio_vsock.h. */
+struct vsock_pass {
+	unsigned chains;
+	uint64_t bytes;
+};
+
+static bool pass_spent(const struct vsock_pass *p)
+{
+	return p->chains >= VSOCK_TX_PASS_CHAINS || p->bytes >= VSOCK_TX_PASS_BYTES;
+}
+
+/*
+ * Owe another transmit pass at the event loop's next turn: a one-shot poll on
+ * vs_resume_efd, which is always readable, so its completion comes in the
+ * same batch as the other fds' events and each gets its turn (evloop.h: the
+ * loop submits, then runs every completion). Return: false when no SQE could
+ * be had; the caller then goes on rather than leave the queue stranded.
+ */
+static bool tx_resume_locked(struct vsock *vs)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!vs->vs_evl)
+		return false;
+	if (vs->vs_evl->stopping)
+		return true; /* the VM is ending: nothing more will run */
+	if (!vs->vs_resume_armed) {
+		sqe = vsock_get_sqe(vs, &vs->vs_resume_op);
+		if (!sqe)
+			return false;
+		io_uring_prep_poll_add(sqe, vs->vs_resume_efd, POLLIN);
+		vs->vs_resume_armed = true;
+	}
+	vs->vs_resume_tx = true;
+	vs->vs_stats.passes_deferred++;
+	return true;
+}
+
+/*
+ * Take what the guest posted, following virtq.h's loop, at most one pass's
+ * budget; the rest is resumed on the loop. Return: false on a broken ring.
+ */
 static bool tx_run_locked(struct vsock *vs)
 {
 	struct virtq *vq = vs->vs_txq;
+	struct vsock_pass p = { 0 };
 	bool pushed = false;
-	int r;
+	int r = 0;
 
 	virtq_disable_notify(vq);
 	for (;;) {
-		while ((r = virtq_pop(vq, vs->vs_chain)) == 1) {
+		while (!pass_spent(&p) && (r = virtq_pop(vq, vs->vs_chain)) == 1) {
+			p.chains++;
+			p.bytes += vs->vs_chain->ro_len;
 			/* never held back: one stuck host peer must not stop the others */
 			tx_one(vs, vs->vs_chain);
 			virtq_push(vq, vs->vs_chain->head, 0);
 			pushed = true;
 		}
-		if (r < 0 || !virtq_enable_notify(vq))
+		if (r < 0)
+			break;
+		if (pass_spent(&p)) {
+			/* notifications stay off: the resumed pass turns them back on */
+			if (tx_resume_locked(vs))
+				break;
+			p = (struct vsock_pass){ 0 }; /* cannot yield: go on, not strand the queue */
+			continue;
+		}
+		if (!virtq_enable_notify(vq))
 			break;
 	}
 	if (pushed)
 		virtio_notify(vs->vs_t, VSOCK_TXQ);
 	return r >= 0;
+}
+
+/* A transmit pass if the device can take one, then what it owes the guest. */
+static void run_locked(struct vsock *vs, bool tx)
+{
+	if (tx && vs->vs_active && vs->vs_txq && !vs->vs_txq->vq_broken && !tx_run_locked(vs))
+		vs->vs_fail_why = "malformed descriptor chain";
+	/* new receive buffers, or replies to what was just sent; the event queue is never used */
+	vsock_rx_run_locked(vs);
+}
+
+/*
+ * The resumption poll completed: run the transmit pass owed. Cancelled, at
+ * teardown, or after a reset (which forgets what was owed): nothing.
+ * Context: loop thread.
+ */
+static void tx_resume_done(void *opaque, int res)
+{
+	struct vsock *vs = opaque;
+	bool owed;
+
+	pthread_mutex_lock(&vs->vs_lock);
+	vs->vs_resume_armed = false;
+	owed = vs->vs_resume_tx;
+	vs->vs_resume_tx = false;
+	if (owed && res >= 0 && !vs->vs_evl->stopping)
+		run_locked(vs, true);
+	vsock_unlock_and_fail(vs);
 }
 
 /* queue_notify - the driver kicked (qidx). Context: loop thread. */
@@ -662,11 +749,7 @@ static void vsock_queue_notify(void *dev, uint16_t qidx)
 	struct vsock *vs = dev;
 
 	pthread_mutex_lock(&vs->vs_lock);
-	if (vs->vs_active && qidx == VSOCK_TXQ && vs->vs_txq && !vs->vs_txq->vq_broken &&
-	    !tx_run_locked(vs))
-		vs->vs_fail_why = "malformed descriptor chain";
-	/* new receive buffers, or replies to what was just sent; the event queue is never used */
-	vsock_rx_run_locked(vs);
+	run_locked(vs, qidx == VSOCK_TXQ);
 	vsock_unlock_and_fail(vs);
 }
 
@@ -687,6 +770,7 @@ static int vsock_activate(void *dev, const struct virtio_activation *act)
 			     &act->vqs[VSOCK_TXQ] : NULL;
 	vs->vs_held.valid = false;
 	vs->vs_fail_why = NULL;
+	vs->vs_resume_tx = false; /* a resumption still armed finds nothing owed */
 	vs->vs_seqpacket = act->features & (1ULL << VSOCK_F_SEQPACKET);
 	vs->vs_active = true;
 	pthread_mutex_unlock(&vs->vs_lock);
@@ -695,7 +779,9 @@ static int vsock_activate(void *dev, const struct virtio_activation *act)
 
 /*
  * reset - every connection is closed (host peers see EOF/EPIPE at once) and
- * nothing is owed any more; the listener stays for the next driver. A DRAIN
+ * nothing is owed any more, a transmit pass neither (the resumption poll may
+ * still be armed: its completion finds nothing owed); the listener stays for
+ * the next driver. A DRAIN
  * connection keeps writing what the guest sent before it closed: that is the
  * host side's alone. Context: vCPU thread (the sockets are closed there, not
  * on the loop: shutdown(2) and close(2) do not block).
@@ -708,6 +794,7 @@ static int vsock_reset(void *dev)
 	vs->vs_active = false;
 	vs->vs_seqpacket = false;
 	vs->vs_rxq = vs->vs_txq = NULL;
+	vs->vs_resume_tx = false;
 	vs->vs_held.valid = false; /* the old driver's buffer */
 	for (unsigned i = 0; i < vs->vs_hwm; i++) {
 		struct vsock_conn *c = &vs->vs_conns[i];
@@ -754,7 +841,7 @@ static int vsock_config_write(void *dev, uint32_t off, const void *buf, uint32_t
 	return 0;
 }
 
-/* destroy - after the loop has stopped: close everything, remove PATH. */
+/* destroy - after the loop has stopped (no poll left armed): close everything, remove PATH. */
 static void vsock_destroy(void *dev)
 {
 	struct vsock *vs = dev;
@@ -762,6 +849,8 @@ static void vsock_destroy(void *dev)
 	if (!vs)
 		return;
 	vsock_host_fini(vs);
+	if (vs->vs_resume_efd >= 0)
+		close(vs->vs_resume_efd);
 	pthread_mutex_destroy(&vs->vs_lock);
 	free(vs->vs_conns);
 	free(vs->vs_chain);
@@ -802,7 +891,7 @@ void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t 
 	}
 	pthread_mutex_init(&vs->vs_lock, NULL);
 	vs->vs_lfd = vs->vs_tfd = vs->vs_inject_rx = vs->vs_inject_tx = -1;
-	vs->vs_job_fd = -1;
+	vs->vs_job_fd = vs->vs_resume_efd = -1;
 	vs->vs_cid = cfg->guest_cid;
 	vs->vs_evl = cfg->evl;
 	vs->vs_chain = malloc(sizeof(*vs->vs_chain));
@@ -813,6 +902,14 @@ void *vsock_create(const struct vsock_config *cfg, int *errp, char *err, size_t 
 		r = vsock_host_init(vs, cfg, err, errlen);
 	if (r)
 		goto err_destroy_msg;
+	/* count 1, never read: always readable, so a poll on it means "next turn" */
+	vs->vs_resume_efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	vs->vs_resume_op = (struct evl_op){ .done = tx_resume_done, .opaque = vs };
+	if (vs->vs_resume_efd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "virtio-vsock: eventfd: %s", strerror(-r));
+		goto err_destroy_msg;
+	}
 	return vs;
 
 err_destroy:

@@ -3,7 +3,8 @@
  * test_virtio_vsock.c: virtio-vsock's packets and credit (the guest's side),
  * on the fixture of th_vsock.h: header checks, guest connects and data both
  * ways, credit, a host peer that does not read, bad packets, shutdown and RST,
- * a closed connection's bytes still delivered (drain).
+ * a closed connection's bytes still delivered (drain), the transmit queue's
+ * per-pass budget and its resumption on the loop.
  * test_vsock_host.c has the host's side (CONNECT, PATH, limits, polls).
  */
 #include "tests/unit/devices/th_vsock.h"
@@ -522,6 +523,151 @@ static void test_vsock_request_while_rst_owed_is_a_new_connection(void **state)
 	close(lfd);
 }
 
+/* ---- transmit: per-pass budget (issue 14) ------------------------------------------------- */
+
+#define BIG_TXQ_TOP MiB(12) /* between the fixture's transmit rings (8 MiB) and receive rings */
+
+/*
+ * A transmit queue of VSOCK_QUEUE_SIZE (the fixture's holds fewer chains than
+ * a pass takes) in place of the fixture's, before the device has used it;
+ * without event index, so VRING_USED_F_NO_NOTIFY shows whether kicks are off.
+ */
+static void big_txq(struct tv *t)
+{
+	th_vq_init_at(&t->txd, &t->gm, VSOCK_QUEUE_SIZE, BIG_TXQ_TOP);
+	th_vq_bind(&t->txd, &t->vqs[VSOCK_TXQ], false, true);
+}
+
+/* Post (n) chains of one read-only buffer (g, len), no kick; their heads into (heads). */
+static void tx_post_n(struct tv *t, gpa_t g, uint32_t len, unsigned n, uint16_t *heads)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct th_seg s = { g, len, false };
+
+		heads[i] = th_vq_add_chain(&t->txd, &s, 1);
+		th_vq_publish(&t->txd, heads[i]);
+	}
+}
+
+/* The chains used since the last call: each must be heads[*next], length 0. Return: how many. */
+static unsigned tx_used_in_order(struct tv *t, const uint16_t *heads, unsigned *next)
+{
+	uint32_t id, len;
+	unsigned nr = 0;
+
+	while (th_vq_get_used(&t->txd, &id, &len)) {
+		assert_int_equal(id, heads[*next]);
+		assert_int_equal(len, 0);
+		(*next)++;
+		nr++;
+	}
+	return nr;
+}
+
+/*
+ * More chains than one pass takes, posted in one go: a kick takes exactly
+ * VSOCK_TX_PASS_CHAINS with kicks left off, the rest is taken when the loop
+ * runs its completions (the resumption), which turns kicks back on; every
+ * chain is used once, in order, and an idle queue resumes nothing more.
+ */
+static void test_vsock_tx_budget_splits_passes_in_order(void **state)
+{
+	struct tv *t = *state;
+	enum { N = VSOCK_TX_PASS_CHAINS + 72 };
+	uint16_t heads[N + 1];
+	unsigned next = 0;
+	gpa_t g;
+
+	big_txq(t);
+	g = th_vq_alloc(&t->txd, 16);
+	tx_post_n(t, g, 8, N, heads); /* short chains: each a bad packet, nothing else */
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_int_equal(tx_used_in_order(t, heads, &next), VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(stats(t).bad_pkts, VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(stats(t).passes_deferred, 1);
+	assert_int_equal(th_vq_used_flags(&t->txd), VRING_USED_F_NO_NOTIFY);
+	assert_true(th_reap(t, 0) >= 1);
+	assert_int_equal(tx_used_in_order(t, heads, &next), N - VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(next, N);
+	assert_int_equal(th_vq_used_idx(&t->txd), N);
+	assert_int_equal(stats(t).bad_pkts, N);
+	assert_int_equal(stats(t).passes_deferred, 1);
+	assert_int_equal(th_vq_used_flags(&t->txd), 0);
+	/* idle: nothing is resumed; a kick goes on as before */
+	th_reap(t, 0);
+	assert_int_equal(th_vq_used_idx(&t->txd), N);
+	tx_post_n(t, g, 8, 1, heads + N);
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_int_equal(tx_used_in_order(t, heads, &next), 1);
+	assert_int_equal(stats(t).passes_deferred, 1);
+}
+
+/* The byte budget: 64 KiB packets, VSOCK_TX_PASS_BYTES (and the one that crosses it) a pass. */
+static void test_vsock_tx_byte_budget_splits_big_packets(void **state)
+{
+	struct tv *t = *state;
+	const uint32_t len = VSOCK_HDR_LEN + VSOCK_MAX_PKT;
+	const unsigned first = VSOCK_TX_PASS_BYTES / len + 1;
+	enum { N = 20 };
+	struct virtio_vsock_hdr h = gh(OP(RST), 5100, 90, VSOCK_MAX_PKT, GUEST_BUF, 0);
+	uint16_t heads[N];
+	unsigned next = 0;
+	gpa_t g;
+
+	big_txq(t);
+	g = th_vq_alloc(&t->txd, len);
+	/* an RST with payload: a bad packet, answered by nothing */
+	assert_int_equal(gm_write(&t->gm, g, &h, sizeof(h)), 0);
+	tx_post_n(t, g, len, N, heads);
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_true(first < N && first < VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(tx_used_in_order(t, heads, &next), first);
+	assert_true(th_reap(t, 0) >= 1);
+	assert_int_equal(tx_used_in_order(t, heads, &next), N - first);
+	assert_int_equal(stats(t).bad_pkts, N);
+	assert_int_equal(stats(t).passes_deferred, 1);
+	expect_no_rx(t);
+}
+
+/* A pass still owed when the driver resets the device: nothing runs after the reset. */
+static void test_vsock_tx_resume_after_reset_runs_nothing(void **state)
+{
+	struct tv *t = *state;
+	uint16_t heads[VSOCK_TX_PASS_CHAINS + 8];
+	unsigned next = 0;
+
+	big_txq(t);
+	tx_post_n(t, th_vq_alloc(&t->txd, 16), 8, VSOCK_TX_PASS_CHAINS + 8, heads);
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_int_equal(tx_used_in_order(t, heads, &next), VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(vsock_ops.reset(t->dev), 0);
+	assert_true(th_reap(t, 0) >= 1); /* the resumption completes and finds nothing owed */
+	assert_int_equal(th_vq_used_idx(&t->txd), VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(stats(t).bad_pkts, VSOCK_TX_PASS_CHAINS);
+	/* a new driver, the same rings: its kick is served, the armed poll is gone */
+	activate(t);
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_int_equal(tx_used_in_order(t, heads, &next), 8);
+	assert_int_equal(stats(t).passes_deferred, 1);
+}
+
+/* The loop is stopping: a spent pass owes nothing and arms nothing. */
+static void test_vsock_tx_budget_while_stopping_arms_nothing(void **state)
+{
+	struct tv *t = *state;
+	uint16_t heads[VSOCK_TX_PASS_CHAINS + 8];
+	unsigned next = 0;
+
+	big_txq(t);
+	tx_post_n(t, th_vq_alloc(&t->txd, 16), 8, VSOCK_TX_PASS_CHAINS + 8, heads);
+	t->evl.stopping = true;
+	vsock_ops.queue_notify(t->dev, VSOCK_TXQ);
+	assert_int_equal(tx_used_in_order(t, heads, &next), VSOCK_TX_PASS_CHAINS);
+	th_reap(t, 0);
+	assert_int_equal(th_vq_used_idx(&t->txd), VSOCK_TX_PASS_CHAINS);
+	assert_int_equal(stats(t).passes_deferred, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +696,14 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vsock_drain_deadline_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vsock_request_while_rst_owed_is_a_new_connection,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vsock_tx_budget_splits_passes_in_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vsock_tx_byte_budget_splits_big_packets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vsock_tx_resume_after_reset_runs_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vsock_tx_budget_while_stopping_arms_nothing,
 						setup, teardown),
 	};
 
