@@ -161,18 +161,14 @@ static void hdr_put(uint8_t *p, uint32_t len, uint8_t type)
 	p[7] = 0;
 }
 
-/* Blocking write of a whole frame (before and after the relay loop). */
-static int send_frame_blocking(int sock, uint8_t type, const void *data, size_t len)
+/* Move exactly (len) bytes to or from (fd), blocking (the socket's timeout bounds each wait). */
+static int io_full(int fd, void *buf, size_t len, bool out)
 {
-	uint8_t f[AVS_HDR_LEN + AVS_ERROR_MAX];
 	size_t off = 0;
 
-	if (len > AVS_ERROR_MAX)
-		return -1;
-	hdr_put(f, (uint32_t)len, type);
-	memcpy(f + AVS_HDR_LEN, data, len);
-	while (off < AVS_HDR_LEN + len) {
-		ssize_t n = send(sock, f + off, AVS_HDR_LEN + len - off, MSG_NOSIGNAL);
+	while (off < len) {
+		ssize_t n = out ? send(fd, (uint8_t *)buf + off, len - off, MSG_NOSIGNAL) :
+				  read(fd, (uint8_t *)buf + off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -183,21 +179,31 @@ static int send_frame_blocking(int sock, uint8_t type, const void *data, size_t 
 	return 0;
 }
 
-/* Read exactly (len) bytes; the socket's receive timeout bounds each wait. */
+/* Blocking write of a whole frame (before and after the relay loop). */
+static int send_frame_blocking(int sock, uint8_t type, const void *data, size_t len)
+{
+	uint8_t f[AVS_HDR_LEN + AVS_ERROR_MAX];
+
+	if (len > AVS_ERROR_MAX)
+		return -1;
+	hdr_put(f, (uint32_t)len, type);
+	memcpy(f + AVS_HDR_LEN, data, len);
+	return io_full(sock, f, AVS_HDR_LEN + len, true);
+}
+
 static int read_full(int fd, void *buf, size_t len)
 {
-	size_t off = 0;
+	return io_full(fd, buf, len, false);
+}
 
-	while (off < len) {
-		ssize_t n = read(fd, (uint8_t *)buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
+/* A frame header off the wire into (h), its length in host order. */
+static void hdr_get(const uint8_t *p, struct avs_hdr *h)
+{
+	memcpy(&h->len, p, 4);
+	h->len = le32toh(h->len);
+	h->type = p[4];
+	h->flags = p[5];
+	h->zero = (uint16_t)(p[6] | p[7] << 8);
 }
 
 /* The session could not run its command: ERROR, EXIT, wait for the ack, end. */
@@ -283,7 +289,7 @@ static __attribute__((noreturn)) void child_run(const struct gi_spec *sp, int fd
 	child_die(pfd, CS_EXEC, errno);
 }
 
-/* Open a pty of the job's size. Return: the master (non-blocking) or -errno; slave name in (name). */
+/* A pty of the job's size: the master (non-blocking) or -errno; the slave's name in (name). */
 static int open_pty(const struct gi_spec *sp, char *name, size_t len)
 {
 	struct winsize ws = { .ws_row = sp->rows, .ws_col = sp->cols };
@@ -556,11 +562,7 @@ static void read_host(struct sess *s)
 			s->hhave += (size_t)n;
 			if (s->hhave < AVS_HDR_LEN)
 				continue;
-			memcpy(&s->ih.len, s->hbuf, 4);
-			s->ih.len = le32toh(s->ih.len);
-			s->ih.type = s->hbuf[4];
-			s->ih.flags = s->hbuf[5];
-			s->ih.zero = (uint16_t)(s->hbuf[6] | s->hbuf[7] << 8);
+			hdr_get(s->hbuf, &s->ih);
 			if (gi_session_frame_check(&s->ih) || s->ih.type == AVS_SPEC) {
 				s->gone = true;
 				return;
@@ -683,11 +685,7 @@ void gi_session_serve(int sock)
 		gi_info("session: no job: %s", strerror(errno));
 		_exit(AVS_STATUS_BAD_JOB);
 	}
-	memcpy(&hdr.len, h, 4);
-	hdr.len = le32toh(hdr.len);
-	hdr.type = h[4];
-	hdr.flags = h[5];
-	hdr.zero = (uint16_t)(h[6] | h[7] << 8);
+	hdr_get(h, &hdr);
 	if (hdr.type != AVS_SPEC || gi_session_frame_check(&hdr))
 		fail_session(sock, AVS_STATUS_BAD_JOB, "bad job: the first frame is not a job");
 	spec = malloc(hdr.len ? hdr.len : 1);

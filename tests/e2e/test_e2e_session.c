@@ -46,7 +46,6 @@
 
 static char dir[] = "/tmp/av-e2e-session-XXXXXX";
 static char rundir[600];
-static char cmd[1 << 16];
 
 static int setup(void **state)
 {
@@ -58,18 +57,6 @@ static int teardown(void **state)
 {
 	(void)state;
 	return e2e_rm_rf(dir);
-}
-
-static __attribute__((format(printf, 1, 2))) int sh(const char *fmt, ...)
-{
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* The first line of (path) (a file this test wrote), "" if none. */
@@ -93,7 +80,7 @@ static char *line_of(const char *name)
 
 static void show(const char *name)
 {
-	sh("echo '--- %s:'; tail -c 2000 %s/%s; echo", name, dir, name);
+	e2e_sh("echo '--- %s:'; tail -c 2000 %s/%s; echo", name, dir, name);
 }
 
 static void test_stdin_256mib_reaches_sha256sum(void **state)
@@ -101,16 +88,16 @@ static void test_stdin_256mib_reaches_sha256sum(void **state)
 	char want[80];
 
 	(void)state;
-	assert_int_equal(sh("head -c 268435456 /dev/urandom > %s/in && sha256sum < %s/in | "
+	assert_int_equal(e2e_sh("head -c 268435456 /dev/urandom > %s/in && sha256sum < %s/in | "
 			    "cut -d' ' -f1 > %s/want", dir, dir, dir), 0);
 	snprintf(want, sizeof(want), "%s", line_of("want"));
-	sh("timeout -k 10 %d %s --kernel %s -- sha256sum < %s/in > %s/out 2> %s/err; echo $? > "
+	e2e_sh("timeout -k 10 %d %s --kernel %s -- sha256sum < %s/in > %s/out 2> %s/err; echo $? > "
 	   "%s/rc", RUN_S, AV_AGENTVMM, e2e_kernel("bzImage"), dir, dir, dir, dir);
-	sh("rm -f %s/in", dir);
+	e2e_sh("rm -f %s/in", dir);
 	if (strcmp(line_of("rc"), "0"))
 		show("err");
 	assert_string_equal(line_of("rc"), "0");
-	sh("cut -d' ' -f1 %s/out > %s/got", dir, dir);
+	e2e_sh("cut -d' ' -f1 %s/out > %s/got", dir, dir);
 	assert_string_equal(line_of("got"), want);
 }
 
@@ -118,24 +105,24 @@ static void test_stdout_stderr_separate_binary_exit7(void **state)
 {
 	(void)state;
 	/* stdin: 1 MiB of random bytes and every byte value; echoed by cat, then the lines */
-	assert_int_equal(sh("head -c 1048576 /dev/urandom > %s/bin && printf \"$(i=0; while [ $i "
+	assert_int_equal(e2e_sh("head -c 1048576 /dev/urandom > %s/bin && printf \"$(i=0; while [ $i "
 			    "-lt 256 ]; do printf '\\\\%%03o' $i; i=$((i+1)); done)\" >> %s/bin && "
 			    "cp %s/bin %s/want_out && : > %s/want_err && i=0 && while [ $i -lt 300 ];"
 			    " do echo out$i >> %s/want_out; echo err$i >> %s/want_err; i=$((i+1)); "
 			    "done", dir, dir, dir, dir, dir, dir, dir), 0);
-	assert_int_equal(sh("[ $(wc -c < %s/bin) = 1048832 ]", dir), 0);
-	sh("timeout -k 10 %d %s --kernel %s -- sh -c 'cat; i=0; while [ $i -lt 300 ]; do echo "
+	assert_int_equal(e2e_sh("[ $(wc -c < %s/bin) = 1048832 ]", dir), 0);
+	e2e_sh("timeout -k 10 %d %s --kernel %s -- sh -c 'cat; i=0; while [ $i -lt 300 ]; do echo "
 	   "out$i; echo err$i >&2; i=$((i+1)); done; exit 7' < %s/bin > %s/out 2> %s/err; echo $? "
 	   "> %s/rc", RUN_S, AV_AGENTVMM, e2e_kernel("bzImage"), dir, dir, dir, dir);
 	if (strcmp(line_of("rc"), "7"))
 		show("err");
 	assert_string_equal(line_of("rc"), "7");
-	if (sh("cmp %s/out %s/want_out", dir, dir))
+	if (e2e_sh("cmp %s/out %s/want_out", dir, dir))
 		show("out");
-	assert_int_equal(sh("cmp %s/out %s/want_out", dir, dir), 0);
-	if (sh("cmp %s/err %s/want_err", dir, dir))
+	assert_int_equal(e2e_sh("cmp %s/out %s/want_out", dir, dir), 0);
+	if (e2e_sh("cmp %s/err %s/want_err", dir, dir))
 		show("err");
-	assert_int_equal(sh("cmp %s/err %s/want_err", dir, dir), 0);
+	assert_int_equal(e2e_sh("cmp %s/err %s/want_err", dir, dir), 0);
 }
 
 /* A value of (n) 'x's in the shell: "$(head -c N /dev/zero | tr '\0' x)". */
@@ -144,7 +131,7 @@ static void test_stdout_stderr_separate_binary_exit7(void **state)
 static void test_job_bigger_than_cmdline(void **state)
 {
 	(void)state;
-	sh("set --; for i in 1 2 3 4 5 6 7 8; do set -- \"$@\" --env V$i=" XS(100000) "; done; "
+	e2e_sh("set --; for i in 1 2 3 4 5 6 7 8; do set -- \"$@\" --env V$i=" XS(100000) "; done; "
 	   "timeout -k 10 %d %s --kernel %s \"$@\" --cwd /tmp --user 1000:1001 -- sh -c 'echo "
 	   "${#V1} ${#V8} ${#1} $(id -u):$(id -g) $(pwd)' sh " XS(100000) " > %s/out 2> %s/err;"
 	   " echo $? > %s/rc", RUN_S, AV_AGENTVMM, e2e_kernel("bzImage"), dir, dir, dir);
@@ -157,12 +144,12 @@ static void test_job_bigger_than_cmdline(void **state)
 static void test_job_over_1mib_refused(void **state)
 {
 	(void)state;
-	sh("set --; for i in 1 2 3 4 5 6 7 8 9 10 11; do set -- \"$@\" --env V$i=" XS(100000)
+	e2e_sh("set --; for i in 1 2 3 4 5 6 7 8 9 10 11; do set -- \"$@\" --env V$i=" XS(100000)
 	   "; done; timeout -k 10 60 %s --kernel %s \"$@\" -- true > %s/out 2> %s/err; echo $? > "
 	   "%s/rc", AV_AGENTVMM, e2e_kernel("bzImage"), dir, dir, dir);
 	assert_string_equal(line_of("rc"), "2");
-	assert_int_equal(sh("grep -q 'the job is too big' %s/err", dir), 0);
-	assert_int_equal(sh("[ $(wc -l < %s/err) = 1 ]", dir), 0);
+	assert_int_equal(e2e_sh("grep -q 'the job is too big' %s/err", dir), 0);
+	assert_int_equal(e2e_sh("[ $(wc -l < %s/err) = 1 ]", dir), 0);
 }
 
 /* RssAnon of (pid) in KiB, -1 if unknown. */
@@ -238,13 +225,13 @@ static void test_tty_on_stdin_gives_guest_tty(void **state)
 {
 	(void)state;
 	/* script(1) gives agentvmm a pty as stdin; its size is set first */
-	sh("timeout -k 10 %d script -qec \"stty rows 33 cols 111; %s --kernel %s -- sh -c 'tty; "
+	e2e_sh("timeout -k 10 %d script -qec \"stty rows 33 cols 111; %s --kernel %s -- sh -c 'tty; "
 	   "stty size; exit 4'\" /dev/null > %s/out 2> %s/err < /dev/null; echo $? > %s/rc", RUN_S,
 	   AV_AGENTVMM, e2e_kernel("bzImage"), dir, dir, dir);
 	show("out");
 	assert_string_equal(line_of("rc"), "4");
-	assert_int_equal(sh("grep -q '/dev/pts/' %s/out", dir), 0);
-	assert_int_equal(sh("grep -q '33 111' %s/out", dir), 0);
+	assert_int_equal(e2e_sh("grep -q '/dev/pts/' %s/out", dir), 0);
+	assert_int_equal(e2e_sh("grep -q '33 111' %s/out", dir), 0);
 }
 
 /* ---- exec ------------------------------------------------------------------------ */
@@ -255,13 +242,14 @@ static pid_t vm_pid = -1;
 /* One exec with a bound: its exit status (124 after the timeout). */
 static __attribute__((format(printf, 1, 2))) int ex(const char *fmt, ...)
 {
-	char inner[8192];
+	char inner[3000];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(inner, sizeof(inner), fmt, ap);
 	va_end(ap);
-	return sh("timeout -k 5 %d %s exec --api-socket %s %s", EXEC_S, AV_AGENTVMM, sock, inner);
+	return e2e_sh("timeout -k 5 %d %s exec --api-socket %s %s", EXEC_S, AV_AGENTVMM, sock,
+		      inner);
 }
 
 static void start_vm(void)
@@ -306,7 +294,7 @@ static void test_exec(void **state)
 	start_vm();
 
 	/* 10 at once, each its own output and status */
-	assert_int_equal(sh("for i in 0 1 2 3 4 5 6 7 8 9; do (timeout -k 5 %d %s exec "
+	assert_int_equal(e2e_sh("for i in 0 1 2 3 4 5 6 7 8 9; do (timeout -k 5 %d %s exec "
 			    "--api-socket %s -- sh -c \"echo x$i; echo y$i >&2; exit $((i+10))\" "
 			    "> %s/e$i.out 2> %s/e$i.err; echo $? > %s/e$i.rc) & done; wait", EXEC_S,
 			    AV_AGENTVMM, sock, dir, dir, dir), 0);
@@ -332,31 +320,31 @@ static void test_exec(void **state)
 	assert_string_equal(line_of("y.out"), "abc");
 
 	/* -t: a guest pty */
-	assert_int_equal(sh("timeout -k 5 %d script -qec \"stty rows 20 cols 70; %s exec "
+	assert_int_equal(e2e_sh("timeout -k 5 %d script -qec \"stty rows 20 cols 70; %s exec "
 			    "--api-socket %s -t -- sh -c 'tty; stty size'\" /dev/null > %s/t.out "
 			    "< /dev/null", EXEC_S, AV_AGENTVMM, sock, dir), 0);
 	show("t.out");
-	assert_int_equal(sh("grep -q '/dev/pts/' %s/t.out && grep -q '20 70' %s/t.out", dir, dir),
+	assert_int_equal(e2e_sh("grep -q '/dev/pts/' %s/t.out && grep -q '20 70' %s/t.out", dir, dir),
 			 0);
 
 	/* a signal to the client reaches the command (timeout(1) passes SIGTERM on to it) */
-	sh("rm -f %s/sig.rc; (timeout -k 5 %d %s exec --api-socket %s -- sh -c 'trap \"exit 3\" "
+	e2e_sh("rm -f %s/sig.rc; (timeout -k 5 %d %s exec --api-socket %s -- sh -c 'trap \"exit 3\" "
 	   "TERM; touch /tmp/trapping; while :; do sleep 0.1; done' & echo $! > %s/sig.pid; wait "
 	   "$!; echo $? > %s/sig.rc) &", dir, EXEC_S, AV_AGENTVMM, sock, dir, dir);
 	for (int i = 0; i < 120 && ex("-- test -e /tmp/trapping"); i++)
 		sleep(1);
-	assert_int_equal(sh("kill -TERM $(cat %s/sig.pid)", dir), 0);
+	assert_int_equal(e2e_sh("kill -TERM $(cat %s/sig.pid)", dir), 0);
 	for (int i = 0; i < 120 && !line_of("sig.rc")[0]; i++)
 		sleep(1);
 	assert_string_equal(line_of("sig.rc"), "3");
 
 	/* a killed client takes its command with it */
-	sh("(%s exec --api-socket %s -- sh -c 'echo $$ > /tmp/victim; exec sleep 1000' > "
+	e2e_sh("(%s exec --api-socket %s -- sh -c 'echo $$ > /tmp/victim; exec sleep 1000' > "
 	   "/dev/null 2>&1 & echo $! > %s/victim.pid)", AV_AGENTVMM, sock, dir);
 	for (int i = 0; i < 120 && ex("-- test -s /tmp/victim"); i++)
 		sleep(1);
 	assert_int_equal(ex("-- sh -c 'kill -0 $(cat /tmp/victim)'"), 0);
-	assert_int_equal(sh("kill -KILL $(cat %s/victim.pid)", dir), 0);
+	assert_int_equal(e2e_sh("kill -KILL $(cat %s/victim.pid)", dir), 0);
 	st = 0;
 	for (int i = 0; i < 60 && (st = ex("-- sh -c 'kill -0 $(cat /tmp/victim)' 2>/dev/null")) ==
 					  0; i++)
@@ -377,16 +365,16 @@ static void test_exec_without_session_refused(void **state)
 
 	(void)state;
 	snprintf(sock, sizeof(sock), "%s/api2.sock", dir);
-	sh("(timeout -k 5 %d %s --kernel %s --stdio console --api-socket %s -- sleep 600 > "
+	e2e_sh("(timeout -k 5 %d %s --kernel %s --stdio console --api-socket %s -- sleep 600 > "
 	   "/dev/null 2>&1 &) ; for i in $(seq 300); do [ -S %s ] && break; sleep 1; done", RUN_S,
 	   AV_AGENTVMM, e2e_kernel("bzImage"), sock, sock);
-	st = sh("timeout 60 %s exec --api-socket %s -- true > %s/n.out 2> %s/n.err", AV_AGENTVMM,
+	st = e2e_sh("timeout 60 %s exec --api-socket %s -- true > %s/n.out 2> %s/n.err", AV_AGENTVMM,
 		sock, dir, dir);
 	show("n.err");
 	assert_int_equal(st, 1);
-	assert_int_equal(sh("grep -q 'no session' %s/n.err && [ $(wc -l < %s/n.err) = 1 ]", dir,
+	assert_int_equal(e2e_sh("grep -q 'no session' %s/n.err && [ $(wc -l < %s/n.err) = 1 ]", dir,
 			    dir), 0);
-	sh("timeout 30 %s ctl %s kill > /dev/null 2>&1", AV_AGENTVMM, sock);
+	e2e_sh("timeout 30 %s ctl %s kill > /dev/null 2>&1", AV_AGENTVMM, sock);
 }
 
 int main(void)
