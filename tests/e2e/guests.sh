@@ -27,8 +27,9 @@
 #
 # Environment: AGENTVMM_KVM_DEVICE, AV_FORCE_TESTHOST, AV_CPUINFO (see
 # scripts/kvm-kind.sh), AV_ALLOW_SKIP, AV_LANES, AV_TESTHOST_TIMEOUT (seconds
-# per test host, default 1800: a lane takes about 10 minutes, and a lane that
-# stalls or times out runs its unfinished programs once more).
+# per test host, default 1800: a lane takes about 10 minutes), AV_TESTHOST_RERUNS
+# (default 2: a lane that stalls or times out runs its unfinished programs
+# again in a new test host, up to that many times).
 # Exit: 0 when every program passed; 1 otherwise; 2 on a usage error.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -206,17 +207,21 @@ for pid in "${pids[@]}"; do
 	wait "$pid"
 done
 # A test host that stalled or died (an emulation artefact, docs/testhost.md)
-# leaves programs without a result: they run once more in a new test host.
+# leaves programs without a result: they run again in a new test host, up to
+# AV_TESTHOST_RERUNS times (default 2: a stall can hit the same program twice).
 declare -A rerun
+reruns=${AV_TESTHOST_RERUNS:-2}
 for ((i = 0; i < lanes; i++)); do
 	n=$((i + 1))
-	[ -e "$out/lane$n.rc" ] && [ "$(cat "$out/lane$n.rc")" != 0 ] || continue
-	mapfile -t left < <(lane_left "$n")
-	[ ${#left[@]} -gt 0 ] || continue
-	echo "=== test host $n ended with status $(cat "$out/lane$n.rc") before ${#left[@]}" \
-		"program(s) ran: running them in a new test host"
-	for p in "${left[@]}"; do rerun[${p##*/}]=1; done
-	run_lane "$n" "${left[@]}"
+	for ((try = 1; try <= reruns; try++)); do
+		[ -e "$out/lane$n.rc" ] && [ "$(cat "$out/lane$n.rc")" != 0 ] || break
+		mapfile -t left < <(lane_left "$n")
+		[ ${#left[@]} -gt 0 ] || break
+		echo "=== test host $n ended with status $(cat "$out/lane$n.rc") before ${#left[@]}" \
+			"program(s) ran: running them in a new test host ($try of $reruns)"
+		for p in "${left[@]}"; do rerun[${p##*/}]=1; done
+		run_lane "$n" "${left[@]}"
+	done
 done
 for f in "$out"/lane*.rc; do
 	[ -e "$f" ] || continue
