@@ -426,6 +426,8 @@ int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu
 	r = sandbox_build(ctx, kind, vcpu_fd);
 	if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_SOCKETS))
 		r = add_io_sockets(ctx);
+	else if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_TIMER))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(timerfd_settime), 0);
 	if (!r)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

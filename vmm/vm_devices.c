@@ -405,11 +405,12 @@ static int vm_io_thread_init(void *opaque)
 	struct vm *vm = opaque;
 	/*
 	 * --vsock: the loop accepts on PATH and connects to PATH_<port>; a session
-	 * VM's device arms its handshake timer for exec (docs/security.md)
+	 * VM's device without --vsock only arms its handshake timer for exec
+	 * (docs/security.md)
 	 */
 	int r = sandbox_enter_thread_opts(SANDBOX_IO, 0, -1,
-					  vm->cfg->vsock.enabled || vm->session ?
-						  SANDBOX_OPT_SOCKETS : 0);
+					  vm->cfg->vsock.enabled ? SANDBOX_OPT_SOCKETS :
+					  vm->session		 ? SANDBOX_OPT_TIMER : 0);
 
 	if (r < 0)
 		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
