@@ -51,8 +51,9 @@ static const char usage[] =
 	"                      path) through virtio-fs; agentvmm runs virtiofsd.\n"
 	"                      ro is enforced on the host; ro:/usr and\n"
 	"                      ro:/nix/store get a throwaway writable overlay\n"
-	"  --fs tag=T,socket=S[,mount=DIR]\n"
-	"                      attach a virtiofsd someone else runs (mount it at DIR)\n"
+	"  --fs tag=T,socket=S[,mount=DIR][,wait=SECONDS]\n"
+	"                      attach a virtiofsd someone else runs (mount it at DIR);\n"
+	"                      waits up to SECONDS (default 60) for its socket\n"
 	"  --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]\n"
 	"                      attach a virtio-net NIC on tap NAME (created, and\n"
 	"                      removed at exit, when it does not exist and agentvmm\n"
@@ -89,6 +90,8 @@ static const char usage[] =
 	"                      flags override it, a repeated flag replaces its list\n"
 	"  --cpus N            virtual CPUs (default 1)\n"
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
+	"  --ksm               let the host's KSM merge identical guest pages\n"
+	"                      (MADV_MERGEABLE; not with --share or --fs)\n"
 	"  --shutdown-timeout SECONDS\n"
 	"                      on SIGTERM, SIGINT or SIGHUP press the guest's power\n"
 	"                      button and wait this long for a clean shutdown before\n"
@@ -275,7 +278,23 @@ static bool tag_ok(const char *t, size_t n)
 	return true;
 }
 
-/* --fs tag=T,socket=S[,mount=DIR] */
+/* wait=SECONDS of --fs: 0..VM_FS_WAIT_MAX_S, digits only. */
+static bool fs_wait_parse(const char *p, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	*out = v;
+	return v <= VM_FS_WAIT_MAX_S;
+}
+
+/* --fs tag=T,socket=S[,mount=DIR][,wait=SECONDS] */
 static int cli_fs(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_share *s = new_share("--fs", arg, cfg, err, errlen);
@@ -285,6 +304,7 @@ static int cli_fs(struct vm_config *cfg, const char *arg, char *err, size_t errl
 	if (!s)
 		return -EINVAL;
 	s->external = true;
+	s->wait_s = VM_FS_WAIT_DEFAULT_S;
 	for (p = arg; *p; p = *end ? end + 1 : end) {
 		end = p + strcspn(p, ",");
 		size_t n = (size_t)(end - p);
@@ -307,9 +327,15 @@ static int cli_fs(struct vm_config *cfg, const char *arg, char *err, size_t errl
 					 "without '.', '..' or empty parts", arg, s->guest);
 				return -EINVAL;
 			}
+		} else if (n >= 5 && !strncmp(p, "wait=", 5)) {
+			if (!fs_wait_parse(p + 5, n - 5, &s->wait_s)) {
+				snprintf(err, errlen, "--fs %s: wait must be 0 to %u seconds", arg,
+					 VM_FS_WAIT_MAX_S);
+				return -EINVAL;
+			}
 		} else {
 			snprintf(err, errlen, "--fs %s: unknown option '%.*s' (expected tag=T, "
-				 "socket=PATH, mount=/guest/path)", arg, (int)n, p);
+				 "socket=PATH, mount=/guest/path, wait=SECONDS)", arg, (int)n, p);
 			return -EINVAL;
 		}
 	}
@@ -317,11 +343,14 @@ static int cli_fs(struct vm_config *cfg, const char *arg, char *err, size_t errl
 		snprintf(err, errlen, "--fs %s: needs tag=T and socket=PATH", arg);
 		return -EINVAL;
 	}
-	if (stat(s->socket, &st) < 0) {
+	/* a back end started beside us may create its socket later: connecting waits */
+	bool exists = stat(s->socket, &st) == 0;
+
+	if (!exists && (errno != ENOENT || !s->wait_s)) {
 		snprintf(err, errlen, "--fs %s: %s: %s", arg, s->socket, strerror(errno));
 		return -EINVAL;
 	}
-	if (!S_ISSOCK(st.st_mode)) {
+	if (exists && !S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "--fs %s: %s: not a socket", arg, s->socket);
 		return -EINVAL;
 	}
@@ -583,6 +612,12 @@ static int cli_check_shares(const struct vm_config *cfg, char *err, size_t errle
 			}
 		}
 	}
+	/* a share's back end maps guest RAM: shared pages, which KSM never merges */
+	if (cfg->ksm && cfg->nr_shares) {
+		snprintf(err, errlen, "--ksm: not with --share or --fs (their back ends need shared "
+			 "guest RAM, which the host's KSM does not merge)");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -740,6 +775,22 @@ static int set_keep_caps(struct vm_config *cfg, const char *arg, char *err, size
 {
 	if (parse_bool(arg, &cfg->keep_caps)) {
 		snprintf(err, errlen, "--keep-caps %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define CLI_KSM_SYSFS "/sys/kernel/mm/ksm/run"
+
+static int set_ksm(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (parse_bool(arg, &cfg->ksm)) {
+		snprintf(err, errlen, "--ksm %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	if (cfg->ksm && access(CLI_KSM_SYSFS, F_OK) < 0) {
+		snprintf(err, errlen, "--ksm: this host's kernel has no KSM (no %s)",
+			 CLI_KSM_SYSFS);
 		return -EINVAL;
 	}
 	return 0;
@@ -943,6 +994,7 @@ static const struct cli_opt opts[] = {
 	{ "seccomp", CLI_STR, set_seccomp, 0, CLI_NO_LIST },
 	{ "no-seccomp", CLI_BOOL, set_no_seccomp, 0, CLI_NO_LIST },
 	{ "keep-caps", CLI_BOOL, set_keep_caps, 0, CLI_NO_LIST },
+	{ "ksm", CLI_BOOL, set_ksm, 0, CLI_NO_LIST },
 };
 
 const struct cli_opt *cli_opt_find(const char *name)

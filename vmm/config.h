@@ -52,7 +52,11 @@ struct vm_share {
 	char socket[VM_SOCK_MAX]; /* --fs: the back end's socket */
 	bool readonly;
 	bool external;            /* --fs */
+	unsigned wait_s;          /* --fs wait=: how long to wait for the socket to accept */
 };
+
+#define VM_FS_WAIT_DEFAULT_S 60   /* --fs wait= default, as cloud-hypervisor's vhost-user retry */
+#define VM_FS_WAIT_MAX_S 3600
 
 /*
  * --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]: a
@@ -106,6 +110,7 @@ struct vm_config {
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
 	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */
+	bool ksm;                 /* --ksm: guest RAM MADV_MERGEABLE (private RAM only) */
 	bool owner_set;           /* --owner given */
 	unsigned owner_uid, owner_gid; /* --owner: who owns what the guest creates in rw shares */
 	const char *api_socket;   /* --api-socket: control socket path (docs/control-socket.md) */

@@ -157,6 +157,16 @@ err_close:
 	return err;
 }
 
+int gm_mergeable(const struct guest_mem *gm)
+{
+	if (gm->fd >= 0 || !gm->nr_regions)
+		return -EINVAL;
+	/* one mapping holds both regions (region 1 follows region 0 in it) */
+	if (madvise(gm->regions[0].hva, gm->size, MADV_MERGEABLE) < 0)
+		return -errno;
+	return 0;
+}
+
 void gm_destroy(struct guest_mem *gm)
 {
 	if (gm->reserve)

@@ -69,6 +69,14 @@ int gm_create(struct guest_mem *gm, uint64_t size, gpa_t hole_start) __must_chec
 int gm_create_opts(struct guest_mem *gm, uint64_t size, gpa_t hole_start,
 		   unsigned flags) __must_check;
 
+/*
+ * gm_mergeable() - madvise(MADV_MERGEABLE) over all of guest RAM, so the
+ * host's KSM may merge identical pages (it merges private anonymous pages
+ * only: RAM made with GM_PRIVATE). Return: 0 or -errno (-EINVAL: a kernel
+ * without CONFIG_KSM, or shared RAM). Context: setup, after gm_create_opts().
+ */
+int gm_mergeable(const struct guest_mem *gm) __must_check;
+
 /* gm_destroy() - unmap and close; idempotent, safe on a zeroed (fd = -1) struct. */
 void gm_destroy(struct guest_mem *gm);
 

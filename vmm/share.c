@@ -321,40 +321,94 @@ int share_check(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-int share_connect_external(struct share_proc *sp, const struct vm_share *s, char *err,
-			   size_t errlen)
+/* One connect() attempt; the fd, or -errno. */
+static int fs_connect_once(const struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	/* bounds a connect() to a listener whose backlog is full, as vu_conn does */
 	struct timeval tv = { .tv_sec = VU_CONN_TIMEOUT_MS / 1000,
 			      .tv_usec = (VU_CONN_TIMEOUT_MS % 1000) * 1000 };
-	int fd = -1, r = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		goto fail;
+	while (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		if (errno != EINTR)
+			goto fail;
+	return fd;
+fail:
+	r = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+	close(fd);
+	return r;
+}
+
+static uint64_t fs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A stop signal waiting for agentvmm (blocked until its loop reads it): give up waiting. */
+static bool fs_stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGTERM) == 1 ||
+					 sigismember(&set, SIGINT) == 1 ||
+					 sigismember(&set, SIGHUP) == 1 ||
+					 sigismember(&set, SIGQUIT) == 1);
+}
+
+int share_connect_external(struct share_proc *sp, const struct vm_share *s, uint64_t since_ms,
+			   char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t deadline = since_ms + (uint64_t)s->wait_s * 1000;
+	bool told = false;
+	int r;
 
 	if (strlen(s->socket) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
 		goto err;
 	}
 	memcpy(sa.sun_path, s->socket, strlen(s->socket) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		r = -errno;
-		goto err;
-	}
-	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EINTR) {
-			r = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
-			goto err;
-		}
-	}
-	sp->conn_fd = fd;
-	return 0;
+	/*
+	 * A back end started beside us (microvm.nix starts its virtiofsd units in
+	 * parallel with the VM) may not have made its socket yet, or may not
+	 * listen yet: try again every 100 ms until wait= runs out.
+	 */
+	while ((r = fs_connect_once(&sa)) == -ENOENT || r == -ECONNREFUSED) {
+		uint64_t now = fs_now_ms();
 
+		if (now >= deadline)
+			break;
+		if (fs_stop_pending()) {
+			snprintf(err, errlen, "--fs %s: stopped waiting for %s: a stop signal "
+				 "arrived", s->tag, s->socket);
+			return -EINTR;
+		}
+		if (!told && now - since_ms >= 2000) {
+			log_warn("--fs %s: waiting for a back end at %s (up to %u s)", s->tag,
+				 s->socket, s->wait_s);
+			told = true;
+		}
+		usleep(100 * 1000);
+	}
+	if (r >= 0) {
+		sp->conn_fd = r;
+		return 0;
+	}
 err:
-	if (fd >= 0)
-		close(fd);
 	/* the words vu_conn_open() used when it connected later: one message either way */
-	snprintf(err, errlen, "--fs %s: vhost-user %s: connect: %s", s->tag, s->socket,
-		 strerror(-r));
+	if (s->wait_s && (r == -ENOENT || r == -ECONNREFUSED))
+		snprintf(err, errlen, "--fs %s: vhost-user %s: connect: %s (waited %u s)", s->tag,
+			 s->socket, strerror(-r), s->wait_s);
+	else
+		snprintf(err, errlen, "--fs %s: vhost-user %s: connect: %s", s->tag, s->socket,
+			 strerror(-r));
 	return -EINVAL;
 }
 

@@ -69,11 +69,17 @@ int share_start(struct share_proc *sp, const struct vm_share *s, uid_t uid, gid_
  * vhost-user socket, s->socket) and keep the connected fd in (sp)->conn_fd for
  * the virtio-fs device, which does the handshake later. Done before /dev/kvm
  * is opened, so a socket nobody listens on is reported like any bad input.
- * Return: 0; -EINVAL with "--fs TAG: vhost-user PATH: connect: ERROR" in (err).
+ * A socket that does not exist yet or refuses (its back end still starting)
+ * is tried again every 100 ms until s->wait_s seconds after (since_ms)
+ * (CLOCK_MONOTONIC milliseconds: all --fs of a VM wait from one start); one
+ * warning after 2 s of waiting; a pending (blocked) SIGTERM, SIGINT, SIGHUP
+ * or SIGQUIT ends the wait.
+ * Return: 0; -EINVAL with "--fs TAG: vhost-user PATH: connect: ERROR" in
+ * (err); -EINTR when a stop signal ended the wait.
  * Context: main thread, setup, on an idle share_init()ed (sp).
  */
-int share_connect_external(struct share_proc *sp, const struct vm_share *s, char *err,
-			   size_t errlen) __must_check;
+int share_connect_external(struct share_proc *sp, const struct vm_share *s, uint64_t since_ms,
+			   char *err, size_t errlen) __must_check;
 
 /* share_connected() - the front end took (sp)->conn_fd and completed the handshake. */
 void share_connected(struct share_proc *sp);

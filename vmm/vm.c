@@ -189,9 +189,15 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			    size_t errlen)
 {
 	bool loud = cfg->verbose || cfg->console_log;
+	/*
+	 * quiet only for our own initramfs: a system with its own initrd (NixOS
+	 * under microvm.nix) keeps the kernel's default level, its journal wants
+	 * the boot log
+	 */
+	const char *level = loud ? " loglevel=7" : cfg->initrd ? "" : " quiet loglevel=1";
 	int n = snprintf(buf, len,
-			 "console=ttyS0 8250.nr_uarts=1 panic=-1 i8042.noaux i8042.nomux %s%s",
-			 loud ? "loglevel=7" : "quiet loglevel=1",
+			 "console=ttyS0 8250.nr_uarts=1 panic=-1 i8042.noaux i8042.nomux%s%s",
+			 level,
 			 cfg->verbose ? " agentvmm.verbose=1" : "");
 	size_t used = (size_t)n;
 
@@ -314,6 +320,14 @@ static int vm_create_memory(struct vm *vm, const char *cmdline, struct boot_cpu_
 		snprintf(err, errlen, "--mem %llu: cannot allocate guest RAM: %s",
 			 (unsigned long long)cfg->mem_mib, strerror(-r));
 		return r == -EINVAL ? r : -ENOMEM;
+	}
+	if (cfg->ksm) {
+		r = gm_mergeable(&vm->gm);
+		if (r) {
+			snprintf(err, errlen, "--ksm: madvise(MADV_MERGEABLE): %s (a kernel "
+				 "without CONFIG_KSM?)", strerror(-r));
+			return r;
+		}
 	}
 	r = kvm_map_memory(&vm->kvm, &vm->gm);
 	if (r) {

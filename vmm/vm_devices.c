@@ -4,14 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/cmdline.h"
@@ -178,14 +178,19 @@ static int vm_open_nets(struct vm *vm, char *err, size_t errlen)
 
 /*
  * Before /dev/kvm, the last of the checks made there: connect the socket of
- * every --fs. A back end that serves one front end (virtiofsd) exits when we
- * disconnect after a later error, so every other check comes first. The
+ * every --fs (waiting up to its wait= for a back end still starting). A back
+ * end that serves one front end (virtiofsd) exits when we disconnect after a
+ * later error, so every other check comes first. The
  * vhost-user handshake follows with the device (vm_add_share()).
  */
 static int vm_connect_fs(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
+	struct timespec ts;
+	uint64_t since_ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	since_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	for (unsigned i = 0; i < cfg->nr_shares; i++)
 		share_init(&vm->shares[i]);
 	vm->nr_shares = cfg->nr_shares;
@@ -193,7 +198,8 @@ static int vm_connect_fs(struct vm *vm, char *err, size_t errlen)
 		int r = 0;
 
 		if (cfg->shares[i].external)
-			r = share_connect_external(&vm->shares[i], &cfg->shares[i], err, errlen);
+			r = share_connect_external(&vm->shares[i], &cfg->shares[i], since_ms,
+						   err, errlen);
 		if (r)
 			return r;
 	}

@@ -10,7 +10,9 @@
  */
 #include <dirent.h>
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -544,9 +546,26 @@ static void test_bad_fs_without_socket_fails_2(void **state)
 
 static void test_bad_fs_nonexistent_socket_fails_2(void **state)
 {
-	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s/none.sock", tmpdir);
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s/none.sock,wait=0", tmpdir);
 	expect_usage_error(ARGS("--kernel", path_junk, "--fs", share_arg, "--", "true"),
 			   "none.sock", "No such file or directory");
+}
+
+static void test_bad_fs_wait_out_of_range_fails_2(void **state)
+{
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s/none.sock,wait=9999", tmpdir);
+	expect_usage_error(ARGS("--kernel", path_junk, "--fs", share_arg, "--", "true"),
+			   "--fs tag=store", "wait must be 0 to 3600 seconds");
+}
+
+static void test_bad_fs_socket_never_appears_fails_2(void **state)
+{
+	/* a back end that never starts: waited for (wait=1), then one line */
+	if (!e2e_kernel("bzImage"))
+		skip();
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s/never.sock,wait=1", tmpdir);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--fs", share_arg, "--", "true"),
+			   "never.sock", "No such file or directory (waited 1 s)");
 }
 
 static void test_bad_fs_tag_too_long_fails_2(void **state)
@@ -577,9 +596,9 @@ static void test_bad_fs_nobody_listening_fails_2(void **state)
 	if (!e2e_kernel("bzImage"))
 		skip();
 	share_fixtures();
-	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s", dead_sock);
+	snprintf(share_arg, sizeof(share_arg), "tag=store,socket=%s,wait=1", dead_sock);
 	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--fs", share_arg, "--", "true"),
-			   "--fs store", "Connection refused");
+			   "--fs store", "Connection refused (waited 1 s)");
 }
 
 /* ---- --net: parse errors, and tap errors inside a network namespace of our own ---- */
@@ -803,6 +822,44 @@ static void test_bad_kvm_device_missing_after_good_input_fails_2(void **state)
 	}
 }
 
+/*
+ * A --fs back end that starts after agentvmm (microvm.nix starts virtiofsd
+ * beside the VM): agentvmm waits for the socket, connects, and only then
+ * reaches the (missing) KVM device.
+ */
+static void test_fs_socket_appearing_later_is_waited_for(void **state)
+{
+	char kvm[4300], sock[4300], fs[4400];
+	pid_t child;
+	int status;
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	snprintf(kvm, sizeof(kvm), "%s/no-kvm-here", tmpdir);
+	/* in a directory of its own: expect_usage_error() counts what appears in tmpdir */
+	snprintf(sock, sizeof(sock), "%s/late", tmpdir);
+	assert_true(mkdir(sock, 0700) == 0 || errno == EEXIST);
+	snprintf(sock, sizeof(sock), "%s/late/late.sock", tmpdir);
+	snprintf(fs, sizeof(fs), "tag=late,socket=%s,wait=20", sock);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* 1.5 s late; then exit 0 once agentvmm connected (give up after 25 s) */
+		usleep(1500 * 1000);
+		int fd = listen_unix(sock);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		_exit(poll(&p, 1, 25000) == 1 && accept4(fd, NULL, NULL, SOCK_CLOEXEC) >= 0 ? 0 : 1);
+	}
+	setenv("AGENTVMM_KVM_DEVICE", kvm, 1);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--fs", fs, "--", "true"), kvm,
+			   "No such file or directory");
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	unlink(sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +901,8 @@ int main(void)
 		cmocka_unit_test(test_bad_share_given_twice_fails_2),
 		cmocka_unit_test(test_bad_fs_without_socket_fails_2),
 		cmocka_unit_test(test_bad_fs_nonexistent_socket_fails_2),
+		cmocka_unit_test(test_bad_fs_wait_out_of_range_fails_2),
+		cmocka_unit_test(test_bad_fs_socket_never_appears_fails_2),
 		cmocka_unit_test(test_bad_fs_tag_too_long_fails_2),
 		cmocka_unit_test(test_bad_share_virtiofsd_missing_fails_2),
 		cmocka_unit_test(test_bad_fs_nobody_listening_fails_2),
@@ -853,6 +912,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_bad_net_tap_busy_fails_2, net_ns_leave),
 		cmocka_unit_test_teardown(test_bad_net_no_permission_to_create_fails_2, net_ns_leave),
 		cmocka_unit_test_teardown(test_bad_kvm_device_missing_after_good_input_fails_2,
+					  kvm_override_leave),
+		cmocka_unit_test_teardown(test_fs_socket_appearing_later_is_waited_for,
 					  kvm_override_leave),
 	};
 

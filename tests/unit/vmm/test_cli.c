@@ -699,6 +699,33 @@ static void test_cli_fs_parsed(void **state)
 	assert_int_equal(parse(&a, "--kernel", "k", "--fs", cat3("socket=", "s", ",tag=t"), NULL),
 			 0);
 	assert_string_equal(a.cfg.shares[0].guest, "");
+	assert_int_equal(a.cfg.shares[0].wait_s, VM_FS_WAIT_DEFAULT_S);
+	/* a socket that does not exist yet: its back end may still be starting */
+	assert_int_equal(parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "later",
+								  ",wait=7"), NULL),
+			 0);
+	assert_int_equal(a.cfg.shares[0].wait_s, 7);
+	assert_string_equal(a.cfg.shares[0].socket, tmp_path("later"));
+}
+
+static void test_cli_ksm(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_false(a.cfg.ksm);
+	if (access("/sys/kernel/mm/ksm/run", F_OK) < 0) {
+		expect_err(&a, parse(&a, "--kernel", "k", "--ksm", NULL),
+			   "--ksm: this host's kernel has no KSM (no /sys/kernel/mm/ksm/run)");
+		return;
+	}
+	assert_int_equal(parse(&a, "--kernel", "k", "--ksm", NULL), 0);
+	assert_true(a.cfg.ksm);
+	expect_err(&a, parse(&a, "--kernel", "k", "--ksm", "--fs", "tag=t,socket=/nonexistent/s",
+			     NULL),
+		   "--ksm: not with --share or --fs (their back ends need shared guest RAM, which "
+		   "the host's KSM does not merge)");
 }
 
 static void test_cli_fs_errors(void **state)
@@ -712,10 +739,16 @@ static void test_cli_fs_errors(void **state)
 	parse(&a, "--kernel", "k", "--fs", cat3("socket=", "s", ""), NULL);
 	snprintf(want, sizeof(want), "--fs socket=%s: needs tag=T and socket=PATH", tmp_path("s"));
 	assert_string_equal(a.err, want);
-	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "nosock", ""), NULL);
-	snprintf(want, sizeof(want), "--fs tag=t,socket=%s: %s: No such file or directory",
+	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "nosock", ",wait=0"), NULL);
+	snprintf(want, sizeof(want), "--fs tag=t,socket=%s,wait=0: %s: No such file or directory",
 		 tmp_path("nosock"), tmp_path("nosock"));
 	assert_string_equal(a.err, want);
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t,socket=/s,wait=3601", NULL),
+		   "--fs tag=t,socket=/s,wait=3601: wait must be 0 to 3600 seconds");
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t,socket=/s,wait=", NULL),
+		   "--fs tag=t,socket=/s,wait=: wait must be 0 to 3600 seconds");
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t,socket=/s,wait=-1", NULL),
+		   "--fs tag=t,socket=/s,wait=-1: wait must be 0 to 3600 seconds");
 	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "f", ""), NULL);
 	snprintf(want, sizeof(want), "--fs tag=t,socket=%s: %s: not a socket", tmp_path("f"),
 		 tmp_path("f"));
@@ -728,7 +761,7 @@ static void test_cli_fs_errors(void **state)
 		   "--fs tag=a:b,socket=/s: tag must be 1 to 36 bytes of A-Z a-z 0-9 . _ -");
 	expect_err(&a, parse(&a, "--kernel", "k", "--fs", "tag=t,sock=/s", NULL),
 		   "--fs tag=t,sock=/s: unknown option 'sock=/s' (expected tag=T, socket=PATH, "
-		   "mount=/guest/path)");
+		   "mount=/guest/path, wait=SECONDS)");
 	parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "s", ",mount=rel"), NULL);
 	snprintf(want, sizeof(want), "--fs tag=t,socket=%s,mount=rel: mount path 'rel' must be "
 		 "absolute, not /, without '.', '..' or empty parts", tmp_path("s"));
@@ -1062,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_cli_share_twice_fails),
 		cmocka_unit_test(test_cli_fs_parsed),
 		cmocka_unit_test(test_cli_fs_errors),
+		cmocka_unit_test(test_cli_ksm),
 		cmocka_unit_test(test_cli_owner),
 		cmocka_unit_test(test_cli_too_many_shares_fails),
 		cmocka_unit_test(test_cli_net_full_and_minimal),

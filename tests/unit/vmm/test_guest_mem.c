@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -426,6 +427,57 @@ static void test_gm_private_no_memfd(void **state)
 	assert_null(gm.reserve);
 }
 
+/* The VmFlags line of the /proc/self/smaps entry that maps (addr). */
+static bool vma_has_flag(const void *addr, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		/* a mapping's first line; the others ("Rss:", "AnonHugePages:"...) match < 2 */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			char want[8];
+
+			snprintf(want, sizeof(want), " %s", flag);
+			found = strstr(line, want) != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void test_gm_mergeable(void **state)
+{
+	struct guest_mem gm;
+
+	(void)state;
+	/* shared (memfd) RAM: KSM never merges it, refused */
+	assert_int_equal(gm_create(&gm, SMALL_RAM, BOOT_MMIO_HOLE_GPA), 0);
+	assert_int_equal(gm_mergeable(&gm), -EINVAL);
+	gm_destroy(&gm);
+	assert_int_equal(gm_create_opts(&gm, BIG_RAM, BOOT_MMIO_HOLE_GPA, GM_PRIVATE), 0);
+	assert_false(vma_has_flag(gm.regions[1].hva, "mg"));
+	if (access("/sys/kernel/mm/ksm/run", F_OK) < 0) {
+		assert_int_equal(gm_mergeable(&gm), -EINVAL);
+	} else {
+		assert_int_equal(gm_mergeable(&gm), 0);
+		/* both regions: the low one and the one above the hole */
+		assert_true(vma_has_flag(gm.regions[0].hva, "mg"));
+		assert_true(vma_has_flag(gm.regions[1].hva + BIG_RAM - BOOT_MMIO_HOLE_GPA - 1,
+					 "mg"));
+	}
+	gm_destroy(&gm);
+}
+
 static void test_gm_private_guards_and_no_fork(void **state)
 {
 	struct guest_mem gm;
@@ -501,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_gm_create_bad_args_einval),
 		cmocka_unit_test(test_gm_create_hole_at_4g_no_overlap),
 		cmocka_unit_test(test_gm_destroy_idempotent),
+		cmocka_unit_test(test_gm_mergeable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
