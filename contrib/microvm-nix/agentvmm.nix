@@ -195,11 +195,12 @@ in
 
   canShutdown = socket != null;
 
-  # The ACPI power button; after 60 s agentvmm stops the guest by force (exit
-  # 137). `shutdown` returns at once, so wait for agentvmm itself to exit.
+  # The ACPI power button; after 120 s (inside microvm@.service's 150 s stop
+  # timeout) agentvmm stops the guest by force (exit 137). `shutdown`
+  # returns at once, so wait for agentvmm itself to exit.
   shutdownCommand =
     if socket != null then ''
-      ${bin} ctl ${escape socket} shutdown --timeout-ms 60000 || ${bin} ctl ${escape socket} kill
+      ${bin} ctl ${escape socket} shutdown --timeout-ms 120000 || ${bin} ctl ${escape socket} kill
       ${pkgs.util-linux}/bin/waitpid $MAINPID
     ''
     else throw "Cannot shutdown without socket";

@@ -85,10 +85,13 @@ done
 # programs count 90.
 weight() {
 	case ${1##*/} in
+	test_e2e_microvm) echo 500 ;; # two boots of an 8-vCPU VM to systemd and back
+	test_e2e_stage2) echo 225 ;;
 	test_e2e_net) echo 180 ;;
-	test_e2e_faults | test_e2e_stage2) echo 165 ;;
+	test_e2e_faults) echo 165 ;;
 	test_e2e_session) echo 120 ;;
-	test_e2e_boot | test_e2e_share) echo 80 ;;
+	test_e2e_boot) echo 95 ;;
+	test_e2e_share) echo 80 ;;
 	test_e2e_soak | test_e2e_disk | test_e2e_generic) echo 70 ;;
 	test_e2e_hostile) echo 55 ;;
 	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;

@@ -126,7 +126,7 @@ check_argv post "$AV" --cpus 8 --mem 4096 --kernel "$KERNEL" --initrd "$INITRD" 
 	--net tap=microvm4,mac=02:00:00:00:00:05,queues=8
 check_text post.preStart ""
 check_text post.shutdownCommand \
-	"$AV ctl control.socket shutdown --timeout-ms 60000 || $AV ctl control.socket kill
+	"$AV ctl control.socket shutdown --timeout-ms 120000 || $AV ctl control.socket kill
 $S-util-linux-2.40.2-bin/bin/waitpid \$MAINPID"
 check_json post.supportsNotifySocket false
 check_json post.tapMultiQueue true
@@ -169,7 +169,7 @@ if [ -n \"\${NOTIFY_SOCKET:-}\" ]; then
   $S-socat-1.8.0.1/bin/socat -t0 -T0.2 UNIX-LISTEN:notify.vsock_8888,fork UNIX-SENDTO:\$NOTIFY_SOCKET &
 fi"
 check_text notify.shutdownCommand \
-	"$AVDEV ctl agent.sock shutdown --timeout-ms 60000 || $AVDEV ctl agent.sock kill
+	"$AVDEV ctl agent.sock shutdown --timeout-ms 120000 || $AVDEV ctl agent.sock kill
 $S-util-linux-2.40.2-bin/bin/waitpid \$MAINPID"
 check_json notify.supportsNotifySocket true
 check_json notify.tapMultiQueue true
@@ -199,7 +199,7 @@ want_s=$(printf '%s\n' /opt/av/agentvmm --cpus 8 --mem 4096 --kernel /k/vmlinux 
 got_s=$("$here/runner-argv.sh" post /opt/av/agentvmm /k/vmlinux /w/initrd.cpio /nix/store/x-sys/init \
 	/w/var.img 2>&1)
 if [ "$got_s" = "$want_s" ]; then ok "runner-argv.sh post"; else fail "runner-argv.sh post: $got_s"; fi
-want_s="/opt/av/agentvmm ctl control.socket shutdown --timeout-ms 60000 || /opt/av/agentvmm ctl control.socket kill
+want_s="/opt/av/agentvmm ctl control.socket shutdown --timeout-ms 120000 || /opt/av/agentvmm ctl control.socket kill
 waitpid \$MAINPID"
 got_s=$("$here/runner-argv.sh" shutdown /opt/av/agentvmm 2>&1)
 if [ "$got_s" = "$want_s" ]; then ok "runner-argv.sh shutdown"; else fail "runner-argv.sh shutdown: $got_s"; fi
