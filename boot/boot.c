@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "boot/initrd.h"
 #include "boot/layout.h"
 #include "boot/pvh.h"
+#include "boot/smbios.h"
 
 #define HDRS_OFF 0x202           /* "HdrS" in a bzImage (Documentation/arch/x86/boot.rst) */
 #define KVER_PTR_OFF 0x20e       /* setup_header.kernel_version: string at this value + 0x200 */
@@ -222,6 +224,29 @@ static int boot_write_reset_stub(const struct guest_mem *gm)
 	return gm_write(gm, BOOT_RESET_VECTOR_GPA, stub, sizeof(stub));
 }
 
+/* SMBIOS (boot/smbios.h) with a random version 4 UUID (RFC 4122 §4.4): one per VM. */
+static int boot_smbios(const struct guest_mem *gm, const struct boot_config *cfg,
+		       struct boot_info *info, char *err, size_t errlen)
+{
+	struct smbios_config sc = {
+		.oem = cfg->oem_strings,
+		.nr_oem = cfg->nr_oem_strings,
+		.version = cfg->version ? cfg->version : "0",
+	};
+	int ret = 0;
+
+	if (getrandom(sc.uuid, sizeof(sc.uuid), 0) != (ssize_t)sizeof(sc.uuid))
+		ret = -errno;
+	sc.uuid[6] = (uint8_t)((sc.uuid[6] & 0x0f) | 0x40); /* version 4: random */
+	sc.uuid[8] = (uint8_t)((sc.uuid[8] & 0x3f) | 0x80); /* variant 10x: RFC 4122 */
+	if (!ret)
+		ret = smbios_build(gm, &sc, &info->smbios_len);
+	if (ret)
+		snprintf(err, errlen, "SMBIOS tables (%u OEM strings): %s", cfg->nr_oem_strings,
+			 strerror(-ret));
+	return ret;
+}
+
 int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
 	       struct boot_cpu_state *cpu, struct boot_info *info, char *err, size_t errlen)
 {
@@ -262,6 +287,9 @@ int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,
 		goto out_close;
 	}
 	info->rsdp_gpa = bc.rsdp;
+	ret = boot_smbios(gm, cfg, info, err, errlen);
+	if (ret)
+		goto out_close;
 
 	if (info->kind == BOOT_KIND_BZIMAGE)
 		ret = boot_bzimage(gm, cfg, &kf, &bc, cpu, info, err, errlen);

@@ -49,6 +49,9 @@ struct boot_config {
 	const char *cmdline;     /* full kernel command line, NUL-terminated; NULL: empty */
 	unsigned nr_cpus;
 	bool pci;                /* describe the PCI host bridge in ACPI (MCFG + SSDT) */
+	const char *version;     /* agentvmm's version, in SMBIOS types 0 and 1; NULL: "0" */
+	const char *const *oem_strings; /* SMBIOS type 11 strings (boot/smbios.h) */
+	unsigned nr_oem_strings;
 };
 
 /* What boot_setup() did, for logs and benchmarks. */
@@ -58,6 +61,7 @@ struct boot_info {
 	gpa_t initrd_gpa;
 	uint64_t initrd_len;
 	gpa_t rsdp_gpa;
+	size_t smbios_len;     /* SMBIOS structure table bytes at BOOT_SMBIOS_TABLE_GPA */
 	gpa_t entry;           /* first guest instruction (cpu->rip) */
 };
 
@@ -67,8 +71,8 @@ struct boot_info {
 /*
  * boot_setup() - load the kernel (bzImage or PVH ELF, detected from its
  * contents), the initrd and the command line into (gm); write boot_params or
- * hvm_start_info, e820, ACPI tables, GDT and page tables; fill (cpu) for the
- * boot vCPU and (info).
+ * hvm_start_info, e820, ACPI and SMBIOS tables (a random system UUID per
+ * call), GDT and page tables; fill (cpu) for the boot vCPU and (info).
  * bzImage: 64-bit entry at load + 0x200, long mode, identity paging, %rsi =
  * BOOT_ZERO_PAGE_GPA. PVH: 32-bit protected mode, paging off, %ebx =
  * BOOT_PVH_INFO_GPA.
@@ -76,7 +80,7 @@ struct boot_info {
  * problem (not a kernel, truncated, unsupported protocol, not 64-bit capable,
  * ELF without a PVH note, ELF segment outside RAM, cmdline too long, initrd
  * too big); -ENOENT/-EACCES/... from opening files, also with (err); other
- * -errno (ACPI, guest RAM too small) with (err).
+ * -errno (ACPI, SMBIOS: smbios_build(), guest RAM too small) with (err).
  * Context: setup, single thread.
  */
 int boot_setup(const struct guest_mem *gm, const struct boot_config *cfg,

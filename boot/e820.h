@@ -7,7 +7,8 @@
  * R1 = [4 GiB, 4 GiB + high_len):
  *
  *   [0, BOOT_EBDA_GPA)               RAM       IVT, GDT, zero page, page tables, cmdline
- *   [BOOT_EBDA_GPA, 1 MiB)           reserved  EBDA, ACPI tables at BOOT_ACPI_GPA
+ *   [BOOT_EBDA_GPA, 1 MiB)           reserved  EBDA, ACPI tables at BOOT_ACPI_GPA, SMBIOS
+ *                                              at BOOT_SMBIOS_EP_GPA (boot/smbios.h)
  *   [1 MiB, low_end)                 RAM       kernel, initrd
  *   [4 GiB, 4 GiB + high_len)        RAM       only when --mem exceeds the hole
  *

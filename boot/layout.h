@@ -16,7 +16,11 @@
  *   0x0000_b000 .. 0x0000_efff  4 page directories, 2 MiB pages, identity map 0..4 GiB
  *   0x0002_0000 .. 0x0002_ffff  kernel command line (BOOT_CMDLINE_GPA)
  *   0x0009_fc00                 end of low RAM as reported in e820 (EBDA starts here)
- *   0x000e_0000 .. 0x000f_efff  ACPI tables, RSDP first (BOOT_ACPI_GPA); e820 reserved
+ *   0x000e_0000 .. 0x000e_ffff  ACPI tables, RSDP first (BOOT_ACPI_GPA); e820 reserved
+ *   0x000f_0000 .. 0x000f_efff  SMBIOS 3.0: 64-bit entry point at 0xf0000 (where Linux
+ *                               scans for "_SM3_" without EFI), then the structure
+ *                               table at 0xf0020 (BOOT_SMBIOS_*, boot/smbios.h);
+ *                               e820 reserved
  *   0x000f_fff0                 reset stub: writes the ACPI reset register, so a
  *                               kernel that reboots through the BIOS (no BIOS
  *                               here) still ends the VM (BOOT_RESET_VECTOR_GPA)
@@ -66,7 +70,15 @@
 #define BOOT_CMDLINE_MAX 0x10000ULL /* our buffer; the kernel's own limit is smaller */
 #define BOOT_EBDA_GPA 0x9fc00ULL
 #define BOOT_ACPI_GPA 0xe0000ULL
-#define BOOT_ACPI_MAX 0x1f000ULL /* up to 0xff000 */
+#define BOOT_ACPI_MAX 0x10000ULL /* up to 0xf0000; 255 vCPUs need under 8 KiB */
+/*
+ * SMBIOS: the entry point where Linux's dmi_scan_machine() looks on a non-EFI
+ * boot (16-byte steps through 0xf0000..0xfffff), the structure table after it,
+ * both inside the e820 hole below 1 MiB that both boot paths reserve.
+ */
+#define BOOT_SMBIOS_EP_GPA 0xf0000ULL
+#define BOOT_SMBIOS_TABLE_GPA 0xf0020ULL /* after the 24-byte entry point */
+#define BOOT_SMBIOS_END 0xff000ULL       /* the page of the reset stub stays apart */
 #define BOOT_RESET_VECTOR_GPA 0xffff0ULL /* F000:FFF0, where a "BIOS reboot" jumps */
 #define BOOT_HIGH_RAM_GPA 0x100000ULL
 #define BOOT_KERNEL_GPA 0x1000000ULL
@@ -124,7 +136,14 @@ _Static_assert(BOOT_PVH_MODLIST_GPA + 32 <= BOOT_ZERO_PAGE_GPA, "PVH modlist ove
 _Static_assert(BOOT_ZERO_PAGE_GPA + 0x1000 <= BOOT_STACK_GPA, "zero page overlaps stack");
 _Static_assert(BOOT_PD_GPA + 4 * 0x1000 <= BOOT_CMDLINE_GPA, "page tables overlap cmdline");
 _Static_assert(BOOT_CMDLINE_GPA + BOOT_CMDLINE_MAX <= BOOT_EBDA_GPA, "cmdline overlaps EBDA");
-_Static_assert(BOOT_ACPI_GPA + BOOT_ACPI_MAX <= BOOT_RESET_VECTOR_GPA, "ACPI overlaps reset stub");
+_Static_assert(BOOT_ACPI_GPA + BOOT_ACPI_MAX <= BOOT_SMBIOS_EP_GPA, "ACPI overlaps SMBIOS");
+_Static_assert(BOOT_SMBIOS_EP_GPA >= 0xf0000 && BOOT_SMBIOS_EP_GPA % 16 == 0,
+	       "SMBIOS entry point outside Linux's 16-byte scan of 0xf0000..0xfffff");
+_Static_assert(BOOT_SMBIOS_EP_GPA + 24 <= BOOT_SMBIOS_TABLE_GPA, "SMBIOS entry point overlaps it");
+_Static_assert(BOOT_SMBIOS_TABLE_GPA < BOOT_SMBIOS_END, "SMBIOS table window empty");
+_Static_assert(BOOT_SMBIOS_END <= BOOT_RESET_VECTOR_GPA, "SMBIOS overlaps reset stub");
+_Static_assert(BOOT_EBDA_GPA <= BOOT_ACPI_GPA && BOOT_SMBIOS_END <= BOOT_HIGH_RAM_GPA,
+	       "firmware tables outside the e820 reserved range [EBDA, 1 MiB)");
 _Static_assert(BOOT_RESET_VECTOR_GPA + 16 <= BOOT_HIGH_RAM_GPA, "reset stub overlaps high RAM");
 _Static_assert(BOOT_PCI_ECAM_GPA + BOOT_PCI_ECAM_SIZE <= BOOT_IOAPIC_GPA, "ECAM overlaps IOAPIC");
 

@@ -18,7 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/smbios.h"
+#include "vmm/cli_net.h"
 #include "vmm/config_json.h"
+#include "vmm/oem.h"
 
 #define CLI_MIN_MEM_MIB 16
 #define CLI_MAX_VERBOSE 3
@@ -54,10 +57,14 @@ static const char usage[] =
 	"  --fs tag=T,socket=S[,mount=DIR][,wait=SECONDS]\n"
 	"                      attach a virtiofsd someone else runs (mount it at DIR);\n"
 	"                      waits up to SECONDS (default 60) for its socket\n"
-	"  --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]\n"
+	"  --net tap=NAME|fd=N[:N...][,queues=N][,mac=MAC][,ip=A.B.C.D/N]\n"
+	"        [,gw=A.B.C.D][,dns=A.B.C.D]\n"
 	"                      attach a virtio-net NIC on tap NAME (created, and\n"
 	"                      removed at exit, when it does not exist and agentvmm\n"
-	"                      has CAP_NET_ADMIN); ip= makes guest-init configure it\n"
+	"                      has CAP_NET_ADMIN), or on tap/macvtap fds agentvmm\n"
+	"                      inherited (one per queue pair); queues=N (1-16): N\n"
+	"                      queue pairs (a multi_queue tap when N > 1); ip=\n"
+	"                      makes guest-init configure it\n"
 	"  --vsock cid=N,socket=PATH\n"
 	"                      a virtio-vsock device with guest CID N (3 or more):\n"
 	"                      host programs reach guest port P through the UNIX\n"
@@ -92,6 +99,16 @@ static const char usage[] =
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --ksm               let the host's KSM merge identical guest pages\n"
 	"                      (MADV_MERGEABLE; not with --share or --fs)\n"
+	"  --oem-string STR    an SMBIOS type 11 OEM string for the guest\n"
+	"                      (/sys/firmware/dmi/entries/11-0); repeatable\n"
+	"  --set-credential NAME:VALUE\n"
+	"                      a systemd credential for the guest's systemd (OEM\n"
+	"                      string io.systemd.credential:NAME=VALUE); repeatable\n"
+	"  --load-credential NAME:PATH\n"
+	"                      the same with file PATH's bytes (base64, as\n"
+	"                      io.systemd.credential.binary:NAME=...); repeatable.\n"
+	"                      OEM strings: at most 255, 48 KiB together, a file\n"
+	"                      at most 32 KiB\n"
 	"  --shutdown-timeout SECONDS\n"
 	"                      on SIGTERM, SIGINT or SIGHUP press the guest's power\n"
 	"                      button and wait this long for a clean shutdown before\n"
@@ -402,181 +419,6 @@ static int cli_owner(struct vm_config *cfg, const char *arg, char *err, size_t e
 bad:
 	snprintf(err, errlen, "--owner %s: expected UID:GID (numbers)", arg);
 	return -EINVAL;
-}
-
-/* A tap name the kernel takes: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
-static bool ifname_ok(const char *t, size_t n)
-{
-	if (n == 0 || n >= VM_IFNAME_MAX || (n == 1 && t[0] == '.') ||
-	    (n == 2 && t[0] == '.' && t[1] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= ' ' || t[i] == '/' || t[i] == ':' || t[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* "02:00:00:00:00:05": six pairs of hex digits split by ':', unicast. */
-int cli_parse_mac(const char *s, size_t n, uint8_t mac[6])
-{
-	static const char hex[] = "0123456789abcdef0123456789ABCDEF";
-
-	if (n != 17)
-		return -EINVAL;
-	for (unsigned i = 0; i < 6; i++) {
-		const char *h = strchr(hex, s[3 * i]), *l = strchr(hex, s[3 * i + 1]);
-
-		if (!s[3 * i] || !s[3 * i + 1] || !h || !l || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(((h - hex) % 16) << 4 | (l - hex) % 16);
-	}
-	if (mac[0] & 1)
-		return -EINVAL; /* multicast / broadcast cannot be a NIC's address */
-	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-		return -EINVAL;
-	return 0;
-}
-
-/*
- * An IPv4 address "A.B.C.D" (strict dotted quad, inet_pton) or, with
- * (prefix) non-NULL, "A.B.C.D/N" with N in 1..32, into canonical text (out).
- */
-int cli_parse_ipv4(const char *s, size_t n, bool prefix, char *out, size_t outlen)
-{
-	char buf[32];
-	const char *slash;
-	struct in_addr a;
-	uint64_t p = 32;
-
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	slash = strchr(buf, '/');
-	if (prefix != !!slash)
-		return -EINVAL;
-	if (slash) {
-		buf[slash - buf] = 0;
-		if (parse_u64(slash + 1, &p) || p < 1 || p > 32 || strlen(slash + 1) > 2)
-			return -EINVAL;
-	}
-	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0)
-		return -EINVAL;
-	inet_ntop(AF_INET, &a, buf, sizeof(buf));
-	if (prefix)
-		snprintf(out, outlen, "%s/%u", buf, (unsigned)p);
-	else
-		snprintf(out, outlen, "%s", buf);
-	return 0;
-}
-
-/* The default MAC: 02 (locally administered, unicast) + 40 bits of FNV-1a of the tap name. */
-void cli_default_mac(const char *tap, uint8_t mac[6])
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const char *c = tap; *c; c++)
-		h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
-	mac[0] = 0x02;
-	for (unsigned i = 1; i < 6; i++)
-		mac[i] = (uint8_t)(h >> (8 * (i - 1)));
-}
-
-#define NET_USAGE "expected tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]"
-
-/* One "key=value" of --net (p, n) into (d). */
-static int cli_net_item(const char *arg, const char *p, size_t n, struct vm_net *d,
-			bool *mac_set, char *err, size_t errlen)
-{
-	if (n >= 4 && !strncmp(p, "tap=", 4)) {
-		if (!ifname_ok(p + 4, n - 4)) {
-			snprintf(err, errlen, "--net %s: tap name must be 1 to %d bytes without '/', "
-				 "':' or spaces", arg, VM_IFNAME_MAX - 1);
-			return -EINVAL;
-		}
-		memcpy(d->tap, p + 4, n - 4);
-		d->tap[n - 4] = 0;
-	} else if (n >= 4 && !strncmp(p, "mac=", 4)) {
-		if (cli_parse_mac(p + 4, n - 4, d->mac)) {
-			snprintf(err, errlen, "--net %s: malformed MAC address '%.*s' (expected a "
-				 "unicast address like 02:00:00:00:00:01)", arg, (int)(n - 4), p + 4);
-			return -EINVAL;
-		}
-		*mac_set = true;
-	} else if (n >= 3 && !strncmp(p, "ip=", 3)) {
-		if (cli_parse_ipv4(p + 3, n - 3, true, d->ip, sizeof(d->ip))) {
-			snprintf(err, errlen, "--net %s: malformed address '%.*s' (expected "
-				 "A.B.C.D/N, N from 1 to 32)", arg, (int)(n - 3), p + 3);
-			return -EINVAL;
-		}
-	} else if (n >= 3 && (!strncmp(p, "gw=", 3) || !strncmp(p, "dns=", 4))) {
-		bool gw = p[0] == 'g';
-		size_t k = gw ? 3 : 4;
-
-		if (cli_parse_ipv4(p + k, n - k, false, gw ? d->gw : d->dns, sizeof(d->gw))) {
-			snprintf(err, errlen, "--net %s: malformed address '%.*s' (expected A.B.C.D)",
-				 arg, (int)(n - k), p + k);
-			return -EINVAL;
-		}
-	} else {
-		snprintf(err, errlen, "--net %s: unknown option '%.*s' (" NET_USAGE ")", arg, (int)n, p);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D] */
-static int cli_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
-{
-	struct vm_net *d;
-	bool mac_set = false;
-	const char *p, *end;
-
-	if (cfg->nr_nets >= VM_MAX_NETS) {
-		snprintf(err, errlen, "--net %s: at most %d network devices", arg, VM_MAX_NETS);
-		return -EINVAL;
-	}
-	d = &cfg->nets[cfg->nr_nets];
-	memset(d, 0, sizeof(*d));
-	for (p = arg; *p; p = *end ? end + 1 : end) {
-		end = p + strcspn(p, ",");
-		int r = cli_net_item(arg, p, (size_t)(end - p), d, &mac_set, err, errlen);
-
-		if (r)
-			return r;
-	}
-	if (!d->tap[0]) {
-		snprintf(err, errlen, "--net %s: " NET_USAGE, arg);
-		return -EINVAL;
-	}
-	if ((d->gw[0] || d->dns[0]) && !d->ip[0]) {
-		snprintf(err, errlen, "--net %s: gw= and dns= need ip=", arg);
-		return -EINVAL;
-	}
-	if (!mac_set)
-		cli_default_mac(d->tap, d->mac);
-	cfg->nr_nets++;
-	return 0;
-}
-
-/* After all options: no tap or MAC given twice. */
-static int cli_check_nets(const struct vm_config *cfg, char *err, size_t errlen)
-{
-	for (unsigned i = 0; i < cfg->nr_nets; i++) {
-		for (unsigned j = 0; j < i; j++) {
-			const struct vm_net *a = &cfg->nets[i], *b = &cfg->nets[j];
-
-			if (!strcmp(a->tap, b->tap)) {
-				snprintf(err, errlen, "--net tap=%s: tap used twice", a->tap);
-				return -EINVAL;
-			}
-			if (!memcmp(a->mac, b->mac, sizeof(a->mac))) {
-				snprintf(err, errlen, "--net tap=%s: MAC address used twice", a->tap);
-				return -EINVAL;
-			}
-		}
-	}
-	return 0;
 }
 
 /* After all options: no share directory or guest path given twice, none on a --disk mount. */
@@ -962,6 +804,80 @@ static int set_init(struct vm_config *cfg, const char *arg, char *err, size_t er
 	return cli_init(arg, cfg, err, errlen);
 }
 
+/* --oem-string STR: a type 11 string as is (vmm/oem.h); bounds of boot/smbios.h. */
+static int set_oem_string(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!arg[0]) {
+		snprintf(err, errlen, "--oem-string: must not be empty (SMBIOS ends its strings "
+			 "at an empty one)");
+		return -EINVAL;
+	}
+	if (strlen(arg) >= SMBIOS_OEM_MAX_BYTES) {
+		snprintf(err, errlen, "--oem-string %.32s...: longer than the %d bytes all OEM "
+			 "strings may have together", arg, SMBIOS_OEM_MAX_BYTES - 1);
+		return -EINVAL;
+	}
+	if (cfg->nr_oem_strings >= VM_MAX_OEM_STRINGS) {
+		snprintf(err, errlen, "--oem-string %.32s: more than %d", arg, VM_MAX_OEM_STRINGS);
+		return -EINVAL;
+	}
+	cfg->oem_strings[cfg->nr_oem_strings++] = arg;
+	return 0;
+}
+
+/*
+ * NAME:REST of --set-credential or --load-credential (opt): NAME as systemd
+ * takes it (oem_cred_name_valid()); (what) names REST in the message.
+ */
+static int cred_arg(const char *opt, const char *what, const char *arg, unsigned nr,
+		    char *err, size_t errlen)
+{
+	size_t n = strcspn(arg, ":");
+
+	if (!arg[n] || (!strcmp(what, "PATH") && !arg[n + 1])) {
+		snprintf(err, errlen, "%s %.64s: expected NAME:%s", opt, arg, what);
+		return -EINVAL;
+	}
+	if (!oem_cred_name_valid(arg, n)) {
+		snprintf(err, errlen, "%s %.64s: credential name '%.*s' is not valid (1 to %d "
+			 "printable ASCII characters, not . or .., no '/', ':' or '=')", opt, arg,
+			 (int)MIN(n, (size_t)64), arg, OEM_CRED_NAME_MAX);
+		return -EINVAL;
+	}
+	if (nr >= VM_MAX_OEM_STRINGS) {
+		snprintf(err, errlen, "%s %.64s: more than %d", opt, arg, VM_MAX_OEM_STRINGS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --set-credential NAME:VALUE -> "io.systemd.credential:NAME=VALUE" (vmm/oem.h) */
+static int set_credential(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int r = cred_arg("--set-credential", "VALUE", arg, cfg->nr_set_creds, err, errlen);
+
+	if (r)
+		return r;
+	/* the string is the prefix, NAME=VALUE and its NUL */
+	if (strlen(OEM_CRED_PREFIX) + strlen(arg) + 1 > SMBIOS_OEM_MAX_BYTES) {
+		snprintf(err, errlen, "--set-credential %.32s...: longer than the %d bytes all OEM "
+			 "strings may have together", arg, SMBIOS_OEM_MAX_BYTES - 1);
+		return -EINVAL;
+	}
+	cfg->set_creds[cfg->nr_set_creds++] = arg;
+	return 0;
+}
+
+/* --load-credential NAME:PATH: PATH is read before /dev/kvm (oem_strings_build()). */
+static int load_credential(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	int r = cred_arg("--load-credential", "PATH", arg, cfg->nr_load_creds, err, errlen);
+
+	if (!r)
+		cfg->load_creds[cfg->nr_load_creds++] = arg;
+	return r;
+}
+
 #define STR_OPT(n, field) { n, CLI_STR, NULL, offsetof(struct vm_config, field), CLI_NO_LIST }
 
 /* Every VM option: the flag name is also the config-file key and avm_config_set() name. */
@@ -995,6 +911,9 @@ static const struct cli_opt opts[] = {
 	{ "no-seccomp", CLI_BOOL, set_no_seccomp, 0, CLI_NO_LIST },
 	{ "keep-caps", CLI_BOOL, set_keep_caps, 0, CLI_NO_LIST },
 	{ "ksm", CLI_BOOL, set_ksm, 0, CLI_NO_LIST },
+	{ "oem-string", CLI_LIST, set_oem_string, 0, CLI_LIST_OEM_STRINGS },
+	{ "set-credential", CLI_LIST, set_credential, 0, CLI_LIST_SET_CREDS },
+	{ "load-credential", CLI_LIST, load_credential, 0, CLI_LIST_LOAD_CREDS },
 };
 
 const struct cli_opt *cli_opt_find(const char *name)
@@ -1028,7 +947,17 @@ void cli_list_clear(struct vm_config *cfg, enum cli_list list)
 	case CLI_LIST_ENV:
 		cfg->nr_env = 0;
 		break;
+	case CLI_LIST_OEM_STRINGS:
+		cfg->nr_oem_strings = 0;
+		break;
+	case CLI_LIST_SET_CREDS:
+		cfg->nr_set_creds = 0;
+		break;
+	case CLI_LIST_LOAD_CREDS:
+		cfg->nr_load_creds = 0;
+		break;
 	case CLI_NO_LIST:
+	case CLI_LIST_NR:
 		break;
 	}
 }
@@ -1058,6 +987,50 @@ int cli_set(struct vm_config *cfg, const char *name, const char *arg, char *err,
 	return cli_opt_apply(o, cfg, arg, err, errlen);
 }
 
+/* The same NAME in two credential options: systemd would keep the first silently. */
+static const char *cred_dup(const struct vm_config *cfg)
+{
+	const char *all[2 * VM_MAX_OEM_STRINGS];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->nr_set_creds; i++)
+		all[n++] = cfg->set_creds[i];
+	for (unsigned i = 0; i < cfg->nr_load_creds; i++)
+		all[n++] = cfg->load_creds[i];
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = 0; j < i; j++) {
+			size_t len = strcspn(all[i], ":");
+
+			if (len == strcspn(all[j], ":") && !strncmp(all[i], all[j], len))
+				return all[i];
+		}
+	return NULL;
+}
+
+/* SMBIOS OEM strings (vmm/oem.h): their number, unique credential names, a kernel. */
+static int cli_check_oem(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	unsigned n = cfg->nr_oem_strings + cfg->nr_set_creds + cfg->nr_load_creds;
+	const char *dup = cred_dup(cfg);
+
+	if (n && cfg->raw_image) {
+		snprintf(err, errlen, "--oem-string, --set-credential and --load-credential need "
+			 "a kernel (not with --raw-image)");
+		return -EINVAL;
+	}
+	if (n > VM_MAX_OEM_STRINGS) {
+		snprintf(err, errlen, "--oem-string, --set-credential, --load-credential: %u SMBIOS "
+			 "OEM strings, more than %d", n, VM_MAX_OEM_STRINGS);
+		return -EINVAL;
+	}
+	if (dup) {
+		snprintf(err, errlen, "credential '%.*s' given twice (--set-credential, "
+			 "--load-credential)", (int)MIN(strcspn(dup, ":"), (size_t)64), dup);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int r;
@@ -1073,6 +1046,8 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	r = cli_check_nets(cfg, err, errlen);
+	if (!r)
+		r = cli_check_oem(cfg, err, errlen);
 	if (r)
 		return r;
 	return cli_check_shares(cfg, err, errlen);
@@ -1122,7 +1097,7 @@ static int parse_argv(int argc, char **argv, struct vm_config *cfg, enum cli_act
 		      char *err, size_t errlen)
 {
 	struct option lo[ARRAY_SIZE(opts) + 4];
-	bool cleared[CLI_LIST_API_UIDS + 1] = { false }, early;
+	bool cleared[CLI_LIST_NR] = { false }, early;
 	const char *config;
 	int opt, r, cur;
 

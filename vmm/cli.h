@@ -12,6 +12,7 @@
 
 #include "vmm/compiler.h"
 #include "vmm/config.h"
+#include "vmm/cli_net.h" /* --net: cli_parse_mac(), cli_parse_ipv4()... */
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
@@ -26,7 +27,8 @@ enum cli_type {
 
 /* The list a repeatable option appends to (--share and --fs fill one list). */
 enum cli_list { CLI_NO_LIST, CLI_LIST_DISKS, CLI_LIST_SHARES, CLI_LIST_NETS, CLI_LIST_API_UIDS,
-		CLI_LIST_ENV };
+		CLI_LIST_ENV, CLI_LIST_OEM_STRINGS, CLI_LIST_SET_CREDS, CLI_LIST_LOAD_CREDS,
+		CLI_LIST_NR /* the count, not a list */ };
 
 /*
  * One VM option. (name) is the long flag without "--", the config-file key and
@@ -92,22 +94,6 @@ int cli_parse_args(int argc, char **argv, struct vm_config *cfg, enum cli_action
  */
 int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action, char *err,
 	      size_t errlen) __must_check;
-
-/*
- * cli_parse_mac() - (s, n) as six ':'-separated hex pairs into (mac); a
- * multicast or all-zero address is refused. Return: 0 or -EINVAL. Context: pure.
- */
-int cli_parse_mac(const char *s, size_t n, uint8_t mac[6]) __must_check;
-
-/*
- * cli_parse_ipv4() - (s, n) as a strict dotted quad, with (prefix) followed by
- * "/N" (N 1..32), written back canonically into (out). 0.0.0.0 is refused.
- * Return: 0 or -EINVAL. Context: pure.
- */
-int cli_parse_ipv4(const char *s, size_t n, bool prefix, char *out, size_t outlen) __must_check;
-
-/* cli_default_mac() - 02:xx:..: from a hash of (tap): stable per name, locally administered. */
-void cli_default_mac(const char *tap, uint8_t mac[6]);
 
 /* cli_usage() - the --help text. */
 const char *cli_usage(void);

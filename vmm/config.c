@@ -93,6 +93,12 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 		r = keep_str(dst, strs[i]);
 	for (unsigned i = 0; i < src->nr_env && !r; i++)
 		r = keep_str(dst, &dst->env[i]);
+	for (unsigned i = 0; i < src->nr_oem_strings && !r; i++)
+		r = keep_str(dst, &dst->oem_strings[i]);
+	for (unsigned i = 0; i < src->nr_set_creds && !r; i++)
+		r = keep_str(dst, &dst->set_creds[i]);
+	for (unsigned i = 0; i < src->nr_load_creds && !r; i++)
+		r = keep_str(dst, &dst->load_creds[i]);
 	if (!r)
 		r = config_set_argv(dst, src->argc, (const char *const *)src->argv);
 	if (r)

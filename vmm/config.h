@@ -24,9 +24,13 @@
 #define VM_TAG_MAX 36             /* virtio_fs_config.tag (virtio 1.2 §5.11.4) */
 #define VM_SOCK_MAX 108           /* sockaddr_un.sun_path */
 #define VM_MAX_NETS 8
+#define VM_NET_MAX_QUEUES 16      /* queue pairs of one --net (VNET_MAX_PAIRS) */
+#define VM_NET_MAX_ALL_QUEUES 32  /* of all --net together: MSI-X vectors, loop watches */
 #define VM_IFNAME_MAX 16          /* IFNAMSIZ, NUL included */
 #define VM_MAX_API_UIDS 16        /* --api-allow-uid (CTL_MAX_ALLOWED_UIDS) */
 #define VM_MAX_ENV 256            /* --env entries */
+/* --oem-string, --set-credential, --load-credential together (SMBIOS_OEM_MAX_STRINGS) */
+#define VM_MAX_OEM_STRINGS 255
 #define VM_INIT_MAX 1024          /* --init path bytes, NUL included (GI_CMDLINE_INIT_MAX) */
 /* --console-limit MIB: a console file's size limit (vmm/console.h); 0 in the config = default */
 #define VM_CONSOLE_LIMIT_DEFAULT_MIB 64
@@ -59,12 +63,16 @@ struct vm_share {
 #define VM_FS_WAIT_MAX_S 3600
 
 /*
- * --net tap=NAME[,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]: a
- * virtio-net device on tap NAME; the addresses are what guest-init configures
- * (kept as the canonical dotted text; "" = not given).
+ * --net tap=NAME|fd=A[:B...][,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]:
+ * a virtio-net device of N queue pairs on tap NAME (opened N times), or on
+ * tap/macvtap fds inherited from the parent, one per pair; the addresses are
+ * what guest-init configures (kept as the canonical dotted text; "" = not given).
  */
 struct vm_net {
-	char tap[VM_IFNAME_MAX];
+	char tap[VM_IFNAME_MAX];  /* "" with fd= */
+	unsigned queues;          /* queue pairs, 1..VM_NET_MAX_QUEUES (fd=: the fd count) */
+	unsigned nr_fds;          /* fd=: how many; 0 with tap= */
+	int fds[VM_NET_MAX_QUEUES]; /* fd=: the process's descriptors, 3 or more */
 	uint8_t mac[6];           /* given, or derived from the tap name (locally administered) */
 	char ip[20];              /* "A.B.C.D/N" */
 	char gw[16];
@@ -125,6 +133,13 @@ struct vm_config {
 	const char *env[VM_MAX_ENV]; /* --env NAME=VALUE, the command's environment */
 	const char *cwd;          /* --cwd: the command's working directory (absolute) */
 	const char *user;         /* --user UID[:GID]: the command's ids */
+	/* SMBIOS type 11 strings (vmm/oem.h), each list as given */
+	unsigned nr_oem_strings;
+	const char *oem_strings[VM_MAX_OEM_STRINGS]; /* --oem-string STR */
+	unsigned nr_set_creds;
+	const char *set_creds[VM_MAX_OEM_STRINGS];   /* --set-credential NAME:VALUE */
+	unsigned nr_load_creds;
+	const char *load_creds[VM_MAX_OEM_STRINGS];  /* --load-credential NAME:PATH */
 	/* strings this config owns (config_keep), freed by config_fini */
 	char **owned;
 	unsigned nr_owned, cap_owned;

@@ -387,6 +387,8 @@ static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu
 		if (!r)
 			r = add_main_open(ctx);
 	} else if (!r) {
+		/* virtio-net: a tap queue attached or detached at activate or VQ_PAIRS_SET */
+		req[n++] = TUNSETQUEUE;
 		r = add_list(ctx, sys_device, ARRAY_SIZE(sys_device));
 	}
 	if (!r)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agentvmm.h"
 #include "boot/cmdline.h"
 #include "boot/layout.h"
 #include "devices/platform.h"
@@ -342,8 +343,13 @@ static int vm_create_memory(struct vm *vm, const char *cmdline, struct boot_cpu_
 		.cmdline = cmdline,
 		.nr_cpus = cfg->cpus,
 		.pci = true,
+		.version = avm_version(),
+		.oem_strings = (const char *const *)vm->oem.str,
+		.nr_oem_strings = vm->oem.nr,
 	};
-	return boot_setup(&vm->gm, &bc, boot_cpu, &vm->boot, err, errlen);
+	r = boot_setup(&vm->gm, &bc, boot_cpu, &vm->boot, err, errlen);
+	oem_strings_free(&vm->oem); /* in guest RAM now: credentials live no longer here */
+	return r;
 }
 
 /* One eventfd into (*fd). */
@@ -530,6 +536,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->initrd_path);
 	free(vm->raw_image);
 	vm->raw_image = NULL;
+	oem_strings_free(&vm->oem);
 	if (report)
 		vm_report_times(vm, vm_now_ns(), total, guest);
 	pthread_cond_destroy(&vm->cond);

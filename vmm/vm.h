@@ -22,6 +22,7 @@
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/msi.h"
+#include "vmm/oem.h"
 #include "vmm/share.h"
 #include "devices/pci.h"
 
@@ -108,6 +109,7 @@ struct vm {
 	char *initrd_path;      /* our initramfs (cache file), or NULL */
 	uint8_t *raw_image;     /* --raw-image's bytes, read before /dev/kvm; NULL once loaded */
 	size_t raw_len;
+	struct oem_strings oem; /* SMBIOS OEM strings, read before /dev/kvm; freed once loaded */
 
 	/* graceful stop in progress, under (lock): see vm_power.c */
 	int power_efd;          /* wakes the supervisor when a graceful stop is asked for */

@@ -23,6 +23,7 @@
 #include "devices/virtio/virtio_rng.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "guest-init/session_proto.h"
+#include "vmm/cli_net.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
 #include "vmm/sandbox.h"
@@ -158,17 +159,27 @@ static int vm_open_disks(struct vm *vm, char *err, size_t errlen)
  */
 static int vm_open_nets(struct vm *vm, char *err, size_t errlen)
 {
+	_Static_assert(VM_NET_MAX_QUEUES == VNET_MAX_PAIRS, "one fd per queue pair");
 	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
 		const struct vm_net *nc = &vm->cfg->nets[i];
-		struct vnet_config vc = { .tap = true, .name = nc->tap };
-		bool created;
+		char label[VM_NET_LABEL_MAX];
+		struct vnet_config vc = { .tap = true, .name = nc->nr_fds ? label : nc->tap };
+		struct net_tap_info ti;
+		int r;
 
-		vc.fd = net_tap_open(nc->tap, &created, &vc.offloads, err, errlen);
-		if (vc.fd < 0)
+		cli_net_label(nc, label, sizeof(label));
+		vc.nr_pairs = (uint16_t)(nc->queues ? nc->queues : 1);
+		/* --net fd=: the parent's tap or macvtap queues, checked and duplicated */
+		r = nc->nr_fds ? net_tap_adopt(label, nc->fds, nc->nr_fds, vc.fds, &ti, err, errlen)
+			       : net_tap_open(nc->tap, vc.nr_pairs, vc.fds, &ti, err, errlen);
+		if (r)
 			return -EINVAL;
+		vc.offloads = ti.offloads;
+		vc.detach = ti.multi_queue;
 		memcpy(vc.mac, nc->mac, sizeof(vc.mac));
-		log_info("--net %s: %s tap, offloads %#llx", nc->tap, created ? "new" : "existing",
-			 (unsigned long long)vc.offloads);
+		log_info("--net %s: %s, %u queue pair%s, offloads %#llx", label,
+			 nc->nr_fds ? "inherited fds" : ti.created ? "new tap" : "existing tap",
+			 vc.nr_pairs, vc.nr_pairs == 1 ? "" : "s", (unsigned long long)vc.offloads);
 		vm->net_open[i] = vnet_create(&vc, err, errlen); /* owns vc.fd from here */
 		if (!vm->net_open[i])
 			return -ENOMEM;
@@ -318,7 +329,7 @@ static int vm_add_nets(struct vm *vm, char *err, size_t errlen)
 		int r;
 
 		vm->net_open[i] = NULL; /* vm_add_virtio() owns it, also when it fails */
-		r = vm_add_virtio(vm, &vnet_ops, dev, vnet_ops.nr_queues, err, errlen);
+		r = vm_add_virtio(vm, &vnet_ops, dev, vnet_nr_queues(dev), err, errlen);
 		if (r)
 			return r;
 	}

@@ -213,6 +213,8 @@ int vm_check_input(struct vm *vm, char *err, size_t errlen)
 	int r = vm_check_boot_files(vm, err, errlen);
 
 	if (!r)
+		r = oem_strings_build(vm->cfg, &vm->oem, err, errlen);
+	if (!r)
 		r = share_check(vm->cfg, err, errlen);
 	if (!r)
 		r = vm_check_console(vm, err, errlen);

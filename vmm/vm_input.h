@@ -17,7 +17,8 @@ struct vm;
 /*
  * vm_check_input() - check (vm)->cfg in this order: the kernel (boot_probe())
  * or --raw-image (read into vm->raw_image), --initrd (a readable non-empty
- * regular file), --modules-dir (a directory); virtiofsd and --owner for
+ * regular file), --modules-dir (a directory); the SMBIOS OEM strings into
+ * vm->oem (oem_strings_build(): --load-credential files read); virtiofsd and --owner for
  * --share (share_check()); --console (an existing file is opened, a new one
  * must be creatable; stdio claims stdin); then vm_devices_open(): the disk
  * images, the taps, the --fs sockets. What it opens stays in (vm) for

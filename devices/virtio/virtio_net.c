@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio_net.c: virtio-net over a TAP fd (prefix vnet_); see virtio_net.h
- * for the data path. One receive and one transmit queue, served on the
- * event-loop thread under vn_lock; activate/reset (vCPU thread) take the same
- * lock. Frames the guest or the tap get wrong are dropped and counted.
+ * virtio_net.c: virtio-net over TAP fds, one per queue pair (prefix vnet_);
+ * see virtio_net.h for the data path and vnet_int.h for the state. Each
+ * pair's receive and transmit queue are served on the event-loop thread under
+ * vn_lock; activate/reset (vCPU thread) take the same lock. Frames the guest
+ * or the tap get wrong are dropped and counted. The control queue and the
+ * pairs in use are in vnet_ctrl.c, the header rules in vnet_hdr.c.
  *
- * Over 600 lines: the transmit header rules and the bounded receive path
- * with its per-pass budget guard this device's two queues against a hostile
- * driver and are kept beside the code they guard.
+ * Over 600 lines: the bounded receive path with its held chains and per-pass
+ * budget, per queue pair, guards against a hostile driver and is kept whole
+ * beside the transmit path and the resumption both share.
  */
 #include "devices/virtio/virtio_net.h"
 
@@ -27,63 +29,16 @@
 #include <unistd.h>
 
 #include "devices/virtio/iov.h"
+#include "devices/virtio/vnet_int.h"
 #include "vmm/log.h"
 
 #define VNET_CONFIG_SIZE offsetof(struct virtio_net_config, mtu) /* mac, status, max pairs */
 _Static_assert(VNET_CONFIG_SIZE == 10, "virtio 1.2 §5.1.4");
 #define VNET_RXBUF_SIZE (VNET_HDR_LEN + VNET_MAX_FRAME + 1) /* +1: see oversize frames */
-#define VNET_RX_SEGS 16       /* writable segments used per receive chain */
-#define VNET_RX_HELD VNET_QUEUE_SIZE /* popped receive chains waiting: at most the ring */
 #define VNET_TX_IOV 64        /* header copy + payload segments per frame */
 #define VNET_NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr_v1, num_buffers)
 
 #define F(x) (1ULL << (x))
-
-/* A receive chain popped and not yet pushed: its writable segments. */
-struct vnet_held {
-	uint16_t head;
-	uint16_t nr;
-	uint32_t cap;
-	struct iovec iov[VNET_RX_SEGS];
-};
-
-struct vnet {
-	pthread_mutex_t vn_lock;
-	int vn_fd;
-	bool vn_tap;
-	uint64_t vn_offloads;       /* TUN_F_* the tap accepts */
-	char vn_name[32];
-	struct virtio_net_config vn_cfg; /* guest view, little-endian */
-	uint64_t vn_acked;
-	bool vn_active;
-	struct vpci *vn_t;
-	struct evl *vn_evl;
-	struct virtq *vn_rxq, *vn_txq;  /* NULL: queue not enabled */
-	struct vq_chain *vn_chain;      /* scratch for virtq_pop */
-	/* receive */
-	uint8_t *vn_rxbuf;          /* the pending frame (vnet header first) */
-	size_t vn_rx_len;           /* its length; 0: none pending */
-	bool vn_rx_armed;           /* a poll SQE on the tap is in flight */
-	bool vn_rx_stalled;         /* waiting for the guest to post buffers */
-	struct evl_op vn_rx_op;
-	/*
-	 * Receive chains popped and not pushed, oldest first: a ring of
-	 * VNET_RX_HELD slots, of which vn_held_nr <= vn_rxq->vq_size are in use
-	 * (a driver cannot have more chains out than its ring has entries), and
-	 * vn_held_cap is the sum of their caps.
-	 */
-	struct vnet_held *vn_held;
-	unsigned vn_held_first, vn_held_nr;
-	uint64_t vn_held_cap;
-	/* a pass that hit its budget: the rest runs at the loop's next turn */
-	int vn_resume_efd;          /* eventfd, always readable: a poll on it completes at once */
-	struct evl_op vn_resume_op;
-	bool vn_resume_armed;       /* its poll SQE is queued or in flight */
-	unsigned vn_resume;         /* VNET_RESUME_* owed */
-	const char *vn_fail_why;    /* virtio_dev_fail() owed, called without vn_lock */
-	bool vn_tap_warned;         /* the tap failed (deleted on the host): said once */
-	struct vnet_stats vn_stats;
-};
 
 /*
  * The tap itself failed (EBADFD: deleted on the host; EIO: down): frames are
@@ -98,124 +53,10 @@ static void tap_warn_once(struct vnet *n, const char *op, int err)
 		 n->vn_name, op, strerror(err));
 }
 
-/* ---- header checks ----------------------------------------------------- */
-
-/*
- * Sizes and offsets the Linux kernel's virtio_net_hdr_to_skb()
- * (include/linux/virtio_net.h) checks a header against.
- */
-#define VNET_IPV4_HLEN 20      /* struct iphdr: the least csum_start */
-#define VNET_IPV6_HLEN 40      /* struct ipv6hdr: the least csum_start for TCPV6 */
-#define VNET_TCP_HLEN 20       /* struct tcphdr */
-#define VNET_UDP_HLEN 8        /* struct udphdr */
-#define VNET_TCP_CSUM_OFF 16   /* offsetof(struct tcphdr, check) */
-#define VNET_UDP_CSUM_OFF 6    /* offsetof(struct udphdr, check) */
-#define VNET_UDP_MAX_SEGS 128  /* UDP_MAX_SEGMENTS, include/linux/udp.h */
-#define VNET_GSO_BY_FRAGS 0xffff /* include/linux/skbuff.h: special to the kernel */
-
-/* The GSO rules of (gso): feature, L4 header, least network header. false: unknown type. */
-static bool gso_kind(uint8_t gso, uint64_t *feat, uint32_t *thlen, uint32_t *nh_min)
-{
-	*nh_min = VNET_IPV4_HLEN;
-	switch (gso) {
-	case VIRTIO_NET_HDR_GSO_TCPV4:
-		*feat = F(VIRTIO_NET_F_HOST_TSO4);
-		*thlen = VNET_TCP_HLEN;
-		return true;
-	case VIRTIO_NET_HDR_GSO_TCPV6:
-		*feat = F(VIRTIO_NET_F_HOST_TSO6);
-		*thlen = VNET_TCP_HLEN;
-		*nh_min = VNET_IPV6_HLEN;
-		return true;
-	case VIRTIO_NET_HDR_GSO_UDP:
-		*feat = F(VIRTIO_NET_F_HOST_UFO);
-		*thlen = VNET_UDP_HLEN;
-		return true;
-	case VIRTIO_NET_HDR_GSO_UDP_L4:
-		*feat = F(VIRTIO_NET_F_HOST_USO);
-		*thlen = VNET_UDP_HLEN;
-		return true;
-	}
-	return false;
-}
-
-const char *vnet_tx_hdr_why(const struct virtio_net_hdr_v1 *h, uint32_t len, uint64_t acked)
-{
-	uint8_t gso = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-	bool ecn = h->gso_type & VIRTIO_NET_HDR_GSO_ECN, csum = h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	uint32_t start = le16toh(h->csum_start), off = le16toh(h->csum_offset);
-	uint32_t gso_size = le16toh(h->gso_size), thlen = 0, nh_min = VNET_IPV4_HLEN;
-	uint64_t feat = 0;
-
-	if (len < VNET_MIN_FRAME || len > VNET_MAX_FRAME)
-		return "frame size";
-	/* DATA_VALID means nothing on transmit (virtio 1.2 §5.1.6.2.1): allowed, not passed on */
-	if (h->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
-		return "unknown flags";
-	/* the tap refuses hdr_len past the frame (the tun driver reading the vnet header) */
-	if (le16toh(h->hdr_len) > len)
-		return "hdr_len beyond the frame";
-	if (gso != VIRTIO_NET_HDR_GSO_NONE) {
-		if (!gso_kind(gso, &feat, &thlen, &nh_min))
-			return "unknown gso_type";
-		if (!(acked & feat))
-			return "gso_type not negotiated";
-		/* virtio 1.2 §5.1.6.2.1: a partial checksum and the MSS in gso_size */
-		if (!csum)
-			return "GSO without NEEDS_CSUM";
-		if (!gso_size || gso_size == VNET_GSO_BY_FRAGS)
-			return "gso_size";
-	}
-	/* VIRTIO_NET_HDR_GSO_ECN: "TCP has ECN set", and only with HOST_ECN */
-	if (ecn && (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6))
-		return "ECN bit without TCP segmentation";
-	if (ecn && !(acked & F(VIRTIO_NET_F_HOST_ECN)))
-		return "ECN bit not negotiated";
-	if (csum) {
-		if (!(acked & F(VIRTIO_NET_F_CSUM)))
-			return "NEEDS_CSUM not negotiated";
-		/* the kernel's transport-offset minimum, and its pskb_may_pull() of the L4 header */
-		if (start < nh_min)
-			return "csum_start inside the network header";
-		if (start + MAX(thlen, off + 2) > len)
-			return "checksum beyond the frame";
-	}
-	if ((gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) &&
-	    off != VNET_TCP_CSUM_OFF)
-		return "csum_offset is not the TCP checksum";
-	if (gso == VIRTIO_NET_HDR_GSO_UDP_L4) {
-		if (off != VNET_UDP_CSUM_OFF)
-			return "csum_offset is not the UDP checksum";
-		if (len - (start + VNET_UDP_HLEN) > gso_size * VNET_UDP_MAX_SEGS)
-			return "more than 128 UDP segments";
-	}
-	return NULL;
-}
-
-int vnet_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint32_t len, uint64_t acked)
-{
-	return vnet_tx_hdr_why(h, len, acked) ? -EINVAL : 0;
-}
-
-unsigned vnet_tun_offloads(uint64_t acked)
-{
-	unsigned o = 0;
-
-	if (!(acked & F(VIRTIO_NET_F_GUEST_CSUM)))
-		return 0; /* every receive offload presumes partial checksums */
-	o |= TUN_F_CSUM;
-	if (acked & F(VIRTIO_NET_F_GUEST_TSO4))
-		o |= TUN_F_TSO4;
-	if (acked & F(VIRTIO_NET_F_GUEST_TSO6))
-		o |= TUN_F_TSO6;
-	if ((o & (TUN_F_TSO4 | TUN_F_TSO6)) && (acked & F(VIRTIO_NET_F_GUEST_ECN)))
-		o |= TUN_F_TSO_ECN;
-	return o;
-}
-
+/* The receive offloads apply to the whole tap: set through pair 0's queue. */
 static void vnet_set_offloads(struct vnet *n, unsigned o)
 {
-	if (!n->vn_tap || ioctl(n->vn_fd, TUNSETOFFLOAD, (unsigned long)o) == 0)
+	if (!n->vn_tap || ioctl(n->vn_pairs[0].pr_fd, TUNSETOFFLOAD, (unsigned long)o) == 0)
 		return;
 	if (errno == EBADFD) /* the tap was deleted: said once, not at every driver reset */
 		tap_warn_once(n, "TUNSETOFFLOAD", errno);
@@ -225,32 +66,15 @@ static void vnet_set_offloads(struct vnet *n, unsigned o)
 
 /* ---- per-pass budget and resumption ------------------------------------ */
 
-/* What a resumption owes: one more pass over a queue. */
-#define VNET_RESUME_RX 1u
-#define VNET_RESUME_TX 2u
-
-/* Work done in one pass over a queue; see VNET_PASS_CHAINS in virtio_net.h. */
-struct vnet_pass {
-	unsigned chains;
-	uint64_t bytes;
-	bool pushed;                /* something went to the used ring: interrupt */
-};
-
-static bool pass_spent(const struct vnet_pass *p)
-{
-	return p->chains >= VNET_PASS_CHAINS || p->bytes >= VNET_PASS_BYTES;
-}
-
 static void resume_done_cb(void *opaque, int res);
 
 /*
- * Ask for another pass (what) at the event loop's next turn: a one-shot poll
- * on vn_resume_efd, which is always readable, so its completion comes in the
+ * Ask for another pass at the event loop's next turn: a one-shot poll on
+ * vn_resume_efd, which is always readable, so its completion comes in the
  * same batch as the other fds' events and each gets its turn (evloop.h: the
- * loop submits, then runs every completion). Return: false when no SQE could
- * be had; the caller then goes on rather than leave the queue stalled.
+ * loop submits, then runs every completion).
  */
-static bool resume_locked(struct vnet *n, unsigned what)
+bool vnet_resume_locked(struct vnet *n, struct vnet_pair *p, unsigned what)
 {
 	struct io_uring_sqe *sqe;
 
@@ -269,15 +93,18 @@ static bool resume_locked(struct vnet *n, unsigned what)
 		io_uring_prep_poll_add(sqe, n->vn_resume_efd, POLLIN);
 		n->vn_resume_armed = true;
 	}
-	n->vn_resume |= what;
+	if (p)
+		p->pr_resume |= what;
+	else
+		n->vn_resume_ctrl = true;
 	n->vn_stats.passes_deferred++;
 	return true;
 }
 
 /* ---- transmit ---------------------------------------------------------- */
 
-/* Send chain (c) to the tap, or drop it. Guest: the whole chain. */
-static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
+/* Send chain (c) to pair (p)'s tap queue, or drop it. Guest: the whole chain. */
+static void tx_one_locked(struct vnet *n, struct vnet_pair *p, const struct vq_chain *c)
 {
 	struct virtio_net_hdr_v1 hdr;
 	struct iovec iov[VNET_TX_IOV];
@@ -303,7 +130,7 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 	if (nr <= 0)
 		goto bad;
 	iov[0] = (struct iovec){ .iov_base = &hdr, .iov_len = sizeof(hdr) };
-	ssize_t w = writev(n->vn_fd, iov, nr + 1);
+	ssize_t w = writev(p->pr_fd, iov, nr + 1);
 	if (w < 0) {
 		/* a tap that is down says EIO; a full one drops by itself */
 		n->vn_stats.tx_errors++;
@@ -312,6 +139,7 @@ static void tx_one_locked(struct vnet *n, const struct vq_chain *c)
 		return;
 	}
 	n->vn_stats.tx_frames++;
+	n->vn_stats.pair_tx_frames[p->pr_idx]++;
 	n->vn_stats.tx_bytes += len;
 	return;
 bad:
@@ -321,39 +149,40 @@ bad:
 }
 
 /*
- * Send what is posted, following virtq.h's loop, at most one pass's budget;
- * the rest is resumed on the loop. Return: false on a broken ring.
+ * Send what is posted on (p)'s transmit queue, following virtq.h's loop, at
+ * most one pass's budget; the rest is resumed on the loop.
+ * Return: false on a broken ring.
  */
-static bool tx_run_locked(struct vnet *n)
+static bool tx_run_locked(struct vnet *n, struct vnet_pair *p)
 {
-	struct virtq *vq = n->vn_txq;
-	struct vnet_pass p = { 0 };
+	struct virtq *vq = p->pr_txq;
+	struct vnet_pass ps = { 0 };
 	int r = 0;
 
 	virtq_disable_notify(vq);
 	for (;;) {
-		while (!pass_spent(&p) && (r = virtq_pop(vq, n->vn_chain)) == 1) {
-			p.chains++;
-			p.bytes += n->vn_chain->ro_len;
-			tx_one_locked(n, n->vn_chain);
+		while (!vnet_pass_spent(&ps) && (r = virtq_pop(vq, n->vn_chain)) == 1) {
+			ps.chains++;
+			ps.bytes += n->vn_chain->ro_len;
+			tx_one_locked(n, p, n->vn_chain);
 			virtq_push(vq, n->vn_chain->head, 0);
-			p.pushed = true;
+			ps.pushed = true;
 		}
 		if (r < 0)
 			break;
-		if (pass_spent(&p)) {
+		if (vnet_pass_spent(&ps)) {
 			/* notifications stay off: the resumed pass turns them back on */
-			if (resume_locked(n, VNET_RESUME_TX))
+			if (vnet_resume_locked(n, p, VNET_RESUME_TX))
 				break;
-			p.chains = 0; /* cannot yield: go on rather than strand the queue */
-			p.bytes = 0;
+			ps.chains = 0; /* cannot yield: go on rather than strand the queue */
+			ps.bytes = 0;
 			continue;
 		}
 		if (!virtq_enable_notify(vq))
 			break;
 	}
-	if (p.pushed)
-		virtio_notify(n->vn_t, VNET_TXQ);
+	if (ps.pushed)
+		virtio_notify(n->vn_t, (uint16_t)(2 * p->pr_idx + 1));
 	return r >= 0;
 }
 
@@ -362,29 +191,29 @@ static bool tx_run_locked(struct vnet *n)
 /* Outcomes of rx_deliver_locked() besides -EBADMSG. */
 enum { RX_STALLED = 0, RX_DONE = 1, RX_LATER = 2 };
 
-static struct vnet_held *held_at(struct vnet *n, unsigned i)
+static struct vnet_held *held_at(struct vnet_pair *p, unsigned i)
 {
-	return &n->vn_held[(n->vn_held_first + i) % VNET_RX_HELD];
+	return &p->pr_held[(p->pr_held_first + i) % VNET_RX_HELD];
 }
 
 /*
- * Pop one receive chain into the held ring, whose free slot it fills. A chain
- * that cannot hold a header is pushed back empty and not held. Return: 1
- * popped (held or given back), 0 none available, -EBADMSG broken ring.
+ * Pop one receive chain of (p) into the held ring, whose free slot it fills.
+ * A chain that cannot hold a header is pushed back empty and not held.
+ * Return: 1 popped (held or given back), 0 none available, -EBADMSG broken ring.
  */
-static int rx_pop_locked(struct vnet *n, struct vnet_pass *p)
+static int rx_pop_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pass *ps)
 {
 	const struct vq_chain *c = n->vn_chain;
 	struct vnet_held *h;
 	int r;
 
 	/* the caller pops only below the queue size, which the transport caps */
-	assert(n->vn_held_nr < n->vn_rxq->vq_size && n->vn_rxq->vq_size <= VNET_RX_HELD);
-	r = virtq_pop(n->vn_rxq, n->vn_chain);
+	assert(p->pr_held_nr < p->pr_rxq->vq_size && p->pr_rxq->vq_size <= VNET_RX_HELD);
+	r = virtq_pop(p->pr_rxq, n->vn_chain);
 	if (r <= 0)
 		return r;
-	p->chains++;
-	h = held_at(n, n->vn_held_nr);
+	ps->chains++;
+	h = held_at(p, p->pr_held_nr);
 	h->head = c->head;
 	h->nr = 0;
 	h->cap = 0;
@@ -399,34 +228,34 @@ static int rx_pop_locked(struct vnet *n, struct vnet_pass *p)
 		n->vn_stats.rx_bad_bufs++;
 		log_guest_ratelimited("virtio-net %s: receive buffer of %u bytes", n->vn_name,
 				      h->cap);
-		virtq_push(n->vn_rxq, c->head, 0);
-		p->pushed = true;
+		virtq_push(p->pr_rxq, c->head, 0);
+		ps->pushed = true;
 		return 1;
 	}
-	n->vn_held_nr++;
-	n->vn_held_cap += h->cap;
+	p->pr_held_nr++;
+	p->pr_held_cap += h->cap;
 	return 1;
 }
 
-/* Push the oldest held chain with (written) bytes and forget it. */
-static void held_push_first_locked(struct vnet *n, uint32_t written)
+/* Push the oldest held chain of (p) with (written) bytes and forget it. */
+static void held_push_first_locked(struct vnet_pair *p, uint32_t written)
 {
-	struct vnet_held *h = held_at(n, 0);
+	struct vnet_held *h = held_at(p, 0);
 
-	assert(n->vn_held_nr > 0 && n->vn_held_cap >= h->cap);
-	virtq_push(n->vn_rxq, h->head, written);
-	n->vn_held_cap -= h->cap;
-	n->vn_held_first = (n->vn_held_first + 1) % VNET_RX_HELD;
-	n->vn_held_nr--;
+	assert(p->pr_held_nr > 0 && p->pr_held_cap >= h->cap);
+	virtq_push(p->pr_rxq, h->head, written);
+	p->pr_held_cap -= h->cap;
+	p->pr_held_first = (p->pr_held_first + 1) % VNET_RX_HELD;
+	p->pr_held_nr--;
 }
 
-/* Copy (len) bytes of the pending frame into the first (nbufs) held chains and push them. */
-static void rx_copy_locked(struct vnet *n, size_t len, unsigned nbufs)
+/* Copy (len) bytes of (p)'s pending frame into its first (nbufs) held chains and push them. */
+static void rx_copy_locked(struct vnet_pair *p, size_t len, unsigned nbufs)
 {
-	const uint8_t *src = n->vn_rxbuf;
+	const uint8_t *src = p->pr_rxbuf;
 
 	for (unsigned b = 0; b < nbufs; b++) {
-		const struct vnet_held *h = held_at(n, 0);
+		const struct vnet_held *h = held_at(p, 0);
 		uint32_t done = 0;
 
 		for (unsigned i = 0; i < h->nr && len; i++) {
@@ -437,104 +266,106 @@ static void rx_copy_locked(struct vnet *n, size_t len, unsigned nbufs)
 			len -= k;
 			done += (uint32_t)k;
 		}
-		held_push_first_locked(n, done);
+		held_push_first_locked(p, done);
 	}
 }
 
 /*
- * Drop the pending frame; with (give_back), also push every held chain back
- * with used length 0 (the frame needed more than the whole ring).
+ * Drop (p)'s pending frame; with (give_back), also push every held chain
+ * back with used length 0 (the frame needed more than the whole ring).
  */
-static int rx_drop_locked(struct vnet *n, bool give_back, struct vnet_pass *p)
+static int rx_drop_locked(struct vnet *n, struct vnet_pair *p, bool give_back,
+			  struct vnet_pass *ps)
 {
-	unsigned nr = n->vn_held_nr;
+	unsigned nr = p->pr_held_nr;
 
-	while (give_back && n->vn_held_nr)
-		held_push_first_locked(n, 0);
-	p->pushed |= give_back && nr;
-	assert(!give_back || n->vn_held_cap == 0);
+	while (give_back && p->pr_held_nr)
+		held_push_first_locked(p, 0);
+	ps->pushed |= give_back && nr;
+	assert(!give_back || p->pr_held_cap == 0);
 	n->vn_stats.rx_dropped++;
 	log_guest_ratelimited("virtio-net %s: no guest buffer fits a %zu-byte frame%s", n->vn_name,
-			      n->vn_rx_len, give_back ? ": buffers returned empty" : "");
-	n->vn_rx_len = 0;
+			      p->pr_rx_len, give_back ? ": buffers returned empty" : "");
+	p->pr_rx_len = 0;
 	return RX_DONE;
 }
 
 /*
- * Deliver the pending frame, within pass (p). Return: RX_DONE delivered or
+ * Deliver (p)'s pending frame, within pass (ps). Return: RX_DONE delivered or
  * dropped; RX_STALLED no guest buffers (stay pending until a kick); RX_LATER
  * the pass is spent (resume); -EBADMSG broken ring. Work: one pop per chain
  * taken, at most the queue size of them held; the copy touches only the
  * chains the frame uses.
  */
-static int rx_deliver_locked(struct vnet *n, struct vnet_pass *p)
+static int rx_deliver_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pass *ps)
 {
 	bool mrg = n->vn_acked & F(VIRTIO_NET_F_MRG_RXBUF);
-	size_t len = n->vn_rx_len;
+	size_t len = p->pr_rx_len;
 	unsigned nbufs;
 	uint16_t le;
 	int r;
 
-	while (mrg ? n->vn_held_cap < len : n->vn_held_nr == 0) {
+	while (mrg ? p->pr_held_cap < len : p->pr_held_nr == 0) {
 		/* the whole ring is held and still too little: it never fits */
-		if (n->vn_held_nr >= n->vn_rxq->vq_size)
-			return rx_drop_locked(n, true, p);
-		if (pass_spent(p))
+		if (p->pr_held_nr >= p->pr_rxq->vq_size)
+			return rx_drop_locked(n, p, true, ps);
+		if (vnet_pass_spent(ps))
 			return RX_LATER;
-		r = rx_pop_locked(n, p);
+		r = rx_pop_locked(n, p, ps);
 		if (r < 0)
 			return r;
-		if (r == 0 && !virtq_enable_notify(n->vn_rxq))
-			return n->vn_rxq->vq_broken ? -EBADMSG : RX_STALLED;
+		if (r == 0 && !virtq_enable_notify(p->pr_rxq))
+			return p->pr_rxq->vq_broken ? -EBADMSG : RX_STALLED;
 	}
-	if (!mrg && held_at(n, 0)->cap < len)
-		return rx_drop_locked(n, false, p); /* bigger than the buffer: keep the buffer */
+	if (!mrg && held_at(p, 0)->cap < len)
+		return rx_drop_locked(n, p, false, ps); /* bigger than the buffer: keep the buffer */
 	nbufs = 1;
 	if (mrg) {
 		uint64_t cap = 0;
 
 		/* held_cap >= len: ends within the held chains */
 		for (nbufs = 0; cap < len; nbufs++) {
-			assert(nbufs < n->vn_held_nr);
-			cap += held_at(n, nbufs)->cap;
+			assert(nbufs < p->pr_held_nr);
+			cap += held_at(p, nbufs)->cap;
 		}
 	}
 	le = htole16((uint16_t)nbufs);
-	memcpy(n->vn_rxbuf + VNET_NUM_BUFFERS_OFF, &le, sizeof(le));
-	rx_copy_locked(n, len, nbufs);
-	p->pushed = true;
-	p->bytes += len;
+	memcpy(p->pr_rxbuf + VNET_NUM_BUFFERS_OFF, &le, sizeof(le));
+	rx_copy_locked(p, len, nbufs);
+	ps->pushed = true;
+	ps->bytes += len;
 	n->vn_stats.rx_frames++;
+	n->vn_stats.pair_rx_frames[p->pr_idx]++;
 	n->vn_stats.rx_bytes += len - VNET_HDR_LEN;
-	n->vn_rx_len = 0;
+	p->pr_rx_len = 0;
 	return RX_DONE;
 }
 
 static void rx_poll_done_cb(void *opaque, int res);
 
-/* Ask the loop to call back when the tap is readable (once). */
-static void rx_arm_locked(struct vnet *n)
+/* Ask the loop to call back when (p)'s tap queue is readable (once). */
+static void rx_arm_locked(struct vnet *n, struct vnet_pair *p)
 {
 	struct io_uring_sqe *sqe;
 
-	if (n->vn_rx_armed || !n->vn_evl || n->vn_evl->stopping)
+	if (p->pr_rx_armed || !n->vn_evl || n->vn_evl->stopping)
 		return;
-	sqe = evl_get_sqe(n->vn_evl, &n->vn_rx_op);
+	sqe = evl_get_sqe(n->vn_evl, &p->pr_rx_op);
 	if (!sqe) {
 		io_uring_submit(&n->vn_evl->ring); /* loop thread: make room */
-		sqe = evl_get_sqe(n->vn_evl, &n->vn_rx_op);
+		sqe = evl_get_sqe(n->vn_evl, &p->pr_rx_op);
 		if (!sqe)
 			return; /* the next kick of either queue tries again */
 	}
-	io_uring_prep_poll_add(sqe, n->vn_fd, POLLIN);
-	n->vn_rx_armed = true;
+	io_uring_prep_poll_add(sqe, p->pr_fd, POLLIN);
+	p->pr_rx_armed = true;
 }
 
-/* Read the next frame from the tap into vn_rxbuf. Return: 1 got one, 0 none, -1 tap error. */
-static int rx_read_locked(struct vnet *n)
+/* Read the next frame from (p)'s tap queue. Return: 1 got one, 0 none, -1 tap error. */
+static int rx_read_locked(struct vnet *n, struct vnet_pair *p)
 {
 	for (;;) {
-		ssize_t r = read(n->vn_fd, n->vn_rxbuf, VNET_RXBUF_SIZE);
+		ssize_t r = read(p->pr_fd, p->pr_rxbuf, VNET_RXBUF_SIZE);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -551,63 +382,65 @@ static int rx_read_locked(struct vnet *n)
 			n->vn_stats.rx_dropped++;
 			return 1; /* nothing pending: the caller reads on */
 		}
-		n->vn_rx_len = (size_t)r;
+		p->pr_rx_len = (size_t)r;
 		return 1;
 	}
 }
 
 /*
- * Read frames from the tap and deliver them, one pass: at most
+ * Read frames from (p)'s tap queue and deliver them, one pass: at most
  * VNET_RX_PASS_FRAMES frames and the pass budget. A frame still pending when
  * the budget runs out is resumed on the loop; otherwise the tap is polled.
  * Return: false on a broken ring.
  */
-static bool rx_run_locked(struct vnet *n)
+static bool rx_run_locked(struct vnet *n, struct vnet_pair *p)
 {
-	struct vnet_pass p = { 0 };
+	struct vnet_pass ps = { 0 };
 	unsigned frames = VNET_RX_PASS_FRAMES;
 	bool ok = true, tap_err = false;
 
-	n->vn_rx_stalled = false;
-	while (!pass_spent(&p)) {
-		if (!n->vn_rx_len) {
-			int g = frames ? rx_read_locked(n) : 0;
+	p->pr_rx_stalled = false;
+	while (!vnet_pass_spent(&ps)) {
+		if (!p->pr_rx_len) {
+			int g = frames ? rx_read_locked(n, p) : 0;
 
 			if (g <= 0) {
 				tap_err = g < 0;
 				break;
 			}
 			frames--;
-			if (!n->vn_rx_len)
+			if (!p->pr_rx_len)
 				continue; /* a bad frame from the tap, dropped */
 		}
-		int d = rx_deliver_locked(n, &p);
+		int d = rx_deliver_locked(n, p, &ps);
 		if (d < 0) {
 			ok = false;
 			break;
 		}
 		if (d == RX_STALLED) {
-			n->vn_rx_stalled = true;
+			p->pr_rx_stalled = true;
 			break;
 		}
 		if (d == RX_LATER)
 			break;
 	}
-	if (p.pushed)
-		virtio_notify(n->vn_t, VNET_RXQ);
-	if (!ok || n->vn_rx_stalled)
+	if (ps.pushed)
+		virtio_notify(n->vn_t, (uint16_t)(2 * p->pr_idx));
+	if (!ok || p->pr_rx_stalled)
 		return ok;
 	/*
 	 * A frame left over (budget spent) waits on no fd: resume. Otherwise,
 	 * or with no SQE to resume with (the ring is full: the next tap event
 	 * or kick goes on), the tap says when.
 	 */
-	if (n->vn_rx_len && resume_locked(n, VNET_RESUME_RX))
+	if (p->pr_rx_len && vnet_resume_locked(n, p, VNET_RESUME_RX))
 		return ok;
 	if (!tap_err)
-		rx_arm_locked(n);
+		rx_arm_locked(n, p);
 	return ok;
 }
+
+/* ---- dispatch ---------------------------------------------------------- */
 
 /* Take a failure owed; called with vn_lock, acted on without it. */
 static const char *take_fail_locked(struct vnet *n, bool ok)
@@ -621,16 +454,60 @@ static const char *take_fail_locked(struct vnet *n, bool ok)
 	return why;
 }
 
-/* One pass over (qidx) if the device and queue are live. Return: a failure owed, or NULL. */
+/* One pass over (p)'s queues (what: VNET_RESUME_*) if in use. Return: a failure owed, or NULL. */
+static const char *run_pair_locked(struct vnet *n, struct vnet_pair *p, unsigned what)
+{
+	const char *fail = NULL;
+
+	if (!vnet_pair_in_use(n, p))
+		return NULL;
+	/* transmit first: it frees guest buffers fastest */
+	if ((what & VNET_RESUME_TX) && p->pr_txq && !p->pr_txq->vq_broken)
+		fail = take_fail_locked(n, tx_run_locked(n, p));
+	if (!fail && (what & VNET_RESUME_RX) && p->pr_rxq && !p->pr_rxq->vq_broken)
+		fail = take_fail_locked(n, rx_run_locked(n, p));
+	return fail;
+}
+
+/* A control pass, then both passes of each pair it put in use. */
+static const char *run_ctrl_locked(struct vnet *n)
+{
+	const char *fail;
+
+	if (n->vn_ctrlq->vq_broken)
+		return NULL;
+	fail = take_fail_locked(n, vnet_ctrl_run_locked(n));
+	for (uint16_t i = 0; i < n->vn_nr_pairs; i++) {
+		struct vnet_pair *p = &n->vn_pairs[i];
+
+		if (!p->pr_start)
+			continue;
+		p->pr_start = false;
+		if (!fail)
+			fail = run_pair_locked(n, p, VNET_RESUME_TX | VNET_RESUME_RX);
+	}
+	return fail;
+}
+
+/*
+ * One pass over queue (qidx) if the device is active and the queue has a
+ * role: the control queue, or a queue of a pair in use (virtio_net.h). A kick
+ * on any other queue is counted and ignored. Return: a failure owed, or NULL.
+ */
 static const char *run_queue_locked(struct vnet *n, uint16_t qidx)
 {
+	struct vnet_pair *p;
+
 	if (!n->vn_active)
 		return NULL;
-	if (qidx == VNET_TXQ && n->vn_txq && !n->vn_txq->vq_broken)
-		return take_fail_locked(n, tx_run_locked(n));
-	if (qidx == VNET_RXQ && n->vn_rxq && !n->vn_rxq->vq_broken)
-		return take_fail_locked(n, rx_run_locked(n));
-	return NULL;
+	if (n->vn_ctrlq && qidx == n->vn_ctrl_qidx)
+		return run_ctrl_locked(n);
+	p = qidx / 2 < n->vn_nr_pairs ? &n->vn_pairs[qidx / 2] : NULL;
+	if (!p || !vnet_pair_in_use(n, p) || !(qidx % 2 ? p->pr_txq : p->pr_rxq)) {
+		n->vn_stats.kicks_ignored++;
+		return NULL;
+	}
+	return run_pair_locked(n, p, qidx % 2 ? VNET_RESUME_TX : VNET_RESUME_RX);
 }
 
 /*
@@ -650,44 +527,54 @@ static void unlock_and_fail(struct vnet *n, const char *fail)
 void vnet_rx_ready(void *dev)
 {
 	struct vnet *n = dev;
+	const char *fail = NULL;
 
 	pthread_mutex_lock(&n->vn_lock);
-	unlock_and_fail(n, run_queue_locked(n, VNET_RXQ));
+	for (uint16_t i = 0; i < n->vn_nr_pairs && !fail; i++)
+		fail = run_pair_locked(n, &n->vn_pairs[i], VNET_RESUME_RX);
+	unlock_and_fail(n, fail);
 }
 
-/* The tap poll fired (or was cancelled). Context: loop thread. */
+/* A pair's tap poll fired (or was cancelled). Context: loop thread. */
 static void rx_poll_done_cb(void *opaque, int res)
 {
-	struct vnet *n = opaque;
+	struct vnet_pair *p = opaque;
+	struct vnet *n = p->pr_n;
 
 	pthread_mutex_lock(&n->vn_lock);
-	n->vn_rx_armed = false;
-	pthread_mutex_unlock(&n->vn_lock);
-	if (res < 0)
-		return; /* cancelled at teardown */
-	vnet_rx_ready(n);
+	p->pr_rx_armed = false;
+	/*
+	 * Cancelled at teardown, or a pair no longer in use (a frame queued
+	 * before its tap queue was detached): nothing read, not re-armed until
+	 * the pair is in use again.
+	 */
+	unlock_and_fail(n, res < 0 ? NULL : run_pair_locked(n, p, VNET_RESUME_RX));
 }
 
 /*
- * The resumption poll completed: run the passes owed (transmit first: it
- * frees guest buffers fastest). Cancelled or at teardown: nothing.
- * Context: loop thread.
+ * The resumption poll completed: run the passes owed (control first: it may
+ * put pairs in use). Cancelled or at teardown: nothing. Context: loop thread.
  */
 static void resume_done_cb(void *opaque, int res)
 {
 	struct vnet *n = opaque;
+	unsigned what[VNET_MAX_PAIRS];
 	const char *fail = NULL;
-	unsigned what;
+	bool ctrl;
 
 	pthread_mutex_lock(&n->vn_lock);
 	n->vn_resume_armed = false;
-	what = n->vn_resume;
-	n->vn_resume = 0;
+	ctrl = n->vn_resume_ctrl;
+	n->vn_resume_ctrl = false;
+	for (uint16_t i = 0; i < n->vn_nr_pairs; i++) {
+		what[i] = n->vn_pairs[i].pr_resume;
+		n->vn_pairs[i].pr_resume = 0; /* a pass that runs out again owes anew */
+	}
 	if (res >= 0 && n->vn_evl && !n->vn_evl->stopping) {
-		if (what & VNET_RESUME_TX)
-			fail = run_queue_locked(n, VNET_TXQ);
-		if (!fail && (what & VNET_RESUME_RX))
-			fail = run_queue_locked(n, VNET_RXQ);
+		if (ctrl && n->vn_active && n->vn_ctrlq)
+			fail = run_ctrl_locked(n);
+		for (uint16_t i = 0; i < n->vn_nr_pairs && !fail; i++)
+			fail = run_pair_locked(n, &n->vn_pairs[i], what[i]);
 	}
 	unlock_and_fail(n, fail);
 }
@@ -703,23 +590,54 @@ static void vnet_queue_notify(void *dev, uint16_t qidx)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-/* activate - Context: vCPU thread (DRIVER_OK). The tap is polled from the first RX kick. */
+/* Queue (qidx) of (act) if the driver enabled it, else NULL. */
+static struct virtq *act_queue(const struct virtio_activation *act, unsigned qidx)
+{
+	return qidx < act->nr_vqs && act->vqs[qidx].vq_size ? &act->vqs[qidx] : NULL;
+}
+
+/* Forget (p)'s held chains, pending frame and owed passes (they belong to the old driver). */
+static void pair_forget_locked(struct vnet_pair *p)
+{
+	p->pr_held_first = p->pr_held_nr = 0;
+	p->pr_held_cap = 0;
+	p->pr_rx_len = 0;
+	p->pr_rx_stalled = false;
+	p->pr_resume = 0;
+	p->pr_start = false;
+}
+
+/*
+ * activate - give each usable pair its queues (virtio_net.h), find the
+ * control queue, put pair 0 alone in use. Context: vCPU thread (DRIVER_OK).
+ * A pair's tap is polled from its first receive kick.
+ */
 static int vnet_activate(void *dev, const struct virtio_activation *act)
 {
 	struct vnet *n = dev;
+	bool mq = act->features & F(VIRTIO_NET_F_MQ);
 
 	pthread_mutex_lock(&n->vn_lock);
 	n->vn_t = act->transport;
 	n->vn_evl = act->evl;
 	n->vn_acked = act->features;
-	n->vn_rxq = act->nr_vqs > VNET_RXQ && act->vqs[VNET_RXQ].vq_size ? &act->vqs[VNET_RXQ] : NULL;
-	n->vn_txq = act->nr_vqs > VNET_TXQ && act->vqs[VNET_TXQ].vq_size ? &act->vqs[VNET_TXQ] : NULL;
-	n->vn_held_first = n->vn_held_nr = 0;
-	n->vn_held_cap = 0;
-	n->vn_rx_stalled = false;
-	n->vn_resume = 0; /* a resumption still armed finds nothing owed */
+	n->vn_usable = mq ? n->vn_nr_pairs : 1;
+	for (uint16_t i = 0; i < n->vn_nr_pairs; i++) {
+		struct vnet_pair *p = &n->vn_pairs[i];
+
+		p->pr_rxq = i < n->vn_usable ? act_queue(act, 2u * i) : NULL;
+		p->pr_txq = i < n->vn_usable ? act_queue(act, 2u * i + 1) : NULL;
+		pair_forget_locked(p);
+	}
+	/* virtio 1.2 §5.1.2: the control queue follows the pairs the driver may use */
+	n->vn_ctrl_qidx = (uint16_t)(2 * n->vn_usable);
+	n->vn_ctrlq = act->features & F(VIRTIO_NET_F_CTRL_VQ) ? act_queue(act, n->vn_ctrl_qidx)
+							       : NULL;
+	n->vn_active_pairs = 1; /* virtio 1.2 §5.1.6.5.5: until VQ_PAIRS_SET */
+	n->vn_resume_ctrl = false;
 	n->vn_fail_why = NULL;
 	n->vn_active = true;
+	vnet_pairs_attach_locked(n);
 	pthread_mutex_unlock(&n->vn_lock);
 	return 0;
 }
@@ -727,9 +645,11 @@ static int vnet_activate(void *dev, const struct virtio_activation *act)
 /*
  * reset - forget the queues and held chains (they belong to the old driver),
  * any pending frame (read under the old offloads) and any pass owed. The tap
- * poll and the resumption poll may still be armed; they touch no guest memory
- * and their completions find us inactive.
- * Context: vCPU thread.
+ * polls and the resumption poll may still be armed; they touch no guest
+ * memory and their completions find us inactive. Tap queues are attached or
+ * detached at the next activate, not here: reset also runs at teardown, on
+ * the main thread, whose seccomp filter has no TUNSETQUEUE.
+ * Context: vCPU thread, or the main thread at teardown.
  */
 static int vnet_reset(void *dev)
 {
@@ -737,11 +657,13 @@ static int vnet_reset(void *dev)
 
 	pthread_mutex_lock(&n->vn_lock);
 	n->vn_active = false;
-	n->vn_rxq = n->vn_txq = NULL;
-	n->vn_held_first = n->vn_held_nr = 0;
-	n->vn_held_cap = 0;
-	n->vn_rx_len = 0;
-	n->vn_resume = 0;
+	for (uint16_t i = 0; i < n->vn_nr_pairs; i++) {
+		n->vn_pairs[i].pr_rxq = n->vn_pairs[i].pr_txq = NULL;
+		pair_forget_locked(&n->vn_pairs[i]);
+	}
+	n->vn_ctrlq = NULL;
+	n->vn_active_pairs = 1;
+	n->vn_resume_ctrl = false;
 	n->vn_acked = 0;
 	vnet_set_offloads(n, 0);
 	pthread_mutex_unlock(&n->vn_lock);
@@ -766,14 +688,23 @@ static uint64_t vnet_features(void *dev)
 		if (n->vn_offloads & TUN_F_TSO_ECN)
 			f |= F(VIRTIO_NET_F_GUEST_ECN);
 	}
+	/* one pair: exactly the device of before multiqueue, no control queue */
+	if (n->vn_nr_pairs > 1)
+		f |= F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_VQ);
 	return f;
 }
 
-/* set_features - apply the receive offloads to the tap. Context: vCPU thread. */
+/*
+ * set_features - refuse MQ without CTRL_VQ (virtio 1.2 §5.1.3.1: its pair
+ * count is set through the control queue), apply the receive offloads to the
+ * tap. Context: vCPU thread. Guest: acked.
+ */
 static int vnet_set_features(void *dev, uint64_t acked)
 {
 	struct vnet *n = dev;
 
+	if ((acked & F(VIRTIO_NET_F_MQ)) && !(acked & F(VIRTIO_NET_F_CTRL_VQ)))
+		return -EINVAL;
 	pthread_mutex_lock(&n->vn_lock);
 	n->vn_acked = acked;
 	vnet_set_offloads(n, vnet_tun_offloads(acked) & (unsigned)n->vn_offloads);
@@ -799,19 +730,44 @@ static int vnet_config_write(void *dev, uint32_t off, const void *buf, uint32_t 
 	return 0;
 }
 
+/* What each pair moved, for -v: the one way to see the spread over pairs. */
+static void log_pair_stats(const struct vnet *n)
+{
+	char line[VNET_MAX_PAIRS * 48];
+	size_t used = 0;
+
+	if (n->vn_nr_pairs < 2 || log_get_level() < LOG_INFO)
+		return;
+	line[0] = 0;
+	for (uint16_t i = 0; i < n->vn_nr_pairs && used < sizeof(line); i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%u: rx %llu tx %llu",
+					 i ? ", " : "", i,
+					 (unsigned long long)n->vn_stats.pair_rx_frames[i],
+					 (unsigned long long)n->vn_stats.pair_tx_frames[i]);
+	log_info("virtio-net %s: frames per queue pair: %s; %u in use; control commands %llu ok, "
+		 "%llu refused; kicks ignored %llu", n->vn_name, line, n->vn_active_pairs,
+		 (unsigned long long)n->vn_stats.ctrl_ok, (unsigned long long)n->vn_stats.ctrl_err,
+		 (unsigned long long)n->vn_stats.kicks_ignored);
+}
+
 static void vnet_destroy(void *dev)
 {
 	struct vnet *n = dev;
 
 	if (!n)
 		return;
-	if (n->vn_fd >= 0)
-		close(n->vn_fd); /* a tap we created (not persistent) goes away with it */
+	log_pair_stats(n);
+	for (uint16_t i = 0; i < n->vn_nr_pairs; i++) {
+		struct vnet_pair *p = &n->vn_pairs[i];
+
+		if (p->pr_fd >= 0)
+			close(p->pr_fd); /* a tap we created goes with its last queue */
+		free(p->pr_held);
+		free(p->pr_rxbuf);
+	}
 	if (n->vn_resume_efd >= 0)
 		close(n->vn_resume_efd);
 	pthread_mutex_destroy(&n->vn_lock);
-	free(n->vn_held);
-	free(n->vn_rxbuf);
 	free(n->vn_chain);
 	free(n);
 }
@@ -822,33 +778,74 @@ void vnet_get_stats(void *dev, struct vnet_stats *out)
 
 	pthread_mutex_lock(&n->vn_lock);
 	*out = n->vn_stats;
+	out->nr_pairs = n->vn_nr_pairs;
+	out->active_pairs = n->vn_active_pairs;
 	pthread_mutex_unlock(&n->vn_lock);
+}
+
+uint16_t vnet_nr_queues(void *dev)
+{
+	const struct vnet *n = dev;
+
+	return n->vn_nr_pairs > 1 ? (uint16_t)(2 * n->vn_nr_pairs + 1) : 2;
+}
+
+/* (nr) fds of (fds) closed: vnet_create()'s promise when it fails early. */
+static void close_fds(const int *fds, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Pair (i) of (n) over (fd), which it owns from here. Return: false out of memory. */
+static bool pair_init(struct vnet *n, uint16_t i, int fd)
+{
+	struct vnet_pair *p = &n->vn_pairs[i];
+
+	p->pr_n = n;
+	p->pr_idx = i;
+	p->pr_fd = fd;
+	p->pr_attached = true;
+	p->pr_rx_op = (struct evl_op){ .done = rx_poll_done_cb, .opaque = p };
+	p->pr_rxbuf = malloc(VNET_RXBUF_SIZE);
+	p->pr_held = calloc(VNET_RX_HELD, sizeof(*p->pr_held));
+	return p->pr_rxbuf && p->pr_held;
 }
 
 void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 {
-	struct vnet *n = calloc(1, sizeof(*n));
+	unsigned nr = cfg->nr_pairs ? cfg->nr_pairs : 1;
+	struct vnet *n;
+	bool ok = true;
 
+	if (nr > VNET_MAX_PAIRS) {
+		close_fds(cfg->fds, VNET_MAX_PAIRS);
+		snprintf(err, errlen, "virtio-net: %u queue pairs (at most %d)", nr,
+			 VNET_MAX_PAIRS);
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n) + nr * sizeof(n->vn_pairs[0]));
 	if (!n) {
-		if (cfg->fd >= 0)
-			close(cfg->fd);
+		close_fds(cfg->fds, nr);
 		goto err_nomem;
 	}
 	pthread_mutex_init(&n->vn_lock, NULL);
-	n->vn_fd = cfg->fd;
+	n->vn_nr_pairs = (uint16_t)nr;
+	n->vn_active_pairs = n->vn_usable = 1;
+	for (uint16_t i = 0; i < nr; i++)
+		ok &= pair_init(n, i, cfg->fds[i]);
 	/* count 1, never read: always readable, so a poll on it means "next turn" */
 	n->vn_resume_efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->vn_resume_op = (struct evl_op){ .done = resume_done_cb, .opaque = n };
 	n->vn_tap = cfg->tap;
+	n->vn_detach = cfg->detach && nr > 1;
 	n->vn_offloads = cfg->offloads;
 	snprintf(n->vn_name, sizeof(n->vn_name), "%s", cfg->name ? cfg->name : "");
-	n->vn_rx_op = (struct evl_op){ .done = rx_poll_done_cb, .opaque = n };
 	memcpy(n->vn_cfg.mac, cfg->mac, sizeof(n->vn_cfg.mac));
 	n->vn_cfg.status = htole16(VIRTIO_NET_S_LINK_UP);
-	n->vn_cfg.max_virtqueue_pairs = htole16(1);
+	n->vn_cfg.max_virtqueue_pairs = htole16((uint16_t)nr);
 	n->vn_chain = malloc(sizeof(*n->vn_chain));
-	n->vn_rxbuf = malloc(VNET_RXBUF_SIZE);
-	n->vn_held = calloc(VNET_RX_HELD, sizeof(*n->vn_held));
 	if (n->vn_resume_efd < 0) {
 		int e = errno;
 
@@ -856,8 +853,10 @@ void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "virtio-net: eventfd: %s", strerror(e));
 		return NULL;
 	}
-	if (!n->vn_chain || !n->vn_rxbuf || !n->vn_held)
+	if (!n->vn_chain || !ok)
 		goto err_destroy;
+	/* not in use until the driver says so: the host kernel steers nothing there */
+	vnet_pairs_attach_locked(n);
 	return n;
 
 err_destroy:

@@ -226,6 +226,25 @@ else
 		--api-socket control.socket
 		--net "tap=microvm4,mac=02:00:00:00:00:05$qopt")
 fi
+if [ "${AV_MICROVM_VMM:-agentvmm}" = qemu ]; then
+	# the reference: QEMU (q35, the same kernel, initrd, shares, volume and
+	# tap; what microvm.nix's qemu runner would run, without its extras)
+	argv=(qemu-system-x86_64 -M q35,accel=kvm -cpu host -smp 8 -m 4096
+		-object memory-backend-memfd,id=mem,size=4096M,share=on -numa node,memdev=mem
+		-nodefaults -no-user-config -display none -no-reboot -serial stdio
+		-kernel "$kc/vmlinux" -initrd "$w/initrd.cpio"
+		-append "console=ttyS0 panic=-1 earlyprintk=ttyS0 reboot=a init=/nix/store/$SYS/init"
+		-drive "file=$w/var.img,if=none,id=d0,format=raw" -device virtio-blk-pci,drive=d0
+		-qmp unix:qmp.sock,server=on,wait=off)
+	for tag in ro-store ssh-keys claude-credentials workspace; do
+		argv+=(-chardev "socket,id=c-$tag,path=agent-virtiofs-$tag.sock,reconnect=1"
+			-device "vhost-user-fs-pci,chardev=c-$tag,tag=$tag")
+	done
+	nq=8
+	[ -z "${AV_MICROVM_SQ:-}" ] || nq=1
+	argv+=(-netdev "tap,id=n0,ifname=microvm4,script=no,downscript=no,queues=$nq"
+		-device "virtio-net-pci,netdev=n0,mac=02:00:00:00:00:05,mq=on,vectors=$((2 * nq + 2))")
+fi
 read -ra extra <<< "${AV_MICROVM_EXTRA:-}"
 printf '%s\n' "${argv[@]}" "${extra[@]}" > "$w/argv"
 t0=$(date +%s.%N)
@@ -272,10 +291,28 @@ if [ -z "$ready" ]; then
 	exit 1
 fi
 export MAINPID=$vmm
-if [ "${AV_MICROVM_ARGV:-nix}" = nix ]; then
+# the VMM's own memory, guest RAM it touched included (PSS, KiB)
+pss=$(sed -n 's/^Pss: *\([0-9]*\).*/\1/p' "/proc/$vmm/smaps_rollup")
+if [ "${AV_MICROVM_VMM:-agentvmm}" = qemu ]; then
+	mkdir -p "$w/bin"
+	cat > "$w/bin/qmp-powerdown" <<'PY'
+#!/usr/bin/python3
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.recv(4096)
+for cmd in (b'{"execute":"qmp_capabilities"}', b'{"execute":"system_powerdown"}'):
+    s.sendall(cmd)
+    time.sleep(0.5)
+    s.recv(4096)
+PY
+	chmod 755 "$w/bin/qmp-powerdown"
+	shut="qmp-powerdown qmp.sock
+waitpid \$MAINPID"
+elif [ "${AV_MICROVM_ARGV:-nix}" = nix ]; then
 	shut=$("$here/../nix/runner-argv.sh" shutdown "$agentvmm")
 else
-	shut="$agentvmm ctl control.socket shutdown --timeout-ms 60000 || $agentvmm ctl control.socket kill
+	shut="$agentvmm ctl control.socket shutdown --timeout-ms 120000 || $agentvmm ctl control.socket kill
 waitpid \$MAINPID"
 fi
 # util-linux's waitpid(1) is not in Debian 12's util-linux: the same, in sh
@@ -298,5 +335,6 @@ fi
 t2=$(date +%s.%N)
 {
 	echo "status=$st"
+	echo "vmm_pss_kb=$pss"
 	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "boot_s=%.1f\nshutdown_s=%.1f\n", b - a, c - b }'
 } > "$w/result"

@@ -625,6 +625,89 @@ static void test_bad_net_malformed_address_fails_2(void **state)
 			   "--net tap=t0,ip=10.0.2.15/24,gw=10.0.2.x", "malformed address '10.0.2.x'");
 }
 
+/* SMBIOS OEM strings and systemd credentials (vmm/oem.h): syntax errors from the parser. */
+static void test_bad_oem_string_and_credential_syntax_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "k", "--oem-string", "", "--", "true"), "--oem-string",
+			   "must not be empty");
+	expect_usage_error(ARGS("--kernel", "k", "--set-credential", "novalue", "--", "true"),
+			   "--set-credential novalue", "expected NAME:VALUE");
+	expect_usage_error(ARGS("--kernel", "k", "--set-credential", "a/b:v", "--", "true"),
+			   "--set-credential a/b:v", "credential name 'a/b' is not valid");
+	expect_usage_error(ARGS("--kernel", "k", "--load-credential", "..:/etc/hostname", "--",
+				"true"),
+			   "--load-credential ..:/etc/hostname", "credential name '..' is not valid");
+	expect_usage_error(ARGS("--kernel", "k", "--load-credential", "k:", "--", "true"),
+			   "--load-credential k:", "expected NAME:PATH");
+	expect_usage_error(ARGS("--kernel", "k", "--set-credential", "n:1", "--load-credential",
+				"n:/etc/hostname", "--", "true"),
+			   "credential 'n'", "given twice");
+	expect_usage_error(ARGS("--raw-image", path_junk, "--oem-string", "x", "--", "true"),
+			   "--oem-string", "need a kernel");
+}
+
+/* 256 OEM strings, through a --config file (argv here holds 40 words). */
+static void test_bad_oem_string_too_many_fails_2(void **state)
+{
+	char path[4300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/oem256.json", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"oem-string\": [", f);
+	for (int i = 0; i < 256; i++)
+		fprintf(f, "%s\"s%d\"", i ? ", " : "", i);
+	fputs("]}", f);
+	fclose(f);
+	expect_usage_error(ARGS("--kernel", "k", "--config", path, "--", "true"), "--oem-string s255",
+			   "more than 255");
+	unlink(path);
+}
+
+/* --load-credential files: read before the KVM device, each problem its own line. */
+static void test_bad_load_credential_file_fails_2(void **state)
+{
+	char arg[4400], fifo[4300];
+	const char *k = e2e_kernel("bzImage");
+
+	if (!k)
+		skip();
+	snprintf(arg, sizeof(arg), "key:%s/no-such-credential", tmpdir);
+	expect_usage_error(ARGS("--kernel", k, "--load-credential", arg, "--", "true"), arg,
+			   "No such file or directory");
+	snprintf(arg, sizeof(arg), "key:%s", tmpdir);
+	expect_usage_error(ARGS("--kernel", k, "--load-credential", arg, "--", "true"), arg,
+			   "not a regular file");
+	snprintf(fifo, sizeof(fifo), "%s/cred-fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(arg, sizeof(arg), "key:%s", fifo);
+	expect_usage_error(ARGS("--kernel", k, "--load-credential", arg, "--", "true"), arg,
+			   "not a regular file"); /* without blocking on the FIFO */
+	unlink(fifo);
+	snprintf(arg, sizeof(arg), "key:%s", make_file("cred-big", 32769, 'c'));
+	expect_usage_error(ARGS("--kernel", k, "--load-credential", arg, "--", "true"), arg,
+			   "32769 bytes, more than the 32768");
+	unlink(arg + 4);
+}
+
+/* Two 32 KiB files are 87 KiB of base64: over the 48 KiB a Linux guest can take. */
+static void test_bad_oem_strings_too_many_bytes_fails_2(void **state)
+{
+	char a1[4400], a2[4400];
+	const char *k = e2e_kernel("bzImage");
+
+	if (!k)
+		skip();
+	snprintf(a1, sizeof(a1), "one:%s", make_file("cred1", 32768, 1));
+	snprintf(a2, sizeof(a2), "two:%s", make_file("cred2", 32768, 2));
+	expect_usage_error(ARGS("--kernel", k, "--load-credential", a1, "--load-credential", a2,
+				"--", "true"),
+			   "bytes of SMBIOS OEM strings", "more than the 49152");
+	unlink(a1 + 4);
+	unlink(a2 + 4);
+}
+
 static char net_ns[32];
 static int net_holder; /* pid of the process holding busy0 */
 
@@ -711,6 +794,84 @@ static void test_bad_net_no_permission_to_create_fails_2(void **state)
 				"tap=nope0", "--", "true"),
 			   "--net tap=nope0", "no such tap, and creating one needs CAP_NET_ADMIN");
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip link show nope0 "
+		 ">/dev/null 2>&1", net_ns);
+	assert_int_not_equal(sh_run(cmd), 0);
+}
+
+/* issue 16: queues= and fd= errors the parser finds */
+static void test_bad_net_queues_and_fd_syntax_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,queues=0", "--", "true"),
+			   "--net tap=t0,queues=0", "queues must be 1 to 16");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,queues=17", "--", "true"),
+			   "--net tap=t0,queues=17", "queues must be 1 to 16");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "fd=1", "--", "true"), "--net fd=1",
+			   "fd '1' must be a descriptor number of 3 or more (0, 1 and 2 are stdio)");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "fd=3:3", "--", "true"), "--net fd=3:3",
+			   "fd 3 given twice");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "fd=3", "--net", "fd=4:3", "--", "true"),
+			   "--net fd=4:3", "fd 3 used twice");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "fd=3:4,queues=1", "--", "true"),
+			   "--net fd=3:4,queues=1", "queues=1 but 2 fds (one fd per queue pair)");
+	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,fd=3", "--", "true"),
+			   "--net tap=t0,fd=3", "tap= and fd= exclude each other");
+}
+
+/*
+ * --net fd=: descriptors agentvmm did not inherit, or that are no tap, are
+ * refused before the KVM device; run through a shell that opens fd 3 first.
+ */
+static void test_bad_net_fd_not_a_tap_fails_2(void **state)
+{
+	const char *k = e2e_kernel("bzImage");
+
+	if (!k)
+		skip();
+	expect_usage_error(ARGS("--kernel", k, "--initrd", path_junk, "--net", "fd=250", "--",
+				"true"),
+			   "--net fd=250", "fd 250 is not open (agentvmm must inherit it from its "
+			   "parent)");
+	run_prefix[0] = "/bin/sh";
+	run_prefix[1] = "-c";
+	run_prefix[2] = "exec 3</dev/null; exec \"$0\" \"$@\"";
+	run_prefix[3] = NULL;
+	expect_usage_error(ARGS("--kernel", k, "--initrd", path_junk, "--net", "fd=3", "--",
+				"true"),
+			   "--net fd=3", "fd 3 is not a tap or macvtap");
+	run_prefix[2] = "exec 3</dev/net/tun; exec \"$0\" \"$@\"";
+	expect_usage_error(ARGS("--kernel", k, "--initrd", path_junk, "--net", "fd=3", "--",
+				"true"),
+			   "--net fd=3", "a /dev/net/tun fd not attached to a tap");
+	run_prefix[2] = "exec 3</dev/null 4</dev/null; exec \"$0\" \"$@\"";
+	expect_usage_error(ARGS("--kernel", k, "--initrd", path_junk, "--net", "fd=3:4", "--",
+				"true"),
+			   "--net fd=3:4", "fd 3 is not a tap or macvtap");
+	run_prefix[0] = NULL;
+}
+
+/* In a namespace of our own: more queues than a single-queue tap has; a tun given as a tap. */
+static void test_bad_net_queues_on_single_queue_tap_fails_2(void **state)
+{
+	char cmd[256];
+
+	if (!net_ns_enter())
+		skip();
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip tuntap add sq0 mode "
+		 "tap vnet_hdr && /usr/sbin/ip netns exec %s /usr/sbin/ip tuntap add tun0 mode tun",
+		 net_ns, net_ns);
+	assert_int_equal(sh_run(cmd), 0);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", path_junk, "--net",
+				"tap=sq0,queues=2", "--", "true"),
+			   "--net tap=sq0", "sq0 is a single-queue tap: more than one queue needs a "
+			   "tap made multi_queue");
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", path_junk, "--net",
+				"tap=tun0", "--", "true"),
+			   "--net tap=tun0", "tun0 is not a tap device");
+	/* a tap agentvmm would create for 2 queues: not left behind by a later error */
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--initrd", path_junk, "--net",
+				"tap=mqnew0,queues=2", "--net", "tap=sq0,queues=2", "--", "true"),
+			   "--net tap=sq0", "single-queue tap");
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip netns exec %s /usr/sbin/ip link show mqnew0 "
 		 ">/dev/null 2>&1", net_ns);
 	assert_int_not_equal(sh_run(cmd), 0);
 }
@@ -909,8 +1070,16 @@ int main(void)
 		cmocka_unit_test(test_bad_net_tap_name_too_long_fails_2),
 		cmocka_unit_test(test_bad_net_malformed_mac_fails_2),
 		cmocka_unit_test(test_bad_net_malformed_address_fails_2),
+		cmocka_unit_test(test_bad_oem_string_and_credential_syntax_fails_2),
+		cmocka_unit_test(test_bad_oem_string_too_many_fails_2),
+		cmocka_unit_test(test_bad_load_credential_file_fails_2),
+		cmocka_unit_test(test_bad_oem_strings_too_many_bytes_fails_2),
 		cmocka_unit_test_teardown(test_bad_net_tap_busy_fails_2, net_ns_leave),
 		cmocka_unit_test_teardown(test_bad_net_no_permission_to_create_fails_2, net_ns_leave),
+		cmocka_unit_test(test_bad_net_queues_and_fd_syntax_fails_2),
+		cmocka_unit_test(test_bad_net_fd_not_a_tap_fails_2),
+		cmocka_unit_test_teardown(test_bad_net_queues_on_single_queue_tap_fails_2,
+					  net_ns_leave),
 		cmocka_unit_test_teardown(test_bad_kvm_device_missing_after_good_input_fails_2,
 					  kvm_override_leave),
 		cmocka_unit_test_teardown(test_fs_socket_appearing_later_is_waited_for,

@@ -177,6 +177,201 @@ static void test_e2e_interactive_console_runs_shell(void **state)
 	assert_int_equal(WEXITSTATUS(st), 5);
 }
 
+/* ---- SMBIOS: OEM strings and systemd credentials, as the guest kernel exposes them ---- */
+
+#define SM_OEM "plain OEM string: spaces, = , ; \"quotes\" and \xc3\xbcn\xc3\xaf"
+#define SM_SET "greeting:hello world=1"
+#define SM_SET_STR "io.systemd.credential:greeting=hello world=1"
+#define SM_EP_LEN 24
+
+static uint8_t sm_blob[300]; /* every byte value, then some */
+
+static size_t sm_unbase64(const char *s, uint8_t *out, size_t cap)
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+
+	for (; *s && *s != '='; s++) {
+		const char *p = strchr(abc, *s);
+
+		assert_non_null(p);
+		acc = acc << 6 | (uint32_t)(p - abc);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			assert_true(n < cap);
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+static uint32_t sm_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * The (len) bytes of /sys/firmware/dmi/tables/DMI at (t): walk every
+ * structure (SMBIOS 3.0 §6.1); the strings of the first type (type) go to
+ * (str), at most (max); returns their number, -1 if there is no such type.
+ */
+static int sm_strings(const uint8_t *t, size_t len, uint8_t type, const char **str, int max,
+		      const uint8_t **area)
+{
+	size_t off = 0;
+	int found = -1;
+
+	while (off + 4 <= len) {
+		uint8_t ty = t[off], sl = t[off + 1];
+		int n = 0;
+
+		assert_true(sl >= 4 && off + sl + 2 <= len);
+		if (ty == type && found < 0 && area)
+			*area = t + off;
+		off += sl;
+		if (!t[off] && !t[off + 1]) {
+			off += 2;
+		} else {
+			while (off < len && t[off]) {
+				if (ty == type && found < 0 && n < max)
+					str[n] = (const char *)t + off;
+				n++;
+				off += strlen((const char *)t + off) + 1;
+			}
+			off++;
+		}
+		assert_true(off <= len);
+		if (ty == type && found < 0)
+			found = n;
+		if (ty == 127)
+			break;
+	}
+	assert_int_equal(off, len); /* the table ends with type 127, exactly */
+	return found;
+}
+
+/*
+ * Boot (kernel) with an OEM string and two credentials; the guest dumps the
+ * entry point and table the kernel found, then three text lines. Everything
+ * is compared byte for byte on the host.
+ */
+static void smbios_case(const char *kernel)
+{
+	char path[] = "/tmp/av-e2e-cred-XXXXXX", load[64], uuid[40];
+	const char *str[8], *t1[8];
+	const uint8_t *ep, *tab, *area = NULL;
+	uint8_t dec[sizeof(sm_blob) + 8];
+	uint32_t len;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(sm_blob); i++)
+		sm_blob[i] = (uint8_t)(i * 7 + 3);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, sm_blob, sizeof(sm_blob)), (ssize_t)sizeof(sm_blob));
+	close(fd);
+	snprintf(load, sizeof(load), "blob:%s", path);
+	boot(kernel, CMD("--oem-string", SM_OEM, "--set-credential", SM_SET, "--load-credential",
+			 load),
+	     CMD("sh", "-c", "cd /sys/firmware/dmi; cat tables/smbios_entry_point tables/DMI; "
+		 "cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name "
+		 "/sys/class/dmi/id/product_uuid; ls entries/11-0/raw"));
+	unlink(path);
+	assert_int_equal(res.status, 0);
+
+	/* the entry point Linux found at 0xf0000: ours, unchanged */
+	assert_true(res.out_len > SM_EP_LEN);
+	ep = (const uint8_t *)res.out;
+	assert_memory_equal(ep, "_SM3_", 5);
+	assert_int_equal(ep[6], SM_EP_LEN);
+	uint8_t sum = 0;
+	for (int i = 0; i < SM_EP_LEN; i++)
+		sum += ep[i];
+	assert_int_equal(sum, 0);
+	assert_int_equal(ep[7], 3);
+	assert_int_equal(sm_le32(ep + 16), 0xf0020);
+	assert_int_equal(sm_le32(ep + 20), 0);
+	len = sm_le32(ep + 12);
+	assert_true(SM_EP_LEN + len < res.out_len);
+	tab = ep + SM_EP_LEN;
+	print_message("  SMBIOS table: %u bytes\n", len);
+
+	/* type 11: the three strings in order, byte for byte */
+	assert_int_equal(sm_strings(tab, len, 11, str, 8, NULL), 3);
+	assert_string_equal(str[0], SM_OEM);
+	assert_string_equal(str[1], SM_SET_STR);
+	assert_memory_equal(str[2], "io.systemd.credential.binary:blob=", 34);
+	assert_int_equal(sm_unbase64(str[2] + 34, dec, sizeof(dec)), sizeof(sm_blob));
+	assert_memory_equal(dec, sm_blob, sizeof(sm_blob));
+	/* type 1 as the kernel read it: vendor, product, UUID in SMBIOS 2.6+ order */
+	assert_int_equal(sm_strings(tab, len, 1, t1, 8, &area), 3);
+	assert_non_null(area);
+	const uint8_t *u = area + 8;
+	snprintf(uuid, sizeof(uuid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[3],
+		 u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
+	assert_int_equal(uuid[14], '4'); /* version 4: random */
+	char want[200];
+	snprintf(want, sizeof(want), "agentvmm\nagentvmm VM\n%s\nentries/11-0/raw\n", uuid);
+	assert_int_equal(res.out_len, SM_EP_LEN + len + strlen(want));
+	assert_memory_equal(tab + len, want, strlen(want));
+}
+
+/*
+ * The most agentvmm allows: 255 OEM strings, 48 KiB together (each ~193
+ * bytes). At boot the kernel copies each into its 64 KiB DMI brk pool with a
+ * 40-byte list entry (boot/smbios.h): this is about 60 KiB of it, and boots.
+ */
+static void test_e2e_smbios_largest_oem_strings_boot(void **state)
+{
+	char path[] = "/tmp/av-e2e-oem-XXXXXX";
+	size_t each = 49152 / 255, total = 0;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("{\"oem-string\": [", f);
+	for (int i = 0; i < 255; i++) {
+		size_t n = i < 254 ? each : 49152 - 254 * each; /* with the NUL */
+
+		fprintf(f, "%s\"%03d", i ? ", " : "", i);
+		for (size_t k = 3; k + 1 < n; k++)
+			fputc('a' + (int)(k % 26), f);
+		fputc('"', f);
+		total += n;
+	}
+	fputs("]}", f);
+	fclose(f);
+	assert_int_equal(total, 49152);
+	boot("bzImage", CMD("--config", path),
+	     CMD("sh", "-c", "tail -c +6 /sys/firmware/dmi/entries/11-0/raw | tr '\\0' '\\n' | "
+		 "wc -lc"));
+	unlink(path);
+	assert_int_equal(res.status, 0);
+	/* after the 5-byte header: 255 strings and their NULs, then the set's NUL */
+	unsigned lines = 0, chars = 0;
+	assert_int_equal(sscanf(res.out, "%u %u", &lines, &chars), 2);
+	assert_int_equal(lines, 256);
+	assert_int_equal(chars, 49152 + 1);
+}
+
+static void test_e2e_smbios_credentials_bzimage(void **state)
+{
+	smbios_case("bzImage");
+}
+
+static void test_e2e_smbios_credentials_pvh(void **state)
+{
+	smbios_case("vmlinux");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +386,9 @@ int main(void)
 		cmocka_unit_test(test_e2e_orphans_reaped_and_signal_status),
 		cmocka_unit_test(test_e2e_command_not_found_exits_127),
 		cmocka_unit_test(test_e2e_interactive_console_runs_shell),
+		cmocka_unit_test(test_e2e_smbios_credentials_bzimage),
+		cmocka_unit_test(test_e2e_smbios_credentials_pvh),
+		cmocka_unit_test(test_e2e_smbios_largest_oem_strings_boot),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -201,5 +399,7 @@ int main(void)
 		fprintf(stderr, "FAIL: test kernel missing; run scripts/fetch-kernel.sh\n");
 		return 1;
 	}
+	if (getenv("AV_TEST_FILTER")) /* one case while debugging, e.g. "test_e2e_smbios*" */
+		cmocka_set_test_filter(getenv("AV_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * test_e2e_hostile.c: the hostile guest program (tests/hostile/hostile.c) run
  * as root inside the real Debian cloud kernel with a disk, the RNG, two ro
  * shares (the program's build directory, and a data directory it unmounts
- * and then attacks at the transport level), a NIC on a tap in a network
- * namespace of its own and a vsock device (--vsock). Every case must pass, agentvmm must exit with the
+ * and then attacks at the transport level), two NICs on taps in a network
+ * namespace of its own (one with two queue pairs and a control queue) and a
+ * vsock device (--vsock). Every case must pass, agentvmm must exit with the
  * program's status 0, the disk image must hold its pattern except the one
  * sector the program writes through a well-formed request, the shared file
  * and a canary outside the shares must be unchanged, nothing new may appear
@@ -26,7 +27,7 @@
 #include "tests/e2e/e2e.h"
 #include "tests/helpers/th.h"
 
-#define HOSTILE_TIMEOUT_S 300 /* ~250 cases on 5 devices: about a minute in the nested test host */
+#define HOSTILE_TIMEOUT_S 300 /* ~300 cases on 6 devices: about a minute in the nested test host */
 #define DISK_BYTES (4u << 20)
 #define SECTOR 512
 #define GOOD_WRITE_SECTOR 100 /* hostile.c writes wr_byte(i) there, nothing else */
@@ -200,6 +201,8 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	argv[n++] = share; /* share1: attacked once unmounted */
 	argv[n++] = "--net";
 	argv[n++] = "tap=avhost0";
+	argv[n++] = "--net"; /* issue 16: a multiqueue NIC, its control queue attacked too */
+	argv[n++] = "tap=avhostmq0,queues=2";
 	argv[n++] = "--vsock";
 	argv[n++] = vs;
 	/* the program takes the vsock device over: its output cannot ride a session on it */
@@ -218,7 +221,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	print_message("  run took %.2f s\n", res.secs);
 	if (res.status == -1)
 		fail_msg("timed out; stdout: %s\nstderr: %s", res.out, res.err);
-	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 5 devices")) {
+	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 6 devices")) {
 		/* whole: cmocka's messages are truncated */
 		fputs("stdout:\n", stdout);
 		fputs(res.out, stdout);
@@ -235,7 +238,10 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 				     "PASS fs qsize-0", "PASS fs reset-reactivate-x3", "PASS blk pci-config-abuse",
 				     "PASS fs msix-table-abuse", "PASS net notification-storm",
 				     "PASS vsock desc-loop", "PASS vsock vsock-len-beyond-chain",
-				     "PASS vsock vsock-request-flood" };
+				     "PASS vsock vsock-request-flood", "PASS net mq-without-ctrl-vq",
+				     "PASS net ctrl-pairs-set-0", "PASS net ctrl-pairs-set-above-max",
+				     "PASS net ctrl-no-ack-byte", "PASS net ctrl-desc-loop",
+				     "PASS net kick-pair-not-in-use" };
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		if (!strstr(res.out, devs[i]))
 			fail_msg("no '%s' in: %s", devs[i], res.out);
@@ -257,8 +263,10 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	const char *extra = new_name(before, after);
 	if (extra)
 		fail_msg("agentvmm left /tmp/%s behind", extra);
-	/* the tap agentvmm created is gone */
+	/* the taps agentvmm created are gone */
 	assert_int_not_equal(e2e_sh("ip netns exec %s ip link show avhost0 >/dev/null 2>&1", ns),
+			     0);
+	assert_int_not_equal(e2e_sh("ip netns exec %s ip link show avhostmq0 >/dev/null 2>&1", ns),
 			     0);
 }
 

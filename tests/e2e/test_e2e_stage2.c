@@ -14,7 +14,8 @@
  *     poweroff runs the shutdown actions and ends agentvmm, store mounted,
  *     within a bound;
  *   - systemd from the host's /usr as PID 1: guest-init's mounts are not
- *     stopped by it, and systemctl poweroff ends agentvmm within a bound;
+ *     stopped by it, and systemctl poweroff ends agentvmm within a bound; it
+ *     imports the systemd credentials given as SMBIOS OEM strings;
  *   - an init missing or not executable in the guest: a console line and a
  *     failure status, never a hang; init= ignored with -- CMD.
  */
@@ -354,6 +355,60 @@ static void test_e2e_stage2_systemd_poweroff_with_shares_mounted(void **state)
 }
 
 /*
+ * systemd 252's PID 1 imports credentials from SMBIOS type 11 (its NEWS for
+ * 252; import_credentials_smbios() reads /sys/firmware/dmi/entries/11-N/raw):
+ * --set-credential and --load-credential (binary, base64 in the OEM string)
+ * arrive in /run/credentials/@system byte for byte; a plain --oem-string is
+ * ignored by it. systemd-detect-virt still says kvm.
+ */
+static void test_e2e_stage2_systemd_imports_smbios_credentials(void **state)
+{
+	char units[700], units_share[800], p[800], load[820];
+	uint8_t blob[300];
+	size_t len;
+
+	if (access("/usr/lib/systemd/systemd", X_OK) != 0)
+		skip();
+	clean_ws();
+	for (size_t i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i * 7 + 3);
+	snprintf(p, sizeof(p), "%s/blob", dir);
+	FILE *f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(blob, 1, sizeof(blob), f), sizeof(blob));
+	assert_int_equal(fclose(f), 0);
+	snprintf(load, sizeof(load), "blob:%s", p);
+	snprintf(units, sizeof(units), "%s/units-cred", dir);
+	sh("mkdir -p %s", units);
+	snprintf(units_share, sizeof(units_share), "rw:%s:/etc/systemd/system", units);
+	snprintf(p, sizeof(p), "%s/avcred.target", units);
+	write_file(p, "[Unit]\nRequires=avcred.service\nAfter=avcred.service\nAllowIsolate=yes\n",
+		   0644);
+	snprintf(p, sizeof(p), "%s/avcred.service", units);
+	write_file(p,
+		   "[Unit]\nDefaultDependencies=no\n[Service]\nType=oneshot\n"
+		   "ExecStart=/bin/sh -c 'ls /run/credentials/@system > /work/list; "
+		   "cp /run/credentials/@system/greeting /run/credentials/@system/blob /work/; "
+		   "systemd-detect-virt > /work/virt; systemctl --no-block poweroff'\n",
+		   0644);
+	boot("bzImage", ARGS("--share", "ro:/usr", "--share", units_share, "--share", ws_share,
+			     "--init", "/usr/lib/systemd/systemd", "--cmdline",
+			     "systemd.unit=avcred.target", "--oem-string", "not.a.credential=1",
+			     "--set-credential", "greeting:hello world=1", "--load-credential",
+			     load));
+	assert_int_equal(res.status, 0);
+	if (strcmp(slurp("list"), "blob\ngreeting\n"))
+		fail_msg("/run/credentials/@system held '%s'; console:\n%s", slurp("list"), res.out);
+	assert_string_equal(slurp("greeting"), "hello world=1");
+	snprintf(p, sizeof(p), "%s/blob", ws);
+	uint8_t *got = th_read_file(p, &len);
+	assert_int_equal(len, sizeof(blob));
+	assert_memory_equal(got, blob, sizeof(blob));
+	free(got);
+	assert_string_equal(slurp("virt"), "kvm\n");
+}
+
+/*
  * microvm.nix passes reboot=t: a guest reboot is then a deliberate triple
  * fault, which agentvmm cannot tell from a crash (125). A reboot= after it
  * (the user's params follow microvm.nix's) restores an ACPI reset: 0.
@@ -412,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_stage2_busybox_init_powers_off_with_store_mounted),
 		cmocka_unit_test(test_e2e_stage2_debian_init_on_shared_usr),
 		cmocka_unit_test(test_e2e_stage2_systemd_poweroff_with_shares_mounted),
+		cmocka_unit_test(test_e2e_stage2_systemd_imports_smbios_credentials),
 		cmocka_unit_test(test_e2e_stage2_reboot_t_is_triple_fault_reboot_a_overrides),
 		cmocka_unit_test(test_e2e_stage2_missing_init_fails_127),
 		cmocka_unit_test(test_e2e_stage2_not_executable_init_fails_126),
@@ -419,6 +475,8 @@ int main(void)
 	};
 	int ret;
 
+	if (getenv("AV_TEST_FILTER")) /* one case while debugging, e.g. "*smbios*" */
+		cmocka_set_test_filter(getenv("AV_TEST_FILTER"));
 	if ((ret = e2e_check_host()))
 		return ret;
 	if (access("/usr/lib/qemu/virtiofsd", X_OK) != 0 || access(BUSYBOX, X_OK) != 0) {

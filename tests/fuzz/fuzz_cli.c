@@ -51,6 +51,18 @@ static void check_ok(const struct vm_config *cfg, enum cli_action action, char *
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (strs[i] && !in_args(strs[i], argv, argc))
 			abort();
+	/* SMBIOS OEM strings: at most 255 together, each pointing into argv */
+	if (cfg->nr_oem_strings + cfg->nr_set_creds + cfg->nr_load_creds > VM_MAX_OEM_STRINGS)
+		abort();
+	for (unsigned i = 0; i < cfg->nr_oem_strings; i++)
+		if (!in_args(cfg->oem_strings[i], argv, argc) || !cfg->oem_strings[i][0])
+			abort();
+	for (unsigned i = 0; i < cfg->nr_set_creds; i++)
+		if (!in_args(cfg->set_creds[i], argv, argc) || !strchr(cfg->set_creds[i], ':'))
+			abort();
+	for (unsigned i = 0; i < cfg->nr_load_creds; i++)
+		if (!in_args(cfg->load_creds[i], argv, argc) || !strchr(cfg->load_creds[i], ':'))
+			abort();
 	if (cfg->argc < 0 || cfg->argc >= argc || (cfg->argc == 0) != (cfg->argv == NULL))
 		abort();
 	if (cfg->argc) {

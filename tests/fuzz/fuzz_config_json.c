@@ -38,7 +38,8 @@ static void check_ok(const struct vm_config *cfg)
 	    cfg->verbose > 3)
 		abort();
 	if (cfg->nr_disks > VM_MAX_DISKS || cfg->nr_shares > VM_MAX_SHARES ||
-	    cfg->nr_nets > VM_MAX_NETS)
+	    cfg->nr_nets > VM_MAX_NETS || cfg->nr_oem_strings > VM_MAX_OEM_STRINGS ||
+	    cfg->nr_set_creds > VM_MAX_OEM_STRINGS || cfg->nr_load_creds > VM_MAX_OEM_STRINGS)
 		abort();
 	if (cfg->argc < 0 || (cfg->argc == 0) != (cfg->argv == NULL))
 		abort();

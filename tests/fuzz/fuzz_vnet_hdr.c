@@ -257,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int big = 4 << 20; /* several 64 KiB frames in flight either way */
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	void *dev = vnet_create(&(struct vnet_config){ .fd = sv[0], .mac = { 2 } }, err,
+	void *dev = vnet_create(&(struct vnet_config){ .fds = { sv[0] }, .mac = { 2 } }, err,
 				sizeof(err));
 	if (!dev || evl_init(&evl, 64))
 		abort();

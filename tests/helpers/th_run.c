@@ -87,6 +87,7 @@ void th_run(const char *const argv[], unsigned timeout_s, struct th_result *res)
 	}
 	close(out[0]);
 	close(err[0]);
+	res->out_len = olen;
 	bool timed_out = now_s() - start >= timeout_s;
 	if (timed_out) {
 		kill(-pid, SIGKILL);

@@ -9,6 +9,7 @@ struct th_result {
 	int status;      /* exit status, 128+sig if killed by a signal, -1 on timeout,
 			  * -2 when the child survived SIGKILL for 10 s */
 	char out[65536]; /* stdout, NUL-terminated (truncated) */
+	size_t out_len;  /* bytes in (out): stdout may hold NULs */
 	char err[16384]; /* stderr, NUL-terminated (truncated) */
 	double secs;
 };

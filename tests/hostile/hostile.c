@@ -1544,6 +1544,225 @@ static void case_net_tx_flood(struct dev *d)
 	finish(d, n, k, O_OK);
 }
 
+/* ---------- virtio-net multiqueue: the control queue (issue 16) ---------- */
+
+#define FEAT_CTRL_VQ (1ULL << 17)
+#define FEAT_MQ (1ULL << 22)
+#define NET_CTRL_MQ 4            /* VIRTIO_NET_CTRL_MQ */
+#define NET_CTRL_MQ_VQ_PAIRS_SET 0
+#define NET_OK 0
+#define NET_ERR 1
+#define P_Q1 8                   /* transmit queue of pair 0: pages 8-10 */
+#define P_Q3 11                  /* transmit queue of pair 1: pages 11-13 */
+#define ACK_ZERO_LEN 0xffffffffu /* mq_cmd(): a writable descriptor of length 0 */
+
+static uint64_t dev_offered(struct dev *d)
+{
+	uint64_t f;
+
+	w32(d, CC_DFSELECT, 0);
+	f = r32(d, CC_DF);
+	w32(d, CC_DFSELECT, 1);
+	return f | (uint64_t)r32(d, CC_DF) << 32;
+}
+
+/*
+ * Bring a multiqueue net device up with (feat) (+ INDIRECT): the control
+ * queue (2N with MQ, 2 without) is the test queue (pages 0-2), the transmit
+ * queues of pairs 0 and 1 get pages 8-10 and 11-13. False if refused.
+ */
+static bool mq_up(struct dev *d, uint64_t feat)
+{
+	if (!dev_features(d, FEAT_INDIRECT | feat))
+		return false;
+	for (int p = 0; p < 3; p++) {
+		memset(pg[p].va, 0, PAGE);
+		memset(pg[P_Q1 + p].va, 0, PAGE);
+		memset(pg[P_Q3 + p].va, 0, PAGE);
+	}
+	d->avail_idx = d->used_seen = 0;
+	d->tq = feat & FEAT_MQ ? (uint16_t)(d->nq - 1) : 2;
+	q_conf(d, d->tq, QSIZE, PA(P_DESC, 0), PA(P_AVAIL, 0), PA(P_USED, 0));
+	q_conf(d, 1, QSIZE, PA(P_Q1, 0), PA(P_Q1 + 1, 0), PA(P_Q1 + 2, 0));
+	if (feat & FEAT_MQ)
+		q_conf(d, 3, QSIZE, PA(P_Q3, 0), PA(P_Q3 + 1, 0), PA(P_Q3 + 2, 0));
+	w8(d, CC_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	return (r8(d, CC_STATUS) & (S_DRIVER_OK | S_NEEDS_RESET)) == S_DRIVER_OK;
+}
+
+/*
+ * One control command: class, command and (dlen) bytes of le16 (v) in one
+ * readable buffer of (rolen) bytes (2 + dlen unless shorter), the ack in a
+ * writable one of (acklen) bytes (none when 0, zero-length with ACK_ZERO_LEN).
+ * Return: O_OK (ack OK),
+ * O_ERROR (ack ERR, or used length 0), O_NEEDS_RESET, O_IGNORED.
+ */
+static int mq_cmd(struct dev *d, uint8_t class, uint8_t cmd, uint16_t v, uint32_t rolen,
+		  uint32_t acklen)
+{
+	uint8_t *h = pg[P_HDR].va;
+	bool byte = acklen && acklen != ACK_ZERO_LEN;
+	struct desc c[2];
+	int k;
+
+	h[0] = class;
+	h[1] = cmd;
+	memcpy(h + 2, &v, 2);
+	pg[P_STATUS].va[0] = 0xee;
+	c[0] = (struct desc){ PA(P_HDR, 0), rolen, acklen ? F_NEXT : 0, 1 };
+	c[1] = (struct desc){ PA(P_STATUS, 0), byte ? acklen : 0, F_WRITE, 0 };
+	put_chain(c, acklen ? 2 : 1);
+	submit(d, 0);
+	k = wait_done(d, 2000);
+	if (k == O_OK && (r8(d, CC_STATUS) & S_NEEDS_RESET))
+		return O_NEEDS_RESET;
+	if (k != O_OK)
+		return k;
+	if (used_elem(d->used_seen - 1)[1] == 0)
+		return byte ? O_IGNORED : O_ERROR; /* nothing written: right only without a byte */
+	if (used_elem(d->used_seen - 1)[1] != 1)
+		return O_IGNORED; /* more than the ack byte: wrong */
+	return pg[P_STATUS].va[0] == NET_OK ? O_OK : pg[P_STATUS].va[0] == NET_ERR ? O_ERROR
+										: O_IGNORED;
+}
+
+/* Bring up with (feat), send one command, check the outcome; the test queue back after. */
+static void mq_case(struct dev *d, const char *n, uint64_t feat, uint8_t class, uint8_t cmd,
+		    uint16_t v, uint32_t rolen, uint32_t acklen, int allowed)
+{
+	uint16_t tq = d->tq;
+	int k;
+
+	if (!mq_up(d, feat)) {
+		d->tq = tq;
+		return result(d, n, false, "bring-up refused");
+	}
+	k = mq_cmd(d, class, cmd, v, rolen, acklen);
+	d->tq = tq;
+	d->avail_idx = d->used_seen = 0;
+	finish(d, n, k, allowed);
+}
+
+/* The control queue with a malformed chain: two descriptors looping. */
+static void mq_case_loop(struct dev *d)
+{
+	uint16_t tq = d->tq;
+	struct desc c[2];
+	int k;
+
+	if (!mq_up(d, FEAT_MQ | FEAT_CTRL_VQ)) {
+		d->tq = tq;
+		return result(d, "ctrl-desc-loop", false, "bring-up refused");
+	}
+	c[0] = (struct desc){ PA(P_HDR, 0), 4, F_NEXT, 1 };
+	c[1] = (struct desc){ PA(P_STATUS, 0), 1, F_NEXT | F_WRITE, 0 };
+	put_chain(c, 2);
+	submit(d, 0);
+	k = wait_done(d, 2000);
+	d->tq = tq;
+	d->avail_idx = d->used_seen = 0;
+	finish(d, "ctrl-desc-loop", k, O_NEEDS_RESET);
+}
+
+/*
+ * A frame posted on pair 1's transmit queue while one pair is in use: its
+ * kick is ignored (not sent, no NEEDS_RESET); VQ_PAIRS_SET 2 then sends it;
+ * VQ_PAIRS_SET 1 again, and the next frame there waits once more.
+ */
+static void mq_case_unused_pair(struct dev *d)
+{
+	const char *n = "kick-pair-not-in-use";
+	volatile uint16_t *av3 = (volatile uint16_t *)pg[P_Q3 + 1].va;
+	volatile uint16_t *us3 = (volatile uint16_t *)pg[P_Q3 + 2].va;
+	uint16_t tq = d->tq;
+	const char *why = "";
+	struct desc c[1];
+
+	if (!mq_up(d, FEAT_MQ | FEAT_CTRL_VQ)) {
+		d->tq = tq;
+		return result(d, n, false, "bring-up refused");
+	}
+	good_chain(d, c, 0, false); /* a frame in P_HDR */
+	put_desc(pg[P_Q3].va, 0, c[0]);
+	put_desc(pg[P_Q3].va, 1, c[0]);
+	av3[2] = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	av3[1] = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	w16(d, NOTIFY_OFF + NOTIFY_MULT * 3, 3);
+	for (unsigned q = 0; q < d->nq + 2u; q++)
+		w16(d, NOTIFY_OFF + NOTIFY_MULT * q, (uint16_t)q); /* and every other doorbell */
+	msleep(300);
+	if (us3[1] != 0)
+		why = "a pair not in use sent a frame";
+	else if (r8(d, CC_STATUS) & S_NEEDS_RESET)
+		why = "kicks on unused queues broke the device";
+	else if (mq_cmd(d, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 2, 4, 1) != O_OK)
+		why = "VQ_PAIRS_SET 2 refused";
+	for (int ms = 0; !*why && us3[1] != 1 && ms < 2000; ms++)
+		msleep(1);
+	if (!*why && us3[1] != 1)
+		why = "pair 1 did not start after VQ_PAIRS_SET 2";
+	if (!*why && mq_cmd(d, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 1, 4, 1) != O_OK)
+		why = "VQ_PAIRS_SET 1 refused";
+	if (!*why) {
+		av3[3] = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		av3[1] = 2;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		w16(d, NOTIFY_OFF + NOTIFY_MULT * 3, 3);
+		msleep(300);
+		if (us3[1] != 1)
+			why = "pair 1 sent after VQ_PAIRS_SET 1";
+	}
+	d->tq = tq;
+	d->avail_idx = d->used_seen = 0;
+	if (*why) {
+		result(d, n, false, "%s", why);
+		dev_reset(d);
+		return;
+	}
+	finish(d, n, O_OK, O_OK);
+}
+
+static void mq_cases(struct dev *d)
+{
+	uint64_t both = FEAT_MQ | FEAT_CTRL_VQ;
+	uint16_t max = r16(d, DEVCFG_OFF + 8); /* max_virtqueue_pairs (virtio 1.2 §5.1.4) */
+
+	if (!(dev_offered(d) & FEAT_MQ))
+		return;
+	printf("# %s: multiqueue, %u queue pairs\n", d->name, max);
+	/* virtio 1.2 §5.1.3.1: MQ requires CTRL_VQ */
+	bad_features(d, "mq-without-ctrl-vq", (uint32_t)FEAT_MQ, 1);
+	mq_case(d, "ctrl-pairs-set-valid", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, max, 4, 1,
+		O_OK);
+	mq_case(d, "ctrl-pairs-set-0", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 0, 4, 1,
+		O_ERROR);
+	mq_case(d, "ctrl-pairs-set-above-max", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET,
+		(uint16_t)(max + 1), 4, 1, O_ERROR);
+	mq_case(d, "ctrl-pairs-set-0xffff", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 0xffff, 4,
+		1, O_ERROR);
+	mq_case(d, "ctrl-pairs-set-1-data-byte", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 2, 3,
+		1, O_ERROR);
+	mq_case(d, "ctrl-pairs-set-3-data-bytes", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 2,
+		5, 1, O_ERROR);
+	mq_case(d, "ctrl-short-header", both, NET_CTRL_MQ, 0, 0, 1, 1, O_ERROR);
+	mq_case(d, "ctrl-rx-promisc", both, 0, 0, 1, 3, 1, O_ERROR);
+	mq_case(d, "ctrl-mac-addr-set", both, 1, 1, 0, 8, 1, O_ERROR);
+	mq_case(d, "ctrl-mq-rss-config", both, NET_CTRL_MQ, 1, 2, 4, 1, O_ERROR);
+	mq_case(d, "ctrl-unknown-class", both, 0xff, 0xff, 2, 4, 1, O_ERROR);
+	mq_case(d, "ctrl-no-ack-byte", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 2, 4, 0,
+		O_ERROR);
+	mq_case(d, "ctrl-ack-zero-length", both, NET_CTRL_MQ, NET_CTRL_MQ_VQ_PAIRS_SET, 2, 4,
+		ACK_ZERO_LEN, O_ERROR);
+	/* CTRL_VQ alone: the control queue is 2, and VQ_PAIRS_SET belongs to MQ */
+	mq_case(d, "ctrl-vq-without-mq-pairs-set", FEAT_CTRL_VQ, NET_CTRL_MQ,
+		NET_CTRL_MQ_VQ_PAIRS_SET, 1, 4, 1, O_ERROR);
+	mq_case_loop(d);
+	mq_case_unused_pair(d);
+}
+
 /* Another device's BAR0, for the overlap case. */
 static uint32_t other_bar(struct dev *d)
 {
@@ -1766,6 +1985,7 @@ static void run_device(struct dev *d)
 		case_net_rx_tiny(d, "rx-12-byte-buffers-frame-too-big", 8, 12);
 		case_net_rx_tiny(d, "rx-buffers-under-12-bytes", QSIZE, 4);
 		case_net_tx_flood(d);
+		mq_cases(d);
 	}
 	case_pci_config(d);
 }

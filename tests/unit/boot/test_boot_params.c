@@ -13,6 +13,7 @@
 #include "boot/boot.h"
 #include "boot/layout.h"
 #include "boot/pvh.h"
+#include "boot/smbios.h"
 #include "tests/helpers/th.h"
 #include "tests/unit/boot/fake_kernel.h"
 
@@ -297,6 +298,103 @@ static void test_boot_params_high_ram(void **state)
 	gm_destroy(&gm);
 }
 
+/* The SMBIOS entry point's table length, and the type 1 UUID (SMBIOS byte order) into (uuid). */
+static uint32_t smbios_at(struct fx *f, uint8_t uuid[16])
+{
+	const uint8_t *ep = gm_ptr(&f->gm, BOOT_SMBIOS_EP_GPA, 24);
+	const uint8_t *t;
+	uint32_t len;
+	size_t off;
+
+	assert_memory_equal(ep, "_SM3_", 5);
+	memcpy(&len, ep + 12, 4);
+	t = gm_ptr(&f->gm, BOOT_SMBIOS_TABLE_GPA, len);
+	assert_non_null(t);
+	/* type 0, its strings up to the double NUL, then type 1 with the UUID at offset 8 */
+	assert_int_equal(t[0], 0);
+	for (off = t[1]; t[off] || t[off + 1]; off++)
+		;
+	off += 2;
+	assert_int_equal(t[off], 1);
+	memcpy(uuid, t + off + 8, 16);
+	return len;
+}
+
+/* The boot path's map (n entries at e) reserves the whole SMBIOS window. */
+static void expect_smbios_reserved(const uint64_t *addr, const uint64_t *size, const uint32_t *type,
+				   unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (type[i] == 2 && addr[i] <= BOOT_SMBIOS_EP_GPA &&
+		    BOOT_SMBIOS_END <= addr[i] + size[i])
+			return;
+	fail_msg("no reserved e820 entry covers SMBIOS [0x%llx, 0x%llx)",
+		 (unsigned long long)BOOT_SMBIOS_EP_GPA, (unsigned long long)BOOT_SMBIOS_END);
+}
+
+/*
+ * Both boot paths get the SMBIOS tables at the place Linux scans, inside a
+ * reserved range of their memory map; each boot a new version 4 UUID.
+ */
+static void test_boot_params_smbios_on_both_paths(void **state)
+{
+	struct fx *f = *state;
+	static const char *const oem[] = { "io.systemd.credential:a=b" };
+	static uint8_t elf[FAKE_ELF_SIZE];
+	uint64_t addr[8], size[8];
+	uint32_t type[8];
+	uint8_t u1[16], u2[16];
+	struct boot_params zp;
+	struct hvm_start_info si;
+
+	f->cfg.oem_strings = oem;
+	f->cfg.nr_oem_strings = 1;
+	f->cfg.version = "9.9";
+	assert_int_equal(run(f), 0);
+	assert_int_equal(smbios_at(f, u1), f->info.smbios_len);
+	/* RFC 4122 byte 6 (version) is the high byte of little-endian time_hi: byte 7 here */
+	assert_int_equal(u1[7] >> 4, 4);
+	assert_int_equal(u1[8] & 0xc0, 0x80);
+	assert_int_equal(gm_read(&f->gm, BOOT_ZERO_PAGE_GPA, &zp, sizeof(zp)), 0);
+	for (unsigned i = 0; i < zp.e820_entries; i++) {
+		addr[i] = zp.e820_table[i].addr;
+		size[i] = zp.e820_table[i].size;
+		type[i] = zp.e820_table[i].type;
+	}
+	expect_smbios_reserved(addr, size, type, zp.e820_entries);
+	assert_int_equal(run(f), 0);
+	smbios_at(f, u2);
+	assert_memory_not_equal(u1, u2, 16);
+
+	fake_elf(elf);
+	write_tmp(f->kernel, elf, sizeof(elf));
+	memset(gm_ptr(&f->gm, BOOT_SMBIOS_EP_GPA, 24), 0, 24);
+	assert_int_equal(run(f), 0);
+	assert_int_equal(smbios_at(f, u1), f->info.smbios_len);
+	assert_int_equal(gm_read(&f->gm, BOOT_PVH_INFO_GPA, &si, sizeof(si)), 0);
+	for (unsigned i = 0; i < si.memmap_entries; i++) {
+		struct hvm_memmap_table_entry m;
+
+		assert_int_equal(gm_read(&f->gm, si.memmap_paddr + i * sizeof(m), &m, sizeof(m)), 0);
+		addr[i] = m.addr;
+		size[i] = m.size;
+		type[i] = m.type;
+	}
+	expect_smbios_reserved(addr, size, type, si.memmap_entries);
+	unlink(f->kernel);
+}
+
+static void test_boot_params_bad_oem_string_fails(void **state)
+{
+	struct fx *f = *state;
+	static const char *const oem[] = { "ok", "" };
+
+	f->cfg.oem_strings = oem;
+	f->cfg.nr_oem_strings = 2;
+	assert_int_equal(run(f), -EINVAL);
+	assert_string_equal(f->err, "SMBIOS tables (2 OEM strings): Invalid argument");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +408,8 @@ int main(void)
 		T(test_boot_params_pvh_start_info),
 		T(test_boot_params_pvh_without_note_fails),
 		T(test_boot_params_high_ram),
+		T(test_boot_params_smbios_on_both_paths),
+		T(test_boot_params_bad_oem_string_fails),
 #undef T
 	};
 

@@ -67,7 +67,7 @@ static int setup_q(void **state, uint64_t features, uint16_t qsize)
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	t->peer = sv[1];
-	struct vnet_config cfg = { .fd = sv[0], .mac = { 2, 0, 0, 0, 0, 9 }, .name = "test" };
+	struct vnet_config cfg = { .fds = { sv[0] }, .mac = { 2, 0, 0, 0, 0, 9 }, .name = "test" };
 	t->dev = vnet_create(&cfg, err, sizeof(err));
 	assert_non_null(t->dev);
 	assert_int_equal(evl_init(&t->evl, 32), 0);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "boot/smbios.h"
 #include "vmm/cli.h"
 
 #define MAX_ARGS 40
@@ -836,6 +837,101 @@ static void test_cli_net_full_and_minimal(void **state)
 	assert_memory_not_equal(a.cfg.nets[1].mac, again, 6);
 }
 
+/* issue 16: queues=N on a tap, fd=A:B... of inherited taps or macvtaps */
+static void test_cli_net_queues_and_fds_parsed(void **state)
+{
+	struct args a;
+	static const uint8_t mac7[6] = { 2, 0, 0, 0, 0, 7 };
+	uint8_t want[6];
+
+	assert_int_equal(parse(&a, "--kernel", "k", "--net", "tap=mq0,queues=4", "--net",
+			       "fd=3:4:5,mac=02:00:00:00:00:07", "--net", "fd=9,queues=1", "--net",
+			       "tap=one", NULL), 0);
+	assert_int_equal(a.cfg.nr_nets, 4);
+	assert_string_equal(a.cfg.nets[0].tap, "mq0");
+	assert_int_equal(a.cfg.nets[0].queues, 4);
+	assert_int_equal(a.cfg.nets[0].nr_fds, 0);
+	assert_string_equal(a.cfg.nets[1].tap, "");
+	assert_int_equal(a.cfg.nets[1].queues, 3);
+	assert_int_equal(a.cfg.nets[1].nr_fds, 3);
+	assert_int_equal(a.cfg.nets[1].fds[0], 3);
+	assert_int_equal(a.cfg.nets[1].fds[2], 5);
+	assert_memory_equal(a.cfg.nets[1].mac, mac7, 6);
+	assert_int_equal(a.cfg.nets[2].queues, 1);
+	assert_int_equal(a.cfg.nets[2].fds[0], 9);
+	/* the default MAC of fd= comes from the label "fd=9" */
+	cli_default_mac("fd=9", want);
+	assert_memory_equal(a.cfg.nets[2].mac, want, 6);
+	assert_int_equal(a.cfg.nets[3].queues, 1); /* the default: one pair */
+	char label[VM_NET_LABEL_MAX];
+	cli_net_label(&a.cfg.nets[1], label, sizeof(label));
+	assert_string_equal(label, "fd=3:4:5");
+	cli_net_label(&a.cfg.nets[0], label, sizeof(label));
+	assert_string_equal(label, "tap=mq0");
+	/* 16 fds, the most one --net takes */
+	assert_int_equal(parse(&a, "--kernel", "k", "--net",
+			       "fd=10:11:12:13:14:15:16:17:18:19:20:21:22:23:24:25", NULL), 0);
+	assert_int_equal(a.cfg.nets[0].queues, 16);
+	assert_int_equal(a.cfg.nets[0].fds[15], 25);
+}
+
+static void test_cli_net_queues_and_fds_errors(void **state)
+{
+	struct args a;
+
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=0", NULL),
+		   "--net tap=t,queues=0: queues must be 1 to 16");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=17", NULL),
+		   "--net tap=t,queues=17: queues must be 1 to 16");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=-1", NULL),
+		   "--net tap=t,queues=-1: queues must be 1 to 16");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=", NULL),
+		   "--net tap=t,queues=: queues must be 1 to 16");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=0002", NULL),
+		   "--net tap=t,queues=0002: queues must be 1 to 16");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,fd=3", NULL),
+		   "--net tap=t,fd=3: tap= and fd= exclude each other");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=2", NULL),
+		   "--net fd=2: fd '2' must be a descriptor number of 3 or more (0, 1 and 2 are "
+		   "stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=0", NULL),
+		   "--net fd=0: fd '0' must be a descriptor number of 3 or more (0, 1 and 2 are "
+		   "stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3:x", NULL),
+		   "--net fd=3:x: fd 'x' must be a descriptor number of 3 or more (0, 1 and 2 are "
+		   "stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3:", NULL),
+		   "--net fd=3:: fd '' must be a descriptor number of 3 or more (0, 1 and 2 are "
+		   "stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=", NULL),
+		   "--net fd=: fd '' must be a descriptor number of 3 or more (0, 1 and 2 are "
+		   "stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=99999999999", NULL),
+		   "--net fd=99999999999: fd '99999999999' must be a descriptor number of 3 or more "
+		   "(0, 1 and 2 are stdio)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3:4:3", NULL),
+		   "--net fd=3:4:3: fd 3 given twice");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net",
+			     "fd=3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18:19", NULL),
+		   "--net fd=3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18:19: at most 16 fds (one per "
+		   "queue pair)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3:4,queues=3", NULL),
+		   "--net fd=3:4,queues=3: queues=3 but 2 fds (one fd per queue pair)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "queues=2,fd=3", NULL),
+		   "--net queues=2,fd=3: queues=2 but 1 fd (one fd per queue pair)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3:4", "--net", "fd=5:4", NULL),
+		   "--net fd=5:4: fd 4 used twice");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=3,mac=02:00:00:00:00:01", "--net",
+			     "tap=b,mac=02:00:00:00:00:01", NULL),
+		   "--net tap=b: MAC address used twice");
+	/* at most 32 queue pairs in all --net together */
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=a,queues=16", "--net",
+			     "tap=b,queues=16", "--net", "tap=c", NULL),
+		   "--net tap=c: more than 32 queue pairs in all --net together");
+	assert_int_equal(parse(&a, "--kernel", "k", "--net", "tap=a,queues=16", "--net",
+			       "tap=b,queues=16", NULL), 0);
+}
+
 static void test_cli_seccomp_modes(void **state)
 {
 	struct args a;
@@ -866,8 +962,8 @@ static void test_cli_net_errors(void **state)
 	struct args a;
 
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "mac=02:00:00:00:00:01", NULL),
-		   "--net mac=02:00:00:00:00:01: expected tap=NAME[,mac=MAC][,ip=A.B.C.D/N]"
-		   "[,gw=A.B.C.D][,dns=A.B.C.D]");
+		   "--net mac=02:00:00:00:00:01: expected tap=NAME or fd=N[:N...], then "
+		   "[,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=abcdefghijklmnop", NULL),
 		   "--net tap=abcdefghijklmnop: tap name must be 1 to 15 bytes without '/', ':' or "
 		   "spaces");
@@ -896,8 +992,9 @@ static void test_cli_net_errors(void **state)
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,dns=1.1.1.1", NULL),
 		   "--net tap=t,dns=1.1.1.1: gw= and dns= need ip=");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,vhost=on", NULL),
-		   "--net tap=t,vhost=on: unknown option 'vhost=on' (expected tap=NAME[,mac=MAC]"
-		   "[,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D])");
+		   "--net tap=t,vhost=on: unknown option 'vhost=on' (expected tap=NAME or "
+		   "fd=N[:N...], then [,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D]"
+		   "[,dns=A.B.C.D])");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t", "--net", "tap=t", NULL),
 		   "--net tap=t: tap used twice");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=a,mac=02:00:00:00:00:01", "--net",
@@ -1057,6 +1154,110 @@ static void test_cli_too_many_api_uids_fails(void **state)
 	assert_string_equal(a.err, "--api-allow-uid 7: expected a numeric uid (at most 16 of them)");
 }
 
+static void test_cli_oem_strings_and_credentials_parsed(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", "--oem-string", "one", "--oem-string",
+			       "two = 2", "--set-credential", "host.name:vm:1=x", "--set-credential",
+			       "empty:", "--load-credential", "key:/etc/k:colon", "--env", "A=1",
+			       "--env", "B=2", "--", "true", NULL),
+			 0);
+	assert_int_equal(a.cfg.nr_oem_strings, 2);
+	assert_string_equal(a.cfg.oem_strings[0], "one");
+	assert_string_equal(a.cfg.oem_strings[1], "two = 2");
+	assert_int_equal(a.cfg.nr_set_creds, 2);
+	assert_string_equal(a.cfg.set_creds[0], "host.name:vm:1=x");
+	assert_string_equal(a.cfg.set_creds[1], "empty:");
+	assert_int_equal(a.cfg.nr_load_creds, 1);
+	assert_string_equal(a.cfg.load_creds[0], "key:/etc/k:colon");
+	/* a list after the three new ones still gets its own "cleared" slot */
+	assert_int_equal(a.cfg.nr_env, 2);
+}
+
+static void test_cli_oem_and_credential_errors(void **state)
+{
+	struct args a;
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "--oem-string", "", NULL),
+		   "--oem-string: must not be empty (SMBIOS ends its strings at an empty one)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", "novalue", NULL),
+		   "--set-credential novalue: expected NAME:VALUE");
+	expect_err(&a, parse(&a, "--kernel", "k", "--load-credential", "nopath", NULL),
+		   "--load-credential nopath: expected NAME:PATH");
+	expect_err(&a, parse(&a, "--kernel", "k", "--load-credential", "k:", NULL),
+		   "--load-credential k:: expected NAME:PATH");
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", ":v", NULL),
+		   "--set-credential :v: credential name '' is not valid (1 to 255 printable "
+		   "ASCII characters, not . or .., no '/', ':' or '=')");
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", "a/b:v", NULL),
+		   "--set-credential a/b:v: credential name 'a/b' is not valid (1 to 255 "
+		   "printable ASCII characters, not . or .., no '/', ':' or '=')");
+	expect_err(&a, parse(&a, "--kernel", "k", "--load-credential", "..:/f", NULL),
+		   "--load-credential ..:/f: credential name '..' is not valid (1 to 255 "
+		   "printable ASCII characters, not . or .., no '/', ':' or '=')");
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", "a=b:v", NULL),
+		   "--set-credential a=b:v: credential name 'a=b' is not valid (1 to 255 "
+		   "printable ASCII characters, not . or .., no '/', ':' or '=')");
+	/* a control character is shown as '?' (one printable line) */
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", "a\tb:v", NULL),
+		   "--set-credential a?b:v: credential name 'a?b' is not valid (1 to 255 "
+		   "printable ASCII characters, not . or .., no '/', ':' or '=')");
+	expect_err(&a, parse(&a, "--kernel", "k", "--set-credential", "n:1", "--load-credential",
+			     "n:/f", NULL),
+		   "credential 'n' given twice (--set-credential, --load-credential)");
+	expect_err(&a, parse(&a, "--raw-image", "r", "--oem-string", "x", NULL),
+		   "--oem-string, --set-credential and --load-credential need a kernel (not with "
+		   "--raw-image)");
+}
+
+/* The bounds, through cli_set() (as avm_config_set and the config file reach them). */
+static void test_cli_oem_bounds(void **state)
+{
+	static char big[SMBIOS_OEM_MAX_BYTES + 8];
+	struct vm_config cfg;
+	char err[256];
+
+	(void)state;
+	config_init(&cfg);
+	memset(big, 'b', sizeof(big) - 1);
+	big[SMBIOS_OEM_MAX_BYTES - 1] = 0; /* 49151 bytes + NUL: the most one string may have */
+	assert_int_equal(cli_set(&cfg, "oem-string", big, err, sizeof(err)), 0);
+	big[SMBIOS_OEM_MAX_BYTES - 1] = 'b';
+	big[SMBIOS_OEM_MAX_BYTES] = 0;
+	assert_int_equal(cli_set(&cfg, "oem-string", big, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--oem-string bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...: longer than the "
+				 "49151 bytes all OEM strings may have together");
+	memcpy(big, "n:", 2);
+	big[SMBIOS_OEM_MAX_BYTES - 23] = 0; /* "io.systemd.credential:" + n=... + NUL = 49152 */
+	assert_int_equal(cli_set(&cfg, "set-credential", big, err, sizeof(err)), 0);
+	big[SMBIOS_OEM_MAX_BYTES - 23] = 'b';
+	big[SMBIOS_OEM_MAX_BYTES - 22] = 0;
+	assert_int_equal(cli_set(&cfg, "set-credential", big, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--set-credential n:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...: longer than "
+				 "the 49151 bytes all OEM strings may have together");
+
+	/* at most 255 in one list; and 255 in the three together (cli_check) */
+	config_init(&cfg);
+	cfg.kernel = "k";
+	for (int i = 0; i < VM_MAX_OEM_STRINGS; i++)
+		assert_int_equal(cli_set(&cfg, "oem-string", "o", err, sizeof(err)), 0);
+	assert_int_equal(cli_check(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cli_set(&cfg, "oem-string", "o", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--oem-string o: more than 255");
+	assert_int_equal(cli_set(&cfg, "load-credential", "l:/f", err, sizeof(err)), 0);
+	assert_int_equal(cli_check(&cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--oem-string, --set-credential, --load-credential: 256 SMBIOS OEM "
+				 "strings, more than 255");
+	config_init(&cfg);
+	for (int i = 0; i < VM_MAX_OEM_STRINGS; i++)
+		assert_int_equal(cli_set(&cfg, "set-credential", "n:v", err, sizeof(err)), 0);
+	assert_int_equal(cli_set(&cfg, "set-credential", "n:v", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--set-credential n:v: more than 255");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1100,12 +1301,17 @@ int main(void)
 		cmocka_unit_test(test_cli_too_many_shares_fails),
 		cmocka_unit_test(test_cli_net_full_and_minimal),
 		cmocka_unit_test(test_cli_net_errors),
+		cmocka_unit_test(test_cli_net_queues_and_fds_parsed),
+		cmocka_unit_test(test_cli_net_queues_and_fds_errors),
 		cmocka_unit_test(test_cli_seccomp_modes),
 		cmocka_unit_test(test_cli_net_mac_and_ipv4_parsers),
 		cmocka_unit_test(test_cli_vsock_parsed_and_errors),
 		cmocka_unit_test(test_cli_too_many_nets_fails),
 		cmocka_unit_test(test_cli_api_socket_options),
 		cmocka_unit_test(test_cli_too_many_api_uids_fails),
+		cmocka_unit_test(test_cli_oem_strings_and_credentials_parsed),
+		cmocka_unit_test(test_cli_oem_and_credential_errors),
+		cmocka_unit_test(test_cli_oem_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, share_group_teardown);

@@ -161,6 +161,9 @@ static void test_config_errors_are_the_flags_errors(void **state)
 	same_error("share", "xx:/tmp");
 	same_error("fs", "tag=t");
 	same_error("net", "mac=02:00:00:00:00:01");
+	same_error("net", "tap=t,queues=17");
+	same_error("net", "fd=2");
+	same_error("net", "fd=3:4,queues=3");
 	same_error("console", "");
 	same_error("vsock", "cid=2,socket=/tmp/v");
 	same_error("vsock", "socket=/tmp/v");
@@ -188,7 +191,8 @@ static void test_config_json_every_type(void **state)
 		 " \"console\": \"out.log\", \"cpus\": 2, \"mem\": 128, \"owner\": \"5:6\","
 		 " \"console-log\": true, \"verbose\": 1, \"disk\": [\"a.img\", \"b.img,ro\"],"
 		 " \"share\": [\"rw:%s:/w\"], \"fs\": [\"tag=x,socket=%s,mount=/x\"],"
-		 " \"net\": [\"tap=t1\"], \"command\": [\"sh\", \"-c\", \"exit 3\"]}",
+		 " \"net\": [\"tap=t1\", \"fd=3:4,mac=02:00:00:00:00:07\", \"tap=t2,queues=4\"],"
+		 " \"command\": [\"sh\", \"-c\", \"exit 3\"]}",
 		 dir_path, sock_path);
 	assert_int_equal(json(&cfg, text, err, sizeof(err)), 0);
 	assert_string_equal(cfg.kernel, "bz");
@@ -206,7 +210,12 @@ static void test_config_json_every_type(void **state)
 	assert_int_equal(cfg.nr_shares, 2);
 	assert_false(cfg.shares[0].readonly);
 	assert_string_equal(cfg.shares[1].tag, "x");
-	assert_int_equal(cfg.nr_nets, 1);
+	assert_int_equal(cfg.nr_nets, 3);
+	/* issue 16: fd= and queues= through the --net parser */
+	assert_int_equal(cfg.nets[1].nr_fds, 2);
+	assert_int_equal(cfg.nets[1].fds[1], 4);
+	assert_int_equal(cfg.nets[1].queues, 2);
+	assert_int_equal(cfg.nets[2].queues, 4);
 	assert_int_equal(cfg.argc, 3);
 	assert_string_equal(cfg.argv[2], "exit 3");
 	assert_null(cfg.argv[3]);
@@ -403,6 +412,60 @@ static void test_config_copy_is_deep(void **state)
 	config_fini(&b);
 }
 
+/* The SMBIOS OEM string keys: arrays in the file, replaced by flags, copied deep. */
+static void test_config_oem_string_keys(void **state)
+{
+	static const char text[] = "{\"kernel\": \"k\", \"oem-string\": [\"o1\", \"o2\"],"
+				   " \"set-credential\": [\"a:1\"], \"load-credential\": [\"b:/f\"]}";
+	const char *f = write_file("oem.json", text);
+	char *argv[] = { A("agentvmm"), A("--config"), A(f), A("--oem-string"), A("flag"), NULL };
+	struct vm_config cfg, copy;
+	struct avm_config *ac = avm_config_new();
+	struct avm_error aerr;
+	enum cli_action act;
+	char err[512];
+
+	config_init(&cfg);
+	assert_int_equal(json(&cfg, text, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_oem_strings, 2);
+	assert_string_equal(cfg.oem_strings[1], "o2");
+	assert_int_equal(cfg.nr_set_creds, 1);
+	assert_string_equal(cfg.set_creds[0], "a:1");
+	assert_int_equal(cfg.nr_load_creds, 1);
+	assert_string_equal(cfg.load_creds[0], "b:/f");
+	assert_int_equal(config_copy(&copy, &cfg), 0);
+	assert_ptr_not_equal(copy.set_creds[0], cfg.set_creds[0]);
+	config_fini(&cfg);
+	assert_string_equal(copy.oem_strings[0], "o1");
+	assert_string_equal(copy.set_creds[0], "a:1");
+	assert_string_equal(copy.load_creds[0], "b:/f");
+	config_fini(&copy);
+
+	/* the flag's list replaces the file's; the other two lists stay */
+	assert_int_equal(cli_parse(5, argv, &cfg, &act, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_oem_strings, 1);
+	assert_string_equal(cfg.oem_strings[0], "flag");
+	assert_int_equal(cfg.nr_set_creds, 1);
+	config_fini(&cfg);
+
+	/* errors are the flags' own, prefixed with the file */
+	assert_int_equal(json(&cfg, "{\"set-credential\": [\"a/b:1\"]}", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "vm.json: --set-credential a/b:1: credential name 'a/b' is not "
+				 "valid (1 to 255 printable ASCII characters, not . or .., no '/', "
+				 "':' or '=')");
+	assert_int_equal(json(&cfg, "{\"oem-string\": \"x\"}", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "vm.json: \"oem-string\": expected an array of strings");
+	config_fini(&cfg);
+
+	/* the library: each call appends, clear_list empties */
+	assert_non_null(ac);
+	assert_int_equal(avm_config_set(ac, "load-credential", "k:/etc/hostname", &aerr), 0);
+	assert_int_equal(avm_config_set(ac, "load-credential", "nopath", &aerr), -EINVAL);
+	assert_string_equal(aerr.msg, "--load-credential nopath: expected NAME:PATH");
+	assert_int_equal(avm_config_clear_list(ac, "oem-string", &aerr), 0);
+	avm_config_free(ac);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_config_flags_override_file),
 		cmocka_unit_test(test_config_public_api),
 		cmocka_unit_test(test_config_copy_is_deep),
+		cmocka_unit_test(test_config_oem_string_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

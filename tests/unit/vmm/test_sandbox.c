@@ -1,13 +1,25 @@
 // SPDX-License-Identifier: MIT
-/* test_sandbox.c: the pure parts of vmm/sandbox.c (mode choice, names). Installs no filter. */
+/*
+ * test_sandbox.c: the pure parts of vmm/sandbox.c (mode choice, names); the
+ * filters themselves only in forked children (issue 16: which threads may
+ * TUNSETQUEUE). The test process installs no filter.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vmm/compiler.h"
+#include "vmm/config.h"
 #include "vmm/sandbox.h"
 
 /* ASan and TSan builds default to off (vmm/compiler.h AV_SANITIZER_BUILD) */
@@ -73,6 +85,46 @@ static void test_sandbox_thread_names(void **state)
 	assert_string_equal(buf, "vcp");
 }
 
+/*
+ * In a child: the filter of thread (kind), then TUNSETQUEUE on /dev/null
+ * (ENOTTY where the filter allows it). Return: the child's exit status: 0
+ * allowed, SANDBOX_VIOLATION_STATUS trapped.
+ */
+static int tunsetqueue_as(enum sandbox_thread kind)
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vm_config cfg;
+		struct ifreq ifr = { .ifr_flags = IFF_DETACH_QUEUE };
+		int fd = open("/dev/null", O_RDONLY);
+
+		dup2(fd, STDERR_FILENO); /* the violation line: not the test's output */
+		config_init(&cfg);
+		cfg.seccomp = VM_SECCOMP_ON;
+		cfg.keep_caps = true; /* leave the test runner's capabilities alone */
+		if (fd < 0 || sandbox_begin(&cfg) || sandbox_enter_thread(kind, 0, -1))
+			_exit(90);
+		if (ioctl(fd, TUNSETQUEUE, &ifr) == 0 || errno != ENOTTY)
+			_exit(91);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* issue 16: tap queues detach at activation (vCPU) and VQ_PAIRS_SET (I/O) only */
+static void test_sandbox_tunsetqueue_only_on_device_threads(void **state)
+{
+	assert_int_equal(tunsetqueue_as(SANDBOX_VCPU), 0);
+	assert_int_equal(tunsetqueue_as(SANDBOX_IO), 0);
+	assert_int_equal(tunsetqueue_as(SANDBOX_MAIN), SANDBOX_VIOLATION_STATUS);
+	assert_int_equal(tunsetqueue_as(SANDBOX_CTL), SANDBOX_VIOLATION_STATUS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_sandbox_mode_names),
 		cmocka_unit_test(test_sandbox_syscall_names),
 		cmocka_unit_test(test_sandbox_thread_names),
+		cmocka_unit_test(test_sandbox_tunsetqueue_only_on_device_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
