@@ -62,7 +62,7 @@ done
 med() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2); else print "nan" }'; }
 col() { grep "^$1 " "$raw" | grep -v failed | tr ' ' '\n' | sed -n "s/^$2=//p" | med; }
 {
-	echo "microvm-post: $rounds rounds, $(date -u +%FT%TZ), $(uname -r), queues: ${sq:+1}${sq:-8}"
+	echo "microvm-post: $rounds rounds, $(date -u +%FT%TZ), $(uname -r), queues per NIC: $([ -n "$sq" ] && echo 1 || echo 8)"
 	printf '%-28s %12s %12s %8s\n' row agentvmm qemu ratio
 	for k in boot_s shutdown_s vmm_pss_kb; do
 		a=$(col agentvmm $k) q=$(col qemu $k)

@@ -208,6 +208,32 @@ ip -n "$ns" link set microvm4 master br0
 ip -n "$ns" link set microvm4 up
 ip -n "$ns" link set br0 up
 
+# ---- the virtiofsd units ----
+start_virtiofsd() {
+	# ro-store: read-only on the host side (Debian's virtiofsd has no
+	# --readonly): in a mount namespace of its own, the store bound read-only
+	# onto itself and the host's /usr bound read-only into it
+	local tag src
+	for tag in ro-store ssh-keys claude-credentials workspace; do
+		case $tag in
+		ro-store) src=$w/store ;;
+		*) src=$w/shares/$tag ;;
+		esac
+		if [ "$tag" = ro-store ]; then
+			unshare -m --propagation private sh -c 'mount --bind "$1" "$1" &&
+				mount -o remount,ro,bind "$1" "$1" && mount --bind /usr "$1/$2" &&
+				mount -o remount,ro,bind "$1/$2" && shift 2 && exec "$@"' \
+				sh "$src" "$USR" "$vfs" --socket-path="agent-virtiofs-$tag.sock" \
+				-o source="$src" -o cache=auto -o xattr --thread-pool-size=2 \
+				2>"$w/virtiofsd-$tag.log" &
+		else
+			"$vfs" --socket-path="agent-virtiofs-$tag.sock" -o source="$src" -o cache=auto \
+				-o xattr --thread-pool-size=2 2>"$w/virtiofsd-$tag.log" &
+		fi
+		pids+=("$!")
+	done
+}
+
 # ---- agentvmm, as the runner runs it (cwd: the state directory) ----
 cd "$w/state"
 if [ "${AV_MICROVM_ARGV:-nix}" = nix ]; then
@@ -237,7 +263,7 @@ if [ "${AV_MICROVM_VMM:-agentvmm}" = qemu ]; then
 		-drive "file=$w/var.img,if=none,id=d0,format=raw" -device virtio-blk-pci,drive=d0
 		-qmp unix:qmp.sock,server=on,wait=off)
 	for tag in ro-store ssh-keys claude-credentials workspace; do
-		argv+=(-chardev "socket,id=c-$tag,path=agent-virtiofs-$tag.sock,reconnect=1"
+		argv+=(-chardev "socket,id=c-$tag,path=agent-virtiofs-$tag.sock"
 			-device "vhost-user-fs-pci,chardev=c-$tag,tag=$tag")
 	done
 	nq=8
@@ -248,32 +274,22 @@ fi
 read -ra extra <<< "${AV_MICROVM_EXTRA:-}"
 printf '%s\n' "${argv[@]}" "${extra[@]}" > "$w/argv"
 t0=$(date +%s.%N)
+# QEMU's vhost-user-fs wants its back end at start; agentvmm waits for it
+if [ "${AV_MICROVM_VMM:-agentvmm}" = qemu ]; then
+	start_virtiofsd
+	for _ in $(seq 60); do
+		[ "$(ls agent-virtiofs-*.sock 2>/dev/null | wc -l)" = 4 ] && break
+		sleep 0.5
+	done
+fi
 ip netns exec "$ns" "${argv[@]}" "${extra[@]}" < /dev/null > "$w/console.log" 2> "$w/stderr" &
 vmm=$!
 pids+=("$vmm")
-
-# ---- the virtiofsd units, started after the VM (agentvmm waits for them) ----
-sleep 2
-# ro-store: read-only on the host side (Debian's virtiofsd has no --readonly):
-# in a mount namespace of its own, the store bound read-only onto itself and
-# the host's /usr bound read-only into it
-for tag in ro-store ssh-keys claude-credentials workspace; do
-	case $tag in
-	ro-store) src=$w/store ;;
-	*) src=$w/shares/$tag ;;
-	esac
-	if [ "$tag" = ro-store ]; then
-		unshare -m --propagation private sh -c 'mount --bind "$1" "$1" &&
-			mount -o remount,ro,bind "$1" "$1" && mount --bind /usr "$1/$2" &&
-			mount -o remount,ro,bind "$1/$2" && shift 2 && exec "$@"' \
-			sh "$src" "$USR" "$vfs" --socket-path="agent-virtiofs-$tag.sock" -o source="$src" \
-			-o cache=auto -o xattr --thread-pool-size=2 2>"$w/virtiofsd-$tag.log" &
-	else
-		"$vfs" --socket-path="agent-virtiofs-$tag.sock" -o source="$src" -o cache=auto \
-			-o xattr --thread-pool-size=2 2>"$w/virtiofsd-$tag.log" &
-	fi
-	pids+=("$!")
-done
+# microvm.nix starts its virtiofsd units beside the VM: here 2 s after it
+if [ "${AV_MICROVM_VMM:-agentvmm}" != qemu ]; then
+	sleep 2
+	start_virtiofsd
+fi
 
 # ---- ready, then the runner's shutdown command ----
 ready= n=0
