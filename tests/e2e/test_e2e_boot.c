@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "tests/helpers/th_base64.h"
 
 static struct th_result res;
 
@@ -186,29 +187,6 @@ static void test_e2e_interactive_console_runs_shell(void **state)
 
 static uint8_t sm_blob[300]; /* every byte value, then some */
 
-static size_t sm_unbase64(const char *s, uint8_t *out, size_t cap)
-{
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint32_t acc = 0;
-	size_t n = 0;
-	int bits = 0;
-
-	for (; *s && *s != '='; s++) {
-		const char *p = strchr(abc, *s);
-
-		assert_non_null(p);
-		acc = acc << 6 | (uint32_t)(p - abc);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			assert_true(n < cap);
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n;
-}
-
 static uint32_t sm_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -305,7 +283,7 @@ static void smbios_case(const char *kernel)
 	assert_string_equal(str[0], SM_OEM);
 	assert_string_equal(str[1], SM_SET_STR);
 	assert_memory_equal(str[2], "io.systemd.credential.binary:blob=", 34);
-	assert_int_equal(sm_unbase64(str[2] + 34, dec, sizeof(dec)), sizeof(sm_blob));
+	assert_int_equal(th_unbase64(str[2] + 34, dec, sizeof(dec)), sizeof(sm_blob));
 	assert_memory_equal(dec, sm_blob, sizeof(sm_blob));
 	/* type 1 as the kernel read it: vendor, product, UUID in SMBIOS 2.6+ order */
 	assert_int_equal(sm_strings(tab, len, 1, t1, 8, &area), 3);

@@ -47,4 +47,25 @@ static inline size_t fuzz_pick_image(const uint8_t *data, size_t size, const uin
 	return 3;
 }
 
+/* The fuzz input read front to back; past its end every byte reads as 0. */
+struct in {
+	const uint8_t *p;
+	size_t n;
+};
+
+/* take() - the next (bytes) bytes of (in), big-endian, as a number. */
+static inline unsigned take(struct in *in, unsigned bytes)
+{
+	unsigned v = 0;
+
+	for (unsigned i = 0; i < bytes; i++) {
+		v = v << 8 | (in->n ? *in->p : 0);
+		if (in->n) {
+			in->p++;
+			in->n--;
+		}
+	}
+	return v;
+}
+
 #endif

@@ -31,11 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_QSZ 128 /* rings of 128 use 3.3 KiB of the 64 KiB */
 #define FUZZ_MAX_SEGS 6  /* per chain or indirect table, mostly */
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
+/* struct in: tests/fuzz/fuzz_util.h */
 static uint8_t u8(struct in *in)
 {
 	if (!in->n)

@@ -35,6 +35,7 @@
 
 #include "boot/layout.h"
 #include "devices/virtio/virtio_net.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,25 +58,6 @@ static gpa_t buf;
 static uint64_t feat;
 static int peers[F_PAIRS];
 static uint8_t scratch[4096];
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct in *in, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 static void wr(gpa_t g, const void *p, size_t n)
 {

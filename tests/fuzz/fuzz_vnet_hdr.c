@@ -34,6 +34,7 @@
 
 #include "boot/layout.h"
 #include "devices/virtio/virtio_net.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,25 +54,6 @@ static struct fring rings[2];
 static struct virtq vqs[2];
 static gpa_t buf;
 static uint8_t scratch[VNET_HDR_LEN + VNET_MAX_FRAME + 64];
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct in *in, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 static void wr(gpa_t g, const void *p, size_t n)
 {

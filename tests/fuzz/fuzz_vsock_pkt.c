@@ -37,6 +37,7 @@
 
 #include "boot/layout.h"
 #include "devices/virtio/virtio_vsock.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,25 +64,6 @@ static int peers[F_PEERS], nr_peers;        /* accepted host ends */
 static int clients[F_PEERS], nr_clients;    /* host connections to PATH */
 static uint32_t last_host_port;             /* a host port the device picked, for RESPONSE */
 static uint16_t rx_seen;                    /* used entries of the receive ring read back */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct in *in, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = v << 8 | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 static void wr(gpa_t g, const void *p, size_t n)
 {

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "boot/smbios.h"
+#include "tests/helpers/th_base64.h"
 #include "vmm/oem.h"
 
 static char tmp[] = "/tmp/av-test-oem-XXXXXX";
@@ -77,29 +78,6 @@ static void test_oem_base64_rfc4648_vectors(void **state)
 	assert_string_equal(b64("a\0b", 3), "YQBi");
 }
 
-/* A plain decoder, written from the RFC's table, to round-trip every byte value. */
-static size_t unb64(const char *s, uint8_t *out)
-{
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint32_t acc = 0;
-	size_t n = 0;
-	int bits = 0;
-
-	for (; *s && *s != '='; s++) {
-		const char *p = strchr(abc, *s);
-
-		assert_non_null(p);
-		acc = acc << 6 | (uint32_t)(p - abc);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n;
-}
-
 static void test_oem_base64_every_byte_round_trips(void **state)
 {
 	uint8_t in[256], out[256];
@@ -109,7 +87,7 @@ static void test_oem_base64_every_byte_round_trips(void **state)
 	for (size_t n = 250; n <= 256; n++) {
 		const char *s = b64(in, n);
 
-		assert_int_equal(unb64(s, out), n);
+		assert_int_equal(th_unbase64(s, out, sizeof(out)), n);
 		assert_memory_equal(in, out, n);
 	}
 }
