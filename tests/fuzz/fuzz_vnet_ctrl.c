@@ -36,6 +36,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/virtio_net.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/helpers/th_evl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -224,20 +225,7 @@ static void op_damage(void *dev, struct in *in)
 
 static void op_loop(struct evl *e)
 {
-	struct io_uring_cqe *cqe;
-
-	io_uring_submit(&e->ring);
-	while (io_uring_peek_cqe(&e->ring, &cqe) == 0) {
-		struct evl_op *op = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&e->ring, cqe);
-		e->inflight--;
-		if (op && op != &e->stop_op)
-			e->nr_ops--;
-		if (op && op->done)
-			op->done(op->opaque, res);
-	}
+	th_evl_run(e);
 }
 
 /* Fresh rings for every queue, then set_features and activate. */

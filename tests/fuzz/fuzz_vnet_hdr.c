@@ -35,6 +35,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/virtio_net.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/helpers/th_evl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -175,21 +176,7 @@ static void op_rx_bufs(void *dev, struct in *in)
 /* One turn of the loop thread with its bookkeeping (evloop.c's evl_reap()), without waiting. */
 static void op_loop(struct evl *e, int peer)
 {
-	struct io_uring_cqe *cqe;
-
-	io_uring_submit(&e->ring);
-	while (io_uring_peek_cqe(&e->ring, &cqe) == 0) {
-		struct evl_op *op = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&e->ring, cqe);
-		e->inflight--;
-		/* only the device's polls (evl_get_sqe()) are in this ring: no watch, no stop poll */
-		if (op && op != &e->stop_op)
-			e->nr_ops--;
-		if (op && op->done)
-			op->done(op->opaque, res);
-	}
+	th_evl_run(e);
 	while (recv(peer, scratch, sizeof(scratch), MSG_DONTWAIT) > 0)
 		;
 }

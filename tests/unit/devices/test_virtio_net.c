@@ -25,6 +25,7 @@
 #include "devices/virtio/virtio_net.h"
 #include "tests/helpers/th.h"
 #include "tests/helpers/th_vq_driver.h"
+#include "tests/helpers/th_evl.h"
 
 #define RAM MiB(4)
 #define F(x) (1ULL << (x))
@@ -401,27 +402,7 @@ static void test_vnet_rx_malformed_ring_breaks_queue(void **state)
  */
 static unsigned loop_turn(struct tn *t, unsigned ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)ms * 1000000 };
-	struct io_uring_cqe *cqe;
-	unsigned nr = 0;
-
-	io_uring_submit(&t->evl.ring);
-	if (io_uring_wait_cqe_timeout(&t->evl.ring, &cqe, &ts) != 0)
-		return 0;
-	while (io_uring_peek_cqe(&t->evl.ring, &cqe) == 0) {
-		struct evl_op *op = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&t->evl.ring, cqe);
-		t->evl.inflight--;
-		/* only the device's polls (evl_get_sqe()) are in this ring: no watch, no stop poll */
-		if (op && op != &t->evl.stop_op)
-			t->evl.nr_ops--;
-		if (op && op->done)
-			op->done(op->opaque, res);
-		nr++;
-	}
-	return nr;
+	return th_evl_turn(&t->evl, ms);
 }
 
 /* CPU time of this thread in ms: what one call costs, whatever else runs on the machine. */

@@ -21,6 +21,7 @@
 #include "devices/virtio/vnet_ctrl.h"
 #include "tests/helpers/th.h"
 #include "tests/helpers/th_vq_driver.h"
+#include "tests/helpers/th_evl.h"
 
 #define RAM MiB(8)
 #define QSZ 128
@@ -326,26 +327,7 @@ static int teardown(void **state)
 /* Play the loop for one turn (test_virtio_net.c's loop_turn()). Return: completions run. */
 static unsigned loop_turn(struct tmq *t, unsigned ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = (long long)ms * 1000000 };
-	struct io_uring_cqe *cqe;
-	unsigned nr = 0;
-
-	io_uring_submit(&t->evl.ring);
-	if (io_uring_wait_cqe_timeout(&t->evl.ring, &cqe, &ts) != 0)
-		return 0;
-	while (io_uring_peek_cqe(&t->evl.ring, &cqe) == 0) {
-		struct evl_op *op = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&t->evl.ring, cqe);
-		t->evl.inflight--;
-		if (op && op != &t->evl.stop_op)
-			t->evl.nr_ops--;
-		if (op && op->done)
-			op->done(op->opaque, res);
-		nr++;
-	}
-	return nr;
+	return th_evl_turn(&t->evl, ms);
 }
 
 static struct vnet_stats stats(struct tmq *t)

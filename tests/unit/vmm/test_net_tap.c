@@ -30,6 +30,7 @@
 #include "tests/helpers/th.h"
 #include "tests/helpers/th_vq_driver.h"
 #include "vmm/net_tap.h"
+#include "tests/helpers/th_evl.h"
 
 static char err[256];
 
@@ -304,25 +305,8 @@ static uint16_t csum16(const uint8_t *p, size_t len)
 /* Run the device's completions (its tap polls, resumptions) for up to (ms). */
 static void loop_for(struct evl *e, unsigned ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000000 };
-	struct io_uring_cqe *cqe;
-
-	for (unsigned t = 0; t < ms; t += 10) {
-		io_uring_submit(&e->ring);
-		if (io_uring_wait_cqe_timeout(&e->ring, &cqe, &ts) != 0)
-			continue;
-		while (io_uring_peek_cqe(&e->ring, &cqe) == 0) {
-			struct evl_op *op = io_uring_cqe_get_data(cqe);
-			int res = cqe->res;
-
-			io_uring_cqe_seen(&e->ring, cqe);
-			e->inflight--;
-			if (op && op != &e->stop_op)
-				e->nr_ops--;
-			if (op && op->done)
-				op->done(op->opaque, res);
-		}
-	}
+	for (unsigned t = 0; t < ms; t += 10)
+		th_evl_turn(e, 10);
 }
 
 /* An ICMP echo request from 10.9.0.2 (gmac) to 10.9.0.1 (hwaddr), id (id), into (f). */
