@@ -138,6 +138,9 @@ stage2() {
 	# translation); the host streams it to its caller.
 	$b stty -F /dev/ttyS0 raw -echo 2>/dev/null
 	$b touch $job/started
+	# heartbeat for testhost.sh's watchdog: a test host that stops making
+	# progress while QEMU still burns CPU stops writing it
+	(while :; do $b date +%s >$job/heartbeat; $b sleep 10; done) &
 	/bin/bash $job/run </dev/null >/dev/ttyS0 2>&1
 	rc=$?
 	echo "$rc" >$job/status.tmp && $b mv $job/status.tmp $job/status

@@ -45,6 +45,10 @@ ns=avmpost$$
 vfs=/usr/lib/qemu/virtiofsd
 BB=0000-busybox SYS=1111-nixos-system-agent USR=2222-usr
 
+# alive PID: running (a child that exited is a zombie until waited for, and
+# kill -0 still succeeds on it)
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
 pids=()
 cleanup() {
 	set +e
@@ -139,14 +143,15 @@ f=/workspace/facts
 	echo "failed_units=$(systemctl --failed --no-legend --plain | cut -d' ' -f1 | tr '\n' ' ')"
 } > "$f" 2>/workspace/facts.err
 # ready once systemd-logind watches the power button (as on NixOS, it acts on
-# KEY_POWER: HandlePowerKey=poweroff)
+# KEY_POWER: HandlePowerKey=poweroff): it holds the button's event device open
+pb=$(grep -l '^Power Button$' /sys/class/input/event*/device/name 2>/dev/null | head -n1 | cut -d/ -f5)
+w=0
 for _ in $(seq 120); do
-	journalctl -b -u systemd-logind --no-pager 2>/dev/null |
-		grep -q 'Watching system buttons.*Power Button' && break
+	pid=$(pidof systemd-logind) && [ -n "$pb" ] &&
+		ls -l /proc/$pid/fd 2>/dev/null | grep -q "/dev/input/$pb\$" && { w=1; break; }
 	sleep 1
 done
-echo "logind_watches_power_button=$(journalctl -b -u systemd-logind --no-pager |
-	grep -c 'Watching system buttons.*Power Button')" >> "$f"
+echo "logind_watches_power_button=$w" >> "$f"
 cut -d' ' -f1 /proc/uptime > /workspace/ready
 EOF
 # ---- stage 1 (the initrd): modules, tmpfs root, the store, switch_root ----
@@ -292,18 +297,26 @@ if [ "${AV_MICROVM_VMM:-agentvmm}" != qemu ]; then
 fi
 
 # ---- ready, then the runner's shutdown command ----
-ready= n=0
+ready= n=0 next=30
 while [ $n -lt "$ready_bound" ]; do
 	[ -s "$w/shares/workspace/ready" ] && { ready=1; break; }
-	kill -0 "$vmm" 2>/dev/null || break
+	alive "$vmm" || break
 	sleep 2
 	n=$(( $(date +%s) - ${t0%.*} ))
-	[ $((n % 30)) -lt 2 ] && echo "microvm-post: ${n}s: $(tail -n1 "$w/console.log" | cut -c1-120)" >&2
+	if [ $n -ge $next ]; then
+		next=$((n + 30))
+		echo "microvm-post: ${n}s: $(tail -c 300 "$w/console.log" | tr -c '[:print:]' ' ' | tail -c 120)" >&2
+	fi
 done
 t1=$(date +%s.%N)
 if [ -z "$ready" ]; then
 	echo "status=not-ready" > "$w/result"
-	echo "microvm-post: the guest was not ready within ${ready_bound} s" >&2
+	if alive "$vmm"; then
+		echo "microvm-post: the guest was not ready within ${ready_bound} s" >&2
+	else
+		wait "$vmm" && st=0 || st=$?
+		echo "microvm-post: the VMM exited with status $st before the guest was ready" >&2
+	fi
 	exit 1
 fi
 export MAINPID=$vmm
@@ -340,10 +353,10 @@ echo "$shut" > "$w/shutdown-command"
 timeout "$shutdown_bound" sh -c "$shut" > "$w/shutdown.out" 2>&1 || true
 st=
 for _ in $(seq $((shutdown_bound * 10))); do
-	kill -0 "$vmm" 2>/dev/null || break
+	alive "$vmm" || break
 	sleep 0.1
 done
-if kill -0 "$vmm" 2>/dev/null; then
+if alive "$vmm"; then
 	st=still-running
 else
 	wait "$vmm" && st=0 || st=$?

@@ -142,14 +142,14 @@ static void check_guest(void)
 	assert_int_equal(e2e_sh("e2fsck -n %s/var.img >/dev/null 2>&1", work), 0);
 }
 
-static void test_e2e_microvm_post_vm_boots_and_shuts_down(void **state)
+static __attribute__((unused)) void test_e2e_microvm_post_vm_boots_and_shuts_down(void **state)
 {
 	(void)state;
 	run_post("");
 	check_guest();
 }
 
-static void test_e2e_microvm_post_vm_seccomp_log_reports_nothing(void **state)
+static __attribute__((unused)) void test_e2e_microvm_post_vm_seccomp_log_reports_nothing(void **state)
 {
 	(void)state;
 	run_post("--seccomp=log");
@@ -176,9 +176,16 @@ static int teardown(void **state)
 
 int main(void)
 {
+	/*
+	 * One boot per program (test_e2e_microvm_seccomp.c builds this file with
+	 * MICROVM_SECCOMP_LOG): a test host that stalls reruns one boot, not two.
+	 */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_e2e_microvm_post_vm_boots_and_shuts_down),
+#ifdef MICROVM_SECCOMP_LOG
 		cmocka_unit_test(test_e2e_microvm_post_vm_seccomp_log_reports_nothing),
+#else
+		cmocka_unit_test(test_e2e_microvm_post_vm_boots_and_shuts_down),
+#endif
 	};
 
 	int ret;
