@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "devices/vhost_user/vu_msg.h"
+#include "tests/helpers/th_files.h"
 
 #define T_TIMEOUT_MS 100
 
@@ -36,18 +37,6 @@ static int teardown(void **state)
 	if (sp[1] >= 0)
 		close(sp[1]);
 	return 0;
-}
-
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static int64_t ms_now(void)
@@ -122,9 +111,9 @@ static void test_vu_msg_unexpected_fds_closed_badmsg(void **state)
 	m.hdr.flags |= VU_FLAG_REPLY;
 	assert_int_equal(vu_msg_send(sp[1], &m, &efd, 1, T_TIMEOUT_MS), 0);
 	close(efd);
-	before = count_fds();
+	before = th_count_entries("/proc/self/fd");
 	assert_int_equal(recv_front(&m), -EBADMSG);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 }
 
 static void test_vu_msg_too_many_fds_closed_badmsg(void **state)
@@ -139,10 +128,10 @@ static void test_vu_msg_too_many_fds_closed_badmsg(void **state)
 	assert_int_equal(vu_msg_send(sp[1], &m, efd, 3, T_TIMEOUT_MS), 0);
 	for (int i = 0; i < 3; i++)
 		close(efd[i]);
-	before = count_fds();
+	before = th_count_entries("/proc/self/fd");
 	assert_int_equal(vu_msg_recv(sp[0], &m, got, 2, &nr, T_TIMEOUT_MS), -EBADMSG);
 	assert_int_equal(nr, 0);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 }
 
 /* More descriptors than the receive control buffer holds: MSG_CTRUNC. */
@@ -171,9 +160,9 @@ static void test_vu_msg_ctrunc_badmsg(void **state)
 	assert_int_equal(sendmsg(sp[1], &mh, 0), (ssize_t)sizeof(h));
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
-	before = count_fds();
+	before = th_count_entries("/proc/self/fd");
 	assert_int_equal(vu_msg_recv(sp[0], &m, got, VU_MAX_FDS, &nr, T_TIMEOUT_MS), -EBADMSG);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 }
 
 /* Ancillary data that is not SCM_RIGHTS (credentials, with SO_PASSCRED). */

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "devices/virtio/virtio_net.h"
+#include "tests/helpers/th_files.h"
 #include "tests/helpers/th.h"
 #include "tests/helpers/th_vq_driver.h"
 #include "vmm/net_tap.h"
@@ -39,19 +40,6 @@ static int sh(const char *cmd)
 	int st = system(cmd);
 
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* Open fds of this process: a failed call must leave none behind. */
-static unsigned nr_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* A queue of (name) opened as a parent would: TUNSETIFF with (flags). */
@@ -142,14 +130,14 @@ static void test_net_tap_existing_multi_queue_tap_opened(void **state)
 static void test_net_tap_single_queue_tap_refuses_more_queues(void **state)
 {
 	struct net_tap_info ti;
-	unsigned before = nr_fds();
+	unsigned before = th_count_entries("/proc/self/fd");
 	int fds[2];
 
 	assert_int_equal(net_tap_open("sq0", 2, fds, &ti, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--net tap=sq0: sq0 is a single-queue tap: more than one "
 			    "queue needs a tap made multi_queue (ip tuntap add sq0 mode tap "
 			    "multi_queue)");
-	assert_int_equal(nr_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 	assert_int_equal(net_tap_open("sq0", 1, fds, &ti, err, sizeof(err)), 0);
 	assert_false(ti.multi_queue);
 	/* held: a second opener is told so */
@@ -161,7 +149,7 @@ static void test_net_tap_single_queue_tap_refuses_more_queues(void **state)
 static void test_net_tap_not_a_tap_refused(void **state)
 {
 	struct net_tap_info ti;
-	unsigned before = nr_fds();
+	unsigned before = th_count_entries("/proc/self/fd");
 	int fds[2];
 
 	assert_int_equal(net_tap_open("tn0", 1, fds, &ti, err, sizeof(err)), -EINVAL);
@@ -170,7 +158,7 @@ static void test_net_tap_not_a_tap_refused(void **state)
 	assert_int_equal(net_tap_open("lo", 2, fds, &ti, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--net tap=lo: lo is not a tap device (a tun, or another kind "
 			    "of interface)");
-	assert_int_equal(nr_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 }
 
 /* --net fd=: a parent's queues of one multi-queue tap, taken over as duplicates. */
@@ -203,13 +191,13 @@ static void test_net_tap_adopt_tap_queues(void **state)
 static void expect_adopt_err(const int *fds, unsigned n, int e, const char *msg)
 {
 	struct net_tap_info ti;
-	unsigned before = nr_fds();
+	unsigned before = th_count_entries("/proc/self/fd");
 	int out[4];
 
 	assert_int_equal(net_tap_adopt("fd=X", fds, n, out, &ti, err, sizeof(err)), e);
 	if (!strstr(err, msg) || strncmp(err, "--net fd=X: ", 12))
 		fail_msg("got '%s', wanted '%s'", err, msg);
-	assert_int_equal(nr_fds(), before);
+	assert_int_equal(th_count_entries("/proc/self/fd"), before);
 }
 
 static void test_net_tap_adopt_refuses_what_is_not_a_tap_queue(void **state)
