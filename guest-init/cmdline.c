@@ -381,7 +381,7 @@ static int apply_shares(struct gi_cmdline *cl, const struct cl_raw *raw, char *e
 	return 0;
 }
 
-/* agentvmm.nets=ENC: items "MAC|A.B.C.D/N|GW|DNS" (net.h checks the fields). */
+/* agentvmm.nets=ENC: items "MAC|A.B.C.D/N|GW|DNS[|MTU]" (net.h checks the fields). */
 static int apply_nets(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
 {
 	size_t n, i;
@@ -399,8 +399,9 @@ static int apply_nets(struct gi_cmdline *cl, const struct cl_raw *raw, char *err
 
 		for (; *p; p++)
 			bars += *p == '|';
-		if (bars != 3 || strchr(cl->cl_nets[i], '|') - cl->cl_nets[i] != 17) {
-			snprintf(err, errlen, "agentvmm.nets: entry %zu is not MAC|IP/N|GW|DNS", i + 1);
+		if (bars < 3 || bars > 4 || strchr(cl->cl_nets[i], '|') - cl->cl_nets[i] != 17) {
+			snprintf(err, errlen, "agentvmm.nets: entry %zu is not MAC|IP/N|GW|DNS[|MTU]",
+				 i + 1);
 			return -EINVAL;
 		}
 	}

@@ -32,6 +32,7 @@
 #define NLM_F_CREATE 0x400
 #define NLMSG_ERROR 0x2
 #define RTM_NEWLINK 16
+#define IFLA_MTU 4
 #define RTM_NEWADDR 20
 #define RTM_NEWROUTE 24
 #define IFA_ADDRESS 1
@@ -138,7 +139,8 @@ static int nl_talk(int fd, struct nl_req *r)
 	}
 }
 
-static int link_up(int fd, int ifindex)
+/* Set (ifindex) up, and its MTU to (mtu) unless 0. */
+static int link_up(int fd, int ifindex, unsigned mtu)
 {
 	struct nl_req r = { 0 };
 
@@ -148,6 +150,8 @@ static int link_up(int fd, int ifindex)
 	r.ifi.ifi_index = ifindex;
 	r.ifi.ifi_flags = IFF_UP;
 	r.ifi.ifi_change = IFF_UP;
+	if (mtu)
+		nl_attr(&r, IFLA_MTU, &mtu, sizeof(mtu));
 	return nl_talk(fd, &r);
 }
 
@@ -225,10 +229,16 @@ static int if_by_mac(const char *mac)
 	return idx;
 }
 
-/* "MAC|A.B.C.D/N|GW|DNS" into its fields (in place). Return: 0 or -EINVAL. */
+/*
+ * "MAC|A.B.C.D/N|GW|DNS[|MTU]" into its fields (in place; f[4] "" without
+ * MTU). Return: 0 or -EINVAL.
+ */
 static int item_split(char *item, char **f)
 {
-	for (int i = 0; i < 4; i++) {
+	static char none[] = "";
+
+	f[4] = none;
+	for (int i = 0; i < 5 && item; i++) {
 		f[i] = item;
 		item = strchr(item, '|');
 		if (item)
@@ -236,7 +246,7 @@ static int item_split(char *item, char **f)
 		else if (i < 3)
 			return -EINVAL;
 	}
-	return strlen(f[0]) == 17 ? 0 : -EINVAL;
+	return strlen(f[0]) == 17 && !item ? 0 : -EINVAL;
 }
 
 static int resolv_add(const char *dns)
@@ -252,14 +262,16 @@ static int resolv_add(const char *dns)
 /* Configure one item. Return: 0 or -errno (printed). */
 static int net_one(int fd, const char *item_in)
 {
-	char item[128], *f[4], *slash;
+	char item[128], *f[5], *slash, *end;
 	struct timespec nap = { 0, 10 * 1000 * 1000 };
 	struct in_addr a, gw, dns;
 	unsigned prefix;
+	unsigned long mtu = 0;
 	int idx = 0, r;
 
 	snprintf(item, sizeof(item), "%s", item_in);
-	if (item_split(item, f)) {
+	if (item_split(item, f) ||
+	    (f[4][0] && ((mtu = strtoul(f[4], &end, 10)) < 68 || mtu > 65535 || *end))) {
 		gi_err("net: bad item '%s'", item_in);
 		return -EINVAL;
 	}
@@ -293,7 +305,7 @@ static int net_one(int fd, const char *item_in)
 	}
 	r = addr_add(fd, idx, a, prefix);
 	if (!r)
-		r = link_up(fd, idx);
+		r = link_up(fd, idx, (unsigned)mtu);
 	if (!r && f[2][0])
 		r = route_default(fd, idx, gw);
 	if (r) {
@@ -320,7 +332,7 @@ int gi_net_setup(char *const *items, size_t n)
 			close(fd);
 		return ret;
 	}
-	r = link_up(fd, 1); /* lo is always interface 1 */
+	r = link_up(fd, 1, 0); /* lo is always interface 1 */
 	if (r)
 		gi_err("net: lo: %s", strerror(-r));
 	for (size_t i = 0; i < n; i++) {

@@ -167,6 +167,7 @@ job=$(mktemp -d "${TMPDIR:-/tmp}/testhost.XXXXXX")
 qpid=
 cleanup() {
 	[ -z "${wpid:-}" ] || kill "$wpid" 2>/dev/null || true
+	[ -z "${mpid:-}" ] || kill "$mpid" 2>/dev/null || true
 	if [ -n "$qpid" ]; then
 		kill -TERM "$qpid" 2>/dev/null || true
 		wait "$qpid" 2>/dev/null || true
@@ -233,15 +234,24 @@ fi
 
 accel=tcg
 [ "$smp" -gt 1 ] && accel=tcg,thread=multi
-# nohz=off: a periodic tick, so one lost timer interrupt cannot leave the
-# emulated host asleep for good (a batch once stalled with QEMU idle)
-append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off nohz=off rdinit=/init"
+# nohz=off highres=off: a periodic tick from the local APIC timer in periodic
+# mode. The emulated CPU has been seen halted for good with the one-shot
+# timer's vector pending in the APIC's IRR (QEMU never woke it to take it);
+# in periodic mode QEMU raises the vector again at the next tick, which makes
+# it look at the IRR again.
+append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off nohz=off highres=off rdinit=/init"
+# QEMU's human monitor on two FIFOs (mon.in, mon.out), drained into
+# monitor.log: the stall watchdog asks it for the emulated CPU's state.
+mkfifo "$job/mon.in" "$job/mon.out"
+cat "$job/mon.out" >"$job/monitor.log" &
+mpid=$!
 # stdin from /dev/null: QEMU must not take over the terminal, and Ctrl-C must
 # reach this script (timeout(1) runs QEMU in its own process group).
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-M q35 -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-chardev stdio,id=con,signal=off -serial chardev:con \
+	-chardev pipe,id=mon,path="$job/mon" -mon chardev=mon,mode=readline \
 	-kernel "$tcache/vmlinuz" -initrd "$initrd" -append "$append" \
 	"${virtfs[@]}" </dev/null &
 qpid=$!
@@ -259,8 +269,31 @@ qpid=$!
 # runs; no new heartbeat for $hb_s seconds (default 180) is a stall too.
 stall_s=${AV_TESTHOST_STALL_S:-90}
 hb_s=${AV_TESTHOST_HEARTBEAT_S:-180}
+# stall_diag: the emulated CPU's state from QEMU's monitor, into the log
+stall_diag() {
+	: >"$job/monitor.log"
+	{
+		printf 'info registers -a\ninfo lapic\ninfo pic\ninfo irq\ninfo cpus\n'
+		sleep 2
+	} >"$job/mon.in"
+	sleep 1
+	# without the monitor's echo of each command (terminal escapes)
+	grep -av $'\e' "$job/monitor.log" | sed 's/^/testhost.sh: monitor: /' >&2
+}
+# stall_kick: try to wake the test host without losing its work: stop and
+# continue the emulated machine (each vCPU thread looks again for pending
+# interrupts and timers), a key press (an interrupt through the IOAPIC, which
+# makes QEMU's APIC look at its IRR again), an NMI to every vCPU.
+stall_kick() {
+	printf 'stop\ncont\nsendkey shift\nnmi\ninfo lapic\n' >"$job/mon.in"
+}
+# A stall is first kicked (at most $kicks_max times a run); the test host has
+# recovered when a new heartbeat comes within $kick_s seconds, else (or with no
+# heartbeat yet: still booting) it is stopped.
+kicks_max=${AV_TESTHOST_KICKS:-3}
+kick_s=60
 watch_stall() {
-	local qemu="" last="" same=0 t hb now
+	local qemu="" last="" same=0 t hb now why kicks=0 kicked_at=0
 	for _ in $(seq 100); do
 		qemu=$(pgrep -P "$1" | head -n 1) && [ -n "$qemu" ] && break
 		sleep 0.1
@@ -268,17 +301,37 @@ watch_stall() {
 	[ -n "$qemu" ] || return 0
 	while t=$(awk '{ print $14 + $15 }' "/proc/$qemu/stat" 2>/dev/null); do
 		if [ "$t" = "$last" ]; then same=$((same + 5)); else same=0; last=$t; fi
-		if [ "$same" -ge "$stall_s" ]; then
-			echo "QEMU used no CPU for ${stall_s}s" >"$job/stalled"
-			kill -KILL "$qemu" 2>/dev/null
-			return 0
-		fi
-		if hb=$(stat -c %Y "$job/heartbeat" 2>/dev/null); then
-			now=$(date +%s)
-			if [ $((now - hb)) -ge "$hb_s" ]; then
-				echo "no heartbeat from it for ${hb_s}s while QEMU ran" >"$job/stalled"
+		now=$(date +%s)
+		hb=$(stat -c %Y "$job/heartbeat" 2>/dev/null) || hb=
+		if [ "$kicked_at" -gt 0 ]; then
+			if [ -n "$hb" ] && [ "$hb" -gt "$kicked_at" ]; then
+				echo "testhost.sh: the test host recovered after the kick" >&2
+				echo "$why" >>"$job/recovered"
+				kicked_at=0
+				same=0
+			elif [ $((now - kicked_at)) -ge "$kick_s" ]; then
+				echo "$why, and again ${kick_s}s after a kick" >"$job/stalled"
 				kill -KILL "$qemu" 2>/dev/null
 				return 0
+			fi
+		else
+			why=
+			if [ "$same" -ge "$stall_s" ]; then
+				why="QEMU used no CPU for ${stall_s}s"
+			elif [ -n "$hb" ] && [ $((now - hb)) -ge "$hb_s" ]; then
+				why="no heartbeat from it for ${hb_s}s while QEMU ran"
+			fi
+			if [ -n "$why" ]; then
+				stall_diag
+				if [ -z "$hb" ] || [ "$kicks" -ge "$kicks_max" ]; then
+					echo "$why" >"$job/stalled"
+					kill -KILL "$qemu" 2>/dev/null
+					return 0
+				fi
+				kicks=$((kicks + 1))
+				echo "testhost.sh: the test host stalled ($why): kick $kicks of $kicks_max (stop, cont, a key, nmi)" >&2
+				stall_kick
+				kicked_at=$now
 			fi
 		fi
 		sleep 5

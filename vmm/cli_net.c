@@ -15,8 +15,12 @@
 
 _Static_assert(VM_NET_MAX_QUEUES == 16, "docs/net.md and the messages say 16");
 
-#define NET_USAGE "expected tap=NAME or fd=N[:N...], then [,queues=N][,mac=MAC]" \
-	"[,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]"
+#define NET_USAGE "expected tap=NAME, fd=N[:N...] or user, then [,queues=N][,mac=MAC]" \
+	"[,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D][,forward=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT]"
+
+/* --net user's addresses when ip= is not given: QEMU's user-mode network's */
+#define USER_IP "10.0.2.15/24"
+#define USER_GW "10.0.2.2"
 
 /* (s) as decimal of 1 to (digits) digits, nothing else, into (out). */
 static int parse_small(const char *s, unsigned digits, unsigned *out)
@@ -116,6 +120,10 @@ void cli_net_label(const struct vm_net *d, char *buf, size_t len)
 {
 	size_t used;
 
+	if (d->user) {
+		snprintf(buf, len, "user");
+		return;
+	}
 	if (!d->nr_fds) {
 		snprintf(buf, len, "tap=%s", d->tap);
 		return;
@@ -165,11 +173,76 @@ static int net_fds(const char *arg, const char *p, size_t n, struct vm_net *d, c
 	return 0;
 }
 
+/* A port 1..65535 from (s, n). */
+static int parse_port(const char *s, size_t n, uint16_t *out)
+{
+	char num[8];
+	unsigned v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (parse_small(num, 5, &v) || v < 1 || v > 65535)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* A forward's bind address (s, n): a dotted quad, 0.0.0.0 (every address) included. */
+static int forward_addr(const char *s, size_t n, char *out, size_t outlen)
+{
+	char buf[16];
+	struct in_addr a;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -EINVAL;
+	inet_ntop(AF_INET, &a, out, (socklen_t)outlen);
+	return 0;
+}
+
+/* "tcp|udp:[ADDR:]HOSTPORT:GUESTPORT" (p, n) appended to (d)'s forwards. */
+static int net_forward(const char *arg, const char *p, size_t n, struct vm_net *d, char *err,
+		       size_t errlen)
+{
+	struct vm_net_forward f = { .addr = "127.0.0.1" };
+	const char *start = p, *end = p + n, *f1, *f2;
+
+	if (d->nr_forwards == VM_NET_MAX_FORWARDS) {
+		snprintf(err, errlen, "--net %s: at most %d forward=", arg, VM_NET_MAX_FORWARDS);
+		return -EINVAL;
+	}
+	if (n > 4 && (!strncmp(p, "tcp:", 4) || !strncmp(p, "udp:", 4))) {
+		f.udp = p[0] == 'u';
+		p += 4;
+		/* the last two ':'-separated fields are the ports, anything before the address */
+		f2 = memrchr(p, ':', (size_t)(end - p));
+		f1 = f2 ? memrchr(p, ':', (size_t)(f2 - p)) : NULL;
+		if (f2 && !parse_port(f2 + 1, (size_t)(end - f2 - 1), &f.guest) &&
+		    !parse_port(f1 ? f1 + 1 : p, (size_t)(f2 - (f1 ? f1 + 1 : p)), &f.host) &&
+		    (!f1 || !forward_addr(p, (size_t)(f1 - p), f.addr, sizeof(f.addr)))) {
+			d->forwards[d->nr_forwards++] = f;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "--net %s: malformed forward '%.*s' (expected "
+		 "tcp|udp:[ADDR:]HOSTPORT:GUESTPORT, ports 1 to 65535)", arg, (int)n, start);
+	return -EINVAL;
+}
+
 /* One "key=value" of --net (p, n) into (d); (*queues) is queues= (0: not given). */
 static int cli_net_item(const char *arg, const char *p, size_t n, struct vm_net *d,
 			bool *mac_set, unsigned *queues, char *err, size_t errlen)
 {
-	if (n >= 4 && !strncmp(p, "tap=", 4)) {
+	if (n == 4 && !strncmp(p, "user", 4)) {
+		d->user = true;
+	} else if (n >= 8 && !strncmp(p, "forward=", 8)) {
+		return net_forward(arg, p + 8, n - 8, d, err, errlen);
+	} else if (n >= 4 && !strncmp(p, "tap=", 4)) {
 		if (!ifname_ok(p + 4, n - 4)) {
 			snprintf(err, errlen, "--net %s: tap name must be 1 to %d bytes without '/', "
 				 "':' or spaces", arg, VM_IFNAME_MAX - 1);
@@ -222,9 +295,33 @@ static int cli_net_item(const char *arg, const char *p, size_t n, struct vm_net 
 static int net_complete(const char *arg, struct vm_net *d, unsigned queues, char *err,
 			size_t errlen)
 {
-	if (d->tap[0] && d->nr_fds) {
-		snprintf(err, errlen, "--net %s: tap= and fd= exclude each other", arg);
+	if ((d->tap[0] != 0) + (d->nr_fds != 0) + d->user > 1) {
+		snprintf(err, errlen, "--net %s: tap=, fd= and user exclude each other", arg);
 		return -EINVAL;
+	}
+	if (d->nr_forwards && !d->user) {
+		snprintf(err, errlen, "--net %s: forward= is for --net user (a tap's traffic is "
+			 "the host's to route)", arg);
+		return -EINVAL;
+	}
+	if (d->user) {
+		if (queues > 1) {
+			snprintf(err, errlen, "--net %s: one queue pair with user (passt serves one)",
+				 arg);
+			return -EINVAL;
+		}
+		if (d->ip[0] && !d->gw[0]) {
+			snprintf(err, errlen, "--net %s: ip= with user needs gw= (the address that "
+				 "stands for the host)", arg);
+			return -EINVAL;
+		}
+		if (!d->ip[0]) {
+			snprintf(d->ip, sizeof(d->ip), USER_IP);
+			snprintf(d->gw, sizeof(d->gw), USER_GW);
+		}
+		/* dns= left empty: chosen from the host's resolvers at start (net_user.h) */
+		d->queues = 1;
+		return 0;
 	}
 	if (!d->tap[0] && !d->nr_fds) {
 		snprintf(err, errlen, "--net %s: " NET_USAGE, arg);
@@ -270,7 +367,7 @@ int cli_net(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 		char label[VM_NET_LABEL_MAX];
 
 		cli_net_label(d, label, sizeof(label));
-		cli_default_mac(d->nr_fds ? label : d->tap, d->mac);
+		cli_default_mac(d->nr_fds || d->user ? label : d->tap, d->mac);
 	}
 	cfg->nr_nets++;
 	return 0;
@@ -305,6 +402,11 @@ int cli_check_nets(const struct vm_config *cfg, char *err, size_t errlen)
 			const struct vm_net *b = &cfg->nets[j];
 			int fd = shared_fd(a, b);
 
+			if (a->user && b->user) {
+				snprintf(err, errlen, "--net user: given twice (one passt network is "
+					 "enough: add forward= to it)");
+				return -EINVAL;
+			}
 			if (a->tap[0] && !strcmp(a->tap, b->tap)) {
 				snprintf(err, errlen, "--net %s: tap used twice", label);
 				return -EINVAL;

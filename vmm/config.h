@@ -63,13 +63,26 @@ struct vm_share {
 #define VM_FS_WAIT_MAX_S 3600
 
 /*
- * --net tap=NAME|fd=A[:B...][,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]:
- * a virtio-net device of N queue pairs on tap NAME (opened N times), or on
- * tap/macvtap fds inherited from the parent, one per pair; the addresses are
- * what guest-init configures (kept as the canonical dotted text; "" = not given).
+ * --net tap=NAME|fd=A[:B...]|user[,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]
+ *       [,forward=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT]...:
+ * a virtio-net device of N queue pairs on tap NAME (opened N times), on
+ * tap/macvtap fds inherited from the parent, one per pair, or (user) on a
+ * passt process of its own; the addresses are what guest-init configures
+ * (kept as the canonical dotted text; "" = not given; user fills defaults).
  */
+#define VM_NET_MAX_FORWARDS 16    /* forward= of one --net user */
+#define VM_NET_USER_MTU 65520     /* passt's own default: frames up to 64 KiB, no offloads */
+struct vm_net_forward {
+	bool udp;                 /* else TCP */
+	char addr[16];            /* host address to bind, dotted; default 127.0.0.1 */
+	uint16_t host, guest;     /* ports, 1..65535 */
+};
+
 struct vm_net {
-	char tap[VM_IFNAME_MAX];  /* "" with fd= */
+	bool user;                /* --net user: passt, user-mode networking (vmm/net_user.c) */
+	unsigned nr_forwards;     /* --net user: forward= items */
+	struct vm_net_forward forwards[VM_NET_MAX_FORWARDS];
+	char tap[VM_IFNAME_MAX];  /* "" with fd= or user */
 	unsigned queues;          /* queue pairs, 1..VM_NET_MAX_QUEUES (fd=: the fd count) */
 	unsigned nr_fds;          /* fd=: how many; 0 with tap= */
 	int fds[VM_NET_MAX_QUEUES]; /* fd=: the process's descriptors, 3 or more */

@@ -22,6 +22,7 @@
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/msi.h"
+#include "vmm/net_user.h"
 #include "vmm/oem.h"
 #include "vmm/share.h"
 #include "devices/pci.h"
@@ -90,6 +91,7 @@ struct vm {
 	/* opened before /dev/kvm (vm_devices_open()); NULL once on the bus */
 	void *blk_open[VM_MAX_DISKS];   /* per cfg->disks[i]: a vblk_ops device */
 	void *net_open[VM_MAX_NETS];    /* per cfg->nets[i]: a vnet_ops device on its tap */
+	struct net_user net_users[VM_MAX_NETS]; /* per cfg->nets[i]: --net user's passt */
 	void *vsock_open;               /* --vsock: a vsock_ops device listening on its PATH */
 	void *vsock_dev;                /* the vsock device once on the bus (exec sessions) */
 	struct vm_session *session;     /* the workload's session (vm_session.c), or NULL */

@@ -26,6 +26,7 @@
 #include "vmm/cli_net.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
+#include "vmm/net_user.h"
 #include "vmm/sandbox.h"
 #include "vmm/share.h"
 #include "vmm/vm.h"
@@ -169,6 +170,17 @@ static int vm_open_nets(struct vm *vm, char *err, size_t errlen)
 
 		cli_net_label(nc, label, sizeof(label));
 		vc.nr_pairs = (uint16_t)(nc->queues ? nc->queues : 1);
+		if (nc->user) {
+			/* passt's framing on a socket: no tap, no offloads (vnet_stream.c) */
+			vc = (struct vnet_config){ .stream = true, .name = "user", .nr_pairs = 1 };
+			memcpy(vc.mac, nc->mac, sizeof(vc.mac));
+			if (net_user_start(&vm->net_users[i], nc, &vc.fds[0], err, errlen))
+				return -EINVAL;
+			vm->net_open[i] = vnet_create(&vc, err, errlen); /* owns the socket */
+			if (!vm->net_open[i])
+				return -ENOMEM;
+			continue;
+		}
 		/* --net fd=: the parent's tap or macvtap queues, checked and duplicated */
 		r = nc->nr_fds ? net_tap_adopt(label, nc->fds, nc->nr_fds, vc.fds, &ti, err, errlen)
 			       : net_tap_open(nc->tap, vc.nr_pairs, vc.fds, &ti, err, errlen);
@@ -474,7 +486,9 @@ void vm_devices_destroy(struct vm *vm)
 	if (vm->vsock_open)
 		vsock_ops.destroy(vm->vsock_open); /* closes the listener, removes its PATH */
 	vm->vsock_open = NULL;
-	/* after the devices: a disconnected virtiofsd exits by itself */
+	/* after the devices: a disconnected virtiofsd, or passt, exits by itself */
+	for (unsigned i = 0; i < VM_MAX_NETS; i++)
+		net_user_stop(&vm->net_users[i]);
 	for (unsigned i = 0; i < vm->nr_shares; i++)
 		share_stop(&vm->shares[i]);
 	vm->nr_shares = 0;
@@ -548,8 +562,16 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 		const struct vm_net *d = &cfg->nets[i];
 		const uint8_t *m = d->mac;
 
+		char dns[16];
+
+		snprintf(dns, sizeof(dns), "%s", d->dns);
+		if (d->user)
+			net_user_resolver(d, NULL, dns, sizeof(dns));
 		snprintf(items[n], sizeof(items[n]), "%02x:%02x:%02x:%02x:%02x:%02x|%s|%s|%s", m[0],
-			 m[1], m[2], m[3], m[4], m[5], d->ip, d->gw, d->dns);
+			 m[1], m[2], m[3], m[4], m[5], d->ip, d->gw, dns);
+		if (d->user) /* passt takes frames up to 64 KiB: fewer, larger ones */
+			snprintf(items[n] + strlen(items[n]), sizeof(items[n]) - strlen(items[n]),
+				 "|%u", VM_NET_USER_MTU);
 		argv[n] = items[n];
 		n++;
 	}

@@ -129,6 +129,11 @@ static void tx_one_locked(struct vnet *n, struct vnet_pair *p, const struct vq_c
 	nr = iov_cur_take(&cur, len, iov + 1, VNET_TX_IOV - 1);
 	if (nr <= 0)
 		goto bad;
+	if (n->vn_stream) {
+		if (vnet_stream_write_locked(n, p, iov, nr, len))
+			return;
+		goto sent;
+	}
 	iov[0] = (struct iovec){ .iov_base = &hdr, .iov_len = sizeof(hdr) };
 	ssize_t w = writev(p->pr_fd, iov, nr + 1);
 	if (w < 0) {
@@ -138,6 +143,7 @@ static void tx_one_locked(struct vnet *n, struct vnet_pair *p, const struct vq_c
 		log_guest_ratelimited("virtio-net %s: tap write: %s", n->vn_name, strerror(errno));
 		return;
 	}
+sent:
 	n->vn_stats.tx_frames++;
 	n->vn_stats.pair_tx_frames[p->pr_idx]++;
 	n->vn_stats.tx_bytes += len;
@@ -159,17 +165,21 @@ static bool tx_run_locked(struct vnet *n, struct vnet_pair *p)
 	struct vnet_pass ps = { 0 };
 	int r = 0;
 
+	/* a stream socket still busy with a frame: its POLLOUT poll runs this again */
+	if (n->vn_stream && !vnet_stream_writable_locked(n, p))
+		return true;
 	virtq_disable_notify(vq);
 	for (;;) {
-		while (!vnet_pass_spent(&ps) && (r = virtq_pop(vq, n->vn_chain)) == 1) {
+		while (!vnet_pass_spent(&ps) && !p->pr_tp_len &&
+		       (r = virtq_pop(vq, n->vn_chain)) == 1) {
 			ps.chains++;
 			ps.bytes += n->vn_chain->ro_len;
 			tx_one_locked(n, p, n->vn_chain);
 			virtq_push(vq, n->vn_chain->head, 0);
 			ps.pushed = true;
 		}
-		if (r < 0)
-			break;
+		if (r < 0 || p->pr_tp_len)
+			break; /* broken, or waiting for the socket with notifications off */
 		if (vnet_pass_spent(&ps)) {
 			/* notifications stay off: the resumed pass turns them back on */
 			if (vnet_resume_locked(n, p, VNET_RESUME_TX))
@@ -364,6 +374,8 @@ static void rx_arm_locked(struct vnet *n, struct vnet_pair *p)
 /* Read the next frame from (p)'s tap queue. Return: 1 got one, 0 none, -1 tap error. */
 static int rx_read_locked(struct vnet *n, struct vnet_pair *p)
 {
+	if (n->vn_stream)
+		return vnet_stream_read_locked(n, p);
 	for (;;) {
 		ssize_t r = read(p->pr_fd, p->pr_rxbuf, VNET_RXBUF_SIZE);
 
@@ -435,6 +447,9 @@ static bool rx_run_locked(struct vnet *n, struct vnet_pair *p)
 	 */
 	if (p->pr_rx_len && vnet_resume_locked(n, p, VNET_RESUME_RX))
 		return ok;
+	/* frames read into a stream buffer wait on no fd either */
+	if (n->vn_stream && !frames && !tap_err && vnet_resume_locked(n, p, VNET_RESUME_RX))
+		return ok;
 	if (!tap_err)
 		rx_arm_locked(n, p);
 	return ok;
@@ -455,7 +470,7 @@ static const char *take_fail_locked(struct vnet *n, bool ok)
 }
 
 /* One pass over (p)'s queues (what: VNET_RESUME_*) if in use. Return: a failure owed, or NULL. */
-static const char *run_pair_locked(struct vnet *n, struct vnet_pair *p, unsigned what)
+const char *vnet_run_pair_locked(struct vnet *n, struct vnet_pair *p, unsigned what)
 {
 	const char *fail = NULL;
 
@@ -484,7 +499,7 @@ static const char *run_ctrl_locked(struct vnet *n)
 			continue;
 		p->pr_start = false;
 		if (!fail)
-			fail = run_pair_locked(n, p, VNET_RESUME_TX | VNET_RESUME_RX);
+			fail = vnet_run_pair_locked(n, p, VNET_RESUME_TX | VNET_RESUME_RX);
 	}
 	return fail;
 }
@@ -507,21 +522,26 @@ static const char *run_queue_locked(struct vnet *n, uint16_t qidx)
 		n->vn_stats.kicks_ignored++;
 		return NULL;
 	}
-	return run_pair_locked(n, p, qidx % 2 ? VNET_RESUME_TX : VNET_RESUME_RX);
+	return vnet_run_pair_locked(n, p, qidx % 2 ? VNET_RESUME_TX : VNET_RESUME_RX);
 }
 
 /*
- * Drop vn_lock, then report (fail) if set: virtio_dev_fail() takes the
- * transport's lock, never with ours held. The transport pointer is read
- * before unlocking: activate() writes it on a vCPU thread.
+ * Drop vn_lock, then report (fail) if set and raise a config interrupt owed:
+ * virtio_dev_fail() and virtio_config_changed() take the transport's lock,
+ * never with ours held. The transport pointer is read before unlocking:
+ * activate() writes it on a vCPU thread.
  */
-static void unlock_and_fail(struct vnet *n, const char *fail)
+void vnet_unlock_and_act(struct vnet *n, const char *fail)
 {
 	struct vpci *t = n->vn_t;
+	bool changed = n->vn_link_changed;
 
+	n->vn_link_changed = false;
 	pthread_mutex_unlock(&n->vn_lock);
 	if (fail)
 		virtio_dev_fail(t, fail);
+	if (changed)
+		virtio_config_changed(t);
 }
 
 void vnet_rx_ready(void *dev)
@@ -531,8 +551,8 @@ void vnet_rx_ready(void *dev)
 
 	pthread_mutex_lock(&n->vn_lock);
 	for (uint16_t i = 0; i < n->vn_nr_pairs && !fail; i++)
-		fail = run_pair_locked(n, &n->vn_pairs[i], VNET_RESUME_RX);
-	unlock_and_fail(n, fail);
+		fail = vnet_run_pair_locked(n, &n->vn_pairs[i], VNET_RESUME_RX);
+	vnet_unlock_and_act(n, fail);
 }
 
 /* A pair's tap poll fired (or was cancelled). Context: loop thread. */
@@ -548,7 +568,7 @@ static void rx_poll_done_cb(void *opaque, int res)
 	 * before its tap queue was detached): nothing read, not re-armed until
 	 * the pair is in use again.
 	 */
-	unlock_and_fail(n, res < 0 ? NULL : run_pair_locked(n, p, VNET_RESUME_RX));
+	vnet_unlock_and_act(n, res < 0 ? NULL : vnet_run_pair_locked(n, p, VNET_RESUME_RX));
 }
 
 /*
@@ -574,9 +594,9 @@ static void resume_done_cb(void *opaque, int res)
 		if (ctrl && n->vn_active && n->vn_ctrlq)
 			fail = run_ctrl_locked(n);
 		for (uint16_t i = 0; i < n->vn_nr_pairs && !fail; i++)
-			fail = run_pair_locked(n, &n->vn_pairs[i], what[i]);
+			fail = vnet_run_pair_locked(n, &n->vn_pairs[i], what[i]);
 	}
-	unlock_and_fail(n, fail);
+	vnet_unlock_and_act(n, fail);
 }
 
 /* queue_notify - the driver kicked (qidx). Context: loop thread. */
@@ -585,7 +605,7 @@ static void vnet_queue_notify(void *dev, uint16_t qidx)
 	struct vnet *n = dev;
 
 	pthread_mutex_lock(&n->vn_lock);
-	unlock_and_fail(n, run_queue_locked(n, qidx)); /* receive: new buffers, read on */
+	vnet_unlock_and_act(n, run_queue_locked(n, qidx)); /* receive: new buffers, read on */
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -674,8 +694,11 @@ static int vnet_reset(void *dev)
 static uint64_t vnet_features(void *dev)
 {
 	const struct vnet *n = dev;
-	uint64_t f = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MRG_RXBUF) |
-		     F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+	uint64_t f = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MRG_RXBUF);
+
+	/* a stream peer takes whole frames with their checksums, no vnet header */
+	if (!n->vn_stream)
+		f |= F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
 		     F(VIRTIO_NET_F_HOST_ECN);
 
 	/* receive offloads only when the tap can hand us such frames */
@@ -715,13 +738,15 @@ static int vnet_set_features(void *dev, uint64_t acked)
 /* config_read - (off, len) checked by the transport. Context: vCPU thread. */
 static void vnet_config_read(void *dev, uint32_t off, void *buf, uint32_t len)
 {
-	const struct vnet *n = dev;
+	struct vnet *n = dev;
 
 	if (off > VNET_CONFIG_SIZE || len > VNET_CONFIG_SIZE - off) {
 		memset(buf, 0xff, len);
 		return;
 	}
+	pthread_mutex_lock(&n->vn_lock); /* the status changes when a stream is lost */
 	memcpy(buf, (const uint8_t *)&n->vn_cfg + off, len);
+	pthread_mutex_unlock(&n->vn_lock);
 }
 
 /* config_write - the MAC is not writable in virtio 1.x (virtio 1.2 §5.1.4.2). */
@@ -764,6 +789,7 @@ static void vnet_destroy(void *dev)
 			close(p->pr_fd); /* a tap we created goes with its last queue */
 		free(p->pr_held);
 		free(p->pr_rxbuf);
+		vnet_stream_free(p);
 	}
 	if (n->vn_resume_efd >= 0)
 		close(n->vn_resume_efd);
@@ -799,7 +825,7 @@ static void close_fds(const int *fds, unsigned nr)
 }
 
 /* Pair (i) of (n) over (fd), which it owns from here. Return: false out of memory. */
-static bool pair_init(struct vnet *n, uint16_t i, int fd)
+static bool pair_init(struct vnet *n, uint16_t i, int fd, bool stream)
 {
 	struct vnet_pair *p = &n->vn_pairs[i];
 
@@ -810,7 +836,7 @@ static bool pair_init(struct vnet *n, uint16_t i, int fd)
 	p->pr_rx_op = (struct evl_op){ .done = rx_poll_done_cb, .opaque = p };
 	p->pr_rxbuf = malloc(VNET_RXBUF_SIZE);
 	p->pr_held = calloc(VNET_RX_HELD, sizeof(*p->pr_held));
-	return p->pr_rxbuf && p->pr_held;
+	return p->pr_rxbuf && p->pr_held && (!stream || vnet_stream_init(p));
 }
 
 void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
@@ -819,10 +845,10 @@ void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 	struct vnet *n;
 	bool ok = true;
 
-	if (nr > VNET_MAX_PAIRS) {
-		close_fds(cfg->fds, VNET_MAX_PAIRS);
-		snprintf(err, errlen, "virtio-net: %u queue pairs (at most %d)", nr,
-			 VNET_MAX_PAIRS);
+	if (nr > VNET_MAX_PAIRS || (cfg->stream && (nr > 1 || cfg->tap))) {
+		close_fds(cfg->fds, MIN(nr, VNET_MAX_PAIRS));
+		snprintf(err, errlen, "virtio-net: %u queue pairs (at most %d%s)", nr,
+			 cfg->stream ? 1 : VNET_MAX_PAIRS, cfg->stream ? ", on a stream, no tap" : "");
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n) + nr * sizeof(n->vn_pairs[0]));
@@ -834,11 +860,12 @@ void *vnet_create(const struct vnet_config *cfg, char *err, size_t errlen)
 	n->vn_nr_pairs = (uint16_t)nr;
 	n->vn_active_pairs = n->vn_usable = 1;
 	for (uint16_t i = 0; i < nr; i++)
-		ok &= pair_init(n, i, cfg->fds[i]);
+		ok &= pair_init(n, i, cfg->fds[i], cfg->stream);
 	/* count 1, never read: always readable, so a poll on it means "next turn" */
 	n->vn_resume_efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->vn_resume_op = (struct evl_op){ .done = resume_done_cb, .opaque = n };
 	n->vn_tap = cfg->tap;
+	n->vn_stream = cfg->stream;
 	n->vn_detach = cfg->detach && nr > 1;
 	n->vn_offloads = cfg->offloads;
 	snprintf(n->vn_name, sizeof(n->vn_name), "%s", cfg->name ? cfg->name : "");

@@ -71,6 +71,12 @@ struct vnet_config {
 	int fds[VNET_MAX_PAIRS];
 	uint16_t nr_pairs;        /* 0 means 1; at most VNET_MAX_PAIRS */
 	bool tap;                 /* a real tap: TUNSETOFFLOAD applies (to fds[0]: device-wide) */
+	/*
+	 * fds[0] is a connected SOCK_STREAM socket carrying frames each behind a
+	 * 4-byte big-endian length, without vnet header (QEMU's -netdev stream,
+	 * passt): one pair, no offloads either way (vnet_stream.c).
+	 */
+	bool stream;
 	bool detach;              /* fds are queues of one multi-queue tap: TUNSETQUEUE applies */
 	uint64_t offloads;        /* TUN_F_* the tap accepted when probed (0: none) */
 	uint8_t mac[6];
@@ -87,6 +93,7 @@ struct vnet_stats {
 	uint64_t tx_bad_hdr;      /* of those, failing vnet_tx_hdr_check() */
 	uint64_t passes_deferred; /* queue passes that hit the budget and resumed later */
 	uint64_t tx_errors;       /* writev to the tap failed */
+	uint64_t tx_partial;      /* stream: frames the socket took in part (the rest waited) */
 	/* per queue pair: frames moved each way */
 	uint64_t pair_rx_frames[VNET_MAX_PAIRS], pair_tx_frames[VNET_MAX_PAIRS];
 	uint64_t ctrl_ok, ctrl_err; /* control commands answered VIRTIO_NET_OK / _ERR */

@@ -65,6 +65,13 @@ struct vnet_pair {
 	uint64_t pr_held_cap;
 	unsigned pr_resume;         /* VNET_RESUME_* owed */
 	bool pr_start;              /* just put in use: run both passes once */
+	/* stream back end only (vnet_stream.c); both outlive a driver reset */
+	uint8_t *pr_sb;             /* bytes read, not yet cut into frames */
+	size_t pr_sb_len, pr_sb_off; /* filled up to len, frames cut up to off */
+	uint8_t *pr_tp;             /* the rest of a frame the socket took in part */
+	size_t pr_tp_len, pr_tp_off; /* its length and what of it is written */
+	bool pr_tx_armed;           /* a POLLOUT poll on the socket is in flight */
+	struct evl_op pr_tx_op;
 };
 
 struct vnet {
@@ -92,6 +99,9 @@ struct vnet {
 	const char *vn_fail_why;    /* virtio_dev_fail() owed, called without vn_lock */
 	bool vn_tap_warned;         /* the tap failed (deleted on the host): said once */
 	bool vn_queue_warned;       /* TUNSETQUEUE failed: said once */
+	bool vn_stream;             /* the fd is a stream socket (vnet_stream.c), not a tap */
+	bool vn_stream_lost;        /* its peer closed it or broke the framing: link down */
+	bool vn_link_changed;       /* config interrupt owed, raised without vn_lock */
 	struct vnet_stats vn_stats;
 	struct vnet_pair vn_pairs[]; /* vn_nr_pairs */
 };
@@ -140,5 +150,42 @@ void vnet_pairs_attach_locked(struct vnet *n);
  * Guest: the whole queue.
  */
 bool vnet_ctrl_run_locked(struct vnet *n);
+
+/*
+ * vnet_run_pair_locked() - one pass over (p)'s queues, (what) VNET_RESUME_*,
+ * if the pair is in use. Return: a failure owed, or NULL. Context: loop
+ * thread, vn_lock held.
+ */
+const char *vnet_run_pair_locked(struct vnet *n, struct vnet_pair *p, unsigned what);
+
+/*
+ * vnet_unlock_and_act() - drop vn_lock, then report (fail) if set and raise
+ * the config interrupt owed (vn_link_changed): both take the transport's
+ * lock, never with ours held.
+ */
+void vnet_unlock_and_act(struct vnet *n, const char *fail);
+
+/*
+ * The stream back end (vnet_stream.c): 4-byte big-endian length + frame, no
+ * vnet header, one queue pair.
+ * vnet_stream_read_locked() - cut the next frame into (p)'s bounce buffer
+ * behind a zeroed header, reading the socket when the buffer holds none.
+ * Return: 1 a frame pending, 0 none yet, -1 the stream is lost.
+ * vnet_stream_writable_locked() - finish a frame the socket took in part.
+ * Return: true when nothing is left of it (the queue may send); false: a
+ * POLLOUT poll runs the transmit pass again.
+ * vnet_stream_write_locked() - send one frame of (len) bytes, its payload in
+ * (iov)[1..nr] ((iov)[0] is ours to fill). Return: 0 sent (or its rest
+ * pending), -1 dropped (counted in tx_errors).
+ * Context: loop thread, vn_lock held.
+ */
+#define VNET_STREAM_BUF (2 * (4 + VNET_MAX_FRAME)) /* a whole frame fits after any rest */
+int vnet_stream_read_locked(struct vnet *n, struct vnet_pair *p);
+bool vnet_stream_writable_locked(struct vnet *n, struct vnet_pair *p);
+int vnet_stream_write_locked(struct vnet *n, struct vnet_pair *p, struct iovec *iov, int nr,
+			     uint32_t len);
+/* vnet_stream_init() / _free() - a pair's buffers. Return: false out of memory. */
+bool vnet_stream_init(struct vnet_pair *p);
+void vnet_stream_free(struct vnet_pair *p);
 
 #endif

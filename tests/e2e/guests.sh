@@ -96,6 +96,7 @@ weight() {
 	test_e2e_hostile) echo 55 ;;
 	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;
 	test_e2e_lib) echo 25 ;;
+	test_e2e_netuser) echo 45 ;;
 	test_e2e_bench_smoke) echo 20 ;;
 	compressed-modules.sh) echo 15 ;;
 	test_tinyguest) echo 95 ;; # 1 MiB of console, one VM exit a byte

@@ -814,7 +814,7 @@ static void test_bad_net_queues_and_fd_syntax_fails_2(void **state)
 	expect_usage_error(ARGS("--kernel", "k", "--net", "fd=3:4,queues=1", "--", "true"),
 			   "--net fd=3:4,queues=1", "queues=1 but 2 fds (one fd per queue pair)");
 	expect_usage_error(ARGS("--kernel", "k", "--net", "tap=t0,fd=3", "--", "true"),
-			   "--net tap=t0,fd=3", "tap= and fd= exclude each other");
+			   "--net tap=t0,fd=3", "tap=, fd= and user exclude each other");
 }
 
 /*

@@ -875,6 +875,79 @@ static void test_cli_net_queues_and_fds_parsed(void **state)
 	assert_int_equal(a.cfg.nets[0].fds[15], 25);
 }
 
+/* --net user: passt's defaults, forwards, and what it refuses */
+static void test_cli_net_user(void **state)
+{
+	struct args a;
+	const struct vm_net *n;
+	char label[VM_NET_LABEL_MAX];
+
+	assert_int_equal(parse(&a, "--kernel", "k", "--net", "user", NULL), 0);
+	n = &a.cfg.nets[0];
+	assert_true(n->user);
+	assert_string_equal(n->ip, "10.0.2.15/24");
+	assert_string_equal(n->gw, "10.0.2.2");
+	assert_string_equal(n->dns, ""); /* from the host's resolvers at start */
+	assert_int_equal(n->queues, 1);
+	assert_int_equal(n->nr_forwards, 0);
+	cli_net_label(n, label, sizeof(label));
+	assert_string_equal(label, "user");
+	assert_int_equal(n->mac[0], 0x02);
+	assert_int_equal(parse(&a, "--kernel", "k", "--net",
+			       "user,forward=tcp:8080:80,forward=udp:0.0.0.0:5353:53,"
+			       "ip=192.168.9.5/24,gw=192.168.9.1,dns=192.168.9.1", "--net", "tap=t0",
+			       NULL), 0);
+	n = &a.cfg.nets[0];
+	assert_int_equal(n->nr_forwards, 2);
+	assert_false(n->forwards[0].udp);
+	assert_string_equal(n->forwards[0].addr, "127.0.0.1");
+	assert_int_equal(n->forwards[0].host, 8080);
+	assert_int_equal(n->forwards[0].guest, 80);
+	assert_true(n->forwards[1].udp);
+	assert_string_equal(n->forwards[1].addr, "0.0.0.0");
+	assert_int_equal(n->forwards[1].host, 5353);
+	assert_int_equal(n->forwards[1].guest, 53);
+	assert_string_equal(n->ip, "192.168.9.5/24");
+	assert_string_equal(n->dns, "192.168.9.1");
+	assert_false(a.cfg.nets[1].user);
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "user,tap=t0", NULL),
+		   "--net user,tap=t0: tap=, fd= and user exclude each other");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "user,queues=2", NULL),
+		   "--net user,queues=2: one queue pair with user (passt serves one)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "user,ip=10.1.1.2/24", NULL),
+		   "--net user,ip=10.1.1.2/24: ip= with user needs gw= (the address that stands "
+		   "for the host)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t0,forward=tcp:1:2", NULL),
+		   "--net tap=t0,forward=tcp:1:2: forward= is for --net user (a tap's traffic is "
+		   "the host's to route)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--net", "user", "--net", "user", NULL),
+		   "--net user: given twice (one passt network is enough: add forward= to it)");
+	static const char *const bad[] = { "tcp:80", "sctp:1:2", "tcp:0:80", "tcp:80:65536",
+					   "tcp:1.2.3:80:80", "tcp::80", "tcp:80:", "udp:a:b:c",
+					   "tcp:8080:80x", "" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char arg[64], want[192];
+
+		snprintf(arg, sizeof(arg), "user,forward=%s", bad[i]);
+		snprintf(want, sizeof(want), "--net %s: malformed forward '%s' (expected "
+			 "tcp|udp:[ADDR:]HOSTPORT:GUESTPORT, ports 1 to 65535)", arg, bad[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--net", arg, NULL), want);
+	}
+	/* 16 forwards, not 17 */
+	char many[1024] = "user";
+	for (int i = 0; i < 16; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), ",forward=tcp:%d:80",
+			 10000 + i);
+	static struct vm_config cfg;
+	char err[512];
+	assert_int_equal(cli_net(&cfg, many, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nets[0].nr_forwards, 16);
+	strcat(many, ",forward=tcp:9:9");
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(cli_net(&cfg, many, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "at most 16 forward="));
+}
+
 static void test_cli_net_queues_and_fds_errors(void **state)
 {
 	struct args a;
@@ -890,7 +963,7 @@ static void test_cli_net_queues_and_fds_errors(void **state)
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,queues=0002", NULL),
 		   "--net tap=t,queues=0002: queues must be 1 to 16");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,fd=3", NULL),
-		   "--net tap=t,fd=3: tap= and fd= exclude each other");
+		   "--net tap=t,fd=3: tap=, fd= and user exclude each other");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "fd=2", NULL),
 		   "--net fd=2: fd '2' must be a descriptor number of 3 or more (0, 1 and 2 are "
 		   "stdio)");
@@ -962,8 +1035,9 @@ static void test_cli_net_errors(void **state)
 	struct args a;
 
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "mac=02:00:00:00:00:01", NULL),
-		   "--net mac=02:00:00:00:00:01: expected tap=NAME or fd=N[:N...], then "
-		   "[,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]");
+		   "--net mac=02:00:00:00:00:01: expected tap=NAME, fd=N[:N...] or user, then "
+		   "[,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D][,dns=A.B.C.D]"
+		   "[,forward=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT]");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=abcdefghijklmnop", NULL),
 		   "--net tap=abcdefghijklmnop: tap name must be 1 to 15 bytes without '/', ':' or "
 		   "spaces");
@@ -992,9 +1066,9 @@ static void test_cli_net_errors(void **state)
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,dns=1.1.1.1", NULL),
 		   "--net tap=t,dns=1.1.1.1: gw= and dns= need ip=");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t,vhost=on", NULL),
-		   "--net tap=t,vhost=on: unknown option 'vhost=on' (expected tap=NAME or "
-		   "fd=N[:N...], then [,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D]"
-		   "[,dns=A.B.C.D])");
+		   "--net tap=t,vhost=on: unknown option 'vhost=on' (expected tap=NAME, "
+		   "fd=N[:N...] or user, then [,queues=N][,mac=MAC][,ip=A.B.C.D/N][,gw=A.B.C.D]"
+		   "[,dns=A.B.C.D][,forward=tcp|udp:[ADDR:]HOSTPORT:GUESTPORT])");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=t", "--net", "tap=t", NULL),
 		   "--net tap=t: tap used twice");
 	expect_err(&a, parse(&a, "--kernel", "k", "--net", "tap=a,mac=02:00:00:00:00:01", "--net",
@@ -1301,6 +1375,7 @@ int main(void)
 		cmocka_unit_test(test_cli_too_many_shares_fails),
 		cmocka_unit_test(test_cli_net_full_and_minimal),
 		cmocka_unit_test(test_cli_net_errors),
+		cmocka_unit_test(test_cli_net_user),
 		cmocka_unit_test(test_cli_net_queues_and_fds_parsed),
 		cmocka_unit_test(test_cli_net_queues_and_fds_errors),
 		cmocka_unit_test(test_cli_seccomp_modes),
