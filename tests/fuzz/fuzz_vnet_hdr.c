@@ -7,7 +7,10 @@
  *
  * Input: byte 0 picks the negotiated features (bits: MRG_RXBUF, CSUM,
  * TSO4+TSO6, ECN, EVENT_IDX, UFO, USO; the device offers neither UFO nor USO,
- * but the header rules for them are checked all the same);
+ * but the header rules for them are checked all the same), and with bit 7 the
+ * stream back end instead of a tap (vnet_stream.c, passt's framing: the
+ * features are then what the device offers, and its socket's send buffer is
+ * small, so frames go out in parts);
  * then a sequence of operations, each one selector byte and its arguments:
  *   0 transmit: 2 length bytes, 12 header bytes, 1 split byte (1..3
  *     descriptors; bit 7: publish without kicking, so a later kick finds
@@ -15,7 +18,10 @@
  *   1 post receive buffers: count byte (bit 7: publish the last head again,
  *     as a hostile driver may), then one size byte each (< 32: that many
  *     bytes, so 12-byte and header-less buffers; else x 64 bytes)
- *   2 tap frame: 2 length bytes, 12 header bytes; then vnet_rx_ready()
+ *   2 tap frame: 2 length bytes, 12 header bytes; then vnet_rx_ready(). On
+ *     a stream: header byte 0 bit 0 replaces the length prefix with header
+ *     bytes 1..4 (any value, a broken framing), and header byte 5 cuts what is
+ *     written short (the rest of the frame never comes; the next one follows)
  *   3 rarely: a damaged descriptor (bad next / writable-first) published on a queue
  *   4 one turn of the event loop: submit, run the completions (passes resumed
  *     after their budget ran out, the tap poll)
@@ -25,6 +31,7 @@
  */
 #include <endian.h>
 #include <linux/virtio_ring.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,14 +188,28 @@ static void op_loop(struct evl *e, int peer)
 		;
 }
 
-static void op_tap_frame(void *dev, int peer, struct in *in)
+static void op_tap_frame(void *dev, int peer, bool stream, struct in *in)
 {
 	uint32_t len = frame_len(take(in, 2));
+	size_t n = VNET_HDR_LEN + len;
 
 	for (unsigned i = 0; i < VNET_HDR_LEN; i++)
 		scratch[i] = (uint8_t)take(in, 1);
-	memset(scratch + VNET_HDR_LEN, 0xa5, len);
-	if (send(peer, scratch, VNET_HDR_LEN + len, MSG_DONTWAIT) < 0) {
+	if (stream) {
+		/* passt's framing: 4-byte big-endian length, the frame, no vnet header */
+		uint8_t h[VNET_HDR_LEN];
+		uint32_t be = htobe32(len);
+
+		memcpy(h, scratch, sizeof(h));
+		memcpy(scratch, (h[0] & 1) ? h + 1 : (const uint8_t *)&be, 4);
+		memset(scratch + 4, 0xa5, len);
+		n = 4 + len;
+		if (h[5] && h[5] < n)
+			n = h[5]; /* a frame cut short */
+	} else {
+		memset(scratch + VNET_HDR_LEN, 0xa5, len);
+	}
+	if (send(peer, scratch, n, MSG_DONTWAIT) < 0) {
 		/* socket full: the device reads some first */
 	}
 	vnet_rx_ready(dev);
@@ -221,16 +242,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ready = true;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+	unsigned fb = take(&in, 1);
+	bool stream = fb & 128;
+
+	if (socketpair(AF_UNIX, (stream ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0, sv))
 		abort();
-	int big = 4 << 20; /* several 64 KiB frames in flight either way */
+	int big = 4 << 20, small = 8192; /* several 64 KiB frames in flight either way */
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	void *dev = vnet_create(&(struct vnet_config){ .fds = { sv[0] }, .mac = { 2 } }, err,
-				sizeof(err));
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, stream ? &small : &big, sizeof(big));
+	void *dev = vnet_create(&(struct vnet_config){ .fds = { sv[0] }, .mac = { 2 },
+						       .stream = stream }, err, sizeof(err));
 	if (!dev || evl_init(&evl, 64))
 		abort();
-	unsigned fb = take(&in, 1);
 	uint64_t feat = (fb & 1 ? FEAT(VIRTIO_NET_F_MRG_RXBUF) : 0) |
 			(fb & 2 ? FEAT(VIRTIO_NET_F_CSUM) : 0) |
 			(fb & 4 ? FEAT(VIRTIO_NET_F_HOST_TSO4) | FEAT(VIRTIO_NET_F_HOST_TSO6) : 0) |
@@ -251,6 +275,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       fb & 16, true))
 			abort();
 	}
+	if (stream)
+		feat &= vnet_ops.features(dev); /* as the transport would */
 	struct virtio_activation act = { .gm = &gm, .vqs = vqs, .nr_vqs = 2, .evl = &evl,
 					 .features = feat };
 	if (vnet_ops.set_features(dev, feat) || vnet_ops.activate(dev, &act))
@@ -264,7 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_rx_bufs(dev, &in);
 			break;
 		case 2:
-			op_tap_frame(dev, sv[1], &in);
+			op_tap_frame(dev, sv[1], stream, &in);
 			break;
 		case 3:
 			op_damage(dev, &in);
