@@ -234,16 +234,12 @@ fi
 
 accel=tcg
 [ "$smp" -gt 1 ] && accel=tcg,thread=multi
-# nohz=off highres=off: a periodic tick from the local APIC timer in periodic
-# mode. The emulated CPU has been seen halted for good with the one-shot
-# timer's vector pending in the APIC's IRR (QEMU never woke it to take it);
-# in periodic mode QEMU raises the vector again at the next tick, which makes
-# it look at the IRR again.
-append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off nohz=off highres=off rdinit=/init"
+# nohz=off: a periodic tick (the stall watchdog below counts on it)
+append="console=ttyS0 quiet loglevel=0 panic=-1 mitigations=off nohz=off rdinit=/init"
 # QEMU's human monitor on two FIFOs (mon.in, mon.out), drained into
 # monitor.log: the stall watchdog asks it for the emulated CPU's state.
 mkfifo "$job/mon.in" "$job/mon.out"
-cat "$job/mon.out" >"$job/monitor.log" &
+cat "$job/mon.out" >>"$job/monitor.log" &
 mpid=$!
 # stdin from /dev/null: QEMU must not take over the terminal, and Ctrl-C must
 # reach this script (timeout(1) runs QEMU in its own process group).
@@ -280,6 +276,11 @@ stall_diag() {
 	# without the monitor's echo of each command (terminal escapes)
 	grep -av $'\e' "$job/monitor.log" | sed 's/^/testhost.sh: monitor: /' >&2
 }
+# nudge: a key press every $nudge_s seconds. QEMU's TCG loses the wake-up of
+# a halted vCPU whose APIC timer vector is pending in the IRR (docs/testhost.md,
+# "Stalls"); any interrupt through the IOAPIC makes its APIC look at the IRR
+# again, so a lost timer interrupt costs at most $nudge_s seconds.
+nudge_s=${AV_TESTHOST_NUDGE_S:-10}
 # stall_kick: try to wake the test host without losing its work: stop and
 # continue the emulated machine (each vCPU thread looks again for pending
 # interrupts and timers), a key press (an interrupt through the IOAPIC, which
@@ -293,7 +294,7 @@ stall_kick() {
 kicks_max=${AV_TESTHOST_KICKS:-3}
 kick_s=60
 watch_stall() {
-	local qemu="" last="" same=0 t hb now why kicks=0 kicked_at=0
+	local qemu="" last="" same=0 t hb now why kicks=0 kicked_at=0 nudged=0
 	for _ in $(seq 100); do
 		qemu=$(pgrep -P "$1" | head -n 1) && [ -n "$qemu" ] && break
 		sleep 0.1
@@ -302,6 +303,10 @@ watch_stall() {
 	while t=$(awk '{ print $14 + $15 }' "/proc/$qemu/stat" 2>/dev/null); do
 		if [ "$t" = "$last" ]; then same=$((same + 5)); else same=0; last=$t; fi
 		now=$(date +%s)
+		if [ "$nudge_s" -gt 0 ] && [ $((now - nudged)) -ge "$nudge_s" ]; then
+			printf 'sendkey shift\n' >"$job/mon.in"
+			nudged=$now
+		fi
 		hb=$(stat -c %Y "$job/heartbeat" 2>/dev/null) || hb=
 		if [ "$kicked_at" -gt 0 ]; then
 			if [ -n "$hb" ] && [ "$hb" -gt "$kicked_at" ]; then
