@@ -305,6 +305,39 @@ struct avm_info {
 /* avm_info() - a snapshot of (vm). Return: 0. */
 int avm_info(struct avm *vm, struct avm_info *info);
 
+/*
+ * The guest's memory as the virtio-balloon sees it (--balloon, on by default;
+ * docs/balloon.md). Memory figures are bytes, from the guest's last stats
+ * (stats_age_ms old); a figure the guest did not send is UINT64_MAX.
+ */
+struct avm_balloon_info {
+	uint64_t target_mib;       /* the balloon size asked for (avm_balloon_set) */
+	uint64_t actual_mib;       /* what the guest's driver says it holds */
+	int driver;                /* 1 once the guest's driver runs the device */
+	int reporting;             /* 1 when free page reporting was negotiated */
+	int stats_valid;           /* 1 when the figures below came from the guest */
+	uint64_t stats_age_ms;
+	uint64_t free_bytes, total_bytes, available_bytes, cache_bytes;
+	uint64_t swap_in, swap_out, major_faults, minor_faults;
+	uint64_t reported_bytes;   /* free memory the guest reported and the host took back */
+	uint64_t inflated_pages;   /* 4 KiB pages the guest put in the balloon, all told */
+};
+
+/*
+ * avm_balloon_set() - ask the guest to give (size_mib) MiB to the balloon (0:
+ * give it all back); the guest gets there in its own time (actual_mib).
+ * Return: 0; -ENODEV (--balloon off); -EINVAL (more than the guest's RAM).
+ * Context: any thread; does not block.
+ */
+int avm_balloon_set(struct avm *vm, uint64_t size_mib, struct avm_error *err);
+
+/*
+ * avm_balloon_info() - the balloon's state and the guest's last memory stats
+ * into (info), and a request for fresh stats (a later call sees them).
+ * Return: 0 or -ENODEV (--balloon off). Context: any thread; does not block.
+ */
+int avm_balloon_info(struct avm *vm, struct avm_balloon_info *info, struct avm_error *err);
+
 /* avm_destroy() - kill the VM if it runs, join its threads, free everything; NULL is fine. */
 void avm_destroy(struct avm *vm);
 

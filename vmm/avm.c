@@ -17,6 +17,7 @@
 #include "vmm/ctl.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/vm_balloon.h"
 #include "vmm/vm_power.h"
 #include "vmm/vm.h"
 
@@ -396,4 +397,46 @@ void avm_destroy(struct avm *a)
 	vm_destroy(&a->vm);
 	config_fini(&a->cfg);
 	free(a);
+}
+
+int avm_balloon_set(struct avm *a, uint64_t size_mib, struct avm_error *err)
+{
+	char msg[160] = "";
+
+	return result(err, vm_balloon_set(&a->vm, size_mib, msg, sizeof(msg)), msg);
+}
+
+/* A stat the guest sent, else UINT64_MAX. */
+static uint64_t stat_or_none(const struct vbal_info *in, unsigned tag)
+{
+	return (in->stats_mask & (1U << tag)) ? in->stats[tag] : UINT64_MAX;
+}
+
+int avm_balloon_info(struct avm *a, struct avm_balloon_info *info, struct avm_error *err)
+{
+	struct vbal_info in;
+	char msg[160] = "";
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	r = vm_balloon_info(&a->vm, &in, msg, sizeof(msg));
+	if (r)
+		return result(err, r, msg);
+	info->target_mib = in.target_pages / (MiB(1) / VBAL_PAGE_SIZE);
+	info->actual_mib = in.actual_pages / (MiB(1) / VBAL_PAGE_SIZE);
+	info->driver = in.active;
+	info->reporting = !!(in.features & (1ULL << VIRTIO_BALLOON_F_REPORTING));
+	info->stats_valid = in.stats_valid;
+	info->stats_age_ms = in.stats_age_ms;
+	info->free_bytes = stat_or_none(&in, VIRTIO_BALLOON_S_MEMFREE);
+	info->total_bytes = stat_or_none(&in, VIRTIO_BALLOON_S_MEMTOT);
+	info->available_bytes = stat_or_none(&in, VIRTIO_BALLOON_S_AVAIL);
+	info->cache_bytes = stat_or_none(&in, VIRTIO_BALLOON_S_CACHES);
+	info->swap_in = stat_or_none(&in, VIRTIO_BALLOON_S_SWAP_IN);
+	info->swap_out = stat_or_none(&in, VIRTIO_BALLOON_S_SWAP_OUT);
+	info->major_faults = stat_or_none(&in, VIRTIO_BALLOON_S_MAJFLT);
+	info->minor_faults = stat_or_none(&in, VIRTIO_BALLOON_S_MINFLT);
+	info->reported_bytes = in.reported_bytes;
+	info->inflated_pages = in.inflated_pages;
+	return result(err, 0, "");
 }

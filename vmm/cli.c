@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "boot/smbios.h"
+#include "vmm/cli_balloon.h"
 #include "vmm/cli_net.h"
 #include "vmm/cli_storage.h"
 #include "vmm/config_json.h"
@@ -29,7 +30,8 @@
 
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
-	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill [--json]\n"
+	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill|balloon [MIB]\n"
+	"                    [--json]\n"
 	"       agentvmm exec --api-socket SOCKET [-t] [--env K=V] [--cwd DIR]\n"
 	"                     [--user UID[:GID]] -- CMD [ARGS...]\n"
 	"\n"
@@ -105,6 +107,11 @@ static const char usage[] =
 	"  --mem MIB           guest RAM in MiB (default 512)\n"
 	"  --ksm               let the host's KSM merge identical guest pages\n"
 	"                      (MADV_MERGEABLE; not with --share or --fs)\n"
+	"  --balloon on|off|[reporting=on|off][,stats=SECONDS][,deflate-on-oom=on|off]\n"
+	"                      a virtio-balloon device (default on): the guest\n"
+	"                      reports free memory, which goes back to the host;\n"
+	"                      the control socket reads its stats and sets a\n"
+	"                      balloon size (docs/balloon.md)\n"
 	"  --oem-string STR    an SMBIOS type 11 OEM string for the guest\n"
 	"                      (/sys/firmware/dmi/entries/11-0); repeatable\n"
 	"  --set-credential NAME:VALUE\n"
@@ -660,6 +667,7 @@ static const struct cli_opt opts[] = {
 	{ "no-seccomp", CLI_BOOL, set_no_seccomp, 0, CLI_NO_LIST },
 	{ "keep-caps", CLI_BOOL, set_keep_caps, 0, CLI_NO_LIST },
 	{ "ksm", CLI_BOOL, set_ksm, 0, CLI_NO_LIST },
+	{ "balloon", CLI_STR, cli_balloon, 0, CLI_NO_LIST },
 	{ "oem-string", CLI_LIST, set_oem_string, 0, CLI_LIST_OEM_STRINGS },
 	{ "set-credential", CLI_LIST, set_credential, 0, CLI_LIST_SET_CREDS },
 	{ "load-credential", CLI_LIST, load_credential, 0, CLI_LIST_LOAD_CREDS },

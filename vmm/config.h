@@ -104,6 +104,19 @@ struct vm_vsock {
 	char socket[VM_VSOCK_PATH_MAX + 1];
 };
 
+/*
+ * --balloon on|off|OPTIONS: a virtio-balloon device (docs/balloon.md), with
+ * free page reporting unless reporting=off; OPTIONS are reporting=on|off,
+ * stats=SECONDS, deflate-on-oom=on|off.
+ */
+#define VM_BALLOON_STATS_MAX_S 3600 /* VBAL_STATS_MAX_S */
+struct vm_balloon {
+	bool enabled;
+	bool reporting;           /* VIRTIO_BALLOON_F_REPORTING */
+	bool deflate_on_oom;      /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	unsigned stats_s;         /* ask the guest for stats this often; 0 = on request */
+};
+
 /* --stdio vsock|console: how the command's stdio travels (docs/vsock.md "Sessions") */
 enum vm_stdio { VM_STDIO_DEFAULT, VM_STDIO_VSOCK, VM_STDIO_CONSOLE };
 
@@ -128,6 +141,7 @@ struct vm_config {
 	unsigned nr_nets;
 	struct vm_net nets[VM_MAX_NETS];
 	struct vm_vsock vsock;    /* --vsock; .enabled false: none */
+	struct vm_balloon balloon; /* --balloon; on by default (config_init) */
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
 	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */

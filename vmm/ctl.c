@@ -237,6 +237,11 @@ static void dispatch(struct ctl_server *srv, const struct ctl_request *req, cJSO
 		if (ops->kill)
 			r = ops->kill(srv->opaque, msg, sizeof(msg));
 		break;
+	case CTL_CMD_BALLOON:
+		if (ops->balloon)
+			r = ops->balloon(srv->opaque, req->has_size, req->size_mib, result, msg,
+					 sizeof(msg));
+		break;
 	default:
 		r = -EINVAL;
 		break;

@@ -11,7 +11,8 @@
  *   → {"cmd":"shutdown","timeout_ms":5000}
  *   ← {"ok":false,"error":{"code":"failed","message":"shutdown: ..."}}
  *
- * Commands: ping, info, pause, resume, shutdown [timeout_ms], kill. "id" (an
+ * Commands: ping, info, pause, resume, shutdown [timeout_ms], kill, exec,
+ * balloon [size_mib] (docs/balloon.md). "id" (an
  * integer or a string) is echoed back. Error codes: bad-request (not one JSON
  * object, oversized line), unknown-command, bad-field (a field of the wrong
  * type or value, an unknown or duplicated key; the message names it), busy (too
@@ -43,6 +44,7 @@
 #define CTL_SHUTDOWN_TIMEOUT_MAX_MS 3600000
 #define CTL_ID_MAX 128              /* string id bytes */
 #define CTL_MSG_MAX 256             /* error message bytes */
+#define CTL_BALLOON_MAX_MIB (1024 * 1024) /* balloon size_mib: --mem's own bound, 1 TiB */
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -53,6 +55,7 @@ enum ctl_cmd {
 	CTL_CMD_SHUTDOWN,
 	CTL_CMD_KILL,
 	CTL_CMD_EXEC,
+	CTL_CMD_BALLOON,
 };
 
 enum ctl_errcode {
@@ -68,6 +71,8 @@ enum ctl_errcode {
 struct ctl_request {
 	enum ctl_cmd cmd;
 	uint32_t timeout_ms;        /* shutdown: graceful stop budget, then forced */
+	bool has_size;              /* balloon: size_mib was given */
+	uint64_t size_mib;          /* balloon: the size to ask the guest for, MiB */
 	cJSON *id;                  /* a copy of "id" (number or string) or NULL; ctl_request_free() */
 };
 
@@ -135,6 +140,12 @@ struct ctl_ops {
 	 * "OK <port>" line or its closing is the answer.
 	 */
 	int (*exec)(void *opaque, int fd, char *msg, size_t msglen);
+	/*
+	 * balloon() - add the balloon's state and the guest's memory stats to
+	 * (result); with (set), first ask for a balloon of (size_mib) MiB.
+	 */
+	int (*balloon)(void *opaque, bool set, uint64_t size_mib, cJSON *result, char *msg,
+		       size_t msglen);
 };
 
 struct ctl_server;

@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 #define CTL_CLIENT_WAIT_MS 10000 /* for the reply; the server answers at once */
-#define CTL_CLIENT_USAGE "usage: agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill " \
-	"[--timeout-ms N] [--json]"
+#define CTL_CLIENT_USAGE "usage: agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill|" \
+	"balloon [MIB] [--timeout-ms N] [--json]"
 
 struct ctl_args {
 	const char *sock, *cmd;
+	const char *size;     /* balloon MIB, as given */
 	const char *timeout;  /* --timeout-ms, as given */
 	bool json;
 };
@@ -60,12 +61,23 @@ static int parse_args(int argc, char **argv, struct ctl_args *a)
 			a->sock = s;
 		} else if (!a->cmd) {
 			a->cmd = s;
+		} else if (!strcmp(a->cmd, "balloon") && !a->size) {
+			a->size = s;
 		} else {
 			return usage_err("unexpected argument '%s' (" CTL_CLIENT_USAGE ")", s);
 		}
 	}
 	if (!a->sock || !a->cmd)
 		return usage_err("%s", CTL_CLIENT_USAGE);
+	if (a->size) {
+		char *end;
+
+		errno = 0;
+		unsigned long long v = strtoull(a->size, &end, 10);
+		if (a->size[0] < '0' || a->size[0] > '9' || *end || errno || v > CTL_BALLOON_MAX_MIB)
+			return usage_err("balloon %s: expected a size in MiB from 0 to %d", a->size,
+					 CTL_BALLOON_MAX_MIB);
+	}
 	if (a->timeout) {
 		char *end;
 
@@ -108,7 +120,8 @@ static char *build_request(const struct ctl_args *a)
 	char *s = NULL, *line = NULL;
 
 	if (o && cJSON_AddStringToObject(o, "cmd", a->cmd) &&
-	    (!a->timeout || cJSON_AddNumberToObject(o, "timeout_ms", strtod(a->timeout, NULL))))
+	    (!a->timeout || cJSON_AddNumberToObject(o, "timeout_ms", strtod(a->timeout, NULL))) &&
+	    (!a->size || cJSON_AddNumberToObject(o, "size_mib", strtod(a->size, NULL))))
 		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (s && asprintf(&line, "%s\n", s) < 0)

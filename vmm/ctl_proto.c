@@ -13,7 +13,7 @@ static const char *const cmd_names[] = {
 	[CTL_CMD_PING] = "ping",         [CTL_CMD_INFO] = "info",
 	[CTL_CMD_PAUSE] = "pause",       [CTL_CMD_RESUME] = "resume",
 	[CTL_CMD_SHUTDOWN] = "shutdown", [CTL_CMD_KILL] = "kill",
-	[CTL_CMD_EXEC] = "exec",
+	[CTL_CMD_EXEC] = "exec",         [CTL_CMD_BALLOON] = "balloon",
 };
 
 static const char *const err_names[] = {
@@ -94,7 +94,7 @@ static int parse_id(const cJSON *v, struct ctl_request *req, struct ctl_error *e
 		       CTL_ID_MAX);
 }
 
-static const char *const known_keys[] = { "cmd", "id", "timeout_ms" };
+static const char *const known_keys[] = { "cmd", "id", "timeout_ms", "size_mib" };
 
 /* Every key is known and given once. */
 static int check_keys(const cJSON *obj, struct ctl_error *err)
@@ -108,7 +108,7 @@ static int check_keys(const cJSON *obj, struct ctl_error *err)
 			known |= !strcmp(a->string, known_keys[i]);
 		if (!known)
 			return set_err(err, CTL_E_BAD_FIELD, "unknown field \"%s\" (expected cmd, id, "
-				       "timeout_ms)", quote(a->string, q, sizeof(q)));
+				       "timeout_ms, size_mib)", quote(a->string, q, sizeof(q)));
 		for (const cJSON *b = obj->child; b != a; b = b->next)
 			if (!strcmp(a->string, b->string))
 				return set_err(err, CTL_E_BAD_FIELD, "duplicate field \"%s\"",
@@ -133,7 +133,8 @@ static int parse_cmd(const cJSON *obj, struct ctl_request *req, struct ctl_error
 		}
 	}
 	return set_err(err, CTL_E_UNKNOWN_COMMAND, "unknown command \"%s\" (expected ping, info, "
-		       "pause, resume, shutdown or kill)", quote(c->valuestring, q, sizeof(q)));
+		       "pause, resume, shutdown, kill or balloon)",
+		       quote(c->valuestring, q, sizeof(q)));
 }
 
 static int parse_timeout(const cJSON *obj, struct ctl_request *req, struct ctl_error *err)
@@ -150,6 +151,24 @@ static int parse_timeout(const cJSON *obj, struct ctl_request *req, struct ctl_e
 		return set_err(err, CTL_E_BAD_FIELD, "timeout_ms: must be an integer from 1 to %d",
 			       CTL_SHUTDOWN_TIMEOUT_MAX_MS);
 	req->timeout_ms = (uint32_t)d;
+	return 0;
+}
+
+/* balloon's "size_mib": an integer from 0 to CTL_BALLOON_MAX_MIB. */
+static int parse_size(const cJSON *obj, struct ctl_request *req, struct ctl_error *err)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "size_mib");
+	double d;
+
+	if (!t)
+		return 0;
+	if (req->cmd != CTL_CMD_BALLOON)
+		return set_err(err, CTL_E_BAD_FIELD, "size_mib: only balloon takes a size");
+	if (!json_integer(t, &d) || d < 0 || d > CTL_BALLOON_MAX_MIB)
+		return set_err(err, CTL_E_BAD_FIELD, "size_mib: must be an integer from 0 to %d",
+			       CTL_BALLOON_MAX_MIB);
+	req->has_size = true;
+	req->size_mib = (uint64_t)d;
 	return 0;
 }
 
@@ -207,6 +226,8 @@ int ctl_parse_request(const char *line, size_t len, struct ctl_request *req,
 		r = parse_cmd(obj, req, err);
 	if (!r)
 		r = parse_timeout(obj, req, err);
+	if (!r)
+		r = parse_size(obj, req, err);
 out:
 	cJSON_Delete(obj);
 	if (r)

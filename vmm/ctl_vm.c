@@ -11,6 +11,7 @@
 
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/vm_balloon.h"
 #include "vmm/vm_power.h"
 
 /* Exit status after "kill": as if agentvmm had been killed by SIGKILL (but cleaned up). */
@@ -104,6 +105,22 @@ static int vm_ctl_exec(void *opaque, int fd, char *msg, size_t msglen)
 	return vm_session_exec(opaque, dup, msg, msglen);
 }
 
+/* "balloon [size_mib]": a new balloon size first, then its state and the guest's stats. */
+static int vm_ctl_balloon(void *opaque, bool set, uint64_t size_mib, cJSON *res, char *msg,
+			  size_t msglen)
+{
+	struct vbal_info in;
+	int r = set ? vm_balloon_set(opaque, size_mib, msg, msglen) : 0;
+
+	if (!r)
+		r = vm_balloon_info(opaque, &in, msg, msglen);
+	if (!r && vm_balloon_json(&in, res)) {
+		snprintf(msg, msglen, "out of memory");
+		r = -ENOMEM;
+	}
+	return r;
+}
+
 /* The control thread's own seccomp filter; without it the VM does not go on. */
 static int vm_ctl_thread_enter(void *opaque)
 {
@@ -122,6 +139,7 @@ static const struct ctl_ops ctl_vm_ops = {
 	.shutdown = vm_ctl_shutdown,
 	.kill = vm_ctl_kill,
 	.exec = vm_ctl_exec,
+	.balloon = vm_ctl_balloon,
 };
 
 int ctl_vm_start(struct ctl_server **out, struct vm *vm, char *err, size_t errlen)

@@ -61,7 +61,8 @@ struct evl_deferred {
 /*
  * Fds one loop watches. A VM at every limit (rng; 16 disks x 4 queue kicks;
  * 16 shares x (2 kicks + 2 interrupt relays + the back-end socket); 8 nets
- * x (2 kicks + the tap); vsock's kicks, timer and sockets) stays under 256.
+ * x (2 kicks + the tap); vsock's kicks, timer and sockets; the balloon's 4
+ * kicks, wake eventfd and stats timer) stays under 256.
  */
 #define EVL_MAX_WATCH 256
 /* CQ slots kept for the loop's own polls: the watches, the stop poll, the teardown cancel */

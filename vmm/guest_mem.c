@@ -220,6 +220,46 @@ int gm_write(const struct guest_mem *gm, gpa_t gpa, const void *src, size_t len)
 	return 0;
 }
 
+int gm_discard(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	const struct gm_region *r;
+	uint64_t off;
+
+	if (!len || !IS_ALIGNED(gpa, 4096) || !IS_ALIGNED(len, 4096))
+		return -EINVAL;
+	r = gm_find(gm, gpa, len);
+	if (!r)
+		return -EFAULT;
+	off = gpa - r->gpa;
+	if (gm->fd < 0) {
+		if (madvise(r->hva + off, len, MADV_DONTNEED) < 0)
+			return -errno;
+		return 0;
+	}
+	/* the memfd's seals (no grow, no shrink) allow punching: KEEP_SIZE changes no size */
+	if (fallocate(gm->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(r->fd_offset + off), (off_t)len) < 0)
+		return -errno;
+	return 0;
+}
+
+int gm_gpa_of(const struct guest_mem *gm, const void *hva, uint64_t len, gpa_t *gpa)
+{
+	uintptr_t p = (uintptr_t)hva;
+
+	for (unsigned i = 0; i < gm->nr_regions; i++) {
+		const struct gm_region *r = &gm->regions[i];
+		uintptr_t base = (uintptr_t)r->hva;
+
+		/* overflow-free, as gm_find(): never computes hva + len */
+		if (len <= r->len && p >= base && p - base <= r->len - len) {
+			*gpa = r->gpa + (p - base);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
 uint64_t gm_resident_bytes(const struct guest_mem *gm)
 {
 	unsigned char vec[4096];

@@ -106,6 +106,31 @@ bool gm_range_ok(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
  */
 uint64_t gm_resident_bytes(const struct guest_mem *gm);
 
+/*
+ * gm_discard() - give the host back the memory behind [gpa, gpa+len): the
+ * pages are freed and the guest's next access reads zeros (a balloon's
+ * inflated or reported pages). Anonymous RAM (GM_PRIVATE):
+ * madvise(MADV_DONTNEED); memfd RAM: fallocate(PUNCH_HOLE | KEEP_SIZE) on the
+ * memfd (MADV_DONTNEED would only drop our mapping's page-table entries and
+ * leave the shmem pages allocated), which also frees them for a vhost-user
+ * back end mapping the same memfd. A range of whole 2 MiB pages keeps the
+ * rest of the mapping's transparent huge pages intact.
+ * Return: 0; -EINVAL ((gpa) or (len) not a multiple of 4 KiB, or len 0);
+ * -EFAULT (the range does not lie in one RAM region: never the MMIO hole, never
+ * past the end of RAM); -errno from madvise or fallocate.
+ * Context: any thread (the I/O thread's seccomp filter allows both calls).
+ * Guest: (gpa) and (len) usually come from the guest; this is the check.
+ */
+int gm_discard(const struct guest_mem *gm, gpa_t gpa, uint64_t len) __must_check;
+
+/*
+ * gm_gpa_of() - the guest-physical address of host pointer (hva), when
+ * [hva, hva+len) lies in one RAM region (a segment virtq_pop() returned).
+ * Return: 0 with (*gpa) set, or -EFAULT.
+ * Context: any thread.
+ */
+int gm_gpa_of(const struct guest_mem *gm, const void *hva, uint64_t len, gpa_t *gpa) __must_check;
+
 /* gm_top_below_hole() - first gpa past region 0 (end of low RAM). */
 gpa_t gm_low_end(const struct guest_mem *gm);
 

@@ -50,6 +50,9 @@
  *   vsock         CONFIG_VSOCKETS=m: AF_VSOCK
  *   vmw_vsock_virtio_transport_common  CONFIG_VIRTIO_VSOCKETS_COMMON=m
  *   vmw_vsock_virtio_transport         CONFIG_VIRTIO_VSOCKETS=m: the virtio-vsock driver
+ * --balloon (on by default):
+ *   virtio_balloon  CONFIG_VIRTIO_BALLOON=m (CONFIG_PAGE_REPORTING=y, both kernels):
+ *                 the balloon and free page reporting (docs/balloon.md)
  * A VM without a feature does not pay for loading its modules.
  */
 static const char *const vm_modules[] = { "pvpanic_mmio", "button", "virtio_pci", "virtio_rng" };
@@ -58,6 +61,7 @@ static const char *const vm_modules_shares[] = { "virtiofs", "overlay" };
 static const char *const vm_modules_nets[] = { "virtio_net" };
 static const char *const vm_modules_vsock[] = { "vsock", "vmw_vsock_virtio_transport_common",
 						"vmw_vsock_virtio_transport" };
+static const char *const vm_modules_balloon[] = { "virtio_balloon" };
 
 /* Append (list) of (len) names to (out) at *n, leaving room for the NULL. */
 static void add_names(const char **out, size_t *n, size_t max, const char *const *list,
@@ -81,6 +85,8 @@ static void vm_module_list(const struct vm_config *cfg, const char **out, size_t
 		add_names(out, &n, max, vm_modules_nets, ARRAY_SIZE(vm_modules_nets));
 	if (cfg->vsock.enabled || config_session(cfg))
 		add_names(out, &n, max, vm_modules_vsock, ARRAY_SIZE(vm_modules_vsock));
+	if (cfg->balloon.enabled)
+		add_names(out, &n, max, vm_modules_balloon, ARRAY_SIZE(vm_modules_balloon));
 	out[n] = NULL;
 }
 

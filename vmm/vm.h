@@ -94,6 +94,7 @@ struct vm {
 	struct net_user net_users[VM_MAX_NETS]; /* per cfg->nets[i]: --net user's passt */
 	void *vsock_open;               /* --vsock: a vsock_ops device listening on its PATH */
 	void *vsock_dev;                /* the vsock device once on the bus (exec sessions) */
+	void *balloon_dev;              /* --balloon: the vbal_ops device once on the bus, or NULL */
 	struct vm_session *session;     /* the workload's session (vm_session.c), or NULL */
 	struct share_proc shares[VM_MAX_SHARES]; /* per cfg->shares[i]; --fs: just its socket */
 	unsigned nr_shares;     /* share_init()ed so far */

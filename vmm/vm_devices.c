@@ -17,6 +17,7 @@
 #include "boot/cmdline.h"
 #include "devices/platform.h"
 #include "devices/vhost_user/vu_fs.h"
+#include "devices/virtio/virtio_balloon.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
@@ -369,6 +370,34 @@ static int vm_add_vsock(struct vm *vm, char *err, size_t errlen)
 	return r;
 }
 
+/* --balloon: the balloon device, after every other (no other device changes its slot). */
+static int vm_add_balloon(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_balloon *bc = &vm->cfg->balloon;
+	struct vbal_config vc = { .stats = true, .reporting = bc->reporting,
+				  .deflate_on_oom = bc->deflate_on_oom, .stats_s = bc->stats_s };
+	void *dev;
+	int r;
+
+	if (!bc->enabled)
+		return 0;
+	dev = vbal_create(&vc, err, errlen);
+	if (!dev)
+		return -ENOMEM;
+	vbal_set_ram(dev, vm->cfg->mem_mib << 20);
+	r = vbal_start(dev, &vm->evl);
+	if (r) {
+		snprintf(err, errlen, "--balloon: cannot watch the device's eventfds: %s",
+			 strerror(-r));
+		vbal_ops.destroy(dev);
+		return r;
+	}
+	r = vm_add_virtio(vm, &vbal_ops, dev, VBAL_NR_QUEUES, err, errlen);
+	if (!r)
+		vm->balloon_dev = dev;
+	return r;
+}
+
 int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 {
 	void *rng;
@@ -407,7 +436,10 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	r = vm_add_nets(vm, err, errlen);
 	if (r)
 		return r;
-	return vm_add_vsock(vm, err, errlen);
+	r = vm_add_vsock(vm, err, errlen);
+	if (r)
+		return r;
+	return vm_add_balloon(vm, err, errlen);
 }
 
 int vm_devices_prepare(struct vm *vm, char *err, size_t errlen)
@@ -472,6 +504,7 @@ void vm_devices_destroy(struct vm *vm)
 		vpci_destroy(vm->virtio[i]);
 	vm->nr_virtio = 0;
 	vm->vsock_dev = NULL;
+	vm->balloon_dev = NULL;
 	/* opened by vm_devices_open() but never put on the bus: vm_create() failed first */
 	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
 		if (vm->blk_open[i])

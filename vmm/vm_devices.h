@@ -3,7 +3,7 @@
  * vm_devices.h: the VM's PCI bus and virtio devices, registered in a fixed
  * order (virtio-rng, then one virtio-blk per --disk, then one virtio-fs per
  * --share/--fs, then one virtio-net per --net, in command-line order, then
- * the virtio-vsock device of --vsock) so
+ * the virtio-vsock device of --vsock, then the virtio-balloon of --balloon) so
  * guest device names are stable:
  * disk N is PCI slot N + 2 and has serial "agentvmm-disk<N>"; share N has the
  * tag "share<N>" (--fs: its own tag). Images, taps and --fs sockets are opened
@@ -40,7 +40,8 @@ int vm_devices_open(struct vm *vm, char *err, size_t errlen) __must_check;
  * vm_devices_create() - MSI routing, event loop, PCI bus, and the virtio
  * devices put on it in the fixed order above: virtio-rng, the disks opened by
  * vm_devices_open(), the shares (a virtiofsd started per --share,
- * vmm/share.h; the vhost-user handshake), the nets, the vsock device.
+ * vmm/share.h; the vhost-user handshake), the nets, the vsock device, the
+ * balloon.
  * Return: 0; -errno with a one-line message in (err) (-EINVAL and friends for
  * a --fs back end that fails the handshake or a virtiofsd that may not run;
  * -EIO when a virtiofsd fails).

@@ -95,6 +95,7 @@ weight() {
 	test_e2e_soak | test_e2e_disk | test_e2e_generic) echo 70 ;;
 	test_e2e_hostile) echo 55 ;;
 	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;
+	test_e2e_balloon) echo 60 ;; # two boots; 300 MiB written and freed
 	test_e2e_lib) echo 25 ;;
 	test_e2e_netuser) echo 45 ;;
 	test_e2e_bench_smoke) echo 20 ;;

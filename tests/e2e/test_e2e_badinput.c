@@ -183,6 +183,17 @@ static void test_bad_mem_not_a_number_fails_2(void **state)
 			   "MiB");
 }
 
+static void test_bad_balloon_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--balloon", "yes", "--", "true"),
+			   "--balloon yes: unknown option 'yes'",
+			   "(expected on, off or reporting=on|off,stats=SECONDS,"
+			   "deflate-on-oom=on|off)");
+	expect_usage_error(ARGS("--kernel", path_junk, "--balloon", "stats=9999", "--", "true"),
+			   "--balloon stats=9999",
+			   "stats must be a number of seconds from 0 to 3600");
+}
+
 static void test_bad_cpus_zero_fails_2(void **state)
 {
 	expect_usage_error(ARGS("--kernel", path_junk, "--cpus", "0", "--", "true"), "--cpus 0",
@@ -1025,6 +1036,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_missing_kernel_fails_2),
+		cmocka_unit_test(test_bad_balloon_fails_2),
 		cmocka_unit_test(test_bad_no_kernel_flag_fails_2),
 		cmocka_unit_test(test_bad_kernel_is_directory_fails_2),
 		cmocka_unit_test(test_bad_kernel_not_a_kernel_fails_2),

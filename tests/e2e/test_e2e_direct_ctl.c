@@ -163,6 +163,19 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	ctl("ping", NULL);
 	assert_int_equal(res.status, 0);
 
+	/* the balloon: a size is taken (a tiny guest has no driver to reach it), 513 refused */
+	ctl("balloon", "256");
+	assert_int_equal(res.status, 0);
+	if (strncmp(res.out, "target_mib: 256\nactual_mib: 0\ndriver: false\n", 44))
+		fail_msg("balloon output:\n%s", res.out);
+	ctl("balloon", "513");
+	assert_int_equal(res.status, 1);
+	expect_one_line(res.err, "agentvmm ctl: balloon: failed: balloon: size 513 MiB: more than "
+			"the guest's 512 MiB");
+	ctl("balloon", "--json");
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(res.out, "{\"ok\":true,\"result\":{\"target_mib\":256,"));
+
 	/* a second agentvmm on the live socket: exit 2, the first is untouched */
 	snprintf(log, sizeof(log), "%s/vm2.log", dir);
 	th_run((const char *const[]){ AV_AGENTVMM, "--raw-image", GUEST, "--api-socket", sock, NULL },
@@ -269,6 +282,9 @@ static void test_ctl_e2e_client_usage_errors(void **state)
 		{ { "ctl", "/x.sock", "ping", "--bogus", NULL }, "unknown option --bogus" },
 		{ { "ctl", "/x.sock", "shutdown", "--timeout-ms", NULL }, "option --timeout-ms needs a value" },
 		{ { "ctl", "/x.sock", "shutdown", "--timeout-ms=-1", NULL }, "--timeout-ms -1: expected" },
+		{ { "ctl", "/x.sock", "balloon", "lots", NULL }, "balloon lots: expected a size in MiB" },
+		{ { "ctl", "/x.sock", "balloon", "1048577", NULL }, "from 0 to 1048576" },
+		{ { "ctl", "/x.sock", "info", "5", NULL }, "unexpected argument '5'" },
 		{ { "ctl", "/nonexistent/x.sock", "ping", NULL }, "/nonexistent/x.sock: No such file" },
 	};
 

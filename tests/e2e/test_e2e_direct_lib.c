@@ -3,8 +3,8 @@
  * test_e2e_direct_lib.c: libagentvmm driving tiny guests (tests/tinyguest/
  * guests/NAME.S, --raw-image) on this host's /dev/kvm: two VMs in one process,
  * pause (no console progress) and resume, kill (status 137), a forced
- * shutdown, a guest exit status, wait timeouts, state names, errors, and no
- * fd or thread left after avm_destroy(). The real-kernel version is
+ * shutdown, a guest exit status, wait timeouts, state names, errors, the
+ * balloon's size and info, and no fd or thread left after avm_destroy(). The real-kernel version is
  * test_e2e_lib.c (nested test host).
  */
 #include <agentvmm.h>
@@ -330,6 +330,40 @@ static void test_lib_errors_come_back_as_code_and_message(void **state)
 	assert_string_equal(avm_state_name((enum avm_state)99), "unknown");
 }
 
+/* The balloon through the library: a size within --mem, one over it, none with --balloon off. */
+static void test_lib_balloon_set_and_info(void **state)
+{
+	struct avm *vm = tiny_vm("ticker", console_path("balloon"));
+	struct avm_balloon_info bi;
+	struct avm_error err;
+	struct avm_config *cfg;
+
+	assert_int_equal(avm_balloon_set(vm, 16, &err), 0);
+	assert_int_equal(avm_balloon_info(vm, &bi, &err), 0);
+	assert_int_equal(bi.target_mib, 16);
+	assert_int_equal(bi.actual_mib, 0);
+	assert_int_equal(bi.driver, 0); /* a tiny guest has no driver */
+	assert_int_equal(bi.stats_valid, 0);
+	assert_true(bi.free_bytes == UINT64_MAX);
+	assert_int_equal(avm_balloon_set(vm, 33, &err), -EINVAL);
+	assert_string_equal(err.msg, "size 33 MiB: more than the guest's 32 MiB");
+	avm_destroy(vm);
+
+	cfg = avm_config_new();
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny("ticker"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "mem", "32", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "console", console_path("balloon-off"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "balloon", "off", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "balloon", "sometimes", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--balloon sometimes: unknown option 'sometimes'"));
+	assert_int_equal(avm_create(cfg, &vm, &err), 0);
+	avm_config_free(cfg);
+	assert_int_equal(avm_balloon_set(vm, 1, &err), -ENODEV);
+	assert_string_equal(err.msg, "the VM has no balloon (--balloon off)");
+	assert_int_equal(avm_balloon_info(vm, &bi, &err), -ENODEV);
+	avm_destroy(vm);
+}
+
 static int cleanup(void **state)
 {
 	char cmd[256];
@@ -352,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_lib_two_vms_one_driven_over_control_socket),
 		cmocka_unit_test(test_lib_destroy_running_and_created_vms),
 		cmocka_unit_test(test_lib_errors_come_back_as_code_and_message),
+		cmocka_unit_test(test_lib_balloon_set_and_info),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

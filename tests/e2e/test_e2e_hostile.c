@@ -4,8 +4,10 @@
  * as root inside the real Debian cloud kernel with a disk, the RNG, two ro
  * shares (the program's build directory, and a data directory it unmounts
  * and then attacks at the transport level), two NICs on taps in a network
- * namespace of its own (one with two queue pairs and a control queue) and a
- * vsock device (--vsock). Every case must pass, agentvmm must exit with the
+ * namespace of its own (one with two queue pairs and a control queue), a
+ * vsock device (--vsock) and the balloon (on by default: free page reports
+ * in the MMIO hole and past RAM, inflated PFNs that are not RAM). Every case
+ * must pass, agentvmm must exit with the
  * program's status 0, the disk image must hold its pattern except the one
  * sector the program writes through a well-formed request, the shared file
  * and a canary outside the shares must be unchanged, nothing new may appear
@@ -27,7 +29,7 @@
 #include "tests/e2e/e2e.h"
 #include "tests/helpers/th.h"
 
-#define HOSTILE_TIMEOUT_S 300 /* ~300 cases on 6 devices: about a minute in the nested test host */
+#define HOSTILE_TIMEOUT_S 300 /* ~330 cases on 7 devices: about a minute in the nested test host */
 #define DISK_BYTES (4u << 20)
 #define SECTOR 512
 #define GOOD_WRITE_SECTOR 100 /* hostile.c writes wr_byte(i) there, nothing else */
@@ -221,7 +223,7 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 	print_message("  run took %.2f s\n", res.secs);
 	if (res.status == -1)
 		fail_msg("timed out; stdout: %s\nstderr: %s", res.out, res.err);
-	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 6 devices")) {
+	if (res.status != 0 || strstr(res.out, "\nFAIL ") || !strstr(res.out, "hostile: 7 devices")) {
 		/* whole: cmocka's messages are truncated */
 		fputs("stdout:\n", stdout);
 		fputs(res.out, stdout);
@@ -241,7 +243,10 @@ static void test_e2e_hostile_every_case_passes_and_host_untouched(void **state)
 				     "PASS vsock vsock-request-flood", "PASS net mq-without-ctrl-vq",
 				     "PASS net ctrl-pairs-set-0", "PASS net ctrl-pairs-set-above-max",
 				     "PASS net ctrl-no-ack-byte", "PASS net ctrl-desc-loop",
-				     "PASS net kick-pair-not-in-use" };
+				     "PASS net kick-pair-not-in-use", "PASS balloon desc-loop",
+				     "PASS balloon addr-in-mmio-hole", "PASS balloon addr-beyond-ram",
+				     "PASS balloon len-2GiB-past-ram",
+				     "PASS balloon balloon-inflate-hostile-pfns" };
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
 		if (!strstr(res.out, devs[i]))
 			fail_msg("no '%s' in: %s", devs[i], res.out);

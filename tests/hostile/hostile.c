@@ -67,7 +67,8 @@ enum {
 #define GOOD_WRITE_SECTOR 100
 #define BEYOND_RAM (1ULL << 40)
 
-enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_VSOCK = 19, ID_FS = 26 };
+enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_BALLOON = 5, ID_VSOCK = 19, ID_FS = 26 };
+#define FEAT_BALLOON_REPORTING (1ULL << 5) /* VIRTIO_BALLOON_F_REPORTING */
 
 /* virtio 1.2 §5.10.6: the vsock packet header */
 #define VSOCK_HDR 44
@@ -254,6 +255,8 @@ static bool dev_features(struct dev *d, uint64_t want)
 	off = r32(d, CC_DF);
 	w32(d, CC_DFSELECT, 1);
 	off |= (uint64_t)r32(d, CC_DF) << 32;
+	if (d->id == ID_BALLOON) /* always: its queue 2 (tq) is the reporting queue */
+		want |= FEAT_BALLOON_REPORTING;
 	want = (want & off) | FEAT_VERSION_1;
 	w32(d, CC_GFSELECT, 0);
 	w32(d, CC_GF, (uint32_t)want);
@@ -385,6 +388,9 @@ static int good_chain(struct dev *d, struct desc *c, uint64_t sector, bool write
 		memset(pg[P_DATA].va, 0, 64);
 		c[0] = (struct desc){ PA(P_DATA, 0), 64, F_WRITE, 0 };
 		return 1;
+	case ID_BALLOON: /* a free page report of our own page P_DATA: the host discards it */
+		c[0] = (struct desc){ PA(P_DATA, 0), PAGE, F_WRITE, 0 };
+		return 1;
 	case ID_NET: {
 		static const uint8_t frame[14] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54,
 						   0, 0x12, 0x34, 0x56, 0x88, 0xb5 };
@@ -433,6 +439,8 @@ static int completion_status(struct dev *d)
 		return pg[P_STATUS].va[0] == 0 ? O_OK : O_ERROR;
 	case ID_RNG:
 		return len ? O_OK : O_ERROR;
+	case ID_BALLOON:
+		return len ? O_ERROR : O_OK; /* the device writes nothing */
 	case ID_FS: {
 		int32_t err;
 
@@ -1037,6 +1045,38 @@ static void run_chain_case(struct dev *d, const struct chain_case *cc)
 	finish(d, cc->name, got, cc->allowed);
 }
 
+/*
+ * Balloon: inflate PFNs that are not RAM (the MMIO hole, past RAM, 2^32 - 1)
+ * and a whole page of PFNs far beyond what the VM has: taken (used length
+ * 0), refused on the host, the device working on. Queue 0, the inflate queue.
+ */
+static void case_balloon_inflate(struct dev *d)
+{
+	const char *n = "balloon-inflate-hostile-pfns";
+	uint32_t *pfn = (uint32_t *)pg[P_HDR].va;
+	uint16_t tq = d->tq;
+	int got;
+
+	d->tq = 0;
+	if (!dev_up(d)) {
+		d->tq = tq;
+		return result(d, n, false, "bring-up refused");
+	}
+	for (unsigned i = 0; i < PAGE / 4; i++)
+		pfn[i] = 0xffffffffu - i; /* 16 TiB: nowhere near RAM */
+	pfn[0] = (uint32_t)(dev_bar_addr(d) >> 12); /* its own BAR, in the MMIO hole */
+	pfn[1] = 0xc0000;                           /* 3 GiB: the hole */
+	pfn[2] = (uint32_t)(BEYOND_RAM >> 12);
+	pfn[3] = (uint32_t)(PA(P_DATA, 0) >> 12);   /* one real page of ours */
+	put_desc(pg[P_DESC].va, 0, (struct desc){ PA(P_HDR, 0), PAGE, 0, 0 });
+	submit(d, 0);
+	got = wait_done(d, 2000);
+	if (got == O_OK && used_elem(d->used_seen - 1)[1])
+		got = O_ERROR;
+	d->tq = tq;
+	finish(d, n, got, O_OK);
+}
+
 /* avail.idx far ahead of the device: more entries than the queue holds. */
 static void case_avail_jump(struct dev *d)
 {
@@ -1189,6 +1229,8 @@ static void case_readonly_writes(struct dev *d)
 	(void)r64(d, 0x7ff8);
 	for (unsigned i = 0; i < sizeof(cfg_after); i++)
 		cfg_after[i] = r8(d, DEVCFG_OFF + i);
+	if (d->id == ID_BALLOON) /* "actual" (bytes 4-7) is the driver's to write */
+		memcpy(cfg_after + 4, cfg_before + 4, 4);
 	w32(d, CC_DFSELECT, 0);
 	same = r32(d, CC_DF) == df0 && r16(d, CC_NUMQ) == numq && r16(d, CC_Q_NOFF) == noff &&
 	       !memcmp(cfg_before, cfg_after, sizeof(cfg_before));
@@ -1889,8 +1931,10 @@ static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
 	d->nvec = (uint16_t)((cfg_read(d, (unsigned)m + 2, 2) & 0x7ff) + 1);
 	dev_reset(d);
 	d->nq = r16(d, CC_NUMQ);
-	/* net tx, vsock tx, fs request queue */
+	/* net tx, vsock tx, fs request queue; balloon: the reporting queue (no STATS_VQ acked) */
 	d->tq = d->id == ID_NET || d->id == ID_VSOCK || d->id == ID_FS ? 1 : 0;
+	if (d->id == ID_BALLOON)
+		d->tq = 2;
 	w16(d, CC_Q_SELECT, d->tq);
 	d->qmax = r16(d, CC_Q_SIZE);
 	if (d->id == ID_BLK)
@@ -1923,7 +1967,8 @@ static void discover(const char *fs_tag_want)
 		d->id = (uint16_t)(dev - 0x1040);
 		snprintf(d->name, sizeof(d->name), "%s",
 			 d->id == ID_BLK ? "blk" : d->id == ID_NET ? "net" : d->id == ID_RNG ? "rng"
-			 : d->id == ID_FS ? "fs" : d->id == ID_VSOCK ? "vsock" : "other");
+			 : d->id == ID_FS ? "fs" : d->id == ID_VSOCK ? "vsock"
+			 : d->id == ID_BALLOON ? "balloon" : "other");
 		int r = dev_open(d, bdf, fs_tag_want);
 
 		if (r < 0) {
@@ -1980,6 +2025,8 @@ static void run_device(struct dev *d)
 	case_notify_storm(d);
 	if (d->id == ID_VSOCK)
 		case_vsock_flood(d);
+	if (d->id == ID_BALLOON)
+		case_balloon_inflate(d);
 	if (d->id == ID_NET) {
 		/* 8 x 12 bytes hold 96: a neighbor solicitation (98) never fits */
 		case_net_rx_tiny(d, "rx-12-byte-buffers-frame-too-big", 8, 12);

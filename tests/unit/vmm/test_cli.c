@@ -729,6 +729,56 @@ static void test_cli_ksm(void **state)
 		   "the host's KSM does not merge)");
 }
 
+/* --balloon: on by default; on, off or a list of options (docs/balloon.md) */
+static void test_cli_balloon(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_true(a.cfg.balloon.enabled);
+	assert_true(a.cfg.balloon.reporting);
+	assert_true(a.cfg.balloon.deflate_on_oom);
+	assert_int_equal(a.cfg.balloon.stats_s, 0);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "off", NULL), 0);
+	assert_false(a.cfg.balloon.enabled);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "off", "--balloon", "on", NULL), 0);
+	assert_true(a.cfg.balloon.enabled);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon",
+			       "reporting=off,stats=5,deflate-on-oom=off", NULL), 0);
+	assert_true(a.cfg.balloon.enabled);
+	assert_false(a.cfg.balloon.reporting);
+	assert_false(a.cfg.balloon.deflate_on_oom);
+	assert_int_equal(a.cfg.balloon.stats_s, 5);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "stats=3600", NULL), 0);
+	assert_true(a.cfg.balloon.reporting);
+	assert_int_equal(a.cfg.balloon.stats_s, 3600);
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "", NULL),
+		   "--balloon: expected on, off or reporting=on|off,stats=SECONDS,"
+		   "deflate-on-oom=on|off");
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "yes", NULL),
+		   "--balloon yes: unknown option 'yes' (expected on, off or reporting=on|off,"
+		   "stats=SECONDS,deflate-on-oom=on|off)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "stats=5,,reporting=on", NULL),
+		   "--balloon stats=5,,reporting=on: empty option (expected on, off or "
+		   "reporting=on|off,stats=SECONDS,deflate-on-oom=on|off)");
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "reporting=maybe", NULL),
+		   "--balloon reporting=maybe: reporting must be on or off");
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "reporting", NULL),
+		   "--balloon reporting: reporting must be on or off");
+	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "deflate-on-oom=1", NULL),
+		   "--balloon deflate-on-oom=1: deflate-on-oom must be on or off");
+	static const char *const bad_s[] = { "stats=3601", "stats=", "stats=-1", "stats=1x",
+					     "stats=99999" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_s); i++) {
+		char want[160];
+
+		snprintf(want, sizeof(want), "--balloon %s: stats must be a number of seconds "
+			 "from 0 to 3600", bad_s[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--balloon", bad_s[i], NULL), want);
+	}
+}
+
 static void test_cli_fs_errors(void **state)
 {
 	struct args a;
@@ -1371,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_cli_fs_parsed),
 		cmocka_unit_test(test_cli_fs_errors),
 		cmocka_unit_test(test_cli_ksm),
+		cmocka_unit_test(test_cli_balloon),
 		cmocka_unit_test(test_cli_owner),
 		cmocka_unit_test(test_cli_too_many_shares_fails),
 		cmocka_unit_test(test_cli_net_full_and_minimal),

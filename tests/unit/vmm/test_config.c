@@ -167,6 +167,8 @@ static void test_config_errors_are_the_flags_errors(void **state)
 	same_error("console", "");
 	same_error("vsock", "cid=2,socket=/tmp/v");
 	same_error("vsock", "socket=/tmp/v");
+	same_error("balloon", "reporting=maybe");
+	same_error("balloon", "stats=3601");
 	config_init(&cfg);
 	assert_int_equal(cli_set(&cfg, "verbose", "4", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--verbose 4: must be a number from 0 to 3");
@@ -233,6 +235,12 @@ static void test_config_json_every_type(void **state)
 	assert_int_equal(cfg.vsock.cid, 7);
 	assert_non_null(strstr(cfg.vsock.socket, "/v.sock"));
 	assert_true(cfg.vsock.socket[0] == '/');
+	/* --balloon as a key: the same parser */
+	assert_int_equal(json(&cfg, "{\"balloon\": \"off\"}", err, sizeof(err)), 0);
+	assert_false(cfg.balloon.enabled);
+	assert_int_equal(json(&cfg, "{\"balloon\": \"stats=10\"}", err, sizeof(err)), 0);
+	assert_true(cfg.balloon.enabled);
+	assert_int_equal(cfg.balloon.stats_s, 10);
 	config_fini(&cfg);
 }
 

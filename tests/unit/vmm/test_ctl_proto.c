@@ -149,13 +149,13 @@ static void test_ctl_parse_bad_fields_fail(void **state)
 	expect_err("{\"cmd\":7}", CTL_E_BAD_FIELD, "cmd: must be a string");
 	expect_err("{\"cmd\":null}", CTL_E_BAD_FIELD, "cmd: must be a string");
 	expect_err("{\"cmd\":\"ping\",\"extra\":1}", CTL_E_BAD_FIELD,
-		   "unknown field \"extra\" (expected cmd, id, timeout_ms)");
+		   "unknown field \"extra\" (expected cmd, id, timeout_ms, size_mib)");
 	expect_err("{\"cmd\":\"ping\",\"Cmd\":\"ping\"}", CTL_E_BAD_FIELD,
-		   "unknown field \"Cmd\" (expected cmd, id, timeout_ms)");
+		   "unknown field \"Cmd\" (expected cmd, id, timeout_ms, size_mib)");
 	expect_err("{\"cmd\":\"ping\",\"cmd\":\"kill\"}", CTL_E_BAD_FIELD,
 		   "duplicate field \"cmd\"");
 	expect_err("{\"cmd\":\"ping\",\"\\u0001\\n\":1}", CTL_E_BAD_FIELD,
-		   "unknown field \"??\" (expected cmd, id, timeout_ms)");
+		   "unknown field \"??\" (expected cmd, id, timeout_ms, size_mib)");
 	expect_err("{\"cmd\":\"info\",\"timeout_ms\":5}", CTL_E_BAD_FIELD,
 		   "timeout_ms: only shutdown takes a timeout");
 	expect_err("{\"cmd\":\"kill\",\"timeout_ms\":5}", CTL_E_BAD_FIELD,
@@ -170,20 +170,51 @@ static void test_ctl_parse_bad_fields_fail(void **state)
 	}
 }
 
+/* balloon [size_mib]: an integer 0..CTL_BALLOON_MAX_MIB, only for balloon */
+static void test_ctl_parse_balloon_size(void **state)
+{
+	struct ctl_request req;
+	struct ctl_error err;
+	const char *ok = "{\"cmd\":\"balloon\",\"size_mib\":256}";
+
+	(void)state;
+	assert_int_equal(ctl_parse_request(ok, strlen(ok), &req, &err), 0);
+	assert_int_equal(req.cmd, CTL_CMD_BALLOON);
+	assert_true(req.has_size);
+	assert_int_equal(req.size_mib, 256);
+	ctl_request_free(&req);
+	ok = "{\"cmd\":\"balloon\"}";
+	assert_int_equal(ctl_parse_request(ok, strlen(ok), &req, &err), 0);
+	assert_false(req.has_size);
+	ctl_request_free(&req);
+	expect_err("{\"cmd\":\"info\",\"size_mib\":5}", CTL_E_BAD_FIELD,
+		   "size_mib: only balloon takes a size");
+	static const char *const bad[] = { "-1", "1.5", "1048577", "\"5\"", "null", "1e10" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "{\"cmd\":\"balloon\",\"size_mib\":%s}", bad[i]);
+		expect_err(line, CTL_E_BAD_FIELD, "size_mib: must be an integer from 0 to 1048576");
+	}
+}
+
 static void test_ctl_parse_unknown_command_fails(void **state)
 {
 	(void)state;
 	expect_err("{\"cmd\":\"reboot\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"reboot\" (expected ping, info, pause, resume, shutdown or kill)");
+		   "unknown command \"reboot\" (expected ping, info, pause, resume, shutdown, kill "
+		   "or balloon)");
 	expect_err("{\"cmd\":\"\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"\" (expected ping, info, pause, resume, shutdown or kill)");
+		   "unknown command \"\" (expected ping, info, pause, resume, shutdown, kill "
+		   "or balloon)");
 	expect_err("{\"cmd\":\"PING\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"PING\" (expected ping, info, pause, resume, shutdown or kill)");
+		   "unknown command \"PING\" (expected ping, info, pause, resume, shutdown, kill "
+		   "or balloon)");
 	/* a long, unprintable name is shown cut and cleaned */
 	expect_err("{\"cmd\":\"\\u001b[31mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
 		   CTL_E_UNKNOWN_COMMAND,
 		   "unknown command \"?[31mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" (expected ping, "
-		   "info, pause, resume, shutdown or kill)");
+		   "info, pause, resume, shutdown, kill or balloon)");
 }
 
 /* A line of exactly CTL_LINE_MAX bytes parses; one byte more is refused before parsing. */
@@ -258,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_parse_bad_request_fails),
 		cmocka_unit_test(test_ctl_parse_bad_fields_fail),
 		cmocka_unit_test(test_ctl_parse_unknown_command_fails),
+		cmocka_unit_test(test_ctl_parse_balloon_size),
 		cmocka_unit_test(test_ctl_parse_line_limit),
 		cmocka_unit_test(test_ctl_format_reply_lines),
 	};

@@ -27,8 +27,10 @@
 /* ---- a recording ops table ---- */
 
 struct rec {
-	int pauses, resumes, shutdowns, kills, infos;
+	int pauses, resumes, shutdowns, kills, infos, balloons;
 	uint32_t last_timeout;
+	bool balloon_set;
+	uint64_t balloon_mib;
 };
 
 static int t_info(void *o, cJSON *res, char *msg, size_t len)
@@ -75,9 +77,26 @@ static int t_kill(void *o, char *msg, size_t len)
 	return 0;
 }
 
+/* balloon: a size over 512 fails, to prove the callback's message reaches the peer */
+static int t_balloon(void *o, bool set, uint64_t size_mib, cJSON *res, char *msg, size_t len)
+{
+	struct rec *r = o;
+
+	__atomic_add_fetch(&r->balloons, 1, __ATOMIC_SEQ_CST);
+	r->balloon_set = set;
+	r->balloon_mib = size_mib;
+	if (set && size_mib > 512) {
+		snprintf(msg, len, "size %llu MiB: more than the guest's 512 MiB",
+			 (unsigned long long)size_mib);
+		return -EINVAL;
+	}
+	cJSON_AddNumberToObject(res, "target_mib", set ? (double)size_mib : 0);
+	return 0;
+}
+
 static const struct ctl_ops t_ops = {
 	.info = t_info, .pause = t_pause, .resume = t_resume, .shutdown = t_shutdown,
-	.kill = t_kill,
+	.kill = t_kill, .balloon = t_balloon,
 };
 
 /* ---- fixture: a private directory and a running server ---- */
@@ -229,6 +248,16 @@ static void test_ctl_server_every_command_round_trip(void **state)
 	rt(fd, "{\"cmd\":\"shutdown\",\"timeout_ms\":999}\n",
 	   "{\"ok\":false,\"error\":{\"code\":\"failed\",\"message\":\"shutdown: no ACPI in this "
 	   "guest\"}}");
+	rt(fd, "{\"cmd\":\"balloon\"}\n", "{\"ok\":true,\"result\":{\"target_mib\":0}}");
+	assert_false(f->rec.balloon_set);
+	rt(fd, "{\"cmd\":\"balloon\",\"size_mib\":256}\n",
+	   "{\"ok\":true,\"result\":{\"target_mib\":256}}");
+	assert_true(f->rec.balloon_set);
+	assert_int_equal(f->rec.balloon_mib, 256);
+	rt(fd, "{\"cmd\":\"balloon\",\"size_mib\":513}\n",
+	   "{\"ok\":false,\"error\":{\"code\":\"failed\",\"message\":\"balloon: size 513 MiB: "
+	   "more than the guest's 512 MiB\"}}");
+	assert_int_equal(f->rec.balloons, 3);
 	rt(fd, "{\"cmd\":\"kill\"}\r\n", "{\"ok\":true,\"result\":{}}");
 	assert_int_equal(f->rec.infos, 1);
 	assert_int_equal(f->rec.pauses, 1);
@@ -251,7 +280,7 @@ static void test_ctl_server_bad_requests_answered_and_pipelined(void **state)
 	   "\"malformed JSON near byte 6\"}}");
 	rt(fd, "{\"cmd\":\"reboot\",\"id\":9}\n", "{\"ok\":false,\"id\":9,\"error\":{\"code\":"
 	   "\"unknown-command\",\"message\":\"unknown command \\\"reboot\\\" (expected ping, info, "
-	   "pause, resume, shutdown or kill)\"}}");
+	   "pause, resume, shutdown, kill or balloon)\"}}");
 	rt(fd, "{\"cmd\":\"info\",\"timeout_ms\":1}\n", "{\"ok\":false,\"error\":{\"code\":"
 	   "\"bad-field\",\"message\":\"timeout_ms: only shutdown takes a timeout\"}}");
 	send_str(fd, "{\"cmd\":\"ping\",\"id\":1}\n{\"cmd\":\"ping\",\"id\":2}\n");

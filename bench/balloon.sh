@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# balloon.sh: what --balloon (free page reporting, docs/balloon.md) saves on
+# the host, N instances side by side, per mode:
+#   idle-off   agentvmm --balloon off, 512 MiB, `sleep` as the workload
+#   idle-on    agentvmm (balloon on: the default), the same
+#   work-off   --balloon off; the guest writes 300 MiB to a tmpfs, deletes
+#              it, then sleeps (an agent's tool that grows and frees)
+#   work-on    the same with the balloon
+#   idle-order3  the balloon, the guest reporting free blocks of 32 KiB and
+#              up (page_reporting_order 3; Linux's default is 9, 2 MiB)
+#   runsc-idle / runsc-work   gVisor (Debian's runsc, `runsc do`, ptrace
+#              platform, no network) with the same two workloads, when runsc
+#              is installed
+# For each mode: drop the page cache, read MemAvailable, start N instances
+# one after another (each once the one before printed READY), let them
+# settle SETTLE seconds, drop the page cache again, read MemAvailable and
+# every instance's PSS (all processes of its session), then kill them.
+# Prints one line per mode: MemAvailable drop per instance, mean PSS per
+# instance, and how many would fit in the MemAvailable the mode started with
+# at that drop. A benchmark, not a test. Needs root (drop_caches) and a machine
+# where Linux guests boot; here, the nested test host:
+#   scripts/testhost.sh --share "$PWD" --timeout 3000 -- "$PWD/bench/balloon.sh" \
+#       [--count N] [--settle S] [--modes "idle-off idle-on ..."] [--agentvmm PATH] [--kernel K]
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+av=$here/../build/agentvmm
+k=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}/bzImage
+count=10 settle=30
+modes="idle-off idle-on work-off work-on runsc-idle runsc-work"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--count) count=${2:?}; shift 2 ;;
+	--settle) settle=${2:?}; shift 2 ;;
+	--modes) modes=${2:?}; shift 2 ;;
+	--agentvmm) av=${2:?}; shift 2 ;;
+	--kernel) k=${2:?}; shift 2 ;;
+	*) echo "usage: bench/balloon.sh [--count N] [--settle S] [--modes M] [--agentvmm P] [--kernel K]" >&2
+	   exit 2 ;;
+	esac
+done
+[ -w /proc/sys/vm/drop_caches ] || { echo "balloon.sh: needs root (drop_caches)" >&2; exit 2; }
+work=$(mktemp -d /tmp/av-balloon-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+idle='echo READY; exec sleep 100000'
+grow='mkdir -p /mnt/b && mount -t tmpfs -o size=400m b /mnt/b &&
+dd if=/dev/zero of=/mnt/b/x bs=1M count=300 2>/dev/null && rm /mnt/b/x; echo READY; exec sleep 100000'
+# the guest reports free blocks from order 3 (32 KiB) up instead of 9 (2 MiB);
+# a little allocation and free starts a reporting pass at once
+lowo='echo 3 >/sys/module/page_reporting/parameters/page_reporting_order &&
+mkdir -p /mnt/b && mount -t tmpfs b /mnt/b && dd if=/dev/zero of=/mnt/b/x bs=1M count=8 2>/dev/null &&
+rm /mnt/b/x; echo READY; exec sleep 100000'
+# gVisor: its own tmpfs at /tmp (the sandbox's memory file)
+grow_runsc='dd if=/dev/zero of=/tmp/x bs=1M count=300 2>/dev/null && rm /tmp/x; echo READY; exec sleep 100000'
+
+mem_avail_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	awk '/^MemAvailable:/ { print $2 }' /proc/meminfo
+}
+
+# session_pids SID: every process of session SID (field 6 of /proc/PID/stat;
+# one cat and one awk: forks are slow in the test host)
+session_pids() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk -v s="$1" '{ pid = $1; sub(/^.*\) /, ""); if ($4 == s) print pid }'
+}
+
+# pss_kb SID: PSS of every process of session SID
+pss_kb() {
+	local sum=0 p v
+	for p in $(session_pids "$1"); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo $sum
+}
+
+# start_one MODE I: instance I of MODE in a session of its own, whose id
+# (the session leader's pid, written before it execs the instance) it prints
+start_one() {
+	local out=$work/$1.$2 sid=$work/$1.$2.sid
+	local lead='echo $$ >"$0"; exec "$@"'
+	case $1 in
+	idle-off) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 --balloon off \
+		-- sh -c "$idle" ;;
+	idle-on) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 -- sh -c "$idle" ;;
+	work-off) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 --balloon off \
+		-- sh -c "$grow" ;;
+	work-on) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 -- sh -c "$grow" ;;
+	idle-order3) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 -- sh -c "$lowo" ;;
+	runsc-idle) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \
+		--root "$work/runsc" do sh -c "$idle" ;;
+	runsc-work) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \
+		--root "$work/runsc" do sh -c "$grow_runsc" ;;
+	esac </dev/null >"$out" 2>"$out.err" &
+	for ((w = 0; w < 100; w++)); do [ -s "$sid" ] && break; sleep 0.05; done
+	cat "$sid"
+}
+
+total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+echo "balloon.sh: $count instances per mode, settle ${settle}s, MemTotal $((total_kb / 1024)) MiB"
+printf '%-11s %5s %16s %12s %8s\n' mode ready "MemAvail drop/inst" "PSS/inst" fit
+for m in $modes; do
+	case $m in runsc-*) command -v runsc >/dev/null || { echo "$m: no runsc"; continue; } ;; esac
+	a0=$(mem_avail_kb)
+	# one at a time, each once the one before printed READY: N boots at once on
+	# the test host's one TCG vCPU take far longer than N one after another
+	pids=() ready=0 t0=$SECONDS
+	for ((i = 0; i < count; i++)); do
+		pids+=("$(start_one "$m" "$i")")
+		for ((t = 0; t < 600; t++)); do
+			grep -q READY "$work/$m.$i" 2>/dev/null && { ready=$((ready + 1)); break; }
+			sleep 0.5
+		done
+	done
+	echo "  $m: $ready of $count ready after $((SECONDS - t0)) s" >&2
+	sleep "$settle"
+	a1=$(mem_avail_kb)
+	pss=0
+	for p in "${pids[@]}"; do
+		pss=$((pss + $(pss_kb "$p")))
+	done
+	drop=$(((a0 - a1) / count))
+	awk -v m="$m" -v r="$ready/$count" -v d="$drop" -v p="$pss" -v n="$count" -v a="$a0" \
+		'BEGIN { f = d > 0 ? int(a / d) : 0
+			 printf "%-11s %5s %12.1f MiB %8.1f MiB %8d\n", m, r, d / 1024, p / n / 1024, f }'
+	for p in "${pids[@]}"; do
+		kill -KILL $(session_pids "$p") 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ "$ready" = "$count" ] || { echo "  $m: only $ready of $count printed READY; first error:"; \
+		head -3 "$work/$m".0.err; }
+	sleep 3
+done
