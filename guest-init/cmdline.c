@@ -21,6 +21,7 @@ enum cl_key {
 	CL_INIT,
 	CL_KINIT,
 	CL_SESSION,
+	CL_EGRESS,
 	CL_NKEYS,
 };
 
@@ -36,6 +37,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_INIT] = "agentvmm.init",
 	[CL_KINIT] = "init",
 	[CL_SESSION] = "agentvmm.session",
+	[CL_EGRESS] = "agentvmm.egress",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -464,6 +466,22 @@ static int apply_init(struct gi_cmdline *cl, const struct cl_raw *raw, char *err
 	return 0;
 }
 
+/* agentvmm.egress[=0|1]: bare or 1 starts the egress forwarder (egress.h), 0 does not. */
+static int apply_egress(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+			size_t errlen)
+{
+	const char *val = raw->val[CL_EGRESS];
+
+	if (!raw->seen[CL_EGRESS])
+		return 0;
+	if (val && strcmp(val, "0") && strcmp(val, "1")) {
+		snprintf(err, errlen, "agentvmm.egress=%.32s: expected 0 or 1", val);
+		return -EINVAL;
+	}
+	cl->cl_egress = !val || val[0] == '1';
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -495,6 +513,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_nets(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_init(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_egress(cl, raw, err, errlen);
 	return ret;
 }
 

@@ -14,6 +14,9 @@
  *                         a vsock session (session_proto.h), not on this line;
  *                         not with agentvmm.argc.
  *   agentvmm.verbose[=1]  progress lines on the console ("0" turns it off).
+ *   agentvmm.egress[=1]   start the egress forwarder (egress.h) on 127.0.0.1:3128
+ *                         before the workload, and point the *_PROXY variables at
+ *                         it; "0" turns it off, any other value is an error.
  *   agentvmm.term=ENC     TERM for the workload (one encoded value), default "linux".
  *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
  *   agentvmm.disks=ENC    "SERIAL:ro|rw:/path" per disk to mount (disks.h).
@@ -51,6 +54,7 @@ struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
 	bool cl_session;	/* agentvmm.session: the job comes over vsock (session.h) */
 	bool cl_verbose;
+	bool cl_egress;		/* agentvmm.egress: run the egress forwarder (egress.h) */
 	size_t cl_argc;
 	char **cl_argv;		/* cl_argc strings + NULL; NULL in interactive mode */
 	char *cl_term;		/* decoded agentvmm.term; NULL when not given */

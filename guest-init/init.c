@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * init.c: guest-init's main(): PID 1 of an agentvmm guest. It mounts the
- * early filesystems, loads modules, starts the workload (command mode) or a
- * shell (interactive mode), forwards signals, stops the workload when the
+ * early filesystems, loads modules, brings up lo and any NIC, starts the
+ * egress forwarder (egress.h) when asked, starts the workload (command mode)
+ * or a shell (interactive mode), forwards signals, stops the workload when the
  * ACPI power button is pressed, reaps every child and reports the
  * workload's status to agentvmm through the exit port.
  */
@@ -23,6 +24,7 @@
 #include "guest-init/acpi_event.h"
 #include "guest-init/cmdline.h"
 #include "guest-init/disks.h"
+#include "guest-init/egress.h"
 #include "guest-init/handoff.h"
 #include "guest-init/net.h"
 #include "guest-init/console.h"
@@ -311,13 +313,19 @@ err:
 	return NULL;
 }
 
-/* The workload's environment, from scratch: PATH, HOME, TERM, then agentvmm.env. */
+/*
+ * The workload's environment, from scratch: PATH, HOME, TERM, the proxy
+ * variables with agentvmm.egress, then agentvmm.env (which may override them).
+ * Every session inherits it, under its own e: items.
+ */
 static int set_environment(const struct gi_cmdline *cl)
 {
 	size_t i;
 
 	if (clearenv() || setenv("PATH", GI_PATH, 1) || setenv("HOME", GI_HOME, 1) ||
 	    setenv("TERM", cl->cl_term ? cl->cl_term : GI_CMDLINE_DEFAULT_TERM, 1))
+		return -ENOMEM;
+	if (cl->cl_egress && gi_egress_setenv())
 		return -ENOMEM;
 	for (i = 0; i < cl->cl_envc; i++) {
 		char *eq = strchr(cl->cl_env[i], '=');
@@ -398,6 +406,43 @@ static pid_t start_session(int sfd, int afd, int *lfd)
 	}
 	close(fd);
 	return pid;
+}
+
+/*
+ * agentvmm.egress: listen on 127.0.0.1:GI_EGRESS_PORT here, so a connection
+ * made by the workload's first command already queues, and fork the
+ * forwarder (egress.h) on it. It is nobody's workload: PID 1 only reaps it,
+ * and the final kill(-1, SIGTERM) ends it. A failure is printed; the VM goes
+ * on without (the job sees "connection refused").
+ */
+static void start_egress(int sfd)
+{
+	int lfd = gi_egress_listen(GI_EGRESS_PORT);
+	pid_t pid;
+
+	if (lfd < 0) {
+		gi_err("egress: cannot listen on 127.0.0.1:%d: %s (no egress proxy)",
+		       GI_EGRESS_PORT, strerror(-lfd));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		gi_child_signals_reset();
+		if (sfd >= 0)
+			close(sfd);
+		setsid(); /* out of PID 1's process group and session */
+		if (chdir("/") < 0)
+			_exit(GI_STATUS_INIT_FAILED);
+		lfd = gi_egress_serve(lfd, gi_egress_connect_host, NULL);
+		gi_err("egress: forwarder stopped: %s", strerror(-lfd));
+		_exit(GI_STATUS_INIT_FAILED);
+	}
+	if (pid < 0)
+		gi_err("egress: fork: %s (no egress proxy)", strerror(errno));
+	else
+		gi_info("egress: 127.0.0.1:%d -> host vsock port %d (pid %d)", GI_EGRESS_PORT,
+			AVS_PORT_EGRESS, (int)pid);
+	close(lfd);
 }
 
 /* Interactive mode: a login shell with the console as its controlling terminal. */
@@ -507,11 +552,17 @@ int main(int argc, char **argv)
 		gi_err("cannot mount the shares");
 		finish(GI_STATUS_SETUP_FAILED, sfd);
 	}
-	/* after the root switch, so /etc/resolv.conf lands in the final root */
-	if (cl.cl_nnets && gi_net_setup(cl.cl_nets, cl.cl_nnets)) {
+	/*
+	 * After the root switch, so /etc/resolv.conf lands in the final root.
+	 * lo always, NIC or not: the egress forwarder and the workload's own
+	 * servers need 127.0.0.1 (lo failing is only printed).
+	 */
+	if (gi_net_setup(cl.cl_nets, cl.cl_nnets) && cl.cl_nnets) {
 		gi_err("cannot set up the network");
 		finish(GI_STATUS_SETUP_FAILED, sfd);
 	}
+	if (cl.cl_egress)
+		start_egress(sfd);
 	if (set_environment(&cl)) {
 		gi_err("cannot set up the environment");
 		finish(GI_STATUS_INIT_FAILED, sfd);

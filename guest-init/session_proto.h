@@ -84,6 +84,8 @@
 
 #define AVS_PORT_JOB 1000       /* host port guest-init connects to for the workload's job */
 #define AVS_PORT_EXEC 1001      /* guest port guest-init serves exec sessions on */
+#define AVS_PORT_EGRESS 1002    /* host port guest-init's egress forwarder connects to; agentvmm
+                                 * hands the stream to its egress proxy (docs/net.md) */
 
 #define AVS_HDR_LEN 8
 #define AVS_DATA_MAX 65536      /* STDIN/STDOUT/STDERR payload per frame */

@@ -20,6 +20,7 @@
 
 #include "boot/smbios.h"
 #include "vmm/cli_balloon.h"
+#include "vmm/cli_egress.h"
 #include "vmm/cli_net.h"
 #include "vmm/cli_storage.h"
 #include "vmm/config_json.h"
@@ -73,6 +74,13 @@ static const char usage[] =
 	"                      the guest is 10.0.2.15/24, 10.0.2.2 is the host's\n"
 	"                      loopback, the host's resolver is forwarded; forward=\n"
 	"                      a host port (on 127.0.0.1 unless ADDR) to the guest\n"
+	"  --egress allow=HOST[:PORT][,HOST[:PORT]...]|file=PATH|log[=PATH]\n"
+	"                      no network card: the guest reaches only the listed\n"
+	"                      hosts (*.DOMAIN: its subdomains), through a proxy\n"
+	"                      agentvmm runs (HTTPS_PROXY etc. are set for CMD);\n"
+	"                      file= reads entries one per line; log allows all\n"
+	"                      and lists the hosts reached (to PATH); repeatable\n"
+	"                      (docs/net.md)\n"
 	"  --vsock cid=N,socket=PATH\n"
 	"                      a virtio-vsock device with guest CID N (3 or more):\n"
 	"                      host programs reach guest port P through the UNIX\n"
@@ -668,6 +676,7 @@ static const struct cli_opt opts[] = {
 	{ "keep-caps", CLI_BOOL, set_keep_caps, 0, CLI_NO_LIST },
 	{ "ksm", CLI_BOOL, set_ksm, 0, CLI_NO_LIST },
 	{ "balloon", CLI_STR, cli_balloon, 0, CLI_NO_LIST },
+	{ "egress", CLI_LIST, cli_egress, 0, CLI_LIST_EGRESS },
 	{ "oem-string", CLI_LIST, set_oem_string, 0, CLI_LIST_OEM_STRINGS },
 	{ "set-credential", CLI_LIST, set_credential, 0, CLI_LIST_SET_CREDS },
 	{ "load-credential", CLI_LIST, load_credential, 0, CLI_LIST_LOAD_CREDS },
@@ -712,6 +721,10 @@ void cli_list_clear(struct vm_config *cfg, enum cli_list list)
 		break;
 	case CLI_LIST_LOAD_CREDS:
 		cfg->nr_load_creds = 0;
+		break;
+	case CLI_LIST_EGRESS:
+		cfg->egress.nr_items = 0;
+		cfg->egress.enabled = false;
 		break;
 	case CLI_NO_LIST:
 	case CLI_LIST_NR:
@@ -800,6 +813,13 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "--%s needs a command after -- run as a session (not with "
 			 "--stdio console, --init, --initrd or --raw-image)",
 			 cfg->nr_env ? "env" : cfg->cwd ? "cwd" : "user");
+		return -EINVAL;
+	}
+	if (cfg->egress.enabled && (cfg->nr_nets || cfg->initrd || cfg->raw_image)) {
+		/* guest-init runs the forwarder; a NIC would be a way around the proxy */
+		snprintf(err, errlen, "--egress: the guest gets no network card and needs "
+			 "agentvmm's guest-init: not with %s", cfg->nr_nets ? "--net" :
+			 cfg->initrd ? "--initrd" : "--raw-image");
 		return -EINVAL;
 	}
 	r = cli_check_nets(cfg, err, errlen);

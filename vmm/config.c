@@ -101,6 +101,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 		r = keep_str(dst, &dst->set_creds[i]);
 	for (unsigned i = 0; i < src->nr_load_creds && !r; i++)
 		r = keep_str(dst, &dst->load_creds[i]);
+	for (unsigned i = 0; i < src->egress.nr_items && !r; i++)
+		r = keep_str(dst, &dst->egress.items[i]);
 	if (!r)
 		r = config_set_argv(dst, src->argc, (const char *const *)src->argv);
 	if (r)

@@ -117,6 +117,19 @@ struct vm_balloon {
 	unsigned stats_s;         /* ask the guest for stats this often; 0 = on request */
 };
 
+/*
+ * --egress allow=ENTRY[,ENTRY...]|file=PATH|log[=PATH] (repeatable; the
+ * items add up): the guest gets no network card, only agentvmm's egress
+ * proxy, which lets through the entries (vmm/cli_egress.h; docs/net.md
+ * "Egress"). Each item is kept as given, checked by cli_egress().
+ */
+#define VM_EGRESS_MAX_ITEMS 64    /* --egress flags */
+struct vm_egress {
+	bool enabled;
+	unsigned nr_items;
+	const char *items[VM_EGRESS_MAX_ITEMS];
+};
+
 /* --stdio vsock|console: how the command's stdio travels (docs/vsock.md "Sessions") */
 enum vm_stdio { VM_STDIO_DEFAULT, VM_STDIO_VSOCK, VM_STDIO_CONSOLE };
 
@@ -142,6 +155,7 @@ struct vm_config {
 	struct vm_net nets[VM_MAX_NETS];
 	struct vm_vsock vsock;    /* --vsock; .enabled false: none */
 	struct vm_balloon balloon; /* --balloon; on by default (config_init) */
+	struct vm_egress egress;  /* --egress; .enabled false: none */
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: signal -> power button -> force after this; 0 = force at once */
 	enum vm_seccomp seccomp;  /* per-thread seccomp filters after setup */
 	bool keep_caps;           /* embedding: leave vm_run()'s caller its capabilities */

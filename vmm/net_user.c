@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/child.h"
 #include "vmm/log.h"
 
 #define READY_MS 10000   /* passt is ready in tens of milliseconds */
@@ -46,26 +47,8 @@ static const char *passt_bin(void)
 	return bin && *bin ? bin : NET_USER_PASST;
 }
 
-/*
- * The last line passt wrote that says something (not its syslog complaints
- * or the note that it changes to nobody), into (buf); "" if none.
- */
-static void last_line(int log_fd, char *buf, size_t len)
-{
-	char text[4096];
-	ssize_t n = log_fd >= 0 ? pread(log_fd, text, sizeof(text) - 1, 0) : -1;
-	char *line, *save = NULL;
-
-	buf[0] = 0;
-	if (n <= 0)
-		return;
-	text[n] = 0;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!line[0] || !strncmp(line, "Failed to send", 14) || strstr(line, "Changing to nobody"))
-			continue;
-		snprintf(buf, len, "%s", line);
-	}
-}
+/* passt's lines that are no reason: its syslog complaints, the note that it changes to nobody */
+static const char *const passt_noise[] = { "Failed to send", "Changing to nobody", NULL };
 
 enum net_user_dns net_user_resolver(const struct vm_net *nc, const char *resolv_conf,
 				    char *guest, size_t len)
@@ -179,27 +162,6 @@ static int wait_ready(int ready)
 	return n > 0 ? 0 : -EPIPE;
 }
 
-/* Reap (pid) within (ms), then kill it. Return: its wait status. */
-static int reap(pid_t pid, unsigned ms, bool *killed)
-{
-	struct timespec nap = { 0, 10 * 1000 * 1000 };
-	int st = 0;
-
-	*killed = false;
-	for (unsigned waited = 0; waited < ms; waited += 10) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid || (r < 0 && errno != EINTR))
-			return st;
-		nanosleep(&nap, NULL);
-	}
-	kill(pid, SIGKILL);
-	*killed = true;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return st;
-}
-
 int net_user_start(struct net_user *nu, const struct vm_net *nc, int *fd, char *err,
 		   size_t errlen)
 {
@@ -241,9 +203,9 @@ int net_user_start(struct net_user *nu, const struct vm_net *nc, int *fd, char *
 	pp[0] = -1;
 	if (r) {
 		close(sv[0]);
-		st = reap(nu->pid, r == -ETIMEDOUT ? 0 : STOP_MS, &killed);
+		st = child_reap(nu->pid, r == -ETIMEDOUT ? 0 : STOP_MS, &killed);
 		nu->pid = 0;
-		last_line(nu->log_fd, why, sizeof(why));
+		child_last_line(nu->log_fd, passt_noise, why, sizeof(why));
 		if (r == -ETIMEDOUT)
 			snprintf(err, errlen, "--net user: passt was not ready after %d s%s%s",
 				 READY_MS / 1000, why[0] ? ": " : "", why);
@@ -301,9 +263,9 @@ void net_user_stop(struct net_user *nu)
 		return;
 	nu->live = false;
 	if (nu->pid > 0) {
-		st = reap(nu->pid, STOP_MS, &killed);
+		st = child_reap(nu->pid, STOP_MS, &killed);
 		if (!killed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-			last_line(nu->log_fd, why, sizeof(why));
+			child_last_line(nu->log_fd, passt_noise, why, sizeof(why));
 			log_warn("--net user: passt ended with %s %d%s%s",
 				 WIFEXITED(st) ? "status" : "signal",
 				 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), why[0] ? ": " : "",

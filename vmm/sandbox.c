@@ -428,8 +428,13 @@ int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu
 	r = sandbox_build(ctx, kind, vcpu_fd);
 	if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_SOCKETS))
 		r = add_io_sockets(ctx);
-	else if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_TIMER))
+	else if (!r && kind == SANDBOX_IO && (opts & (SANDBOX_OPT_TIMER | SANDBOX_OPT_EGRESS)))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(timerfd_settime), 0);
+	/* devices/virtio/vsock_host.c, egress_pass(): the type carries SOCK_CLOEXEC */
+	if (!r && kind == SANDBOX_IO && (opts & SANDBOX_OPT_EGRESS))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
+				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	if (!r)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

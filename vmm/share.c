@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "devices/vhost_user/vu_conn.h"
+#include "vmm/child.h"
 #include "vmm/log.h"
 
 #define SHARE_NOFILE_MAX 1048576 /* what we ask for; the kernel caps at fs.nr_open */
@@ -504,29 +505,6 @@ static bool wait_exit(struct share_proc *sp, unsigned ms, int *status)
 	}
 }
 
-/* The last non-empty line virtiofsd (or our child) wrote to its log. */
-static void last_line(int fd, char *buf, size_t len)
-{
-	char tmp[4096];
-	off_t end = lseek(fd, 0, SEEK_END);
-	off_t off = end > (off_t)sizeof(tmp) - 1 ? end - (off_t)sizeof(tmp) + 1 : 0;
-	ssize_t n = end > 0 ? pread(fd, tmp, sizeof(tmp) - 1, off) : 0;
-	char *p, *line = NULL;
-
-	buf[0] = 0;
-	if (n <= 0)
-		return;
-	tmp[n] = 0;
-	for (p = strtok(tmp, "\n"); p; p = strtok(NULL, "\n"))
-		if (*p)
-			line = p;
-	if (line)
-		snprintf(buf, len, "%s", line);
-	for (p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = ' ';
-}
-
 void share_explain(struct share_proc *sp, const struct vm_share *s, char *err, size_t errlen)
 {
 	char why[512];
@@ -534,7 +512,7 @@ void share_explain(struct share_proc *sp, const struct vm_share *s, char *err, s
 
 	if (sp->pid <= 0 || !wait_exit(sp, 1000, &st))
 		return;
-	last_line(sp->log_fd, why, sizeof(why));
+	child_last_line(sp->log_fd, NULL, why, sizeof(why));
 	if (WIFEXITED(st))
 		snprintf(err, errlen, "--share %s: virtiofsd exited with status %d%s%s", s->host,
 			 WEXITSTATUS(st), why[0] ? ": " : "", why);

@@ -202,6 +202,13 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			 cfg->verbose ? " agentvmm.verbose=1" : "");
 	size_t used = (size_t)n;
 
+	if (cfg->egress.enabled) {
+		/* guest-init's forwarder to the egress proxy (docs/net.md "Egress") */
+		n = snprintf(buf + used, len - used, " agentvmm.egress=1");
+		if (n < 0 || (size_t)n >= len - used)
+			goto too_long;
+		used += (size_t)n;
+	}
 	if (config_session(cfg)) {
 		/* the job comes over vsock (vm_session.c), not on this line */
 		n = snprintf(buf + used, len - used, " agentvmm.session=1");

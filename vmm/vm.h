@@ -18,6 +18,7 @@
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
 #include "vmm/iobus.h"
+#include "vmm/egress.h"
 #include "vmm/evloop.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
@@ -92,6 +93,7 @@ struct vm {
 	void *blk_open[VM_MAX_DISKS];   /* per cfg->disks[i]: a vblk_ops device */
 	void *net_open[VM_MAX_NETS];    /* per cfg->nets[i]: a vnet_ops device on its tap */
 	struct net_user net_users[VM_MAX_NETS]; /* per cfg->nets[i]: --net user's passt */
+	struct egress egress;     /* --egress: the proxy (vm_devices.c) */
 	void *vsock_open;               /* --vsock: a vsock_ops device listening on its PATH */
 	void *vsock_dev;                /* the vsock device once on the bus (exec sessions) */
 	void *balloon_dev;              /* --balloon: the vbal_ops device once on the bus, or NULL */

@@ -24,6 +24,7 @@
 #include "devices/virtio/virtio_rng.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "guest-init/session_proto.h"
+#include "vmm/cli_egress.h"
 #include "vmm/cli_net.h"
 #include "vmm/log.h"
 #include "vmm/net_tap.h"
@@ -241,8 +242,12 @@ static int vm_open_vsock(struct vm *vm, char *err, size_t errlen)
 				   .path = v->enabled ? v->socket : NULL, .job_fd = -1 };
 	int r = 0;
 
-	if (!v->enabled && !vm->session)
+	if (!v->enabled && !vm->session && !vm->egress.live)
 		return 0;
+	if (vm->egress.live) {
+		vc.egress_fd = vm->egress.ctl_fd;
+		vc.egress_port = AVS_PORT_EGRESS;
+	}
 	if (vm->session) {
 		/* the workload's session (vm_session.c); exec only through the control socket */
 		vc.job_fd = vm_session_take_job_fd(vm);
@@ -253,12 +258,43 @@ static int vm_open_vsock(struct vm *vm, char *err, size_t errlen)
 	return vm->vsock_open ? 0 : r;
 }
 
+/*
+ * --egress: start the proxy on the merged allow list; log=PATH is created
+ * (truncated) here, and the proxy writes the hosts it reached into it.
+ */
+static int vm_start_egress(struct vm *vm, char *err, size_t errlen)
+{
+	struct cli_egress_plan plan;
+	int list_fd = -1, r;
+
+	if (!vm->cfg->egress.enabled)
+		return 0;
+	r = cli_egress_build(&vm->cfg->egress, &plan, err, errlen);
+	if (r)
+		return r;
+	if (plan.list) {
+		list_fd = open(plan.list, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+		if (list_fd < 0) {
+			snprintf(err, errlen, "--egress log=%s: %s", plan.list, strerror(errno));
+			cli_egress_plan_free(&plan);
+			return -EINVAL;
+		}
+	}
+	r = egress_start(&vm->egress, plan.text, plan.len, plan.log, list_fd, err, errlen);
+	if (list_fd >= 0)
+		close(list_fd);
+	cli_egress_plan_free(&plan);
+	return r;
+}
+
 int vm_devices_open(struct vm *vm, char *err, size_t errlen)
 {
 	int r = vm_open_disks(vm, err, errlen);
 
 	if (!r)
 		r = vm_open_nets(vm, err, errlen);
+	if (!r)
+		r = vm_start_egress(vm, err, errlen);
 	if (!r)
 		r = vm_open_vsock(vm, err, errlen);
 	if (!r)
@@ -469,9 +505,13 @@ static int vm_io_thread_init(void *opaque)
 	 * VM's device without --vsock only arms its handshake timer for exec
 	 * (docs/security.md)
 	 */
-	int r = sandbox_enter_thread_opts(SANDBOX_IO, 0, -1,
-					  vm->cfg->vsock.enabled ? SANDBOX_OPT_SOCKETS :
-					  vm->session		 ? SANDBOX_OPT_TIMER : 0);
+	unsigned opts = vm->cfg->vsock.enabled ? SANDBOX_OPT_SOCKETS :
+			vm->session		 ? SANDBOX_OPT_TIMER : 0;
+	int r;
+
+	if (vm->egress.live)
+		opts |= SANDBOX_OPT_EGRESS; /* a socket pair per guest connection */
+	r = sandbox_enter_thread_opts(SANDBOX_IO, 0, -1, opts);
 
 	if (r < 0)
 		vm_fail(vm, "I/O thread: cannot install its seccomp filter");
@@ -522,6 +562,7 @@ void vm_devices_destroy(struct vm *vm)
 	/* after the devices: a disconnected virtiofsd, or passt, exits by itself */
 	for (unsigned i = 0; i < VM_MAX_NETS; i++)
 		net_user_stop(&vm->net_users[i]);
+	egress_stop(&vm->egress); /* the proxy exits when its control socket closes */
 	for (unsigned i = 0; i < vm->nr_shares; i++)
 		share_stop(&vm->shares[i]);
 	vm->nr_shares = 0;

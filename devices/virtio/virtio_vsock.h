@@ -119,6 +119,17 @@ struct vsock_config {
 	 */
 	int job_fd;
 	uint32_t job_port, exec_port;
+	/*
+	 * --egress (docs/net.md "Egress"), with egress_port non-zero: each guest
+	 * connection to host port egress_port becomes one end of a new AF_UNIX
+	 * stream socket pair; the other end goes to the egress proxy as one
+	 * 1-byte SEQPACKET message on egress_fd with it attached (SCM_RIGHTS).
+	 * The proxy's queue full, or the proxy gone: OP_RST. The device
+	 * borrows egress_fd (never closes it); the guest's connection limits
+	 * apply as to PATH_<port> connections.
+	 */
+	int egress_fd;
+	uint32_t egress_port;
 };
 
 /* Counters; read with vsock_get_stats(). */

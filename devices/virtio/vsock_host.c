@@ -343,6 +343,49 @@ static int seq_socket(void)
 	return fd;
 }
 
+/*
+ * --egress: a new stream socket pair, one end sent to the proxy on (ctl) with
+ * MSG_DONTWAIT (its queue full: refused, the guest is not waited for).
+ * Return: our end, non-blocking, or -1.
+ */
+static int egress_pass(int ctl)
+{
+	char one = 'C';
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int sv[2];
+	ssize_t n;
+
+	if (ctl < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	n = sendmsg(ctl, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n != 1) {
+		log_guest_ratelimited("virtio-vsock: --egress: the proxy takes no connection: %s",
+				      n < 0 ? strerror(errno) : "short send");
+		goto fail;
+	}
+	close(sv[1]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+fail:
+	close(sv[0]);
+	close(sv[1]);
+	return -1;
+}
+
 void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 {
 	uint32_t hp = le32toh(h->dst_port), gp = le32toh(h->src_port);
@@ -362,7 +405,7 @@ void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 			goto refuse;
 		goto have_fd;
 	}
-	if (!vs->vs_path[0])
+	if (!vs->vs_path[0] && !(vs->vs_egress_port && hp == vs->vs_egress_port))
 		goto refuse;
 	if (vs->vs_live >= vs->vs_max_conns ||
 	    vs->vs_guest_live >= vs->vs_max_conns - vs->vs_host_reserve) {
@@ -371,6 +414,12 @@ void vsock_guest_connect(struct vsock *vs, const struct virtio_vsock_hdr *h)
 				      "connections, %u of them the guest's (docs/vsock.md, Limits)",
 				      hp, vs->vs_live, vs->vs_guest_live);
 		goto refuse;
+	}
+	if (vs->vs_egress_port && hp == vs->vs_egress_port) {
+		fd = seq ? -1 : egress_pass(vs->vs_egress_fd);
+		if (fd < 0)
+			goto refuse;
+		goto have_fd;
 	}
 	_Static_assert(VSOCK_PATH_MAX + sizeof("_4294967295") <= sizeof(sa.sun_path),
 		       "PATH_P fits sun_path");
@@ -802,6 +851,8 @@ int vsock_host_init(struct vsock *vs, const struct vsock_config *cfg, char *err,
 		vs->vs_job_port = cfg->job_port;
 	}
 	vs->vs_exec_port = cfg->exec_port;
+	vs->vs_egress_fd = cfg->egress_port ? cfg->egress_fd : -1;
+	vs->vs_egress_port = cfg->egress_port;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "virtio-vsock: socketpair: %s", strerror(-r));

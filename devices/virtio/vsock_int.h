@@ -139,6 +139,8 @@ struct vsock {
 	int vs_inject_rx, vs_inject_tx; /* vsock_inject(): fds with their port, to the loop thread */
 	int vs_job_fd;              /* for the guest's connection to vs_job_port; -1: taken/none */
 	uint32_t vs_job_port, vs_exec_port; /* 0: none */
+	int vs_egress_fd;           /* borrowed: the egress proxy's control socket; -1: none */
+	uint32_t vs_egress_port;    /* 0: none */
 	struct evl *vs_evl;
 	/* guest side */
 	bool vs_active;

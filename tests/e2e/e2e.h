@@ -194,6 +194,17 @@ static inline char *e2e_slurp(const char *path)
 	return buf;
 }
 
+/* e2e_write_file() - (path) holds (text) now; 0 or -1. */
+static inline int e2e_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) ? -1 : 0;
+}
+
 /* e2e_ip_path() - where the ip command is (th_run() does not search PATH); "ip" if not found. */
 static inline const char *e2e_ip_path(void)
 {

@@ -98,6 +98,7 @@ weight() {
 	test_e2e_balloon) echo 60 ;; # two boots; 300 MiB written and freed
 	test_e2e_lib) echo 25 ;;
 	test_e2e_netuser) echo 45 ;;
+	test_e2e_egress) echo 60 ;; # two boots and a third killed
 	test_e2e_bench_smoke) echo 20 ;;
 	compressed-modules.sh) echo 15 ;;
 	test_tinyguest) echo 95 ;; # 1 MiB of console, one VM exit a byte

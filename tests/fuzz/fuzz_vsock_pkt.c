@@ -4,8 +4,9 @@
  * own entry points (activate, queue_notify, vsock_host_ready, vsock_expire,
  * reset) on a small memfd guest_mem, with real UNIX sockets as the host side:
  * the device's PATH in a temp directory, SOCK_STREAM host listeners at PATH_1
- * and PATH_2 and a SOCK_SEQPACKET one at PATH_4. The test thread is the loop
- * thread.
+ * and PATH_2 and a SOCK_SEQPACKET one at PATH_4, and an --egress control
+ * socket for host port 5 (each guest connection's socket arrives there, as
+ * the egress proxy gets it). The test thread is the loop thread.
  *
  * Input: one byte (bit 0: EVENT_IDX, bit 1: the driver acks F_SEQPACKET), then
  * a sequence of operations, each one selector byte and its arguments:
@@ -14,7 +15,8 @@
  *     listener) or nobody), length selector, credit bytes, flags of "rarely"
  *     damage (wrong cid, type, flags, len beyond the chain), split
  *   1 post receive buffers: count byte, then one size byte each
- *   2 host listeners: accept what is waiting, write (length byte; one message to a
+ *   2 host listeners: accept what is waiting (and take the egress sockets, or
+ *     sometimes leave them queued), write (length byte; one message to a
  *     SEQPACKET peer, maybe empty) to one, or close one
  *   3 host client: connect to PATH and send a CONNECT line (valid or not)
  *   4 vsock_host_ready()
@@ -26,6 +28,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_ring.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "tests/fuzz/fuzz_util.h"
+#include "tests/helpers/th_fdpass.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -135,8 +139,10 @@ static void drain_rx(void)
 	}
 }
 
-static const uint32_t host_ports[] = { 1, 2, 3, 1 };
-static const uint32_t seq_host_ports[] = { 4, 1, 3, 4 }; /* PATH_1 refuses a SEQPACKET connect */
+#define F_EGRESS_PORT 5
+static int egress[2] = { -1, -1 }; /* [0] the device's control socket, [1] the proxy's */
+static const uint32_t host_ports[] = { 1, 2, 3, F_EGRESS_PORT };
+static const uint32_t seq_host_ports[] = { 4, 1, 3, F_EGRESS_PORT }; /* PATH_1 and egress refuse SEQPACKET */
 
 static void op_packet(void *dev, struct in *in)
 {
@@ -209,17 +215,30 @@ static void op_rx_bufs(void *dev, struct in *in)
 	drain_rx();
 }
 
+/* One egress connection's socket, as the proxy takes it: -1 when none is queued. */
+static int egress_take(void)
+{
+	int fd = th_fd_recv(egress[1]);
+
+	if (fd == -2)
+		abort(); /* not one byte with one fd: the device's bug */
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
 static void op_listeners(struct in *in)
 {
 	unsigned sel = take(in, 1), len = take(in, 1) * 64;
+	int fd;
 
 	for (int i = 0; i < F_LISTENERS; i++) {
-		int fd;
-
 		while (nr_peers < F_PEERS && (fd = accept4(lfd[i], NULL, NULL,
 							   SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
 			peers[nr_peers++] = fd;
 	}
+	while (!(sel & 0x40) && nr_peers < F_PEERS && (fd = egress_take()) >= 0)
+		peers[nr_peers++] = fd;
 	if (!nr_peers)
 		return;
 	int *p = &peers[sel % nr_peers];
@@ -286,6 +305,9 @@ static void cleanup(void)
 			close(lfd[i]);
 	}
 	rmdir(dir);
+	for (int i = 0; i < 2; i++)
+		if (egress[i] >= 0)
+			close(egress[i]);
 }
 
 static void setup_once(void)
@@ -309,6 +331,11 @@ static void setup_once(void)
 		    listen(lfd[i], 64))
 			abort();
 	}
+	/* a small queue, so the device also meets a proxy that takes no more */
+	int small = 4096;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, egress) ||
+	    setsockopt(egress[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)))
+		abort();
 	atexit(cleanup);
 }
 
@@ -353,7 +380,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (evl_init(&evl, 64))
 		abort();
 	struct vsock_config cfg = { .guest_cid = F_CID, .path = path, .evl = &evl, .max_conns = 8,
-				    .max_pending = 4 };
+				    .max_pending = 4, .egress_fd = egress[0],
+				    .egress_port = F_EGRESS_PORT };
 	void *dev = vsock_create(&cfg, &e, err, sizeof(err));
 	if (!dev) {
 		fprintf(stderr, "vsock_create: %s\n", err);
@@ -403,5 +431,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while ((fd = accept4(lfd[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
 			close(fd);
 	}
+	for (int fd; (fd = egress_take()) >= 0;)
+		close(fd);
 	return 0;
 }

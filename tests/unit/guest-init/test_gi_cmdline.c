@@ -79,6 +79,39 @@ static void test_gi_cmdline_session_mode(void **state)
 		     "agentvmm.session given with agentvmm.argc");
 }
 
+static void test_gi_cmdline_egress_key(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("console=ttyS0 agentvmm.session=1 agentvmm.egress=1", &cl), 0);
+	assert_true(cl.cl_egress);
+	assert_true(cl.cl_session);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.egress", &cl), 0); /* bare: on */
+	assert_true(cl.cl_egress);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.egress=0", &cl), 0);
+	assert_false(cl.cl_egress);
+	gi_cmdline_fini(&cl);
+	/* last one wins, both ways; with a command and in interactive mode too */
+	assert_int_equal(parse("agentvmm.egress agentvmm.egress=0", &cl), 0);
+	assert_false(cl.cl_egress);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.egress=0 agentvmm.argc=1 agentvmm.argv=true "
+			       "agentvmm.egress=\"1\"", &cl), 0);
+	assert_true(cl.cl_egress);
+	assert_true(cl.cl_command);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.egressx=1 xagentvmm.egress", &cl), 0); /* not the key */
+	assert_false(cl.cl_egress);
+	gi_cmdline_fini(&cl);
+	expect_error("agentvmm.egress=2", "agentvmm.egress=2: expected 0 or 1");
+	expect_error("agentvmm.egress=", "agentvmm.egress=: expected 0 or 1");
+	expect_error("agentvmm.egress=yes", "agentvmm.egress=yes: expected 0 or 1");
+	expect_error("agentvmm.egress=10", "agentvmm.egress=10: expected 0 or 1");
+	expect_error("agentvmm.egress=1 agentvmm.egress=on", "agentvmm.egress=on");
+}
+
 static void test_gi_cmdline_no_keys_is_interactive(void **state)
 {
 	struct gi_cmdline cl;
@@ -86,6 +119,7 @@ static void test_gi_cmdline_no_keys_is_interactive(void **state)
 	assert_int_equal(parse("console=ttyS0 quiet root=/dev/vda\n", &cl), 0);
 	assert_false(cl.cl_command);
 	assert_false(cl.cl_verbose);
+	assert_false(cl.cl_egress);
 	assert_null(cl.cl_argv);
 	assert_null(cl.cl_term);
 	assert_int_equal(cl.cl_envc, 0);
@@ -357,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_next_matches_kernel_quoting),
 		cmocka_unit_test(test_gi_cmdline_no_keys_is_interactive),
 		cmocka_unit_test(test_gi_cmdline_session_mode),
+		cmocka_unit_test(test_gi_cmdline_egress_key),
 		cmocka_unit_test(test_gi_cmdline_roundtrip_tricky_argv),
 		cmocka_unit_test(test_gi_cmdline_encoding_is_exact),
 		cmocka_unit_test(test_gi_cmdline_empty_argv_is_one_empty_arg),
