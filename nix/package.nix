@@ -45,6 +45,7 @@ stdenv.mkDerivation {
       ../boot
       ../devices
       ../guest-init
+      ../egress
       ../include
       ../bench
       ../examples

@@ -92,17 +92,13 @@ static void add_tap(const char *name, const char *addr)
 				name), 0);
 }
 
+/* (dir)/(name) holds (text) now; 0 or -1. */
 static int write_file(const char *name, const char *text)
 {
 	char p[128];
-	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f) ? -1 : 0;
+	return e2e_write_file(p, text);
 }
 
 static void unlink_in_dir(const char *name)

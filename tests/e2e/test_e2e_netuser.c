@@ -109,17 +109,13 @@ static void ns_delete(void)
 		made_resolv = false;
 }
 
+/* (dir)/(name) holds (text) now; 0 or -1. */
 static int write_file(const char *name, const char *text)
 {
 	char p[128];
-	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f) ? -1 : 0;
+	return e2e_write_file(p, text);
 }
 
 /* (dir)/(name); four buffers in turn, so one call may take several. */
