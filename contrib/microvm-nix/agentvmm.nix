@@ -78,8 +78,8 @@ let
         msg = "agentvmm does not support microvm.devices (PCI/USB passthrough); remove them"; }
       { bad = cfg.hotplugMem > 0;
         msg = "agentvmm does not support microvm.hotplugMem (no virtio-mem); set it to 0 and size microvm.mem instead"; }
-      { bad = cfg.balloon;
-        msg = "agentvmm does not support microvm.balloon (no virtio-balloon); set it to false"; }
+      { bad = cfg.balloon && (cfg.initialBalloonMem or 0) > 0;
+        msg = "agentvmm does not support microvm.initialBalloonMem (its balloon starts empty); set it to 0 and size the balloon with microvm-balloon once the VM runs"; }
       { bad = cfg.hugepageMem;
         msg = "agentvmm does not support microvm.hugepageMem (hugetlbfs RAM; agentvmm asks for transparent huge pages instead); set it to false"; }
       { bad = cfg.forwardPorts != [ ];
@@ -167,6 +167,10 @@ let
       (map (name: "${name}:${toString credentialFiles.${name}}") (builtins.attrNames credentialFiles))
     ++ flag "--disk" (optional storeOnDisk "${toString cfg.storeDisk},ro" ++ map diskArg volumes)
     ++ flag "--fs" (map (s: "tag=${s.tag},socket=${s.socket}") virtiofsShares)
+    # agentvmm always has a balloon with free page reporting; microvm.balloon
+    # says how it deflates (cloud-hypervisor's deflate_on_oom)
+    ++ optionals cfg.balloon [ "--balloon"
+      "reporting=on,deflate-on-oom=${if cfg.deflateOnOOM or true then "on" else "off"}" ]
     ++ optionals (socket != null) [ "--api-socket" socket ]
     ++ flag "--net" (map netArg interfaces)
     ++ extraArgs;
@@ -205,8 +209,14 @@ in
     ''
     else throw "Cannot shutdown without socket";
 
-  # No balloon; the console is agentvmm's stdin/stdout (the 8250 UART), not a pty.
-  setBalloonScript = null;
+  # microvm-balloon SIZE: the balloon's size in MiB, through the control
+  # socket (as cloud-hypervisor's runner does with ch-remote). The console is
+  # agentvmm's stdin/stdout (the 8250 UART), not a pty.
+  setBalloonScript =
+    if socket != null then ''
+      ${bin} ctl ${escape socket} balloon "$SIZE"
+    ''
+    else null;
   getConsoleScript = null;
 
   # lib/runner.nix opens the macvtap fds (lib/macvtap.nix) before exec

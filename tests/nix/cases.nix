@@ -87,6 +87,8 @@ in
   # defaults only: one vCPU, no socket-less surprises, the store disk
   defaults = call { };
   nosocket = call { overrides = { socket = null; }; };
+  # microvm.balloon: how it deflates (agentvmm's balloon is always there)
+  balloon = call { overrides = { balloon = true; deflateOnOOM = false; }; };
   # more vCPUs than agentvmm's 16 queue pairs: 16 on the tap, the first 16
   # of the 20 fds lib/macvtap.nix opens for the macvtap
   manycpus = call {
@@ -114,7 +116,7 @@ in
   refuse-graphics = refuse { graphics.enable = true; };
   refuse-devices = refuse { devices = [ { bus = "pci"; path = "0000:01:00.0"; } ]; };
   refuse-hotplug = refuse { hotplugMem = 1024; };
-  refuse-balloon = refuse { balloon = true; };
+  refuse-balloon-initial = refuse { balloon = true; initialBalloonMem = 512; };
   refuse-hugepages = refuse { hugepageMem = true; };
   refuse-forwardports = refuse {
     forwardPorts = [ { from = "host"; proto = "tcp"; host = { address = ""; port = 2222; }; guest = { address = ""; port = 22; }; } ];
@@ -129,5 +131,5 @@ in
   refuse-disk-comma = refuse { volumes = [ (c.mkVolume { image = "a,b.img"; mountPoint = "/var"; size = 8192; }) ]; };
   refuse-credential = refuse { credentialFiles."A:B" = "/run/secrets/x"; };
   # two at once: both lines
-  refuse-two = refuse { balloon = true; hugepageMem = true; };
+  refuse-two = refuse { hotplugMem = 1024; hugepageMem = true; };
 }

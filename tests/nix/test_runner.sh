@@ -132,7 +132,7 @@ check_json post.supportsNotifySocket false
 check_json post.tapMultiQueue true
 check_json post.canShutdown true
 check_json post.requiresMacvtapAsFds true
-check_json post.setBalloonScript null
+check_text post.setBalloonScript "$AV ctl control.socket balloon \"\$SIZE\""
 check_json post.getConsoleScript null
 # everything the runner returns evaluates (the stub's balloonMem throws if read)
 if inst "$here/cases.nix" -A post >/dev/null 2>"$tmp/err"; then
@@ -183,6 +183,10 @@ check_json defaults.supportsNotifySocket false
 check_argv nosocket "$AV" --cpus 1 --mem 512 --kernel "$KERNEL" --initrd "$INITRD" \
 	--cmdline "$CMDLINE" --ksm --disk "$S-microvm-store-disk.erofs,ro"
 check_json nosocket.canShutdown false
+check_json nosocket.setBalloonScript null
+check_argv balloon "$AV" --cpus 1 --mem 512 --kernel "$KERNEL" --initrd "$INITRD" \
+	--cmdline "$CMDLINE" --ksm --disk "$S-microvm-store-disk.erofs,ro" \
+	--balloon reporting=on,deflate-on-oom=off --api-socket agent.sock
 check_argv manycpus "$AV" --cpus 20 --mem 512 --kernel "$KERNEL" --initrd "$INITRD" \
 	--cmdline "$CMDLINE" --ksm --disk "$S-microvm-store-disk.erofs,ro" --api-socket agent.sock \
 	--net fd=3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18,mac=02:00:00:00:00:06 \
@@ -227,7 +231,7 @@ check_refused refuse-user "agentvmm does not support microvm.user (changing user
 check_refused refuse-graphics "agentvmm does not support microvm.graphics (no GPU or display device); set microvm.graphics.enable = false"
 check_refused refuse-devices "agentvmm does not support microvm.devices (PCI/USB passthrough); remove them"
 check_refused refuse-hotplug "agentvmm does not support microvm.hotplugMem (no virtio-mem); set it to 0 and size microvm.mem instead"
-check_refused refuse-balloon "agentvmm does not support microvm.balloon (no virtio-balloon); set it to false"
+check_refused refuse-balloon-initial "agentvmm does not support microvm.initialBalloonMem (its balloon starts empty); set it to 0 and size the balloon with microvm-balloon once the VM runs"
 check_refused refuse-hugepages "agentvmm does not support microvm.hugepageMem (hugetlbfs RAM; agentvmm asks for transparent huge pages instead); set it to false"
 check_refused refuse-forwardports "agentvmm does not support microvm.forwardPorts (it needs user networking); use a tap interface"
 check_refused refuse-9p "agentvmm does not support 9p shares (share data); set proto = \"virtiofs\""
@@ -239,7 +243,7 @@ check_refused refuse-serial "agentvmm does not support volume serial numbers (vo
 check_refused refuse-qcow2 "agentvmm does not support imageType = \"qcow2\" (volume var.qcow2); only raw images"
 check_refused refuse-disk-comma "agentvmm does not support a comma in a --disk path (volume a,b.img); rename the image"
 check_refused refuse-credential "agentvmm does not support credential name \"A:B\" (--load-credential NAME:PATH; not . or .., no ':', '=' or '/')"
-check_refused refuse-two "agentvmm does not support microvm.balloon" "agentvmm does not support microvm.hugepageMem"
+check_refused refuse-two "agentvmm does not support microvm.hotplugMem" "agentvmm does not support microvm.hugepageMem"
 
 # --- the patch carries the same runner ------------------------------------------
 # the added lines of lib/runners/agentvmm.nix, without their "+"
