@@ -40,13 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_RING_SPAN KiB(64) /* each queue: its ring and buffers, from the top of region 0 down */
 #define F_PAGES (F_RAM / 4096)
 
-struct fring {
-	gpa_t desc, avail, used, buf, floor;
-	uint16_t nd, avail_idx, used_seen;
-};
-
 static struct guest_mem gm;
-static struct fring rings[VBAL_NR_QUEUES];
+static struct fuzz_ring rings[VBAL_NR_QUEUES];
 static struct virtq vqs[VBAL_NR_QUEUES];
 static uint64_t feat;
 
@@ -57,11 +52,10 @@ static bool rarely(struct in *in)
 
 static void wr(gpa_t g, const void *p, size_t n)
 {
-	if (gm_write(&gm, g, p, n))
-		abort();
+	fuzz_wr(&gm, g, p, n);
 }
 
-static gpa_t falloc(struct fring *r, uint32_t len)
+static gpa_t falloc(struct fuzz_ring *r, uint32_t len)
 {
 	if (r->buf < r->floor + len + 16)
 		r->buf = r->desc;
@@ -69,40 +63,11 @@ static gpa_t falloc(struct fring *r, uint32_t len)
 	return r->buf;
 }
 
-static void put_desc(struct fring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	struct vring_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
-
-	wr(r->desc + 16 * (uint64_t)i, &d, sizeof(d));
-}
-
-static void publish(struct fring *r, uint16_t head)
-{
-	uint16_t h = htole16(head), idx;
-
-	wr(r->avail + 4 + 2 * (uint64_t)(r->avail_idx % F_QSIZE), &h, 2);
-	r->avail_idx++;
-	idx = htole16(r->avail_idx);
-	wr(r->avail + 2, &idx, 2);
-}
-
 /* A chain of (n) descriptors on queue (q), unless its avail ring is full. */
 static void chain(unsigned q, const uint64_t *a, const uint32_t *l, bool write, unsigned n)
 {
-	struct fring *r = &rings[q];
-	uint16_t head = r->nd;
-
-	if ((uint16_t)(r->avail_idx - vqs[q].vq_last_avail) >= F_QSIZE)
-		return;
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = r->nd, next = (uint16_t)((me + 1) % F_QSIZE);
-
-		put_desc(r, me, a[i], l[i], (uint16_t)((write ? VRING_DESC_F_WRITE : 0) |
-						       (i + 1 < n ? VRING_DESC_F_NEXT : 0)), next);
-		r->nd = next;
-	}
-	publish(r, head);
+	if ((uint16_t)(rings[q].avail_idx - vqs[q].vq_last_avail) < F_QSIZE)
+		fuzz_chain(&gm, &rings[q], a, l, NULL, write, n);
 }
 
 /* Guest-physical address of RAM page (p) of F_PAGES (region 0, then region 1). */
@@ -204,10 +169,11 @@ static void op_config(void *dev, struct in *in)
 static void op_damage(void *dev, struct in *in)
 {
 	unsigned q = take(in, 1) % VBAL_NR_QUEUES;
-	struct fring *r = &rings[q];
+	struct fuzz_ring *r = &rings[q];
 
-	put_desc(r, r->nd, falloc(r, 16), 16, VRING_DESC_F_NEXT, (uint16_t)(F_QSIZE + take(in, 1)));
-	publish(r, r->nd);
+	fuzz_put_desc(&gm, r, r->nd, falloc(r, 16), 16, VRING_DESC_F_NEXT,
+		      (uint16_t)(F_QSIZE + take(in, 1)));
+	fuzz_publish(&gm, r, r->nd);
 	r->nd = (uint16_t)((r->nd + 1) % F_QSIZE);
 	vbal_ops.queue_notify(dev, (uint16_t)q);
 }
@@ -219,14 +185,11 @@ static void bring_up(void *dev)
 					 .features = feat };
 
 	for (unsigned q = 0; q < VBAL_NR_QUEUES; q++) {
-		struct fring *r = &rings[q];
+		struct fuzz_ring *r = &rings[q];
 		gpa_t top = F_HOLE - q * F_RING_SPAN;
 		uint8_t z[F_QSIZE * 16] = { 0 };
 
-		memset(r, 0, sizeof(*r));
-		r->avail = top - (6 + 2 * F_QSIZE);
-		r->used = ALIGN_DOWN(r->avail - (6 + 8 * F_QSIZE), 4);
-		r->desc = ALIGN_DOWN(r->used - 16 * F_QSIZE, 16);
+		fuzz_ring_place(r, top, F_QSIZE);
 		r->buf = r->desc;
 		r->floor = top - F_RING_SPAN;
 		wr(r->desc, z, sizeof(z));
@@ -244,7 +207,7 @@ static void bring_up(void *dev)
 static void check_used(void)
 {
 	for (unsigned q = 0; q < VBAL_NR_QUEUES; q++) {
-		struct fring *r = &rings[q];
+		struct fuzz_ring *r = &rings[q];
 
 		for (; r->used_seen != vqs[q].vq_used_idx; r->used_seen++) {
 			uint32_t len;

@@ -47,13 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_MAX_OPS 96
 #define FEAT(x) (1ULL << (x))
 
-struct fring {
-	gpa_t desc, avail, used;
-	uint16_t nd, avail_idx, used_seen;
-};
-
 static struct guest_mem gm;
-static struct fring rings[F_NQ];
+static struct fuzz_ring rings[F_NQ];
 static struct virtq vqs[F_NQ];
 static gpa_t buf;
 static uint64_t feat;
@@ -62,8 +57,7 @@ static uint8_t scratch[4096];
 
 static void wr(gpa_t g, const void *p, size_t n)
 {
-	if (gm_write(&gm, g, p, n))
-		abort();
+	fuzz_wr(&gm, g, p, n);
 }
 
 /* Buffer space below the rings, reused round robin (old contents are only payload). */
@@ -75,24 +69,6 @@ static gpa_t falloc(uint32_t len)
 	return buf;
 }
 
-static void put_desc(struct fring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	struct vring_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
-
-	wr(r->desc + 16 * (uint64_t)i, &d, sizeof(d));
-}
-
-static void publish(struct fring *r, uint16_t head)
-{
-	uint16_t h = htole16(head), idx;
-
-	wr(r->avail + 4 + 2 * (uint64_t)(r->avail_idx % F_QSIZE), &h, 2);
-	r->avail_idx++;
-	idx = htole16(r->avail_idx);
-	wr(r->avail + 2, &idx, 2);
-}
-
 /* Room left in queue (q)'s avail ring: a driver past it breaks the ring. */
 static unsigned room(unsigned q)
 {
@@ -102,17 +78,7 @@ static unsigned room(unsigned q)
 /* A chain of (n) descriptors (a, l, w each) published on (q). */
 static void chain(unsigned q, const gpa_t *a, const uint32_t *l, const bool *w, unsigned n)
 {
-	struct fring *r = &rings[q];
-	uint16_t head = r->nd;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = r->nd, next = (uint16_t)((me + 1) % F_QSIZE);
-
-		put_desc(r, me, a[i], l[i], (uint16_t)((w[i] ? VRING_DESC_F_WRITE : 0) |
-						       (i + 1 < n ? VRING_DESC_F_NEXT : 0)), next);
-		r->nd = next;
-	}
-	publish(r, head);
+	fuzz_chain(&gm, &rings[q], a, l, w, false, n);
 }
 
 static uint16_t ctrl_q(void)
@@ -211,14 +177,14 @@ static void op_tap_frame(void *dev, struct in *in)
 static void op_damage(void *dev, struct in *in)
 {
 	unsigned sel = take(in, 1);
-	struct fring *r = &rings[ctrl_q()];
+	struct fuzz_ring *r = &rings[ctrl_q()];
 
 	if ((sel & 0xf0) != 0xf0 || !room(ctrl_q()))
 		return; /* rarely */
 	/* next out of range, or pointing at itself */
-	put_desc(r, r->nd, falloc(16), 16, VRING_DESC_F_NEXT,
-		 (uint16_t)(sel & 1 ? r->nd : F_QSIZE + sel));
-	publish(r, r->nd);
+	fuzz_put_desc(&gm, r, r->nd, falloc(16), 16, VRING_DESC_F_NEXT,
+		      (uint16_t)(sel & 1 ? r->nd : F_QSIZE + sel));
+	fuzz_publish(&gm, r, r->nd);
 	r->nd = (uint16_t)((r->nd + 1) % F_QSIZE);
 	vnet_ops.queue_notify(dev, ctrl_q());
 }
@@ -232,13 +198,10 @@ static void op_loop(struct evl *e)
 static void bring_up(void *dev, struct evl *evl)
 {
 	for (unsigned q = 0; q < F_NQ; q++) {
-		struct fring *r = &rings[q];
+		struct fuzz_ring *r = &rings[q];
 		gpa_t top = F_RAM - q * KiB(64);
 
-		*r = (struct fring){ 0 };
-		r->avail = top - (6 + 2 * F_QSIZE);
-		r->used = ALIGN_DOWN(r->avail - (6 + 8 * F_QSIZE), 4);
-		r->desc = ALIGN_DOWN(r->used - 16 * F_QSIZE, 16);
+		fuzz_ring_place(r, top, F_QSIZE);
 		memset(gm_ptr(&gm, r->desc, top - r->desc), 0, top - r->desc);
 		if (virtq_init(&vqs[q], &gm, F_QSIZE, VNET_QUEUE_SIZE, r->desc, r->avail, r->used,
 			       feat & FEAT(VIRTIO_RING_F_EVENT_IDX), true))
@@ -253,7 +216,7 @@ static void bring_up(void *dev, struct evl *evl)
 /* The invariants after every operation (see the top of the file). */
 static void check(void *dev)
 {
-	struct fring *r = &rings[ctrl_q()];
+	struct fuzz_ring *r = &rings[ctrl_q()];
 	struct vnet_stats st;
 	uint16_t idx;
 

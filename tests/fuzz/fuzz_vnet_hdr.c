@@ -51,22 +51,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_MAX_OPS 64
 #define FEAT(x) (1ULL << (x))
 
-struct fring {
-	gpa_t desc, avail, used;
-	uint16_t nd, avail_idx;
-	uint16_t last_head;
-};
-
 static struct guest_mem gm;
-static struct fring rings[2];
+static struct fuzz_ring rings[2];
 static struct virtq vqs[2];
 static gpa_t buf;
 static uint8_t scratch[VNET_HDR_LEN + VNET_MAX_FRAME + 64];
 
 static void wr(gpa_t g, const void *p, size_t n)
 {
-	if (gm_write(&gm, g, p, n))
-		abort();
+	fuzz_wr(&gm, g, p, n);
 }
 
 static gpa_t falloc(uint32_t len)
@@ -79,38 +72,10 @@ static gpa_t falloc(uint32_t len)
 	return buf;
 }
 
-static void put_desc(struct fring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	struct vring_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
-
-	wr(r->desc + 16 * (uint64_t)i, &d, sizeof(d));
-}
-
-static void publish(struct fring *r, uint16_t head)
-{
-	uint16_t h = htole16(head), idx;
-
-	r->last_head = head;
-	wr(r->avail + 4 + 2 * (uint64_t)(r->avail_idx % F_QSIZE), &h, 2);
-	r->avail_idx++;
-	idx = htole16(r->avail_idx);
-	wr(r->avail + 2, &idx, 2);
-}
-
 /* A chain of (n) descriptors over (segs); all read-only or all writable. */
-static void chain(struct fring *r, const gpa_t *a, const uint32_t *l, unsigned n, bool w)
+static void chain(struct fuzz_ring *r, const gpa_t *a, const uint32_t *l, unsigned n, bool w)
 {
-	uint16_t head = r->nd;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = r->nd, next = (uint16_t)((me + 1) % F_QSIZE);
-
-		put_desc(r, me, a[i], l[i], (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-						       (i + 1 < n ? VRING_DESC_F_NEXT : 0)), next);
-		r->nd = next;
-	}
-	publish(r, head);
+	fuzz_chain(&gm, r, a, l, NULL, w, n);
 }
 
 /* Frame length: mostly 14..1600, sometimes big, rarely out of range. */
@@ -165,7 +130,7 @@ static unsigned room(unsigned q)
 static void op_rx_bufs(void *dev, struct in *in)
 {
 	unsigned cb = take(in, 1), count = cb % 8 + 1;
-	struct fring *r = &rings[VNET_RXQ];
+	struct fuzz_ring *r = &rings[VNET_RXQ];
 
 	for (unsigned i = 0; i < count; i++) {
 		unsigned v = take(in, 1);
@@ -173,7 +138,7 @@ static void op_rx_bufs(void *dev, struct in *in)
 		gpa_t a = falloc(len ? len : 1);
 
 		if ((cb & 0x80) && r->avail_idx && room(VNET_RXQ))
-			publish(r, r->last_head); /* the same head again */
+			fuzz_publish(&gm, r, r->last_head); /* the same head again */
 		else
 			chain(r, &a, &len, 1, true);
 	}
@@ -218,13 +183,14 @@ static void op_tap_frame(void *dev, int peer, bool stream, struct in *in)
 static void op_damage(void *dev, struct in *in)
 {
 	unsigned sel = take(in, 1);
-	struct fring *r = &rings[sel & 1];
+	struct fuzz_ring *r = &rings[sel & 1];
 
 	if ((sel & 0xf0) != 0xf0)
 		return; /* rarely */
-	put_desc(r, r->nd, falloc(64), 64, VRING_DESC_F_NEXT | ((sel & 2) ? VRING_DESC_F_WRITE : 0),
-		 (uint16_t)(F_QSIZE + sel));
-	publish(r, r->nd);
+	fuzz_put_desc(&gm, r, r->nd, falloc(64), 64,
+		      VRING_DESC_F_NEXT | ((sel & 2) ? VRING_DESC_F_WRITE : 0),
+		      (uint16_t)(F_QSIZE + sel));
+	fuzz_publish(&gm, r, r->nd);
 	r->nd = (uint16_t)((r->nd + 1) % F_QSIZE);
 	vnet_ops.queue_notify(dev, (uint16_t)(sel & 1));
 }
@@ -263,13 +229,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(fb & 64 ? FEAT(VIRTIO_NET_F_HOST_USO) : 0);
 	buf = MiB(1);
 	for (unsigned q = 0; q < 2; q++) {
-		struct fring *r = &rings[q];
+		struct fuzz_ring *r = &rings[q];
 		gpa_t top = F_RAM - q * MiB(1) / 4;
 
-		*r = (struct fring){ 0 };
-		r->avail = top - (6 + 2 * F_QSIZE);
-		r->used = ALIGN_DOWN(r->avail - (6 + 8 * F_QSIZE), 4);
-		r->desc = ALIGN_DOWN(r->used - 16 * F_QSIZE, 16);
+		fuzz_ring_place(r, top, F_QSIZE);
 		memset(gm_ptr(&gm, r->desc, top - r->desc), 0, top - r->desc);
 		if (virtq_init(&vqs[q], &gm, F_QSIZE, VNET_QUEUE_SIZE, r->desc, r->avail, r->used,
 			       fb & 16, true))

@@ -51,13 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define F_CID 3
 #define F_PEERS 8
 
-struct fring {
-	gpa_t desc, avail, used;
-	uint16_t nd, avail_idx;
-};
-
 static struct guest_mem gm;
-static struct fring rings[VSOCK_NR_QUEUES];
+static struct fuzz_ring rings[VSOCK_NR_QUEUES];
 static gpa_t buf;
 static uint8_t scratch[VSOCK_HDR_LEN + VSOCK_MAX_PKT + 64];
 static char dir[64], path[128];
@@ -71,8 +66,7 @@ static uint16_t rx_seen;                    /* used entries of the receive ring 
 
 static void wr(gpa_t g, const void *p, size_t n)
 {
-	if (gm_write(&gm, g, p, n))
-		abort();
+	fuzz_wr(&gm, g, p, n);
 }
 
 static gpa_t falloc(uint32_t len)
@@ -85,42 +79,15 @@ static gpa_t falloc(uint32_t len)
 	return buf;
 }
 
-static void put_desc(struct fring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
+static void chain(struct fuzz_ring *r, const gpa_t *a, const uint32_t *l, unsigned n, bool w)
 {
-	struct vring_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
-
-	wr(r->desc + 16 * (uint64_t)i, &d, sizeof(d));
-}
-
-static void publish(struct fring *r, uint16_t head)
-{
-	uint16_t h = htole16(head), idx;
-
-	wr(r->avail + 4 + 2 * (uint64_t)(r->avail_idx % F_QSIZE), &h, 2);
-	r->avail_idx++;
-	idx = htole16(r->avail_idx);
-	wr(r->avail + 2, &idx, 2);
-}
-
-static void chain(struct fring *r, const gpa_t *a, const uint32_t *l, unsigned n, bool w)
-{
-	uint16_t head = r->nd;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t me = r->nd, next = (uint16_t)((me + 1) % F_QSIZE);
-
-		put_desc(r, me, a[i], l[i], (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-						       (i + 1 < n ? VRING_DESC_F_NEXT : 0)), next);
-		r->nd = next;
-	}
-	publish(r, head);
+	fuzz_chain(&gm, r, a, l, NULL, w, n);
 }
 
 /* Read back what the device gave the guest, remembering a host port it picked. */
 static void drain_rx(void)
 {
-	struct fring *r = &rings[VSOCK_RXQ];
+	struct fuzz_ring *r = &rings[VSOCK_RXQ];
 	uint16_t idx;
 
 	if (gm_read(&gm, r->used + 2, &idx, 2))
@@ -142,7 +109,8 @@ static void drain_rx(void)
 #define F_EGRESS_PORT 5
 static int egress[2] = { -1, -1 }; /* [0] the device's control socket, [1] the proxy's */
 static const uint32_t host_ports[] = { 1, 2, 3, F_EGRESS_PORT };
-static const uint32_t seq_host_ports[] = { 4, 1, 3, F_EGRESS_PORT }; /* PATH_1 and egress refuse SEQPACKET */
+/* SEQPACKET: PATH_4; PATH_1 (a stream listener) and the egress port refuse it */
+static const uint32_t seq_host_ports[] = { 4, 1, 3, F_EGRESS_PORT };
 
 static void op_packet(void *dev, struct in *in)
 {
@@ -282,13 +250,14 @@ static void op_client(struct in *in)
 static void op_damage(void *dev, struct in *in)
 {
 	unsigned sel = take(in, 1);
-	struct fring *r = &rings[sel % 2];
+	struct fuzz_ring *r = &rings[sel % 2];
 
 	if ((sel & 0xf0) != 0xf0)
 		return; /* rarely */
-	put_desc(r, r->nd, falloc(64), 64, VRING_DESC_F_NEXT | ((sel & 4) ? VRING_DESC_F_WRITE : 0),
-		 (uint16_t)(F_QSIZE + sel));
-	publish(r, r->nd);
+	fuzz_put_desc(&gm, r, r->nd, falloc(64), 64,
+		      VRING_DESC_F_NEXT | ((sel & 4) ? VRING_DESC_F_WRITE : 0),
+		      (uint16_t)(F_QSIZE + sel));
+	fuzz_publish(&gm, r, r->nd);
 	r->nd = (uint16_t)((r->nd + 1) % F_QSIZE);
 	vsock_ops.queue_notify(dev, (uint16_t)(sel % 2));
 }
@@ -343,13 +312,10 @@ static void activate(void *dev, struct virtq *vqs, struct evl *evl, bool event_i
 {
 	rx_seen = 0;
 	for (unsigned q = 0; q < VSOCK_NR_QUEUES; q++) {
-		struct fring *r = &rings[q];
+		struct fuzz_ring *r = &rings[q];
 		gpa_t top = F_RAM - q * MiB(1) / 4;
 
-		*r = (struct fring){ 0 };
-		r->avail = top - (6 + 2 * F_QSIZE);
-		r->used = ALIGN_DOWN(r->avail - (6 + 8 * F_QSIZE), 4);
-		r->desc = ALIGN_DOWN(r->used - 16 * F_QSIZE, 16);
+		fuzz_ring_place(r, top, F_QSIZE);
 		memset(gm_ptr(&gm, r->desc, top - r->desc), 0, top - r->desc);
 		if (virtq_init(&vqs[q], &gm, F_QSIZE, VSOCK_QUEUE_SIZE, r->desc, r->avail, r->used,
 			       event_idx, true))
