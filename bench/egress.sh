@@ -31,19 +31,12 @@ NS=aveg-$$
 PORT=5080
 TMP=$(mktemp -d /tmp/av-egress-XXXXXX)
 chmod 755 "$TMP"
-cleanup() {
-	ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+. "$root/bench/netlib.sh"
+trap net_cleanup EXIT INT TERM
 command -v passt >/dev/null || { echo "egress.sh: no passt"; exit 1; }
 command -v curl >/dev/null || { echo "egress.sh: no curl"; exit 1; }
 
-ip netns add "$NS"
-ip netns exec "$NS" sh -c 'ip link set lo up && ip link add v0 type veth peer name v1 &&
-	ip addr add 192.0.2.1/24 dev v0 && ip link set v0 up && ip link set v1 up &&
-	ip route add default via 192.0.2.254 dev v0'
+net_ns_veth
 
 # the server: GET /big (MIB MiB), GET /small (1 byte), PUT /up (read and dropped)
 cat > "$TMP/server.py" <<'PY'

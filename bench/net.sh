@@ -23,12 +23,8 @@ PINGS=${NET_PINGS:-50}
 NS=avbench-$$
 TMP=$(mktemp -d /tmp/av-netbench-XXXXXX)
 MAC=02:00:00:00:be:01
-cleanup() {
-	ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+. "$root/bench/netlib.sh"
+trap net_cleanup EXIT INT TERM
 command -v qemu-system-x86_64 >/dev/null || { echo "net.sh: no qemu-system-x86_64"; exit 1; }
 
 ip netns add "$NS"
@@ -37,34 +33,14 @@ ip netns exec "$NS" ip tuntap add tap0 mode tap
 ip netns exec "$NS" ip addr add 10.0.2.1/24 dev tap0
 ip netns exec "$NS" ip link set tap0 up
 
-# peer.py recv|send PORT BYTES: one connection; prints "MB/s" measured on the host side
-cat > "$TMP/peer.py" <<'PY'
-import socket, sys, time
-mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.0.2.1", port)); s.listen(1); s.settimeout(900)
-c, _ = s.accept(); c.settimeout(120)
-left = size; t0 = time.monotonic()
-if mode == "recv":
-    while left:
-        b = c.recv(1 << 20)
-        if not b: break
-        left -= len(b)
-else:
-    blk = bytes(1 << 20)
-    while left:
-        n = min(left, len(blk)); c.sendall(blk[:n]); left -= n
-    c.shutdown(socket.SHUT_WR); c.recv(1)
-dt = time.monotonic() - t0
-print("%.1f" % ((size - left) / dt / 1e6), flush=True)
-PY
+net_peer_py
 WORK="ping -c 3 -w 20 10.0.2.1 >/dev/null; dd if=/dev/zero bs=1M count=$MIB 2>/dev/null | nc 10.0.2.1 5001; nc 10.0.2.1 5002 </dev/null >/dev/null; ping -c $PINGS -i 0.05 10.0.2.1 | tail -1"
 
 # run_one NAME CMD...: start both peers, run the VM, collect figures
 run_one() {
 	name=$1; shift
-	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" recv 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
-	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" send 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" recv 10.0.2.1 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" send 10.0.2.1 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
 	sleep 0.5
 	ip netns exec "$NS" timeout 1500 "$@" > "$TMP/$name.out" 2>&1 || true
 	wait

@@ -30,43 +30,16 @@ NS=avnu-$$
 TMP=$(mktemp -d /tmp/av-netuser-XXXXXX)
 chmod 755 "$TMP"
 MAC=02:00:00:00:be:02
-cleanup() {
-	ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null || true; done
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+. "$root/bench/netlib.sh"
+trap net_cleanup EXIT INT TERM
 command -v qemu-system-x86_64 >/dev/null || { echo "netuser.sh: no qemu-system-x86_64"; exit 1; }
 command -v passt >/dev/null || { echo "netuser.sh: no passt"; exit 1; }
 
-ip netns add "$NS"
-ip netns exec "$NS" sh -c 'ip link set lo up && ip link add v0 type veth peer name v1 &&
-	ip addr add 192.0.2.1/24 dev v0 && ip link set v0 up && ip link set v1 up &&
-	ip route add default via 192.0.2.254 dev v0'
+net_ns_veth
 # passt answers the guest's pings with ping sockets: let every user open them here
 ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 
-# peer.py recv|send PORT BYTES: one connection on 127.0.0.1; prints MB/s on the host side
-cat > "$TMP/peer.py" <<'PY'
-import socket, sys, time
-mode, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port)); s.listen(1); s.settimeout(900)
-c, _ = s.accept(); c.settimeout(120)
-left = size; t0 = time.monotonic()
-if mode == "recv":
-    while left:
-        b = c.recv(1 << 20)
-        if not b: break
-        left -= len(b)
-else:
-    blk = bytes(1 << 20)
-    while left:
-        n = min(left, len(blk)); c.sendall(blk[:n]); left -= n
-    c.shutdown(socket.SHUT_WR); c.recv(1)
-dt = time.monotonic() - t0
-print("%.1f" % ((size - left) / dt / 1e6), flush=True)
-PY
+net_peer_py
 # host -> guest keeps the guest's side open (a fifo on stdin): Debian 12's
 # passt mishandles a connection the guest half-closes first (docs/net.md)
 WORK="ping -c 3 -w 20 10.0.2.2 >/dev/null; dd if=/dev/zero bs=1M count=$MIB 2>/dev/null | nc 10.0.2.2 5001; mkfifo /tmp/h; exec 3<>/tmp/h; nc 10.0.2.2 5002 <&3 >/dev/null; ping -c $PINGS -i 0.05 10.0.2.2 | tail -1"
@@ -78,8 +51,8 @@ cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/pro
 # passt's CPU time are read just before each exits (their pids in $TMP/pids).
 run_one() {
 	name=$1; shift
-	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" recv 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
-	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" send 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" recv 127.0.0.1 5001 $((MIB << 20)) > "$TMP/$name.g2h" &
+	ip netns exec "$NS" timeout 1500 python3 "$TMP/peer.py" send 127.0.0.1 5002 $((MIB << 20)) > "$TMP/$name.h2g" &
 	sleep 0.5
 	: > "$TMP/cpu"
 	ip netns exec "$NS" timeout 1500 "$@" > "$TMP/$name.out" 2>&1 &
