@@ -8,8 +8,9 @@
 #   work-off   --balloon off; the guest writes 300 MiB to a tmpfs, deletes
 #              it, then sleeps (an agent's tool that grows and frees)
 #   work-on    the same with the balloon
-#   idle-order3  the balloon, the guest reporting free blocks of 32 KiB and
-#              up (page_reporting_order 3; Linux's default is 9, 2 MiB)
+#   idle-order3  the balloon reporting free blocks from 32 KiB up
+#              (--balloon reporting-order=3; the default is Linux's 9, 2 MiB)
+#   work-order3  work-on with order 3
 #   runsc-idle / runsc-work   gVisor (Debian's runsc, `runsc do`, ptrace
 #              platform, no network) with the same two workloads, when runsc
 #              is installed
@@ -47,11 +48,6 @@ trap 'rm -rf "$work"' EXIT
 idle='echo READY; exec sleep 100000'
 grow='mkdir -p /mnt/b && mount -t tmpfs -o size=400m b /mnt/b &&
 dd if=/dev/zero of=/mnt/b/x bs=1M count=300 2>/dev/null && rm /mnt/b/x; echo READY; exec sleep 100000'
-# the guest reports free blocks from order 3 (32 KiB) up instead of 9 (2 MiB);
-# a little allocation and free starts a reporting pass at once
-lowo='echo 3 >/sys/module/page_reporting/parameters/page_reporting_order &&
-mkdir -p /mnt/b && mount -t tmpfs b /mnt/b && dd if=/dev/zero of=/mnt/b/x bs=1M count=8 2>/dev/null &&
-rm /mnt/b/x; echo READY; exec sleep 100000'
 # gVisor: its own tmpfs at /tmp (the sandbox's memory file)
 grow_runsc='dd if=/dev/zero of=/tmp/x bs=1M count=300 2>/dev/null && rm /tmp/x; echo READY; exec sleep 100000'
 
@@ -91,7 +87,10 @@ start_one() {
 	work-off) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 --balloon off \
 		-- sh -c "$grow" ;;
 	work-on) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 -- sh -c "$grow" ;;
-	idle-order3) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 -- sh -c "$lowo" ;;
+	idle-order3) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 \
+		--balloon reporting-order=3 -- sh -c "$idle" ;;
+	work-order3) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 \
+		--balloon reporting-order=3 -- sh -c "$grow" ;;
 	runsc-idle) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \
 		--root "$work/runsc" do sh -c "$idle" ;;
 	runsc-work) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \

@@ -49,8 +49,48 @@ static int load_one(const char *path)
 	return ret;
 }
 
+/* The parameter's value into (buf) without its newline; "" when it cannot be read. */
+static void read_param(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? (size_t)n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * page_reporting.page_reporting_order from the kernel command line (what
+ * agentvmm's --balloon reporting-order asks) is overwritten with the
+ * driver's order (pageblock_order) when virtio_balloon registers, in the
+ * 6.1 kernels: put back what it was before the modules loaded. A value that
+ * was never set reads as -1 (4294967295) and is left alone.
+ */
+static void reporting_order_restore(const char *before)
+{
+	char now[16];
+	int fd;
+
+	if (!before[0] || strlen(before) > 2 || before[0] < '0' || before[0] > '9')
+		return;
+	read_param(GI_REPORTING_ORDER, now, sizeof(now));
+	if (!strcmp(now, before))
+		return;
+	fd = open(GI_REPORTING_ORDER, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, before, strlen(before)) < 0)
+		gi_info("page_reporting_order %s: %s", before, strerror(errno));
+	else
+		gi_info("page_reporting_order %s again (the driver had set %s)", before, now);
+	if (fd >= 0)
+		close(fd);
+}
+
 unsigned int gi_modules_load(const char *list, const char *dir)
 {
+	char order[16];
+
 	char line[PATH_MAX], path[PATH_MAX + 64];
 	unsigned int failed = 0;
 	size_t n;
@@ -60,6 +100,7 @@ unsigned int gi_modules_load(const char *list, const char *dir)
 	f = fopen(list, "re");
 	if (!f)
 		return 0;
+	read_param(GI_REPORTING_ORDER, order, sizeof(order));
 	while (fgets(line, sizeof(line), f)) {
 		n = strcspn(line, "\r\n");
 		line[n] = '\0';
@@ -79,5 +120,6 @@ unsigned int gi_modules_load(const char *list, const char *dir)
 		}
 	}
 	fclose(f);
+	reporting_order_restore(order);
 	return failed;
 }

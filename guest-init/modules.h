@@ -7,6 +7,7 @@
 
 #define GI_MODULES_LIST "/etc/agentvmm/modules"
 #define GI_MODULES_DIR "/lib/modules"
+#define GI_REPORTING_ORDER "/sys/module/page_reporting/parameters/page_reporting_order"
 
 /*
  * gi_modules_load() - finit_module() every module named in (list), one path
@@ -14,6 +15,8 @@
  * (EEXIST) is fine. Failures are printed in verbose mode only and never stop
  * the boot by themselves: each result is remembered (gi_diag_module_result()),
  * and a disk, share or NIC that then cannot be set up names its module.
+ * The free page reporting order the kernel command line set is kept across
+ * virtio_balloon's registration (which overwrites it in Linux 6.1).
  *
  * Return: the number of modules that failed to load (0 also when (list)
  * does not exist).

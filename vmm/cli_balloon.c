@@ -18,8 +18,8 @@ static int on_off(const char *p, size_t n, bool *out)
 	return 0;
 }
 
-/* stats=SECONDS: 0 .. VM_BALLOON_STATS_MAX_S, decimal digits only. */
-static int stats_seconds(const char *p, size_t n, unsigned *out)
+/* A number 0 .. (max) (at most 9999) of (p, n), decimal digits only. */
+static int small_number(const char *p, size_t n, unsigned max, unsigned *out)
 {
 	unsigned v = 0;
 
@@ -30,7 +30,7 @@ static int stats_seconds(const char *p, size_t n, unsigned *out)
 			return -EINVAL;
 		v = v * 10 + (unsigned)(p[i] - '0');
 	}
-	if (v > VM_BALLOON_STATS_MAX_S)
+	if (v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -56,8 +56,15 @@ static int balloon_item(const char *arg, const char *p, size_t n, struct vm_ball
 		snprintf(err, errlen, "--balloon %s: deflate-on-oom must be on or off", arg);
 		return -EINVAL;
 	}
+	if (k == 15 && !strncmp(p, "reporting-order", 15)) {
+		if (eq && !small_number(v, vn, VM_BALLOON_REPORTING_ORDER_MAX, &b->reporting_order))
+			return 0;
+		snprintf(err, errlen, "--balloon %s: reporting-order must be a number from 0 to %d",
+			 arg, VM_BALLOON_REPORTING_ORDER_MAX);
+		return -EINVAL;
+	}
 	if (k == 5 && !strncmp(p, "stats", 5)) {
-		if (eq && !stats_seconds(v, vn, &b->stats_s))
+		if (eq && !small_number(v, vn, VM_BALLOON_STATS_MAX_S, &b->stats_s))
 			return 0;
 		snprintf(err, errlen,
 			 "--balloon %s: stats must be a number of seconds from 0 to %d", arg,
@@ -71,7 +78,8 @@ static int balloon_item(const char *arg, const char *p, size_t n, struct vm_ball
 
 int cli_balloon(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
-	struct vm_balloon b = { .enabled = true, .reporting = true, .deflate_on_oom = true };
+	struct vm_balloon b = { .enabled = true, .reporting = true, .deflate_on_oom = true,
+				.reporting_order = VM_BALLOON_REPORTING_ORDER };
 	const char *p, *end;
 
 	if (!strcmp(arg, "on") || !strcmp(arg, "off")) {

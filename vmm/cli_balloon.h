@@ -4,10 +4,10 @@
  * vm_balloon:
  *
  *   --balloon on|off
- *   --balloon [reporting=on|off][,stats=SECONDS][,deflate-on-oom=on|off]
+ *   --balloon [reporting=on|off][,reporting-order=N][,stats=SECONDS][,deflate-on-oom=on|off]
  *
  * A list of options turns the balloon on, starting from the defaults
- * (reporting on, deflate-on-oom on, stats 0 = only when asked). docs/balloon.md
+ * (reporting on from order 9, deflate-on-oom on, stats 0 = only when asked). docs/balloon.md
  * lists every value and error line.
  */
 #ifndef AGENTVMM_VMM_CLI_BALLOON_H
@@ -18,7 +18,8 @@
 #include "vmm/compiler.h"
 #include "vmm/config.h"
 
-#define CLI_BALLOON_USAGE "expected on, off or reporting=on|off,stats=SECONDS,deflate-on-oom=on|off"
+#define CLI_BALLOON_USAGE "expected on, off or reporting=on|off,reporting-order=N,stats=SECONDS," \
+	"deflate-on-oom=on|off"
 
 /*
  * cli_balloon() - (arg) into cfg->balloon, replacing what was there.

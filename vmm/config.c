@@ -13,7 +13,8 @@ void config_init(struct vm_config *cfg)
 	cfg->mem_mib = VM_DEFAULT_MEM_MIB;
 	cfg->shutdown_timeout_s = VM_DEFAULT_SHUTDOWN_TIMEOUT_S;
 	cfg->balloon = (struct vm_balloon){ .enabled = true, .reporting = true,
-					    .deflate_on_oom = true };
+					    .deflate_on_oom = true,
+					    .reporting_order = VM_BALLOON_REPORTING_ORDER };
 }
 
 void config_fini(struct vm_config *cfg)

@@ -107,12 +107,22 @@ struct vm_vsock {
 /*
  * --balloon on|off|OPTIONS: a virtio-balloon device (docs/balloon.md), with
  * free page reporting unless reporting=off; OPTIONS are reporting=on|off,
- * stats=SECONDS, deflate-on-oom=on|off.
+ * reporting-order=N, stats=SECONDS, deflate-on-oom=on|off.
  */
 #define VM_BALLOON_STATS_MAX_S 3600 /* VBAL_STATS_MAX_S */
+/*
+ * reporting-order=N: the guest reports free blocks of 2^N pages and up
+ * (Linux's page_reporting.page_reporting_order, put on the kernel command
+ * line when it is not Linux's own default, pageblock_order: 9, 2 MiB).
+ * Smaller orders lower the VMM's PSS but not what the host has free
+ * (docs/balloon.md, the figures).
+ */
+#define VM_BALLOON_REPORTING_ORDER 9
+#define VM_BALLOON_REPORTING_ORDER_MAX 10 /* below Linux's MAX_ORDER (11) */
 struct vm_balloon {
 	bool enabled;
 	bool reporting;           /* VIRTIO_BALLOON_F_REPORTING */
+	unsigned reporting_order; /* page_reporting_order the guest is given */
 	bool deflate_on_oom;      /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
 	unsigned stats_s;         /* ask the guest for stats this often; 0 = on request */
 };

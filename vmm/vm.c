@@ -202,6 +202,15 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			 cfg->verbose ? " agentvmm.verbose=1" : "");
 	size_t used = (size_t)n;
 
+	if (cfg->balloon.enabled && cfg->balloon.reporting &&
+	    cfg->balloon.reporting_order != VM_BALLOON_REPORTING_ORDER) {
+		/* free blocks the guest reports: 2^N pages and up (--balloon reporting-order) */
+		n = snprintf(buf + used, len - used, " page_reporting.page_reporting_order=%u",
+			     cfg->balloon.reporting_order);
+		if (n < 0 || (size_t)n >= len - used)
+			goto too_long;
+		used += (size_t)n;
+	}
 	if (cfg->egress.enabled) {
 		/* guest-init's forwarder to the egress proxy (docs/net.md "Egress") */
 		n = snprintf(buf + used, len - used, " agentvmm.egress=1");

@@ -258,7 +258,9 @@ static void vm_reap_137(struct vm *v, uint64_t deadline)
 
 static const char guest_script[] =
 	"mkdir -p /mnt/b && mount -t tmpfs -o size=400m b /mnt/b || exit 3\n"
-	"ls /sys/bus/virtio/drivers/; sleep 5; echo READY\n"
+	"ls /sys/bus/virtio/drivers/\n"
+	"echo order=$(cat /sys/module/page_reporting/parameters/page_reporting_order)\n"
+	"sleep 5; echo READY\n"
 	"dd if=/dev/zero of=/mnt/b/x bs=1M count=" STR(FILL_MIB) " 2>/dev/null || exit 4\n"
 	"echo FILLED; sleep 3; rm /mnt/b/x; echo FREED\n"
 	"sleep 600\n";
@@ -269,12 +271,14 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 	char reply[8192];
 	struct vm v;
 
-	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--api-socket",
-			      sock, "--", "sh", "-c", guest_script));
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--balloon",
+			      "reporting-order=3", "--api-socket", sock, "--", "sh", "-c",
+			      guest_script));
 	if (!vm_wait_for(&v, "READY", MIN(deadline, now_ms() + BOOT_S * 1000ULL)))
 		fail_msg("no READY from the guest; it said: %s; agentvmm: %s", v.buf,
 			 vm_stderr());
 	assert_non_null(strstr(v.buf, "virtio_balloon"));
+	assert_non_null(strstr(v.buf, "order=3\n")); /* kept across the driver's registration */
 	base = rss_mib(v.pid);
 	if (!vm_wait_for(&v, "FILLED", MIN(deadline, now_ms() + FILL_S * 1000ULL)))
 		fail_msg("no FILLED from the guest; it said: %s", v.buf);

@@ -740,6 +740,23 @@ static void test_cli_balloon(void **state)
 	assert_true(a.cfg.balloon.reporting);
 	assert_true(a.cfg.balloon.deflate_on_oom);
 	assert_int_equal(a.cfg.balloon.stats_s, 0);
+	assert_int_equal(a.cfg.balloon.reporting_order, 9);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "reporting-order=3", NULL), 0);
+	assert_int_equal(a.cfg.balloon.reporting_order, 3);
+	assert_true(a.cfg.balloon.reporting);
+	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "reporting-order=0,stats=1", NULL),
+			 0);
+	assert_int_equal(a.cfg.balloon.reporting_order, 0);
+	static const char *const bad_o[] = { "reporting-order=11", "reporting-order=",
+					     "reporting-order", "reporting-order=-1",
+					     "reporting-order=3x" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_o); i++) {
+		char want[160];
+
+		snprintf(want, sizeof(want), "--balloon %s: reporting-order must be a number from "
+			 "0 to 10", bad_o[i]);
+		expect_err(&a, parse(&a, "--kernel", "k", "--balloon", bad_o[i], NULL), want);
+	}
 	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "off", NULL), 0);
 	assert_false(a.cfg.balloon.enabled);
 	assert_int_equal(parse(&a, "--kernel", "k", "--balloon", "off", "--balloon", "on", NULL), 0);
@@ -754,14 +771,14 @@ static void test_cli_balloon(void **state)
 	assert_true(a.cfg.balloon.reporting);
 	assert_int_equal(a.cfg.balloon.stats_s, 3600);
 	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "", NULL),
-		   "--balloon: expected on, off or reporting=on|off,stats=SECONDS,"
-		   "deflate-on-oom=on|off");
+		   "--balloon: expected on, off or reporting=on|off,reporting-order=N,"
+		   "stats=SECONDS,deflate-on-oom=on|off");
 	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "yes", NULL),
 		   "--balloon yes: unknown option 'yes' (expected on, off or reporting=on|off,"
-		   "stats=SECONDS,deflate-on-oom=on|off)");
+		   "reporting-order=N,stats=SECONDS,deflate-on-oom=on|off)");
 	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "stats=5,,reporting=on", NULL),
 		   "--balloon stats=5,,reporting=on: empty option (expected on, off or "
-		   "reporting=on|off,stats=SECONDS,deflate-on-oom=on|off)");
+		   "reporting=on|off,reporting-order=N,stats=SECONDS,deflate-on-oom=on|off)");
 	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "reporting=maybe", NULL),
 		   "--balloon reporting=maybe: reporting must be on or off");
 	expect_err(&a, parse(&a, "--kernel", "k", "--balloon", "reporting", NULL),
