@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "tests/e2e/e2e_vm.h"
 #include "tests/helpers/th.h"
 
 #define TOTAL_S 900          /* the whole boot */
@@ -80,50 +81,13 @@ static int test_teardown(void **state)
 	return 0;
 }
 
-static uint64_t now_ms(void)
+/* agentvmm (args...) in the background, its stderr in (dir)/stderr; killed if the test fails. */
+static void vm_spawn(struct e2e_vm *v, const char *const *args)
 {
-	struct timespec ts;
+	char errf[800];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-struct vm {
-	pid_t pid;
-	int out;
-	char buf[65536];
-	size_t len;
-};
-
-static void vm_spawn(struct vm *v, const char *const *args)
-{
-	char *argv[40], errf[800];
-	int p[2], n = 0;
-
-	argv[n++] = strdup(AV_AGENTVMM);
-	for (; *args && n < 39; args++)
-		argv[n++] = strdup(*args);
-	argv[n] = NULL;
 	snprintf(errf, sizeof(errf), "%s/stderr", dir);
-	memset(v, 0, sizeof(*v));
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	v->pid = fork();
-	if (v->pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		setpgid(0, 0);
-		dup2(null, 0);
-		dup2(p[1], 1);
-		dup2(e, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	for (int i = 0; i < n; i++)
-		free(argv[i]);
-	close(p[1]);
-	v->out = p[0];
-	fcntl(v->out, F_SETFL, O_NONBLOCK);
+	e2e_vm_spawn(v, args, errf);
 	running = v->pid;
 }
 
@@ -143,26 +107,6 @@ static const char *vm_stderr(void)
 	}
 	buf[n] = 0;
 	return buf;
-}
-
-/* Read the guest's output until it holds (what); false at the deadline or its end. */
-static bool vm_wait_for(struct vm *v, const char *what, uint64_t deadline)
-{
-	while (!strstr(v->buf, what) && now_ms() < deadline && v->out >= 0) {
-		struct pollfd pf = { .fd = v->out, .events = POLLIN };
-
-		if (poll(&pf, 1, 200) <= 0)
-			continue;
-		ssize_t n = read(v->out, v->buf + v->len, sizeof(v->buf) - 1 - v->len);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			close(v->out);
-			v->out = -1;
-		}
-		if (n > 0)
-			v->len += (size_t)n;
-		v->buf[v->len] = 0;
-	}
-	return strstr(v->buf, what) != NULL;
 }
 
 /* agentvmm's resident memory (VmRSS) in MiB; 0 once it is gone. */
@@ -227,7 +171,7 @@ static long long json_num(const char *json, const char *key)
 /* Poll "balloon" until actual_mib is (want); false at the deadline. */
 static bool wait_actual(long long want, uint64_t deadline, char *reply, size_t len)
 {
-	while (now_ms() < deadline) {
+	while (e2e_now_ms() < deadline) {
 		if (ctl("{\"cmd\":\"balloon\"}\n", reply, len) &&
 		    json_num(reply, "actual_mib") == want)
 			return true;
@@ -237,17 +181,17 @@ static bool wait_actual(long long want, uint64_t deadline, char *reply, size_t l
 }
 
 /* After "kill": agentvmm exits 137 before (deadline), or is killed and the test fails. */
-static void vm_reap_137(struct vm *v, uint64_t deadline)
+static void vm_reap_137(struct e2e_vm *v, uint64_t deadline)
 {
 	int st;
 
 	while (waitpid(v->pid, &st, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
+		if (e2e_now_ms() >= deadline) {
 			kill(-v->pid, SIGKILL);
 			waitpid(v->pid, &st, 0);
 			fail_msg("agentvmm did not exit after kill");
 		}
-		vm_wait_for(v, "\x01never", now_ms() + 100); /* keep its stdout drained */
+		e2e_vm_wait_for(v, "\x01never", e2e_now_ms() + 100); /* keep its stdout drained */
 	}
 	if (v->out >= 0)
 		close(v->out);
@@ -267,36 +211,36 @@ static const char guest_script[] =
 
 static void test_e2e_balloon_reporting_and_target(void **state)
 {
-	uint64_t deadline = now_ms() + TOTAL_S * 1000ULL, t0, base, peak, low = 0;
+	uint64_t deadline = e2e_now_ms() + TOTAL_S * 1000ULL, t0, base, peak, low = 0;
 	char reply[8192];
-	struct vm v;
+	struct e2e_vm v;
 
 	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--balloon",
 			      "reporting-order=3", "--api-socket", sock, "--", "sh", "-c",
 			      guest_script));
-	if (!vm_wait_for(&v, "READY", MIN(deadline, now_ms() + BOOT_S * 1000ULL)))
+	if (!e2e_vm_wait_for(&v, "READY", MIN(deadline, e2e_now_ms() + BOOT_S * 1000ULL)))
 		fail_msg("no READY from the guest; it said: %s; agentvmm: %s", v.buf,
 			 vm_stderr());
 	assert_non_null(strstr(v.buf, "virtio_balloon"));
 	assert_non_null(strstr(v.buf, "order=3\n")); /* kept across the driver's registration */
 	base = rss_mib(v.pid);
-	if (!vm_wait_for(&v, "FILLED", MIN(deadline, now_ms() + FILL_S * 1000ULL)))
+	if (!e2e_vm_wait_for(&v, "FILLED", MIN(deadline, e2e_now_ms() + FILL_S * 1000ULL)))
 		fail_msg("no FILLED from the guest; it said: %s", v.buf);
 	peak = rss_mib(v.pid);
 	print_message("RSS: %llu MiB settled, %llu MiB with %d MiB in tmpfs\n",
 		      (unsigned long long)base, (unsigned long long)peak, FILL_MIB);
 	assert_true(peak >= base + FILL_MIB / 2);
-	if (!vm_wait_for(&v, "FREED", MIN(deadline, now_ms() + FILL_S * 1000ULL)))
+	if (!e2e_vm_wait_for(&v, "FREED", MIN(deadline, e2e_now_ms() + FILL_S * 1000ULL)))
 		fail_msg("no FREED from the guest; it said: %s", v.buf);
-	t0 = now_ms();
-	while (now_ms() - t0 < FREE_S * 1000ULL) {
+	t0 = e2e_now_ms();
+	while (e2e_now_ms() - t0 < FREE_S * 1000ULL) {
 		low = rss_mib(v.pid);
 		if (low + FREE_MIN_MIB <= peak)
 			break;
 		usleep(250000);
 	}
 	print_message("RSS after the guest freed %d MiB: %llu MiB after %.1f s (peak %llu)\n",
-		      FILL_MIB, (unsigned long long)low, (double)(now_ms() - t0) / 1000,
+		      FILL_MIB, (unsigned long long)low, (double)(e2e_now_ms() - t0) / 1000,
 		      (unsigned long long)peak);
 	assert_true(low + FREE_MIN_MIB <= peak);
 
@@ -304,8 +248,8 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 	assert_true(ctl("{\"cmd\":\"balloon\"}\n", reply, sizeof(reply)));
 	assert_non_null(strstr(reply, "\"ok\":true"));
 	assert_non_null(strstr(reply, "\"reporting\":true"));
-	t0 = now_ms();
-	while (now_ms() - t0 < 30000 &&
+	t0 = e2e_now_ms();
+	while (e2e_now_ms() - t0 < 30000 &&
 	       (json_num(reply, "free_memory") <= 0 || json_num(reply, "stats_age_ms") > 2000)) {
 		usleep(500000);
 		assert_true(ctl("{\"cmd\":\"balloon\"}\n", reply, sizeof(reply)));
@@ -319,14 +263,14 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 	/* a balloon size: reached, and the host's RSS stays below its peak */
 	assert_true(ctl("{\"cmd\":\"balloon\",\"size_mib\":256}\n", reply, sizeof(reply)));
 	assert_non_null(strstr(reply, "\"target_mib\":256"));
-	t0 = now_ms();
+	t0 = e2e_now_ms();
 	if (!wait_actual(256, MIN(deadline, t0 + TARGET_S * 1000ULL), reply, sizeof(reply)))
 		fail_msg("balloon 256 not reached: %s", reply);
 	print_message("balloon 256 MiB reached in %.1f s; RSS %llu MiB\n",
-		      (double)(now_ms() - t0) / 1000, (unsigned long long)rss_mib(v.pid));
+		      (double)(e2e_now_ms() - t0) / 1000, (unsigned long long)rss_mib(v.pid));
 	assert_true(rss_mib(v.pid) < peak);
 	assert_true(ctl("{\"cmd\":\"balloon\",\"size_mib\":0}\n", reply, sizeof(reply)));
-	if (!wait_actual(0, MIN(deadline, now_ms() + TARGET_S * 1000ULL), reply, sizeof(reply)))
+	if (!wait_actual(0, MIN(deadline, e2e_now_ms() + TARGET_S * 1000ULL), reply, sizeof(reply)))
 		fail_msg("balloon 0 not reached: %s", reply);
 	assert_true(ctl("{\"cmd\":\"balloon\",\"size_mib\":513}\n", reply, sizeof(reply)));
 	assert_non_null(strstr(reply, "\"code\":\"failed\""));
@@ -339,21 +283,21 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 /* --balloon off: no device, and "balloon" says so. */
 static void test_e2e_balloon_off(void **state)
 {
-	uint64_t deadline = now_ms() + BOOT_S * 1000ULL;
+	uint64_t deadline = e2e_now_ms() + BOOT_S * 1000ULL;
 	char reply[4096];
-	struct vm v;
+	struct e2e_vm v;
 
 	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--balloon", "off",
 			      "--api-socket", sock, "--", "sh", "-c",
 			      "ls /sys/bus/virtio/drivers/; echo READY; sleep 600"));
-	if (!vm_wait_for(&v, "READY", deadline))
+	if (!e2e_vm_wait_for(&v, "READY", deadline))
 		fail_msg("no READY from the guest; it said: %s; agentvmm: %s", v.buf,
 			 vm_stderr());
 	assert_null(strstr(v.buf, "virtio_balloon"));
 	assert_true(ctl("{\"cmd\":\"balloon\"}\n", reply, sizeof(reply)));
 	assert_non_null(strstr(reply, "the VM has no balloon (--balloon off)"));
 	assert_true(ctl("{\"cmd\":\"kill\"}\n", reply, sizeof(reply)));
-	vm_reap_137(&v, now_ms() + 60000);
+	vm_reap_137(&v, e2e_now_ms() + 60000);
 }
 
 int main(void)

@@ -49,6 +49,7 @@
 #include <cmocka.h>
 
 #include "tests/e2e/e2e.h"
+#include "tests/e2e/e2e_vm.h"
 #include "tests/helpers/th.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -82,18 +83,10 @@ static int teardown(void **state)
 	return e2e_rm_rf(dir);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* (s) seconds from now, but never past the whole test's (deadline). */
 static uint64_t step(unsigned s, uint64_t deadline)
 {
-	return MIN(now_ms() + s * 1000ULL, deadline);
+	return MIN(e2e_now_ms() + s * 1000ULL, deadline);
 }
 
 static void sun_of(struct sockaddr_un *sa, const char *p)
@@ -132,6 +125,15 @@ static int connect_to(const char *p)
 	return fd;
 }
 
+/* agentvmm (args...) in the background, its stderr in (dir)/stderr. */
+static void vm_spawn(struct e2e_vm *v, const char *const *args)
+{
+	char errf[800];
+
+	snprintf(errf, sizeof(errf), "%s/stderr", dir);
+	e2e_vm_spawn(v, args, errf);
+}
+
 /* Wait up to (ms) for (fd) to have (events); false on timeout. */
 static bool wait_fd(int fd, short events, int ms)
 {
@@ -160,106 +162,28 @@ static const char *sha256_of(const void *p, size_t len)
 
 /* ---- agentvmm in the background ----------------------------------------------------- */
 
-struct vm {
-	pid_t pid;
-	bool reaped;
-	int out;
-	char buf[65536];
-	size_t len;
-};
-
-static void vm_spawn(struct vm *v, const char *const *args)
-{
-	char *argv[40], errf[800];
-	int p[2], n = 0;
-
-	argv[n++] = strdup(AV_AGENTVMM);
-	for (; *args && n < 39; args++)
-		argv[n++] = strdup(*args);
-	argv[n] = NULL;
-	snprintf(errf, sizeof(errf), "%s/stderr", dir);
-	memset(v, 0, sizeof(*v));
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	v->pid = fork();
-	if (v->pid == 0) {
-		int null = open("/dev/null", O_RDONLY), e = open(errf, O_WRONLY | O_CREAT | O_TRUNC,
-								 0644);
-
-		setpgid(0, 0);
-		dup2(null, 0);
-		dup2(p[1], 1);
-		dup2(e, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	for (int i = 0; i < n; i++)
-		free(argv[i]);
-	close(p[1]);
-	v->out = p[0];
-	fcntl(v->out, F_SETFL, O_NONBLOCK);
-}
-
-/* Read the guest's output until it holds (what); false at the deadline or its end. */
-static bool vm_wait_for(struct vm *v, const char *what, uint64_t deadline)
-{
-	while (!strstr(v->buf, what) && now_ms() < deadline && v->out >= 0) {
-		if (!wait_fd(v->out, POLLIN, 200))
-			continue;
-		ssize_t n = read(v->out, v->buf + v->len, sizeof(v->buf) - 1 - v->len);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			close(v->out);
-			v->out = -1;
-		}
-		if (n > 0)
-			v->len += (size_t)n;
-		v->buf[v->len] = 0;
-	}
-	return strstr(v->buf, what) != NULL;
-}
-
-/* Wait for agentvmm to exit (killing it at the deadline); its status, -1 if killed. */
-static int vm_reap(struct vm *v, uint64_t deadline)
-{
-	int st;
-
-	while (waitpid(v->pid, &st, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
-			kill(-v->pid, SIGKILL);
-			waitpid(v->pid, &st, 0);
-			v->reaped = true;
-			return -1;
-		}
-		vm_wait_for(v, "\x01never", now_ms() + 100); /* keep its stdout drained */
-	}
-	if (v->out >= 0)
-		close(v->out);
-	v->out = -1;
-	v->reaped = true;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Take what the guest printed so far without waiting for more. */
-static void vm_drain(struct vm *v)
+static void vm_drain(struct e2e_vm *v)
 {
-	vm_wait_for(v, "\x01never", now_ms() + 300);
+	e2e_vm_wait_for(v, "\x01never", e2e_now_ms() + 300);
 }
 
 /* The guest's first whole line starting with (prefix); NULL at the deadline or its end. */
-static const char *vm_wait_line(struct vm *v, const char *prefix, uint64_t deadline)
+static const char *vm_wait_line(struct e2e_vm *v, const char *prefix, uint64_t deadline)
 {
 	for (;;) {
 		const char *p = strstr(v->buf, prefix);
 
 		if (p && strchr(p, '\n'))
 			return p;
-		if (now_ms() >= deadline || v->out < 0)
+		if (e2e_now_ms() >= deadline || v->out < 0)
 			return NULL;
-		vm_wait_for(v, "\x01never", MIN(deadline, now_ms() + 200));
+		e2e_vm_wait_for(v, "\x01never", MIN(deadline, e2e_now_ms() + 200));
 	}
 }
 
 /* Fail the test with (fmt), the guest's output and agentvmm's stderr; kill it if still there. */
-static void __printf(2, 3) vm_fail(struct vm *v, const char *fmt, ...)
+static void __printf(2, 3) vm_fail(struct e2e_vm *v, const char *fmt, ...)
 {
 	char errf[800], what[1024];
 	va_list ap;
@@ -333,7 +257,7 @@ static void slow_set(struct slow *s, int stage)
 static bool slow_wait(struct slow *s, int stage, uint64_t deadline)
 {
 	pthread_mutex_lock(&s->lock);
-	while (s->stage < stage && now_ms() < deadline) {
+	while (s->stage < stage && e2e_now_ms() < deadline) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -348,7 +272,7 @@ static bool slow_wait(struct slow *s, int stage, uint64_t deadline)
 static void *slow_thread(void *arg)
 {
 	struct slow *s = arg;
-	uint64_t deadline = now_ms() + STREAM_TIMEOUT_S * 1000ULL;
+	uint64_t deadline = e2e_now_ms() + STREAM_TIMEOUT_S * 1000ULL;
 	ssize_t n;
 
 	if (!wait_fd(s->lfd, POLLIN, STREAM_TIMEOUT_S * 1000))
@@ -465,7 +389,7 @@ static void host_connect(int *fdp, uint32_t port, char *line, size_t size, uint6
 	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	line[0] = 0;
 	for (;;) {
-		if (now_ms() >= deadline) {
+		if (e2e_now_ms() >= deadline) {
 			snprintf(line, size, "(no answer)");
 			break;
 		}
@@ -489,7 +413,7 @@ static int host_connect_retry(int *fdp, uint32_t port, char *line, size_t size, 
 {
 	for (*tries = 1;; ++*tries) {
 		host_connect(fdp, port, line, size, deadline);
-		if (!strncmp(line, "OK ", 3) || now_ms() + RETRY_MS >= deadline)
+		if (!strncmp(line, "OK ", 3) || e2e_now_ms() + RETRY_MS >= deadline)
 			return !strncmp(line, "OK ", 3);
 		close(*fdp);
 		usleep(RETRY_MS * 1000);
@@ -503,7 +427,7 @@ static size_t round_trip(int fd, const uint8_t *src, uint8_t *back, size_t *sent
 	size_t sent = 0, got = 0;
 
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while (now_ms() < deadline) {
+	while (e2e_now_ms() < deadline) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN | (sent < BIG ? POLLOUT : 0) };
 
 		if (poll(&pf, 1, 500) <= 0)
@@ -529,15 +453,15 @@ static size_t round_trip(int fd, const uint8_t *src, uint8_t *back, size_t *sent
 }
 
 /* The guest side first: a connect nobody takes fails fast, PATH_1234 echoes. */
-static void check_guest_to_host(struct vm *v, uint64_t t0, uint64_t deadline)
+static void check_guest_to_host(struct e2e_vm *v, uint64_t t0, uint64_t deadline)
 {
 	const char *nl;
 	double secs;
 	int e;
 
-	if (!vm_wait_for(v, "LISTENING", step(BOOT_S, deadline)))
+	if (!e2e_vm_wait_for(v, "LISTENING", step(BOOT_S, deadline)))
 		vm_fail(v, "the guest did not listen on port 5000 within %d s", BOOT_S);
-	printf("  guest listening after %.1f s\n", (now_ms() - t0) / 1000.0);
+	printf("  guest listening after %.1f s\n", (e2e_now_ms() - t0) / 1000.0);
 	nl = strstr(v->buf, "NOLISTEN errno=");
 	if (!nl)
 		vm_fail(v, "guest connect to a port nobody listens on did not fail");
@@ -554,7 +478,7 @@ static void check_guest_to_host(struct vm *v, uint64_t t0, uint64_t deadline)
 }
 
 /* Host to guest: nobody on 5001 (closed, no OK), then 5000 and 8 MiB both ways. */
-static void check_host_to_guest(struct vm *v, const uint8_t *src, uint8_t *back,
+static void check_host_to_guest(struct e2e_vm *v, const uint8_t *src, uint8_t *back,
 				uint64_t deadline)
 {
 	char line[64], want[200];
@@ -567,29 +491,29 @@ static void check_host_to_guest(struct vm *v, const uint8_t *src, uint8_t *back,
 	close(fd);
 	if (line[0])
 		vm_fail(v, "CONNECT 5001 (nobody listens): got \"%s\", not a close", line);
-	t1 = now_ms();
+	t1 = e2e_now_ms();
 	if (!host_connect_retry(&fd, 5000, line, sizeof(line), step(CONNECT_S, deadline), &tries))
 		vm_fail(v, "CONNECT 5000: no OK in %u tries over %.1f s, last reply \"%s\"", tries,
-			(now_ms() - t1) / 1000.0, line);
+			(e2e_now_ms() - t1) / 1000.0, line);
 	printf("  CONNECT 5000: \"%s\" after %u tries, %.1f s\n", line, tries,
-	       (now_ms() - t1) / 1000.0);
+	       (e2e_now_ms() - t1) / 1000.0);
 	if (strtoul(line + 3, NULL, 10) < 1UL << 30)
 		vm_fail(v, "CONNECT 5000: host port in \"%s\" below 2^30", line);
-	t1 = now_ms();
+	t1 = e2e_now_ms();
 	got = round_trip(fd, src, back, &sent, step(BULK_S, deadline));
 	close(fd);
-	printf("  8 MiB round trip in %.1f s\n", (now_ms() - t1) / 1000.0);
+	printf("  8 MiB round trip in %.1f s\n", (e2e_now_ms() - t1) / 1000.0);
 	if (got != BIG || memcmp(back, src, BIG))
 		vm_fail(v, "8 MiB round trip: sent %zu, got %zu back (%s)", sent, got,
 			got == BIG ? "different bytes" : "short");
 	snprintf(want, sizeof(want), "ROUNDTRIP %u %s\n", BIG, sha256_of(src, BIG));
-	if (!vm_wait_for(v, want, step(STEP_S, deadline)))
+	if (!e2e_vm_wait_for(v, want, step(STEP_S, deadline)))
 		vm_fail(v, "the guest did not report the same 8 MiB (want \"%.*s\")",
 			(int)strlen(want) - 1, want);
 }
 
 /* A host peer that does not read: the guest blocks, agentvmm stays small, then all arrives. */
-static void check_stalled_peer(struct vm *v, struct slow *slow, uint64_t deadline)
+static void check_stalled_peer(struct e2e_vm *v, struct slow *slow, uint64_t deadline)
 {
 	long rss0, anon0, rss1, anon1;
 	char want[200];
@@ -621,7 +545,7 @@ static void check_stalled_peer(struct vm *v, struct slow *slow, uint64_t deadlin
 	if (slow->len != BIG)
 		vm_fail(v, "the host peer got %zu of %u bytes (%s)", slow->len, BIG,
 			slow->err ? strerror(slow->err) : "EOF");
-	if (!vm_wait_for(v, "DONE", step(STEP_S, deadline)))
+	if (!e2e_vm_wait_for(v, "DONE", step(STEP_S, deadline)))
 		vm_fail(v, "the guest did not finish after the host peer read everything");
 	snprintf(want, sizeof(want), "SHA %s\n", sha256_of(slow->got, slow->len));
 	if (!strstr(v->buf, want))
@@ -634,13 +558,13 @@ static void check_stalled_peer(struct vm *v, struct slow *slow, uint64_t deadlin
 
 static void test_e2e_vsock_streams_credit_and_cleanup(void **state)
 {
-	uint64_t deadline = now_ms() + STREAM_TIMEOUT_S * 1000ULL, t0 = now_ms();
+	uint64_t deadline = e2e_now_ms() + STREAM_TIMEOUT_S * 1000ULL, t0 = e2e_now_ms();
 	char p1234[800], p2345[800], gdir[800], share[900], vs[900];
 	uint8_t *src = malloc(BIG), *back = malloc(BIG + 1);
 	struct slow slow = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER,
 			     .cond = PTHREAD_COND_INITIALIZER, .got = malloc(BIG + 1) };
 	pthread_t echo_t, slow_t;
-	struct vm v;
+	struct e2e_vm v;
 	int echo_l, r;
 
 	/* the guest's program, and the host listeners the guest connects to */
@@ -670,8 +594,8 @@ static void test_e2e_vsock_streams_credit_and_cleanup(void **state)
 	check_host_to_guest(&v, src, back, deadline);
 	check_stalled_peer(&v, &slow, deadline);
 
-	r = vm_reap(&v, step(STEP_S, deadline));
-	printf("  whole run %.1f s, status %d\n", (now_ms() - t0) / 1000.0, r);
+	r = e2e_vm_reap(&v, step(STEP_S, deadline));
+	printf("  whole run %.1f s, status %d\n", (e2e_now_ms() - t0) / 1000.0, r);
 	if (r != 0)
 		vm_fail(&v, "agentvmm ended with status %d (-1: killed after %d s)", r, STEP_S);
 	pthread_join(echo_t, NULL);
@@ -690,10 +614,10 @@ static void test_e2e_vsock_streams_credit_and_cleanup(void **state)
 
 static void test_e2e_vsock_stale_replaced_sigterm_leaves_nothing(void **state)
 {
-	uint64_t deadline = now_ms() + E2E_BOOT_TIMEOUT_S * 1000ULL;
+	uint64_t deadline = e2e_now_ms() + E2E_BOOT_TIMEOUT_S * 1000ULL;
 	struct sockaddr_un sa;
 	char vs[900];
-	struct vm v;
+	struct e2e_vm v;
 	int fd, r;
 
 	/* a socket file nobody listens on (an agentvmm killed with SIGKILL leaves one) */
@@ -704,13 +628,13 @@ static void test_e2e_vsock_stale_replaced_sigterm_leaves_nothing(void **state)
 	snprintf(vs, sizeof(vs), "cid=42,socket=%s", vpath);
 	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--vsock", vs, "--", "sh", "-c",
 			      "echo READY; sleep 1000"));
-	if (!vm_wait_for(&v, "READY", deadline))
+	if (!e2e_vm_wait_for(&v, "READY", deadline))
 		vm_fail(&v, "the guest did not say READY within %d s", E2E_BOOT_TIMEOUT_S);
 	fd = connect_to(vpath);
 	assert_true(fd >= 0); /* agentvmm's own listener now */
 	close(fd);
 	kill(v.pid, SIGTERM);
-	r = vm_reap(&v, deadline);
+	r = e2e_vm_reap(&v, deadline);
 	assert_int_equal(r, 128 + SIGTERM);
 	assert_int_equal(access(vpath, F_OK), -1);
 	assert_int_equal(e2e_count_entries(rundir), 0);
@@ -812,14 +736,14 @@ static void *seq_peer_thread(void *arg)
 	return NULL;
 }
 
-static void check_notify(struct vm *v, const struct seq_peer *notify, int wrong_l,
+static void check_notify(struct e2e_vm *v, const struct seq_peer *notify, int wrong_l,
 			 uint64_t deadline)
 {
 	const char *p;
 	double secs;
 	int e;
 
-	if (!vm_wait_for(v, "NOTIFY ", deadline) || !vm_wait_line(v, "NOTIFY ", deadline))
+	if (!e2e_vm_wait_for(v, "NOTIFY ", deadline) || !vm_wait_line(v, "NOTIFY ", deadline))
 		vm_fail(v, "the guest's sd_notify() did not finish within %d s", SEQ_TIMEOUT_S);
 	if (!strstr(v->buf, "DGRAM errno=19\n"))
 		vm_fail(v, "a vsock SOCK_DGRAM socket did not fail with ENODEV: sd_notify() would "
@@ -849,13 +773,13 @@ static void check_notify(struct vm *v, const struct seq_peer *notify, int wrong_
 
 static void test_e2e_vsock_seqpacket_sd_notify(void **state)
 {
-	uint64_t deadline = now_ms() + SEQ_TIMEOUT_S * 1000ULL, t0 = now_ms();
+	uint64_t deadline = e2e_now_ms() + SEQ_TIMEOUT_S * 1000ULL, t0 = e2e_now_ms();
 	char p8888[800], p8889[800], p8890[800], gdir[800], share[900], vs[900];
 	struct seq_peer notify = { .buf = malloc(SEQ_BUF) };
 	struct seq_peer echo = { .buf = malloc(SEQ_BUF), .echo = true };
 	pthread_t notify_t, echo_t;
 	int wrong_l, r;
-	struct vm v;
+	struct e2e_vm v;
 
 	snprintf(gdir, sizeof(gdir), "%s/gs", dir);
 	assert_int_equal(mkdir(gdir, 0755), 0);
@@ -879,12 +803,12 @@ static void test_e2e_vsock_seqpacket_sd_notify(void **state)
 	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--share",
 			      "ro:/usr", "--share", share, "--vsock", vs, "--", PYTHON,
 			      "/t/seq.py"));
-	if (!vm_wait_for(&v, "NOTIFY ", deadline))
+	if (!e2e_vm_wait_for(&v, "NOTIFY ", deadline))
 		vm_fail(&v, "the guest did not get to sd_notify() within %d s", SEQ_TIMEOUT_S);
-	printf("  guest notified after %.1f s\n", (now_ms() - t0) / 1000.0);
+	printf("  guest notified after %.1f s\n", (e2e_now_ms() - t0) / 1000.0);
 	pthread_join(notify_t, NULL); /* the guest saw EOF: the listener is done */
 	check_notify(&v, &notify, wrong_l, deadline);
-	if (!vm_wait_for(&v, "DONE", step(STEP_S, deadline)))
+	if (!e2e_vm_wait_for(&v, "DONE", step(STEP_S, deadline)))
 		vm_fail(&v, "the guest's SEQPACKET echo did not finish within %d s", STEP_S);
 	pthread_join(echo_t, NULL);
 	printf("  echo: the host got %d message(s): %zd %zd %zd, EOF %d\n", echo.nr, echo.len[0],
@@ -894,8 +818,8 @@ static void test_e2e_vsock_seqpacket_sd_notify(void **state)
 		vm_fail(&v, "SEQPACKET echo: the host got %d message(s) (%zd %zd %zd, cut %d, "
 			"EOF %d), not 5, 102400 and 4 bytes whole", echo.nr, echo.len[0],
 			echo.len[1], echo.len[2], echo.trunc, echo.eof);
-	r = vm_reap(&v, step(STEP_S, deadline));
-	printf("  whole run %.1f s, status %d\n", (now_ms() - t0) / 1000.0, r);
+	r = e2e_vm_reap(&v, step(STEP_S, deadline));
+	printf("  whole run %.1f s, status %d\n", (e2e_now_ms() - t0) / 1000.0, r);
 	if (r != 0)
 		vm_fail(&v, "agentvmm ended with status %d (-1: killed after %d s)", r, STEP_S);
 	close(notify.lfd);
