@@ -21,21 +21,10 @@
 #include <unistd.h>
 
 #include "guest-init/session_proto.h"
+#include "guest-init/vsock_addr.h"
 
-#define EGRESS_HOST_CID 2		/* VMADDR_CID_HOST */
 #define EGRESS_PUMP_ROUNDS 16		/* per direction and wake-up, so neither starves */
 #define EGRESS_BACKOFF_NS 50000000L	/* after a resource shortage: 50 ms, no busy loop */
-
-/* <linux/vm_sockets.h>, which musl does not ship (16 bytes, as struct sockaddr) */
-struct egress_sockaddr_vm {
-	sa_family_t svm_family;
-	unsigned short svm_reserved1;
-	unsigned int svm_port;
-	unsigned int svm_cid;
-	unsigned char svm_flags;
-	unsigned char svm_zero[3];
-};
-_Static_assert(sizeof(struct egress_sockaddr_vm) == 16, "struct sockaddr_vm");
 
 int gi_egress_listen(uint16_t port)
 {
@@ -297,7 +286,7 @@ int gi_egress_serve(int lfd, gi_egress_connect_fn up, void *opaque)
 
 int gi_egress_connect_host(void *opaque)
 {
-	struct egress_sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = EGRESS_HOST_CID,
+	struct gi_sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = GI_VSOCK_HOST_CID,
 					 .svm_port = AVS_PORT_EGRESS };
 	int fd, e;
 

@@ -28,19 +28,7 @@
 #include <unistd.h>
 
 #include "guest-init/report.h"
-
-#define GI_VSOCK_HOST_CID 2
-
-/* <linux/vm_sockets.h>, which musl does not ship (16 bytes, as struct sockaddr) */
-struct gi_sockaddr_vm {
-	sa_family_t svm_family;
-	unsigned short svm_reserved1;
-	unsigned int svm_port;
-	unsigned int svm_cid;
-	unsigned char svm_flags;
-	unsigned char svm_zero[3];
-};
-_Static_assert(sizeof(struct gi_sockaddr_vm) == 16, "struct sockaddr_vm");
+#include "guest-init/vsock_addr.h"
 
 /* Signals the handler forwards to the command's process group. */
 static const int sess_forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPWR };
