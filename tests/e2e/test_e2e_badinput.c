@@ -187,11 +187,29 @@ static void test_bad_balloon_fails_2(void **state)
 {
 	expect_usage_error(ARGS("--kernel", path_junk, "--balloon", "yes", "--", "true"),
 			   "--balloon yes: unknown option 'yes'",
-			   "(expected on, off or reporting=on|off,stats=SECONDS,"
+			   "(expected on, off or reporting=on|off,reporting-order=N,stats=SECONDS,"
 			   "deflate-on-oom=on|off)");
 	expect_usage_error(ARGS("--kernel", path_junk, "--balloon", "stats=9999", "--", "true"),
 			   "--balloon stats=9999",
 			   "stats must be a number of seconds from 0 to 3600");
+	expect_usage_error(ARGS("--kernel", path_junk, "--balloon", "reporting-order=11", "--",
+				"true"),
+			   "--balloon reporting-order=11",
+			   "reporting-order must be a number from 0 to 10");
+}
+
+/* --egress: a bad entry, an unreadable allow file, and with --net: one line, exit 2 */
+static void test_bad_egress_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--egress", "allow=*", "--", "true"),
+			   "--egress allow=*: bad allow entry \"*\"", "");
+	expect_usage_error(ARGS("--kernel", path_junk, "--egress", "file=/nonexistent/list", "--",
+				"true"),
+			   "--egress file=/nonexistent/list: cannot read it",
+			   "No such file or directory");
+	expect_usage_error(ARGS("--kernel", path_junk, "--egress", "allow=a.example", "--net",
+				"user", "--", "true"),
+			   "--egress: the guest gets no network card", "not with --net");
 }
 
 static void test_bad_cpus_zero_fails_2(void **state)
@@ -1037,6 +1055,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_missing_kernel_fails_2),
 		cmocka_unit_test(test_bad_balloon_fails_2),
+		cmocka_unit_test(test_bad_egress_fails_2),
 		cmocka_unit_test(test_bad_no_kernel_flag_fails_2),
 		cmocka_unit_test(test_bad_kernel_is_directory_fails_2),
 		cmocka_unit_test(test_bad_kernel_not_a_kernel_fails_2),
