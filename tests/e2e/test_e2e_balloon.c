@@ -94,19 +94,10 @@ static void vm_spawn(struct e2e_vm *v, const char *const *args)
 /* The start of agentvmm's stderr, for a failure message. */
 static const char *vm_stderr(void)
 {
-	static char buf[2048];
 	char path[800];
-	FILE *f;
-	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/stderr", dir);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = 0;
-	return buf;
+	return e2e_slurp(path);
 }
 
 /* agentvmm's resident memory (VmRSS) in MiB; 0 once it is gone. */
