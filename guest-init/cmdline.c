@@ -491,14 +491,17 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		cl->cl_verbose = !raw->val[CL_VERBOSE] || strcmp(raw->val[CL_VERBOSE], "0") != 0;
 	ret = apply_command(cl, raw, err, errlen);
 	if (!ret && raw->seen[CL_SESSION]) {
-		if (raw->val[CL_SESSION] && strcmp(raw->val[CL_SESSION], "1")) {
-			snprintf(err, errlen, "agentvmm.session=%.32s: expected 1", raw->val[CL_SESSION]);
+		const char *v = raw->val[CL_SESSION];
+
+		if (v && strcmp(v, "1") && strcmp(v, "await")) {
+			snprintf(err, errlen, "agentvmm.session=%.32s: expected 1 or await", v);
 			ret = -EINVAL;
 		} else if (cl->cl_command) {
 			snprintf(err, errlen, "agentvmm.session given with agentvmm.argc");
 			ret = -EINVAL;
 		} else {
 			cl->cl_session = true;
+			cl->cl_session_await = v && !strcmp(v, "await");
 		}
 	}
 	if (!ret)

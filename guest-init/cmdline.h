@@ -12,7 +12,9 @@
  *   agentvmm.argv=ENC     the arguments, each percent-encoded, joined by ','.
  *   agentvmm.session[=1]  command mode with the job, stdin, stdout and stderr on
  *                         a vsock session (session_proto.h), not on this line;
- *                         not with agentvmm.argc.
+ *                         not with agentvmm.argc. "await": the host gives the
+ *                         job when it wants (avm_start_job()): no time limit
+ *                         for the SPEC frame.
  *   agentvmm.verbose[=1]  progress lines on the console ("0" turns it off).
  *   agentvmm.egress[=1]   start the egress forwarder (egress.h) on 127.0.0.1:3128
  *                         before the workload, and point the *_PROXY variables at
@@ -53,6 +55,7 @@
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
 	bool cl_session;	/* agentvmm.session: the job comes over vsock (session.h) */
+	bool cl_session_await;	/* agentvmm.session=await: whenever the host has it */
 	bool cl_verbose;
 	bool cl_egress;		/* agentvmm.egress: run the egress forwarder (egress.h) */
 	size_t cl_argc;

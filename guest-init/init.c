@@ -202,7 +202,7 @@ static void accept_execs(int lfd, int sfd, int afd)
 			close(sfd);
 			close(afd);
 			close(lfd);
-			gi_session_serve(fd);
+			gi_session_serve(fd, false);
 		}
 		if (pid < 0)
 			gi_info("exec: fork: %s", strerror(errno));
@@ -382,7 +382,7 @@ static pid_t start_command(const struct gi_cmdline *cl)
  * the handler process is the workload PID 1 supervises. Exec sessions are
  * served on (*lfd) from then on. Return: the handler's pid, or -1 (printed).
  */
-static pid_t start_session(int sfd, int afd, int *lfd)
+static pid_t start_session(int sfd, int afd, int *lfd, bool await)
 {
 	int fd = gi_session_connect_job();
 	pid_t pid;
@@ -402,7 +402,7 @@ static pid_t start_session(int sfd, int afd, int *lfd)
 		close(afd);
 		if (*lfd >= 0)
 			close(*lfd);
-		gi_session_serve(fd);
+		gi_session_serve(fd, await);
 	}
 	close(fd);
 	return pid;
@@ -582,7 +582,7 @@ int main(int argc, char **argv)
 	if ((cl.cl_command || cl.cl_session) && !cl.cl_verbose)
 		gi_console_quiet_kernel();
 	if (cl.cl_session)
-		w.pid = start_session(sfd, afd, &lfd);
+		w.pid = start_session(sfd, afd, &lfd, cl.cl_session_await);
 	else
 		w.pid = cl.cl_command ? start_command(&cl) : start_shell(workdir != NULL);
 	if (w.pid < 0) {

@@ -12,6 +12,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,13 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-init/container.h"
 #include "guest-init/report.h"
 #include "guest-init/vsock_addr.h"
 
@@ -231,7 +235,10 @@ struct child_fail {
 	int stage;              /* enum child_stage */
 	int err;
 };
-enum child_stage { CS_SETUP, CS_LIMIT, CS_USER, CS_CWD, CS_ENV, CS_EXEC };
+enum child_stage {
+	CS_SETUP, CS_LIMIT, CS_USER, CS_CWD, CS_ENV, CS_EXEC, CS_HOSTNAME, CS_ROOT, CS_GROUPS,
+	CS_CAPS, CS_NNP,
+};
 
 static __attribute__((noreturn)) void child_die(int pfd, int stage, int err)
 {
@@ -244,7 +251,68 @@ static __attribute__((noreturn)) void child_die(int pfd, int stage, int err)
 				 AVS_STATUS_GUEST_FAIL);
 }
 
-/* The command's process, after fork(): stdio, limits, user, cwd, environment, exec. */
+/* Supplementary groups, then gid and uid (session_proto.h g:, u:). */
+static void child_ids(const struct gi_spec *sp, int pfd)
+{
+	gid_t groups[AVS_MAX_GROUPS];
+
+	for (size_t i = 0; i < sp->nr_groups; i++)
+		groups[i] = sp->groups[i];
+	if ((sp->nr_groups || sp->has_user) &&
+	    setgroups(sp->nr_groups, sp->nr_groups ? groups : NULL) < 0)
+		child_die(pfd, CS_GROUPS, errno);
+	if (sp->has_user && (setresgid(sp->gid, sp->gid, sp->gid) < 0 ||
+			     setresuid(sp->uid, sp->uid, sp->uid) < 0))
+		child_die(pfd, CS_USER, errno);
+}
+
+/*
+ * The command's process after its stdio: the job's items in session_proto.h's
+ * order (limits, hostname, root, cwd, ids, capabilities, umask,
+ * no_new_privs, environment), then exec. The working directory is entered
+ * before the ids change (a root-only path works, as with runc) and, when
+ * that is refused, once more after (a path only the user may enter).
+ */
+static __attribute__((noreturn)) void child_exec(const struct gi_spec *sp, int pfd)
+{
+	bool cwd_later = false;
+	int r = 0;
+
+	for (size_t i = 0; i < sp->nr_rlimits; i++)
+		if (setrlimit(sp->rlimits[i].resource, &sp->rlimits[i].rl) < 0)
+			child_die(pfd, CS_LIMIT, errno);
+	if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
+		child_die(pfd, CS_HOSTNAME, errno);
+	if (sp->root && (chroot(sp->root) < 0 || chdir("/") < 0))
+		child_die(pfd, CS_ROOT, errno);
+	if (sp->cwd && chdir(sp->cwd) < 0) {
+		if (!sp->has_user || (errno != EACCES && errno != EPERM))
+			child_die(pfd, CS_CWD, errno);
+		cwd_later = true;
+	}
+	if (sp->has_caps)
+		r = gi_ct_caps_bound(&sp->caps);
+	if (r)
+		child_die(pfd, CS_CAPS, -r);
+	child_ids(sp, pfd);
+	if (cwd_later && chdir(sp->cwd) < 0)
+		child_die(pfd, CS_CWD, errno);
+	if (sp->has_caps)
+		r = gi_ct_caps_apply(&sp->caps);
+	if (r)
+		child_die(pfd, CS_CAPS, -r);
+	if (sp->has_umask)
+		umask((mode_t)sp->umask);
+	if (sp->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_die(pfd, CS_NNP, errno);
+	for (size_t i = 0; i < sp->envc; i++)
+		if (putenv(sp->env[i]))
+			child_die(pfd, CS_ENV, errno);
+	execvp(sp->argv[0], sp->argv);
+	child_die(pfd, CS_EXEC, errno);
+}
+
+/* The command's process, after fork(): stdio, then child_exec(). */
 static __attribute__((noreturn)) void child_run(const struct gi_spec *sp, int fds[3], int pfd,
 						 const char *slave)
 {
@@ -263,26 +331,52 @@ static __attribute__((noreturn)) void child_run(const struct gi_spec *sp, int fd
 			child_die(pfd, CS_SETUP, errno);
 	if (slave)
 		close(fds[0]);
-	for (size_t i = 0; i < sp->nr_rlimits; i++)
-		if (setrlimit(sp->rlimits[i].resource, &sp->rlimits[i].rl) < 0)
-			child_die(pfd, CS_LIMIT, errno);
-	if (sp->has_user && (setgroups(0, NULL) < 0 || setgid(sp->gid) < 0 || setuid(sp->uid) < 0))
-		child_die(pfd, CS_USER, errno);
-	if (sp->cwd && chdir(sp->cwd) < 0)
-		child_die(pfd, CS_CWD, errno);
-	for (size_t i = 0; i < sp->envc; i++)
-		if (putenv(sp->env[i]))
-			child_die(pfd, CS_ENV, errno);
-	execvp(sp->argv[0], sp->argv);
-	child_die(pfd, CS_EXEC, errno);
+	child_exec(sp, pfd);
+}
+
+/*
+ * The container's own pty: from the devpts instance mounted in its root (a
+ * set-up M:devpts item), so that ttyname() in the container finds the slave
+ * in its /dev/pts. Return: the master, -ENOENT (no devpts there), -errno.
+ */
+static int open_root_pty(const struct gi_spec *sp, const struct winsize *ws, char *name,
+			 size_t len)
+{
+	char path[PATH_MAX];
+	unsigned n;
+	int m, unlock = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/dev/pts/ptmx", sp->root) >= sizeof(path))
+		return -ENAMETOOLONG;
+	m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0)
+		return -errno;
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0 ||
+	    ioctl(m, TIOCSWINSZ, ws) < 0) {
+		int e = errno;
+
+		close(m);
+		return -e;
+	}
+	if ((size_t)snprintf(name, len, "%s/dev/pts/%u", sp->root, n) >= len) {
+		close(m);
+		return -ENAMETOOLONG;
+	}
+	return m;
 }
 
 /* A pty of the job's size: the master (non-blocking) or -errno; the slave's name in (name). */
 static int open_pty(const struct gi_spec *sp, char *name, size_t len)
 {
 	struct winsize ws = { .ws_row = sp->rows, .ws_col = sp->cols };
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	int m;
 
+	if (sp->root) {
+		m = open_root_pty(sp, &ws, name, len);
+		if (m >= 0 || m != -ENOENT)
+			return m;
+	}
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (m < 0)
 		return -errno;
 	if (grantpt(m) || unlockpt(m) || ptsname_r(m, name, len) ||
@@ -308,6 +402,16 @@ static const char *stage_what(int stage)
 		return "environment";
 	case CS_SETUP:
 		return "stdio";
+	case CS_HOSTNAME:
+		return "hostname";
+	case CS_ROOT:
+		return "root";
+	case CS_GROUPS:
+		return "supplementary groups";
+	case CS_CAPS:
+		return "capabilities";
+	case CS_NNP:
+		return "no_new_privs";
 	}
 	return "exec";
 }
@@ -316,7 +420,7 @@ static const char *stage_what(int stage)
 static void start_command(struct sess *s, const struct gi_spec *sp)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, st[2];
-	char slave[64];
+	char slave[PATH_MAX];
 	struct child_fail f;
 	ssize_t n;
 
@@ -645,15 +749,16 @@ static void relay(struct sess *s)
 	}
 }
 
-void gi_session_serve(int sock)
+void gi_session_serve(int sock, bool await)
 {
-	struct timeval tv = { .tv_sec = GI_SESSION_SPEC_MS / 1000 };
+	/* the job in time, unless the host gives it when it wants (agentvmm.session=await) */
+	struct timeval tv = { .tv_sec = await ? 0 : GI_SESSION_SPEC_MS / 1000 };
 	struct sess s = { .sock = sock, .master = -1, .in_w = -1, .src = { -1, -1 } };
 	struct gi_spec sp;
 	uint8_t h[AVS_HDR_LEN];
 	struct avs_hdr hdr;
 	sigset_t set;
-	char err[256];
+	char err[256], msg[1024];
 	uint8_t *spec;
 
 	gi_report_drop();
@@ -686,6 +791,9 @@ void gi_session_serve(int sock)
 	if (gi_spec_parse(spec, hdr.len, &sp, err, sizeof(err)))
 		fail_session(sock, AVS_STATUS_BAD_JOB, "bad job: %s", err);
 	free(spec);
+	/* a container's first session: its root, once, before the command exists */
+	if (sp.nr_setup && gi_ct_setup(&sp, msg, sizeof(msg)))
+		fail_session(sock, AVS_STATUS_GUEST_FAIL, "%s", msg);
 	tv.tv_sec = 0;
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 

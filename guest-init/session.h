@@ -32,6 +32,20 @@ struct gi_spec_rlimit {
 	struct rlimit rl;
 };
 
+/* One set-up item (session_proto.h "Set-up items"); strings point into the job's buffer. */
+struct gi_spec_setup {
+	char key;               /* 's' 'M' 'D' 'P' 'O' 'Y' */
+	const char *path;       /* s: KEY; M: DST; P:, O: PATH (inside the root); else NULL */
+	const char *value;      /* s: VALUE; M: DATA, NULL for "-" (bind: the source) */
+	const char *fstype;     /* M: TYPE ("bind" for a bind mount) */
+	unsigned long flags;    /* M: FLAGS, within AVS_MOUNT_FLAGS */
+};
+
+/* A job's capability sets (k:), bit N for capability N. */
+struct gi_spec_caps {
+	uint64_t bnd, eff, prm, inh, amb;
+};
+
 /* A parsed job; the strings point into (buf). */
 struct gi_spec {
 	char *buf;              /* owned copy of the payload */
@@ -39,13 +53,25 @@ struct gi_spec {
 	size_t argc;
 	char **env;             /* envc "NAME=VALUE" strings + NULL */
 	size_t envc;
-	const char *cwd;        /* NULL: the handler's own */
+	const char *cwd;        /* NULL: the handler's own (with root: "/" inside it) */
 	bool has_user;
 	uint32_t uid, gid;
+	uint32_t groups[AVS_MAX_GROUPS];        /* g: items */
+	size_t nr_groups;
 	bool tty;
 	uint16_t rows, cols;
 	struct gi_spec_rlimit rlimits[GI_SPEC_MAX_RLIMITS];
 	size_t nr_rlimits;
+	/* container items */
+	const char *root;       /* R: NULL none */
+	const char *hostname;   /* h: NULL none */
+	bool has_umask;
+	uint32_t umask;         /* m: 0..0777 */
+	bool no_new_privs;      /* n:1 */
+	bool has_caps;
+	struct gi_spec_caps caps; /* k: */
+	struct gi_spec_setup *setup; /* nr_setup items, wire order (applied by key: container.h) */
+	size_t nr_setup;
 };
 
 /*
@@ -92,8 +118,10 @@ int gi_session_accept(int lfd);
  * gi_session_serve() - the session handler, in a process forked by PID 1
  * (which closed its own fds first): read the SPEC, start the command, relay
  * until the host acknowledges EXIT (or the stream ends: the command's process
- * group is killed), then _exit() with the command's status.
+ * group is killed), then _exit() with the command's status. The SPEC must
+ * come within GI_SESSION_SPEC_MS, unless (await) (the workload's job with
+ * agentvmm.session=await: the host gives it when it wants).
  */
-__attribute__((noreturn)) void gi_session_serve(int sock);
+__attribute__((noreturn)) void gi_session_serve(int sock, bool await);
 
 #endif

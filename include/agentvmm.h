@@ -176,6 +176,15 @@ int avm_start(struct avm *vm, struct avm_error *err);
 int avm_wait(struct avm *vm, int timeout_ms, int *status);
 
 /*
+ * avm_wait_ready() - wait until guest-init has started the workload (boot
+ * mark 2): in session mode it takes exec sessions from then on, and a VM
+ * awaiting its job (avm_config_await_job()) is ready for it. At most
+ * (timeout_ms) ms (< 0: forever). Return: 0; -ESRCH the VM stopped first (or
+ * never started); -ETIMEDOUT.
+ */
+int avm_wait_ready(struct avm *vm, int timeout_ms);
+
+/*
  * avm_wait_fd() - a file descriptor that becomes readable once the VM has
  * stopped (for poll/epoll loops); owned by the VM, closed by avm_destroy().
  */
@@ -250,6 +259,28 @@ struct avm_exec_opts {
 	const char *user;          /* "UID[:GID]"; NULL: 0:0 */
 	bool tty;                  /* on a pseudo-terminal (in_fd's size, else 24x80) */
 	int in_fd, out_fd, err_fd; /* the caller's; in -1: empty stdin; out/err -1: discarded */
+	/*
+	 * avm_exec() only: pass SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
+	 * (and SIGWINCH, as a window size, with tty) sent to the process on to the
+	 * command while it runs, as `agentvmm exec` does (they are blocked in the
+	 * calling thread meanwhile; block them in every other thread).
+	 */
+	bool signals;
+	/*
+	 * A container's process (agentvmm-oci, docs/oci.md); zero/NULL: none.
+	 * The items' syntax is guest-init/session_proto.h's.
+	 */
+	int nr_rlimits;
+	const char *const *rlimits;  /* "NAME:SOFT:HARD" (r: items) */
+	const char *root;            /* chroot into this guest directory first */
+	const char *hostname;        /* the guest's hostname */
+	int nr_groups;
+	const unsigned *groups;      /* supplementary groups (default: none) */
+	const char *umask;           /* octal, e.g. "022"; NULL: guest-init's */
+	bool no_new_privs;
+	const char *caps;            /* "BND:EFF:PRM:INH:AMB" hex masks; NULL: unchanged */
+	int nr_setup;
+	const char *const *setup;    /* one-time set-up items (mounts, masked paths...) */
 };
 
 /*
@@ -258,8 +289,8 @@ struct avm_exec_opts {
  * (guest-init/session_proto.h) relayed on the calling thread between the
  * caller's fds and the guest. The fds' flags are not changed (outputs are
  * reopened or duplicated); with (o->tty) a terminal in_fd is raw meanwhile.
- * No signal is passed on; SIGPIPE is blocked in the calling thread while it
- * runs (a closed out_fd is EPIPE, dropped). Blocking.
+ * No signal is passed on unless (o->signals); SIGPIPE is blocked in the
+ * calling thread while it runs (a closed out_fd is EPIPE, dropped). Blocking.
  * Return: 0 with the command's exit status in (*status) (0..255; 2 bad job,
  * 125 could not be set up, 126 not executable, 127 not found, 128 + N killed
  * by signal N); -EINVAL or -E2BIG a bad job (the message names the item);
@@ -271,6 +302,36 @@ struct avm_exec_opts {
  */
 int avm_exec(const char *api_socket, const struct avm_exec_opts *o, int *status,
 	     struct avm_error *err);
+
+/*
+ * avm_config_await_job() - (on): the VM boots with no command and guest-init
+ * waits, however long, for the workload's job, which avm_start_job() gives
+ * once the VM runs (agentvmm-oci boots at "create" and runs the container's
+ * process at "start"). Needs agentvmm's own guest-init (no initrd, init or
+ * raw image, --stdio vsock) and no command (avm_create() checks).
+ * Return: 0.
+ */
+int avm_config_await_job(struct avm_config *cfg, bool on, struct avm_error *err);
+
+/*
+ * avm_start_job() - give a VM created with avm_config_await_job() its
+ * workload (o): run as its session on the VM's own thread, relayed between
+ * (o)'s fds (duplicated: the caller may close its own) and the guest, once.
+ * The VM stops when the job has exited and its status is the VM's exit
+ * status, as for a command given at creation. Does not wait.
+ * Return: 0; -EINVAL not an awaiting VM, or a bad job (the message names the
+ * item); -EBUSY a job was given already; -ESRCH the VM has stopped; -ENOMEM.
+ */
+int avm_start_job(struct avm *vm, const struct avm_exec_opts *o, struct avm_error *err);
+
+/*
+ * avm_job_signal() - send (signo) (1..64) to the process group of the job
+ * avm_start_job() gave (a SIGNAL frame); SIGWINCH in a tty job sends the
+ * size of its in_fd's terminal instead. Does not wait.
+ * Return: 0; -ESRCH no job running; -EINVAL bad signal; -EAGAIN too many
+ * signals queued.
+ */
+int avm_job_signal(struct avm *vm, int signo, struct avm_error *err);
 
 /* avm_kill() - stop the VM now, exit status AVM_STATUS_KILLED. Return: 0. Does not wait. */
 int avm_kill(struct avm *vm);

@@ -6,6 +6,7 @@
 #include "agentvmm.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 struct avm_config {
 	struct vm_config vc;
 };
+
+#define AVM_READY_POLL_MS 5
 
 struct avm {
 	struct vm_config cfg; /* the VM's own deep copy */
@@ -118,6 +121,12 @@ int avm_config_set_command(struct avm_config *cfg, int argc, const char *const *
 			return fail(err, -EINVAL, "command: argument %d is NULL", i);
 	if (config_set_argv(&cfg->vc, argc, argv))
 		return fail(err, -ENOMEM, "out of memory");
+	return result(err, 0, "");
+}
+
+int avm_config_await_job(struct avm_config *cfg, bool on, struct avm_error *err)
+{
+	cfg->vc.await_job = on;
 	return result(err, 0, "");
 }
 
@@ -248,6 +257,24 @@ int avm_wait(struct avm *a, int timeout_ms, int *status)
 	return vm_wait(&a->vm, timeout_ms, status);
 }
 
+int avm_wait_ready(struct avm *a, int timeout_ms)
+{
+	uint64_t deadline = vm_now_ns() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000ULL;
+
+	for (;;) {
+		/* boot mark 2, written by a vCPU thread (vm.c): guest-init started the workload */
+		if (__atomic_load_n(&a->vm.times.marks[2], __ATOMIC_RELAXED))
+			return 0;
+		int r = vm_wait(&a->vm, 0, NULL);
+
+		if (r == 0 || r == -EINVAL)
+			return -ESRCH;
+		if (timeout_ms >= 0 && vm_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		poll(NULL, 0, AVM_READY_POLL_MS);
+	}
+}
+
 int avm_wait_fd(struct avm *a)
 {
 	return a->vm.done_efd;
@@ -326,6 +353,22 @@ int avm_confine_caller(struct avm *a, struct avm_error *err)
 int avm_ctl_client(int argc, char **argv)
 {
 	return ctl_client_main(argc, argv);
+}
+
+int avm_start_job(struct avm *a, const struct avm_exec_opts *o, struct avm_error *err)
+{
+	char msg[AVM_ERROR_MSG_MAX] = "";
+
+	if (!o)
+		return fail(err, -EINVAL, "no job");
+	return result(err, vm_session_job(&a->vm, o, msg, sizeof(msg)), msg);
+}
+
+int avm_job_signal(struct avm *a, int signo, struct avm_error *err)
+{
+	char msg[AVM_ERROR_MSG_MAX] = "";
+
+	return result(err, vm_session_signal(&a->vm, signo, msg, sizeof(msg)), msg);
 }
 
 int avm_kill(struct avm *a)

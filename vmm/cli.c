@@ -816,6 +816,12 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 			 cfg->nr_env ? "env" : cfg->cwd ? "cwd" : "user");
 		return -EINVAL;
 	}
+	if (cfg->await_job && (cfg->argc > 0 || !config_session(cfg))) {
+		/* avm_config_await_job(): the job comes over vsock to agentvmm's guest-init */
+		snprintf(err, errlen, "a VM awaiting its job takes no command and needs agentvmm's "
+			 "guest-init (not --stdio console, --init, --initrd or --raw-image)");
+		return -EINVAL;
+	}
 	if (cfg->egress.enabled && (cfg->nr_nets || cfg->initrd || cfg->raw_image)) {
 		/* guest-init runs the forwarder; a NIC would be a way around the proxy */
 		snprintf(err, errlen, "--egress: the guest gets no network card and needs "

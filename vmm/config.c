@@ -113,6 +113,6 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 
 bool config_session(const struct vm_config *cfg)
 {
-	return cfg->argc > 0 && cfg->stdio != VM_STDIO_CONSOLE && !cfg->initrd && !cfg->raw_image &&
-	       !cfg->init;
+	return (cfg->argc > 0 || cfg->await_job) && cfg->stdio != VM_STDIO_CONSOLE &&
+	       !cfg->initrd && !cfg->raw_image && !cfg->init;
 }

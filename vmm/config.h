@@ -178,6 +178,7 @@ struct vm_config {
 	const char *console;      /* --console stdio|none|PATH; NULL = stdio */
 	uint64_t console_limit_mib; /* --console-limit: 0 = VM_CONSOLE_LIMIT_DEFAULT_MIB */
 	int argc;                 /* after --: the workload; 0 = interactive shell */
+	bool await_job;           /* no command: the workload's job comes later (avm_start_job()) */
 	char **argv;
 	enum vm_stdio stdio;      /* --stdio; DEFAULT: vsock */
 	unsigned nr_env;
@@ -198,8 +199,8 @@ struct vm_config {
 
 /*
  * config_session() - whether the command runs as a session over vsock
- * (guest-init/session_proto.h): a command, our own initramfs and guest-init,
- * not --stdio console.
+ * (guest-init/session_proto.h): a command (or await_job), our own initramfs
+ * and guest-init, not --stdio console.
  */
 bool config_session(const struct vm_config *cfg);
 

@@ -481,23 +481,65 @@ static void term_size(int fd, struct avs_spec_in *in)
 
 /* ---- the public API ------------------------------------------------------ */
 
+#define EXEC_GROUP_TEXT 11 /* "4294967295" and a NUL */
+
+int exec_opts_spec(const struct avm_exec_opts *o, struct avs_spec_in *in, char **groups)
+{
+	const char **g = NULL;
+	char *text;
+
+	*groups = NULL;
+	if (o->argc < 0 || o->envc < 0 || o->nr_rlimits < 0 || o->nr_groups < 0 ||
+	    o->nr_setup < 0 || (o->nr_groups && !o->groups) || (o->nr_rlimits && !o->rlimits) ||
+	    (o->nr_setup && !o->setup) || (o->envc && !o->env))
+		return -EINVAL;
+	*in = (struct avs_spec_in){
+		.argc = o->argc, .argv = o->argv, .envc = o->envc, .env = o->env, .cwd = o->cwd,
+		.user = o->user, .nr_rlimits = o->nr_rlimits, .rlimits = o->rlimits,
+		.tty = o->tty, .root = o->root, .hostname = o->hostname, .umask = o->umask,
+		.no_new_privs = o->no_new_privs, .caps = o->caps, .nr_setup = o->nr_setup,
+		.setup = o->setup,
+	};
+	if (o->tty)
+		term_size(o->in_fd, in);
+	if (!o->nr_groups)
+		return 0;
+	/* one block: the pointers, then the texts they point to */
+	g = malloc((size_t)o->nr_groups * (sizeof(*g) + EXEC_GROUP_TEXT));
+	if (!g)
+		return -ENOMEM;
+	text = (char *)(g + o->nr_groups);
+	for (int i = 0; i < o->nr_groups; i++) {
+		g[i] = text + (size_t)i * EXEC_GROUP_TEXT;
+		snprintf(text + (size_t)i * EXEC_GROUP_TEXT, EXEC_GROUP_TEXT, "%u", o->groups[i]);
+	}
+	in->nr_groups = o->nr_groups;
+	in->groups = g;
+	*groups = (char *)g;
+	return 0;
+}
+
 int avm_exec(const char *api_socket, const struct avm_exec_opts *o, int *status,
 	     struct avm_error *err)
 {
 	char msg[AVM_ERROR_MSG_MAX] = "";
-	struct exec_job job = {
-		.spec = { .argc = o->argc, .argv = o->argv, .envc = o->envc, .env = o->env,
-			  .cwd = o->cwd, .user = o->user, .tty = o->tty },
-		.in_fd = o->in_fd, .out_fd = o->out_fd, .err_fd = o->err_fd,
-	};
+	struct exec_job job = { .in_fd = o->in_fd, .out_fd = o->out_fd, .err_fd = o->err_fd,
+				.signals = o->signals };
 	enum exec_stage stage;
+	char *groups;
 	int r, st = 0;
 
-	if (o->tty)
-		term_size(o->in_fd, &job.spec);
-	r = api_socket ? exec_run(api_socket, &job, &st, &stage, msg, sizeof(msg)) : -EINVAL;
-	if (!api_socket)
+	r = exec_opts_spec(o, &job.spec, &groups);
+	if (r)
+		snprintf(msg, sizeof(msg), "%s", r == -ENOMEM ? "out of memory" :
+			 "bad job: a negative count or a NULL array");
+	else if (!api_socket) {
+		r = -EINVAL;
 		snprintf(msg, sizeof(msg), "no control socket given");
+	} else {
+		r = exec_run(api_socket, &job, &st, &stage, msg, sizeof(msg));
+	}
+	free(groups);
 	if (err) {
 		err->code = r;
 		snprintf(err->msg, sizeof(err->msg), "%s", r ? msg : "");

@@ -57,6 +57,19 @@ int exec_parse_args(int argc, char **argv, struct exec_args *a, char *err,
 /* exec_args_fini() - free what exec_parse_args() allocated; idempotent. */
 void exec_args_fini(struct exec_args *a);
 
+struct avm_exec_opts;
+struct avs_spec_in;
+
+/*
+ * exec_opts_spec() - the job (avs_spec_build()'s input) for the public
+ * struct avm_exec_opts (o): every field copied by reference, the groups
+ * formatted into (*groups) (free with free(), NULL when none), a tty's size
+ * from o->in_fd's terminal, else 24x80.
+ * Return: 0, -EINVAL (negative counts, NULL arrays with a count), -ENOMEM.
+ */
+int exec_opts_spec(const struct avm_exec_opts *o, struct avs_spec_in *in,
+		   char **groups) __must_check;
+
 /* exec_usage() - the `agentvmm exec --help` text. */
 const char *exec_usage(void);
 

@@ -6,8 +6,9 @@
  * session; this module does not know which: it gets a connected stream.
  *
  * Pieces, each usable alone:
- *  - avs_spec_build(): the job (argv, environment, cwd, user, limits, tty) as
- *    the SPEC payload, refusing everything guest-init would refuse, with a
+ *  - avs_spec_build(): the job (argv, environment, cwd, user, limits, tty and
+ *    the container items: root, hostname, groups, umask, no_new_privs,
+ *    capabilities, set-up) as the SPEC payload, refusing everything guest-init would refuse, with a
  *    one-line message naming the bad item;
  *  - avs_frame_check(), avs_payload_check(), avs_rx_seq_next(): pure checks of
  *    what the guest sends (fuzzed: tests/fuzz/fuzz_session_frame.c);
@@ -76,17 +77,36 @@ struct avs_spec_in {
 	const char *const *rlimits;   /* "NAME:SOFT:HARD" */
 	bool tty;                     /* a pseudo-terminal of rows x cols */
 	unsigned short rows, cols;
+	/* container items (session_proto.h "Container items"); zero: none */
+	const char *root;              /* R: absolute guest dir; NULL none */
+	const char *hostname;          /* h: NULL none */
+	int nr_groups;
+	const char *const *groups;     /* g: decimal ids */
+	const char *umask;             /* m: octal text; NULL none */
+	bool no_new_privs;             /* n:1 */
+	const char *caps;              /* k: "BND:EFF:PRM:INH:AMB" hex; NULL none */
+	int nr_setup;
+	const char *const *setup;      /* set-up items verbatim with their key: "s:..",
+	                                * "M:..", "D:1", "P:..", "O:..", "Y:1"; need root */
 };
 
 /*
  * avs_spec_build() - the SPEC payload (not the frame header) for (in): items
- * a:, e:, c:, u:, t:, r: in that order (session_proto.h), each checked as the
- * guest checks it: argc >= 1, at most AVS_MAX_ARGS arguments and AVS_MAX_ENV
- * environment entries, each item at most AVS_ITEM_MAX bytes with "K:" and its
- * NUL, env NAME non-empty and without '=', cwd absolute, user decimal ids up
- * to AVS_ID_MAX, rlimit NAME one of core cpu data fsize memlock nofile nproc
- * stack as, each at most once, with SOFT and HARD decimal (below 2^64 - 1) or
- * "unlimited" and SOFT <= HARD, rows and cols 1..65535 when (tty). (*out) is malloc()ed, the
+ * a e c u g t r R h m n k, then the set-up items in the key order s M D P O Y
+ * (items of one key in (setup)'s order), as session_proto.h defines them,
+ * each checked as the guest checks it: argc >= 1, at most AVS_MAX_ARGS
+ * arguments and AVS_MAX_ENV environment entries, each item at most
+ * AVS_ITEM_MAX bytes with "K:" and its NUL, env NAME non-empty and without
+ * '=', cwd absolute, user decimal ids up to AVS_ID_MAX, rlimit NAME one of
+ * core cpu data fsize memlock nofile nproc stack as, each at most once, with
+ * SOFT and HARD decimal (below 2^64 - 1) or "unlimited" and SOFT <= HARD,
+ * rows and cols 1..65535 when (tty); the container items: root absolute;
+ * hostname 1..AVS_HOSTNAME_MAX letters, digits, '-', '.'; at most
+ * AVS_MAX_GROUPS groups, decimal ids as user's; umask 1..4 octal digits up to
+ * 0777; caps five hex masks of 1..16 digits with EFF within PRM, INH within
+ * BND and AMB within PRM and INH; at most AVS_MAX_SETUP set-up items, each
+ * "K:..." with K one of s M D P O Y and its value as session_proto.h says, D:1
+ * and Y:1 at most once, and none without (root). (*out) is malloc()ed, the
  * caller frees it; on failure it is NULL and (err) holds one line naming the
  * bad item (user text quoted, cut to 40 printable bytes).
  * Return: 0; -EINVAL a bad item; -E2BIG the job is over AVS_SPEC_MAX bytes;

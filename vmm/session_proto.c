@@ -2,7 +2,9 @@
 /*
  * session_proto.c: the pure half of a session's host endpoint (prefix avs_,
  * vmm/session.h): the job builder (SPEC), the checks of guest frames and the
- * Ctrl-A escape of host input; no I/O, so all of it can be fuzzed.
+ * Ctrl-A escape of host input; no I/O, so all of it can be fuzzed. Over 600
+ * lines because the builder repeats every check guest-init makes of a job,
+ * the container items' too (session_proto.h), where one reading sees them.
  */
 #include "vmm/session.h"
 
@@ -228,6 +230,242 @@ static int check_settings(const struct avs_spec_in *in, char *tsize, size_t *tot
 	return 0;
 }
 
+/* ---- container items (session_proto.h "Container items") ------------------ */
+
+#define CT_SETUP_KEYS "sMDPOY"  /* set-up keys, in the order they go on the wire */
+
+/* (n) bytes at (p), a path inside the container's root: absolute, no ".." component. */
+static bool ct_path_ok_n(const char *p, size_t n)
+{
+	if (n < 1 || p[0] != '/')
+		return false;
+	for (size_t i = 0; i + 2 < n; i++)
+		if (p[i] == '/' && p[i + 1] == '.' && p[i + 2] == '.' &&
+		    (i + 3 == n || p[i + 3] == '/'))
+			return false;
+	return true;
+}
+
+static bool ct_path_ok(const char *p)
+{
+	return ct_path_ok_n(p, strlen(p));
+}
+
+/* Hex of (n) bytes at (s), 1..(digits) digits, into (*v). */
+static bool parse_hex(const char *s, size_t n, size_t digits, uint64_t *v)
+{
+	if (n < 1 || n > digits)
+		return false;
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			*v = *v << 4 | (uint64_t)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*v = *v << 4 | (uint64_t)((c | 0x20) - 'a' + 10);
+		else
+			return false;
+	}
+	return true;
+}
+
+/* (n) bytes at (s) are letters, digits or one of (extra). */
+static bool chars_ok(const char *s, size_t n, const char *extra)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr(extra, s[i]))))
+			return false;
+	return true;
+}
+
+static bool umask_ok(const char *m)
+{
+	size_t n = strlen(m);
+	unsigned v = 0;
+
+	if (n < 1 || n > 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i] < '0' || m[i] > '7')
+			return false;
+		v = v << 3 | (unsigned)(m[i] - '0');
+	}
+	return v <= 0777;
+}
+
+/* "BND:EFF:PRM:INH:AMB": NULL when fine, else why not. */
+static const char *caps_fault(const char *k)
+{
+	uint64_t v[5];
+	const char *p = k;
+
+	for (int i = 0; i < 5; i++) {
+		const char *end = i < 4 ? strchr(p, ':') : p + strlen(p);
+
+		if (!end || !parse_hex(p, (size_t)(end - p), 16, &v[i]))
+			return "expected BND:EFF:PRM:INH:AMB, five hex masks of 1 to 16 digits";
+		p = end + 1;
+	}
+	if (v[1] & ~v[2])
+		return "effective capabilities not all permitted";
+	if (v[3] & ~v[0])
+		return "inheritable capabilities outside the bounding set";
+	if (v[4] & ~(v[2] & v[3]))
+		return "ambient capabilities not both permitted and inheritable";
+	return NULL;
+}
+
+/* "KEY=VALUE" of s: (v): NULL when fine, else why not. */
+static const char *sysctl_fault(const char *v)
+{
+	const char *eq = strchr(v, '=');
+	size_t n = eq ? (size_t)(eq - v) : 0;
+
+	if (!n || v[0] == '.' || v[n - 1] == '.' || !chars_ok(v, n, "_-.") ||
+	    memmem(v, n, "..", 2))
+		return "expected KEY=VALUE, KEY of letters, digits, '_', '-' and single inner '.'";
+	return NULL;
+}
+
+/* "TYPE:FLAGS:DATA:DST" of M: (v): NULL when fine, else why not. */
+static const char *mount_fault(const char *v)
+{
+	static const char *const types[] = { "proc", "sysfs", "tmpfs", "devpts", "mqueue",
+					     "cgroup2", "bind" };
+	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	const char *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+	size_t tlen = c1 ? (size_t)(c1 - v) : 0;
+	bool known = false, bind = tlen == 4 && !memcmp(v, "bind", 4);
+	uint64_t flags;
+
+	if (!c3)
+		return "expected TYPE:FLAGS:DATA:DST";
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		known |= strlen(types[i]) == tlen && !memcmp(v, types[i], tlen);
+	if (!known)
+		return "unknown TYPE (proc sysfs tmpfs devpts mqueue cgroup2 bind)";
+	if (!parse_hex(c1 + 1, (size_t)(c2 - c1 - 1), 8, &flags) || (flags & ~AVS_MOUNT_FLAGS))
+		return "FLAGS: expected hex MS_* bits out of AVS_MOUNT_FLAGS";
+	if (c3 == c2 + 1)
+		return "DATA is empty (\"-\" for none)";
+	if (bind && !ct_path_ok_n(c2 + 1, (size_t)(c3 - c2 - 1)))
+		return "the bind source is not an absolute path without \"..\"";
+	if (!ct_path_ok(c3 + 1))
+		return "DST is not an absolute path without \"..\"";
+	return NULL;
+}
+
+/* Set-up item (i) (verbatim "K:..."); (*once): D: and Y: seen. Return: 0 or -EINVAL. */
+static int check_setup_item(const char *it, int i, unsigned *once, size_t *total, char *err,
+			    size_t errlen)
+{
+	char q[QUOTE_BUF];
+	const char *why = NULL;
+	size_t n;
+
+	if (!it) {
+		snprintf(err, errlen, "set-up item %d is NULL", i);
+		return -EINVAL;
+	}
+	n = strnlen(it, AVS_ITEM_MAX);
+	if (n + 1 > AVS_ITEM_MAX) {
+		snprintf(err, errlen, "set-up item %d: longer than %u bytes", i, AVS_ITEM_MAX - 1);
+		return -EINVAL;
+	}
+	if (n < 2 || it[1] != ':' || !strchr(CT_SETUP_KEYS, it[0]))
+		why = "not a set-up item (s:, M:, D:1, P:, O:, Y:1)";
+	else if (it[0] == 's')
+		why = sysctl_fault(it + 2);
+	else if (it[0] == 'M')
+		why = mount_fault(it + 2);
+	else if ((it[0] == 'D' || it[0] == 'Y') && strcmp(it + 2, "1"))
+		why = "expected D:1 or Y:1";
+	else if ((it[0] == 'D' || it[0] == 'Y') && (*once & (it[0] == 'D' ? 1U : 2U)))
+		why = "given twice";
+	else if ((it[0] == 'P' || it[0] == 'O') && !ct_path_ok(it + 2))
+		why = "not an absolute path without \"..\"";
+	if (why) {
+		snprintf(err, errlen, "set-up item %d \"%s\": %s", i, quote(q, it, SIZE_MAX), why);
+		return -EINVAL;
+	}
+	if (it[0] == 'D' || it[0] == 'Y')
+		*once |= it[0] == 'D' ? 1U : 2U;
+	*total += n + 1;
+	return 0;
+}
+
+/* The container items (session_proto.h). Return: 0 or -EINVAL with (err). */
+static int check_container(const struct avs_spec_in *in, size_t *total, char *err,
+			   size_t errlen)
+{
+	char q[QUOTE_BUF];
+	const char *why;
+	unsigned once = 0;
+	int r;
+
+	if (in->nr_groups < 0 || in->nr_setup < 0 || (in->nr_groups && !in->groups) ||
+	    (in->nr_setup && !in->setup)) {
+		snprintf(err, errlen, "bad group or set-up count");
+		return -EINVAL;
+	}
+	if (in->nr_groups > AVS_MAX_GROUPS || in->nr_setup > AVS_MAX_SETUP) {
+		snprintf(err, errlen, "too many %s: %d (at most %d)",
+			 in->nr_groups > AVS_MAX_GROUPS ? "groups" : "set-up items",
+			 in->nr_groups > AVS_MAX_GROUPS ? in->nr_groups : in->nr_setup,
+			 in->nr_groups > AVS_MAX_GROUPS ? AVS_MAX_GROUPS : AVS_MAX_SETUP);
+		return -EINVAL;
+	}
+	if (in->root && (in->root[0] != '/' || !item_size(in->root))) {
+		snprintf(err, errlen, "root \"%s\": %s", quote(q, in->root, SIZE_MAX),
+			 in->root[0] != '/' ? "not an absolute path" : "too long");
+		return -EINVAL;
+	}
+	if (in->nr_setup && !in->root) {
+		snprintf(err, errlen, "set-up items need a root (no R: item)");
+		return -EINVAL;
+	}
+	if (in->hostname && (!in->hostname[0] ||
+			     strnlen(in->hostname, AVS_HOSTNAME_MAX + 1) > AVS_HOSTNAME_MAX ||
+			     !chars_ok(in->hostname, strlen(in->hostname), "-."))) {
+		snprintf(err, errlen, "hostname \"%s\": expected 1 to %d letters, digits, '-' or "
+			 "'.'", quote(q, in->hostname, SIZE_MAX), AVS_HOSTNAME_MAX);
+		return -EINVAL;
+	}
+	if (in->umask && !umask_ok(in->umask)) {
+		snprintf(err, errlen, "umask \"%s\": expected 1 to 4 octal digits, at most 0777",
+			 quote(q, in->umask, SIZE_MAX));
+		return -EINVAL;
+	}
+	why = in->caps ? caps_fault(in->caps) : NULL;
+	if (why) {
+		snprintf(err, errlen, "capabilities \"%s\": %s", quote(q, in->caps, SIZE_MAX), why);
+		return -EINVAL;
+	}
+	for (int i = 0; i < in->nr_groups; i++) {
+		r = count_item(in->groups[i], "group", i, total, err, errlen);
+		if (r)
+			return r;
+		if (!parse_id(in->groups[i], strlen(in->groups[i]))) {
+			snprintf(err, errlen, "group \"%s\": expected a decimal id from 0 to %llu",
+				 quote(q, in->groups[i], SIZE_MAX), AVS_ID_MAX);
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < in->nr_setup; i++) {
+		r = check_setup_item(in->setup[i], i, &once, total, err, errlen);
+		if (r)
+			return r;
+	}
+	*total += in->root ? item_size(in->root) : 0;
+	*total += in->hostname ? item_size(in->hostname) : 0;
+	*total += in->umask ? item_size(in->umask) : 0;
+	*total += in->no_new_privs ? 4 : 0; /* "n:1" */
+	*total += in->caps ? item_size(in->caps) : 0;
+	return 0;
+}
+
 static uint8_t *put_item(uint8_t *p, char key, const char *v)
 {
 	size_t n = strlen(v);
@@ -237,6 +475,32 @@ static uint8_t *put_item(uint8_t *p, char key, const char *v)
 	memcpy(p, v, n);
 	p += n;
 	*p++ = 0;
+	return p;
+}
+
+/* R h m n k, then the set-up items key by key in CT_SETUP_KEYS order. */
+static uint8_t *put_container(uint8_t *p, const struct avs_spec_in *in)
+{
+	if (in->root)
+		p = put_item(p, 'R', in->root);
+	if (in->hostname)
+		p = put_item(p, 'h', in->hostname);
+	if (in->umask)
+		p = put_item(p, 'm', in->umask);
+	if (in->no_new_privs)
+		p = put_item(p, 'n', "1");
+	if (in->caps)
+		p = put_item(p, 'k', in->caps);
+	for (const char *k = CT_SETUP_KEYS; *k; k++) {
+		for (int i = 0; i < in->nr_setup; i++) {
+			size_t n = strlen(in->setup[i]) + 1;
+
+			if (in->setup[i][0] != *k)
+				continue;
+			memcpy(p, in->setup[i], n);
+			p += n;
+		}
+	}
 	return p;
 }
 
@@ -253,6 +517,8 @@ int avs_spec_build(const struct avs_spec_in *in, uint8_t **out, size_t *len, cha
 	r = check_lists(in, &total, err, errlen);
 	if (!r)
 		r = check_settings(in, tsize, &total, err, errlen);
+	if (!r)
+		r = check_container(in, &total, err, errlen);
 	if (r)
 		return r;
 	if (total > AVS_SPEC_MAX) {
@@ -273,10 +539,13 @@ int avs_spec_build(const struct avs_spec_in *in, uint8_t **out, size_t *len, cha
 		p = put_item(p, 'c', in->cwd);
 	if (in->user)
 		p = put_item(p, 'u', in->user);
+	for (int i = 0; i < in->nr_groups; i++)
+		p = put_item(p, 'g', in->groups[i]);
 	if (in->tty)
 		p = put_item(p, 't', tsize);
 	for (int i = 0; i < in->nr_rlimits; i++)
 		p = put_item(p, 'r', in->rlimits[i]);
+	p = put_container(p, in);
 	assert((size_t)(p - *out) == total);
 	*len = total;
 	return 0;

@@ -220,7 +220,8 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 	}
 	if (config_session(cfg)) {
 		/* the job comes over vsock (vm_session.c), not on this line */
-		n = snprintf(buf + used, len - used, " agentvmm.session=1");
+		n = snprintf(buf + used, len - used, " agentvmm.session=%s",
+			     cfg->await_job ? "await" : "1");
 		if (n < 0 || (size_t)n >= len - used)
 			goto too_long;
 		used += (size_t)n;

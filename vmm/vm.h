@@ -229,14 +229,21 @@ uint64_t vm_now_ns(void);
  * vm_session_exec() - hand (fd) (taken over) to a new exec session.
  * Return: 0, -ENOTSUP (no session), -EBUSY, -errno with a reason in (msg).
  * Context: the control thread.
+ * vm_session_job(), vm_session_signal(): avm_start_job() and avm_job_signal()
+ * for a VM awaiting its job (include/agentvmm.h has their contract), with
+ * the reason in (msg). Context: any thread.
  */
 struct vm_session;
+struct avm_exec_opts;
 int vm_session_prepare(struct vm *vm, char *err, size_t errlen) __must_check;
 int vm_session_take_job_fd(struct vm *vm);
 int vm_session_start(struct vm *vm) __must_check;
 void vm_session_stop(struct vm *vm);
 void vm_session_destroy(struct vm *vm);
 int vm_session_exec(struct vm *vm, int fd, char *msg, size_t msglen) __must_check;
+int vm_session_job(struct vm *vm, const struct avm_exec_opts *o, char *msg,
+		   size_t msglen) __must_check;
+int vm_session_signal(struct vm *vm, int signo, char *msg, size_t msglen) __must_check;
 
 /* vcpu.c */
 int vcpu_start(struct vcpu *v) __must_check;

@@ -130,7 +130,7 @@ static int vm_check_console(struct vm *vm, char *err, size_t errlen)
 			      errlen);
 	if (r)
 		return r;
-	if (vm->cfg->argc == 0) {
+	if (vm->cfg->argc == 0 && !vm->cfg->await_job) {
 		int expected = 0;
 
 		if (!__atomic_compare_exchange_n(&stdin_owner_claimed, &expected, 1, false,

@@ -73,8 +73,15 @@ static void test_gi_cmdline_session_mode(void **state)
 	gi_cmdline_fini(&cl);
 	assert_int_equal(parse("agentvmm.session", &cl), 0);
 	assert_true(cl.cl_session);
+	assert_false(cl.cl_session_await);
 	gi_cmdline_fini(&cl);
-	expect_error("agentvmm.session=2", "agentvmm.session=2: expected 1");
+	/* the job comes when the host has it (avm_config_await_job()) */
+	assert_int_equal(parse("agentvmm.session=await", &cl), 0);
+	assert_true(cl.cl_session);
+	assert_true(cl.cl_session_await);
+	gi_cmdline_fini(&cl);
+	expect_error("agentvmm.session=2", "agentvmm.session=2: expected 1 or await");
+	expect_error("agentvmm.session=awaits", "agentvmm.session=awaits: expected 1 or await");
 	expect_error("agentvmm.session=1 agentvmm.argc=1 agentvmm.argv=x",
 		     "agentvmm.session given with agentvmm.argc");
 }
