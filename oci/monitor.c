@@ -47,6 +47,7 @@ struct mon {
 	bool paused;
 	char **items;
 	int nitems;
+	struct oci_podnet net;
 };
 
 __attribute__((format(printf, 2, 3), noreturn)) static void mon_fail(struct oci_create *c,
@@ -315,6 +316,11 @@ static struct avm_config *vm_config(struct mon *m)
 	 */
 	snprintf(buf, sizeof(buf), "rw:%s:%s", m->c->rootfs, OCI_GUEST_ROOT);
 	cfg_set(m, cfg, "share", buf, "root.path");
+	if (m->net.active) {
+		if (oci_podnet_net_option(&m->net, buf, sizeof(buf)))
+			mon_fail(m->c, "the pod's interface: name too long");
+		cfg_set(m, cfg, "net", buf, "the pod's network");
+	}
 	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
 	cfg_set(m, cfg, "owner", buf, "owner");
 	snprintf(buf, sizeof(buf), "%s/console.log", m->c->dir);
@@ -430,6 +436,8 @@ void oci_monitor(struct oci_create *c)
 	join_cgroup(&m);
 	host_binds(&m, binds, nbinds);
 	free(binds);
+	if (oci_podnet_join(c->spec, &m.net, msg, sizeof(msg)))
+		mon_fail(c, "%s", msg);
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
@@ -441,6 +449,10 @@ void oci_monitor(struct oci_create *c)
 	if (avm_create(cfg, &m.vm, &e))
 		mon_fail(c, "%s", e.msg);
 	avm_config_free(cfg);
+	if (m.net.active && oci_podnet_connect(&m.net, msg, sizeof(msg))) {
+		oci_podnet_disconnect(&m.net);
+		mon_fail(c, "the pod's network: %s", msg);
+	}
 	lfd = listen_socket(&m);
 	oci_write_status(c->dir, "created");
 	if (avm_start(m.vm, &e))
@@ -487,6 +499,7 @@ void oci_monitor(struct oci_create *c)
 		}
 	}
 	avm_wait(m.vm, -1, &status);
+	oci_podnet_disconnect(&m.net);
 	snprintf(msg, sizeof(msg), "%s/m.sock", c->dir);
 	unlink(msg);
 	avm_destroy(m.vm);

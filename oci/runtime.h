@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "oci/spec.h"
@@ -113,6 +114,22 @@ struct oci_job {
 int oci_job_opts(const struct oci_spec *s, struct oci_job *j, struct avm_exec_opts *o,
 		 bool first, char **items, int nitems);
 void oci_job_fini(struct oci_job *j);
+
+/* podnet.c: the pod's network namespace and interface (docs/oci.md "Network"). */
+struct oci_podnet {
+	bool active;                /* an addressed interface: the VM gets a NIC */
+	char ifname[16];
+	uint32_t addr, gw;          /* network order; gw 0: none */
+	unsigned prefix;
+	unsigned char mac[6];
+};
+/* oci_podnet_join() - setns() into the spec's network namespace path and find its interface. */
+int oci_podnet_join(const struct oci_spec *s, struct oci_podnet *pn, char *msg, size_t msglen);
+/* oci_podnet_net_option() - the --net value for (pn): the tap, its MAC, address, gateway. */
+int oci_podnet_net_option(const struct oci_podnet *pn, char *buf, size_t len);
+/* oci_podnet_connect() - tc redirects between the interface and the VM's tap (after avm_create()). */
+int oci_podnet_connect(const struct oci_podnet *pn, char *msg, size_t msglen);
+void oci_podnet_disconnect(const struct oci_podnet *pn);
 
 /* monitor.c: the monitor process's half of create (never returns). */
 struct oci_create {
