@@ -146,6 +146,13 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv)
 	if (r)
 		return oci_error(g, "create: %s: %s", path, msg);
 	r = 1;
+	for (i = 0; i < spec.nignored; i++)
+		oci_log(g, "warning", "create: %s: not applied in a VM (docs/oci.md)", spec.ignored[i]);
+	if (spec.nhooks[OCI_HOOK_CREATE_CONTAINER] || spec.nhooks[OCI_HOOK_START_CONTAINER])
+		oci_log(g, "warning", "create: the createContainer and startContainer hooks are "
+			"not run (they would have to run inside the guest)");
+	if (spec.has_oom_score_adj)
+		oci_log(g, "warning", "create: process.oomScoreAdj: not applied in a VM");
 	snprintf(path, sizeof(path), "%s%s%s", spec.root_path[0] == '/' ? "" : bpath,
 		 spec.root_path[0] == '/' ? "" : "/", spec.root_path);
 	if (!realpath(path, rootfs)) {
