@@ -94,6 +94,23 @@ static int wait_ready(int fd, char *msg, size_t msglen)
 	return -1;
 }
 
+/*
+ * A monitor whose create failed after its VM was made: SIGTERM ends the VM
+ * through the monitor's own exit path (the pod network undone), SIGKILL if
+ * that takes more than OCI_STOP_WAIT_MS; reaped either way.
+ */
+static void stop_monitor(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int t = 0; t < OCI_STOP_WAIT_MS; t += 20) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		poll(NULL, 0, 20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static int write_pid_file(const char *path, pid_t pid)
 {
 	char text[32];
@@ -226,21 +243,26 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv)
 		close(c.pty_slave);
 	if (wait_ready(p[0], msg, sizeof(msg))) {
 		close(p[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		stop_monitor(pid);
 		oci_error(g, "create: %s", msg);
 		goto out_dir;
 	}
 	close(p[0]);
 	st.pid = pid;
 	st.start = oci_pid_start(pid);
+	if (!st.start) {
+		waitpid(pid, NULL, 0);
+		oci_error(g, "create: the monitor exited right after the VM was created (see "
+			  "vmm.log)");
+		goto out_dir;
+	}
 	/* the annotations too, for `state` and the hooks */
 	st.annotations = oci_annotations_json(spec.annotations, spec.nannotations);
 	r = oci_state_write(dir, &st);
 	free(st.annotations);
 	st.annotations = NULL;
 	if (r) {
-		kill(pid, SIGKILL);
+		stop_monitor(pid);
 		oci_error(g, "create: cannot write the state: %s", strerror(-r));
 		r = 1;
 		goto out_dir;
@@ -252,13 +274,13 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv)
 	    oci_run_hooks(spec.hooks[OCI_HOOK_CREATE_RUNTIME], spec.nhooks[OCI_HOOK_CREATE_RUNTIME],
 			  text, msg, sizeof(msg))) {
 		free(text);
-		kill(pid, SIGKILL);
+		stop_monitor(pid);
 		oci_error(g, "create: %s", text ? msg : "out of memory");
 		goto out_dir;
 	}
 	free(text);
 	if (pid_file && write_pid_file(pid_file, pid)) {
-		kill(pid, SIGKILL);
+		stop_monitor(pid);
 		oci_error(g, "create: --pid-file %s: %s", pid_file, strerror(errno));
 		goto out_dir;
 	}

@@ -32,8 +32,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "oci/runtime.h"
 
@@ -50,12 +52,17 @@ struct mon {
 	struct oci_podnet net;
 };
 
+/* The pod network once joined to the tap: undone on every way out. */
+static struct oci_podnet *mon_net;
+
 __attribute__((format(printf, 2, 3), noreturn)) static void mon_fail(struct oci_create *c,
 								      const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
+	if (mon_net)
+		oci_podnet_disconnect(mon_net);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -133,74 +140,76 @@ static void join_cgroup(struct mon *m)
 		close(fd);
 }
 
-/*
- * (dest) inside (root) as a path without symlinks, creating what is missing
- * (directories; the last one a file when (file)). A symlink anywhere is
- * refused: an image must not point a host bind mount out of its rootfs.
- */
-static int make_target(const char *root, const char *dest, bool file, char *out, size_t len)
+/* (path) resolved inside (rootfd) as the kernel does for a chroot (openat2). */
+static int open_in_root(int rootfd, const char *path, int flags)
 {
-	char rel[4096], *save = NULL, *comp;
-	int dfd, r = 0;
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	long r = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 
-	if ((size_t)snprintf(out, len, "%s", root) >= len ||
-	    (size_t)snprintf(rel, sizeof(rel), "%s", dest) >= sizeof(rel))
+	return r < 0 ? -errno : (int)r;
+}
+
+/*
+ * (rel) inside the rootfs (rootfd) as an O_PATH fd, what is missing created:
+ * directories, the last one a file when (file). Each step is resolved inside
+ * the root (a symlink in the image, /var/run -> /run say, is followed there,
+ * never out of it), and the fd pins what was found, so the mount lands there
+ * whatever is renamed meanwhile. Return: the fd or -errno.
+ */
+static int make_target(int rootfd, const char *rel, bool file)
+{
+	char path[4096], *slash;
+	int fd, dfd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", rel) >= sizeof(path))
 		return -ENAMETOOLONG;
-	dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	for (comp = strtok_r(rel, "/", &save); comp && !r; comp = strtok_r(NULL, "/", &save)) {
-		bool last = !save || !*save || strspn(save, "/") == strlen(save);
-		struct stat st;
-		int nfd;
+	fd = open_in_root(rootfd, path, O_PATH);
+	if (fd != -ENOENT)
+		return fd;
+	for (slash = path;; slash++) {
+		bool last;
 
-		if (!strcmp(comp, "..") || !strcmp(comp, ".")) {
-			r = -EINVAL;
-			break;
-		}
-		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) {
-				r = -errno;
-				break;
-			}
+		slash = strchr(slash, '/');
+		last = !slash;
+		if (slash)
+			*slash = 0;
+		fd = open_in_root(rootfd, path, O_PATH);
+		if (fd == -ENOENT) {
+			char *name = strrchr(path, '/');
+			int r;
+
+			if (name)
+				*name = 0;
+			dfd = open_in_root(rootfd, name ? path : ".", O_PATH | O_DIRECTORY);
+			if (name)
+				*name = '/';
+			if (dfd < 0)
+				return dfd;
+			name = name ? name + 1 : path;
 			if (last && file) {
-				nfd = openat(dfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
-					     O_NOFOLLOW, 0644);
-				if (nfd >= 0)
-					close(nfd);
+				r = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+					   O_CLOEXEC, 0644);
+				if (r >= 0)
+					close(r);
 			} else {
-				nfd = mkdirat(dfd, comp, 0755);
+				r = mkdirat(dfd, name, 0755);
 			}
-			if (nfd < 0 && errno != EEXIST) {
+			if (r < 0 && errno != EEXIST)
 				r = -errno;
-				break;
-			}
-			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				r = -errno;
-				break;
-			}
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = -ELOOP;
-			break;
-		}
-		if ((size_t)snprintf(out + strlen(out), len - strlen(out), "/%s", comp) >=
-		    len - strlen(out)) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		if (!last) {
-			nfd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (nfd < 0) {
-				r = -errno;
-				break;
-			}
+			else
+				r = 0;
 			close(dfd);
-			dfd = nfd;
+			if (r)
+				return r;
+			/* a dangling symlink stays ENOENT: refused, not created elsewhere */
+			fd = open_in_root(rootfd, path, O_PATH);
 		}
+		if (fd < 0 || last)
+			return fd;
+		close(fd);
+		*slash = '/';
 	}
-	close(dfd);
-	return r;
 }
 
 static bool has_opt(const struct oci_mount *mt, const char *opt)
@@ -211,39 +220,60 @@ static bool has_opt(const struct oci_mount *mt, const char *opt)
 	return false;
 }
 
-/* A private mount namespace with the host bind mounts in the rootfs. */
+/*
+ * A private mount namespace with the host bind mounts at their staging
+ * places in the rootfs (OCI_STAGE_DIR/N, oci_spec_setup_items()), where the
+ * guest binds each from to its destination in the spec's order. A read-only
+ * one is read-only here, on the host: virtiofsd refuses the writes whatever
+ * the guest remounts.
+ */
 static void host_binds(struct mon *m, const int *binds, int nbinds)
 {
 	struct oci_spec *s = m->c->spec;
+	int rootfd;
 
 	if (unshare(CLONE_NEWNS) < 0)
 		mon_fail(m->c, "cannot make a private mount namespace: %s", strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		mon_fail(m->c, "cannot make the mounts private: %s", strerror(errno));
+	if (!nbinds)
+		return;
+	rootfd = open(m->c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		mon_fail(m->c, "root.path %s: %s", m->c->rootfs, strerror(errno));
 	for (int i = 0; i < nbinds; i++) {
 		const struct oci_mount *mt = &s->mounts[binds[i]];
 		unsigned long flags = MS_BIND | (has_opt(mt, "rbind") ? MS_REC : 0);
-		char target[4096];
+		char stage[64], fdpath[64];
 		struct stat st;
-		int r;
+		int fd;
 
 		if (stat(mt->source, &st) < 0)
 			mon_fail(m->c, "mounts[%d] (%s): source %s: %s", binds[i], mt->dest,
 				 mt->source, strerror(errno));
-		r = make_target(m->c->rootfs, mt->dest, !S_ISDIR(st.st_mode), target,
-				sizeof(target));
-		if (r)
-			mon_fail(m->c, "mounts[%d] (%s): cannot make the target in the rootfs: %s",
-				 binds[i], mt->dest, r == -ELOOP ? "a symlink is in the way" :
-				 strerror(-r));
-		if (mount(mt->source, target, NULL, flags, NULL) < 0)
+		snprintf(stage, sizeof(stage), "%s/%d", OCI_STAGE_DIR + 1, binds[i]);
+		fd = make_target(rootfd, stage, !S_ISDIR(st.st_mode));
+		if (fd < 0)
+			mon_fail(m->c, "mounts[%d] (%s): cannot make /%s in the rootfs: %s",
+				 binds[i], mt->dest, stage, strerror(-fd));
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		if (mount(mt->source, fdpath, NULL, flags, NULL) < 0)
 			mon_fail(m->c, "mounts[%d] (%s): bind %s: %s", binds[i], mt->dest,
 				 mt->source, strerror(errno));
-		if (has_opt(mt, "ro") &&
-		    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-			mon_fail(m->c, "mounts[%d] (%s): read-only: %s", binds[i], mt->dest,
-				 strerror(errno));
+		close(fd);
+		if (has_opt(mt, "ro")) {
+			/* the new mount (not what it covers), with its submounts */
+			struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY };
+
+			fd = open_in_root(rootfd, stage, O_PATH);
+			if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
+						    sizeof(ma)) < 0)
+				mon_fail(m->c, "mounts[%d] (%s): read-only: %s", binds[i], mt->dest,
+					 strerror(fd < 0 ? -fd : errno));
+			close(fd);
+		}
 	}
+	close(rootfd);
 }
 
 /* An annotation io.agentvmm.KEY, if the pod set it. */
@@ -301,7 +331,8 @@ static struct avm_config *vm_config(struct mon *m)
 	v = getenv("AGENTVMM_KERNEL");
 	if (v && *v)
 		cfg_set(m, cfg, "kernel", v, "AGENTVMM_KERNEL");
-	static const char *const keys[] = { "kernel", "mem", "cpus", "balloon" };
+	/* not "kernel": a pod must not make the host boot a file of its choice */
+	static const char *const keys[] = { "mem", "cpus", "balloon" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		v = annotation(s, keys[i]);
@@ -350,8 +381,14 @@ static int listen_socket(struct mon *m)
 	return fd;
 }
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR2, SIGWINCH,
-				 SIGCHLD, SIGPIPE, SIGALRM, SIGCONT, SIGTSTP };
+/*
+ * Every catchable signal whose default would end or stop the monitor (SIGUSR1
+ * too: the library's vCPU threads take it as their kick, harmlessly).
+ */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+				 SIGWINCH, SIGCHLD, SIGPIPE, SIGALRM, SIGCONT, SIGTSTP,
+				 SIGTTIN, SIGTTOU, SIGURG, SIGVTALRM, SIGPROF, SIGXCPU,
+				 SIGXFSZ, SIGIO, SIGPWR };
 
 /* A signal for the container: its process's once started, else the VM's end. */
 static void deliver(struct mon *m, int sig)
@@ -421,6 +458,61 @@ static void request(struct mon *m, int fd)
 	send(fd, reply, strlen(reply), MSG_NOSIGNAL);
 }
 
+/*
+ * A pod's sandbox (pause) container gets no VM: it only holds the pod's
+ * namespaces on the host, which a VM does not share. The monitor is then
+ * the pause process itself: it waits, answers start, pause and resume, and
+ * exits 0 on a terminating signal (as pause does).
+ */
+static __attribute__((noreturn)) void sandbox_monitor(struct mon *m, int sfd, int lfd)
+{
+	dprintf(m->c->ready_fd, "ok\n");
+	close(m->c->ready_fd);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = lfd, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
+				    si.ssi_signo == SIGHUP || si.ssi_signo == SIGQUIT)
+					goto out;
+		}
+		if (p[1].revents & POLLIN) {
+			char req[MON_REQ_MAX + 1];
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), sig;
+			ssize_t n = fd < 0 ? -1 : recv(fd, req, MON_REQ_MAX, MSG_DONTWAIT);
+
+			if (n > 0) {
+				req[n] = 0;
+				if (!strcmp(req, "start") || !strcmp(req, "resume"))
+					oci_write_status(m->c->dir, "running");
+				else if (!strcmp(req, "pause"))
+					oci_write_status(m->c->dir, "paused");
+				else if (sscanf(req, "signal %d", &sig) == 1 && (sig == SIGTERM ||
+					 sig == SIGINT || sig == SIGHUP || sig == SIGQUIT))
+					goto out;
+				send(fd, "ok", 2, MSG_NOSIGNAL);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+out:
+	_exit(0);
+}
+
+static bool is_sandbox(const struct oci_spec *s)
+{
+	const char *v = oci_spec_annotation(s, "io.kubernetes.cri.container-type");
+
+	return v && !strcmp(v, "sandbox");
+}
+
 void oci_monitor(struct oci_create *c)
 {
 	struct mon m = { .c = c };
@@ -434,10 +526,12 @@ void oci_monitor(struct oci_create *c)
 	if (oci_spec_setup_items(c->spec, &m.items, &m.nitems, &binds, &nbinds, msg, sizeof(msg)))
 		mon_fail(c, "%s", msg);
 	join_cgroup(&m);
-	host_binds(&m, binds, nbinds);
+	if (!is_sandbox(c->spec)) {
+		host_binds(&m, binds, nbinds);
+		if (oci_podnet_join(c->spec, c->id, &m.net, msg, sizeof(msg)))
+			mon_fail(c, "%s", msg);
+	}
 	free(binds);
-	if (oci_podnet_join(c->spec, &m.net, msg, sizeof(msg)))
-		mon_fail(c, "%s", msg);
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
@@ -445,13 +539,19 @@ void oci_monitor(struct oci_create *c)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		mon_fail(c, "signalfd: %s", strerror(errno));
+	if (is_sandbox(c->spec)) {
+		lfd = listen_socket(&m);
+		oci_write_status(c->dir, "created");
+		sandbox_monitor(&m, sfd, lfd);
+	}
 	cfg = vm_config(&m);
 	if (avm_create(cfg, &m.vm, &e))
 		mon_fail(c, "%s", e.msg);
 	avm_config_free(cfg);
-	if (m.net.active && oci_podnet_connect(&m.net, msg, sizeof(msg))) {
-		oci_podnet_disconnect(&m.net);
-		mon_fail(c, "the pod's network: %s", msg);
+	if (m.net.active) {
+		mon_net = &m.net;
+		if (oci_podnet_connect(&m.net, msg, sizeof(msg)))
+			mon_fail(c, "the pod's network: %s", msg);
 	}
 	lfd = listen_socket(&m);
 	oci_write_status(c->dir, "created");

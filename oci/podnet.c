@@ -11,10 +11,12 @@
  * namespace without a path (ctr run's default) or one with no addressed
  * interface: the VM gets no NIC at all, which is what such a container has.
  *
- * The tap is agentvmm's (created at avm_create(), not persistent: the kernel
- * deletes it, and its filter, with the VMM's last fd). The veth's ingress
- * qdisc is replaced at start and removed at a normal exit (a SIGKILLed
- * monitor leaves it; the next container in the pod replaces it).
+ * The tap (avmXXXXXXXX, from the container ID) is agentvmm's (created at
+ * avm_create(), not persistent: the kernel deletes it, and its filter, with
+ * the VMM's last fd). The veth's ingress qdisc is replaced at start and
+ * removed at a normal exit (a SIGKILLed monitor leaves it; the next
+ * container in the pod replaces it). The interface carries one VM: while
+ * another container's tap exists in the namespace, create is refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +35,6 @@
 
 #include "oci/runtime.h"
 
-#define PODNET_TAP "avmtap0"
 
 /* The default route's gateway through (ifname), from /proc/net/route; 0 none. */
 static uint32_t default_gw(const char *ifname)
@@ -81,12 +82,35 @@ static int run_tc(char *const argv[], char *msg, size_t msglen)
 	return -EIO;
 }
 
-int oci_podnet_join(const struct oci_spec *s, struct oci_podnet *pn, char *msg, size_t msglen)
+/* Another container's VM on this pod's interface: a tap of ours (avm*) other than (mine). */
+static bool taken(const char *mine, char *other, size_t len)
+{
+	struct if_nameindex *ni = if_nameindex(), *p;
+	bool found = false;
+
+	for (p = ni; p && p->if_index && !found; p++)
+		if (!strncmp(p->if_name, "avm", 3) && strcmp(p->if_name, mine)) {
+			snprintf(other, len, "%s", p->if_name);
+			found = true;
+		}
+	if (ni)
+		if_freenameindex(ni);
+	return found;
+}
+
+int oci_podnet_join(const struct oci_spec *s, const char *id, struct oci_podnet *pn, char *msg,
+		    size_t msglen)
 {
 	struct ifaddrs *ifa, *i;
+	uint32_t h = 2166136261u;
+	char other[IF_NAMESIZE];
 	int fd;
 
 	memset(pn, 0, sizeof(*pn));
+	/* the VM's tap: named after the container (FNV-1a), 11 bytes */
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(pn->tap, sizeof(pn->tap), "avm%08x", h);
 	if (!s->netns_path)
 		return 0; /* a new namespace or none: no NIC */
 	fd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
@@ -123,6 +147,12 @@ int oci_podnet_join(const struct oci_spec *s, struct oci_podnet *pn, char *msg, 
 	freeifaddrs(ifa);
 	if (!pn->ifname[0])
 		return 0;
+	if (taken(pn->tap, other, sizeof(other))) {
+		snprintf(msg, msglen, "the pod's network (%s) belongs to another container's VM "
+			 "(tap %s): one container per pod gets it (docs/oci.md \"Network\")",
+			 pn->ifname, other);
+		return -EBUSY;
+	}
 	pn->gw = default_gw(pn->ifname);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
@@ -146,14 +176,14 @@ int oci_podnet_net_option(const struct oci_podnet *pn, char *buf, size_t len)
 	if (pn->gw)
 		inet_ntop(AF_INET, &pn->gw, gw, sizeof(gw));
 	n = snprintf(buf, len, "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x,ip=%s/%u%s%s",
-		     PODNET_TAP, pn->mac[0], pn->mac[1], pn->mac[2], pn->mac[3], pn->mac[4],
+		     pn->tap, pn->mac[0], pn->mac[1], pn->mac[2], pn->mac[3], pn->mac[4],
 		     pn->mac[5], ip, pn->prefix, pn->gw ? ",gw=" : "", gw);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int oci_podnet_connect(const struct oci_podnet *pn, char *msg, size_t msglen)
 {
-	char ifn[IFNAMSIZ], tap[] = PODNET_TAP;
+	char ifn[IFNAMSIZ], tap[IFNAMSIZ];
 	char tc[] = "tc", qdisc[] = "qdisc", filter[] = "filter", del[] = "del", add[] = "add";
 	char dev[] = "dev", ingress[] = "ingress", parent[] = "parent", ff[] = "ffff:";
 	char proto[] = "protocol", all[] = "all", u32[] = "u32", match[] = "match", u8[] = "u8";
@@ -162,6 +192,7 @@ int oci_podnet_connect(const struct oci_podnet *pn, char *msg, size_t msglen)
 	int r;
 
 	snprintf(ifn, sizeof(ifn), "%s", pn->ifname);
+	snprintf(tap, sizeof(tap), "%s", pn->tap);
 	char *del_veth[] = { tc, qdisc, del, dev, ifn, ingress, NULL };
 	char *q_veth[] = { tc, qdisc, add, dev, ifn, ingress, NULL };
 	char *q_tap[] = { tc, qdisc, add, dev, tap, ingress, NULL };

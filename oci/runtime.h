@@ -41,6 +41,7 @@
 #define OCI_ID_MAX 128
 #define OCI_BOOT_WAIT_MS 100000           /* monitor: the guest ready for its process */
 #define OCI_CREATE_WAIT_MS 120000         /* create: the monitor's answer */
+#define OCI_STOP_WAIT_MS 5000            /* create's failure: the monitor's own stop */
 #define OCI_KILL_WAIT_MS 10000            /* delete --force: the monitor is gone */
 #define OCI_VERSION "1.0.2"
 
@@ -119,12 +120,14 @@ void oci_job_fini(struct oci_job *j);
 struct oci_podnet {
 	bool active;                /* an addressed interface: the VM gets a NIC */
 	char ifname[16];
+	char tap[16];               /* the VM's: avm + 8 hex digits of the container ID's hash */
 	uint32_t addr, gw;          /* network order; gw 0: none */
 	unsigned prefix;
 	unsigned char mac[6];
 };
 /* oci_podnet_join() - setns() into the spec's network namespace path and find its interface. */
-int oci_podnet_join(const struct oci_spec *s, struct oci_podnet *pn, char *msg, size_t msglen);
+int oci_podnet_join(const struct oci_spec *s, const char *id, struct oci_podnet *pn, char *msg,
+		    size_t msglen);
 /* oci_podnet_net_option() - the --net value for (pn): the tap, its MAC, address, gateway. */
 int oci_podnet_net_option(const struct oci_podnet *pn, char *buf, size_t len);
 /* oci_podnet_connect() - tc redirects between the interface and the VM's tap (after avm_create()). */

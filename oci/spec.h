@@ -27,6 +27,7 @@
 #define OCI_MAX_IGNORED 64   /* notes kept in oci_spec.ignored; more are dropped */
 #define OCI_MAX_STRING (64 * 1024) /* any one string, and one set-up item */
 #define OCI_MAX_FILE (4 * 1024 * 1024)
+#define OCI_STAGE_DIR "/.agentvmm-binds" /* host binds' staging place in the rootfs */
 
 struct oci_hook {
 	char *path;             /* absolute */
@@ -160,12 +161,17 @@ const char *oci_spec_annotation(const struct oci_spec *s, const char *key);
  *   "Y:1"        the root read-only; last, when root.readonly.
  *
  * A bind mount (type "bind", or a "bind"/"rbind" option) whose source is a
- * host path is no item: its index into s->mounts goes into (host_binds), for
- * the runtime to bind-mount into the rootfs on the host before the VM
- * starts. A bind source counts as inside the container (an M: item) only
- * when it lies lexically inside root.path: both absolute (root.path
- * "/b/rootfs", source "/b/rootfs/x" -> "/x"), or both relative to the
- * bundle ("rootfs", "rootfs/x"); with no "." or ".." component.
+ * host path becomes "M:bind:FLAGS:OCI_STAGE_DIR/N:DST" (N its index into
+ * s->mounts, which also goes into (host_binds)): the runtime bind-mounts the
+ * host path at OCI_STAGE_DIR/N in the rootfs on the host before the VM
+ * starts, the guest binds it from there to DST in the spec's order (so a
+ * later tmpfs on /dev does not hide /dev/termination-log, as it would if
+ * the host mounted it at DST), and "P:OCI_STAGE_DIR" after the mounts hides
+ * the staging place. A bind source counts as inside the container (its own
+ * path in the item) only when it lies lexically inside root.path: both
+ * absolute (root.path "/b/rootfs", source "/b/rootfs/x" -> "/x"), or both
+ * relative to the bundle ("rootfs", "rootfs/x"); with no "." or ".."
+ * component.
  *
  * (items) is NULL-terminated and freed with oci_items_free(); (host_binds)
  * with free(). Both are NULL with 0 counts on error.

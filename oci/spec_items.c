@@ -141,8 +141,8 @@ static int mount_options(struct jw *w, const struct oci_mount *m, bool keep_data
  * (*host) set for a host bind; (*dev_tmpfs) set for a tmpfs at /dev.
  * (data) is scratch of OCI_MAX_ITEM bytes.
  */
-static int mount_item(struct jw *w, const char *root, const struct oci_mount *m, char **item,
-		      bool *host, bool *dev_tmpfs, char *data)
+static int mount_item(struct jw *w, const char *root, const struct oci_mount *m, int index,
+		      char **item, bool *host, bool *dev_tmpfs, char *data)
 {
 	const char *type = m->type ? m->type : "";
 	bool bind = !strcmp(type, "bind"), v1 = !strcmp(type, "cgroup");
@@ -160,11 +160,14 @@ static int mount_item(struct jw *w, const char *root, const struct oci_mount *m,
 			return jw_fail(w, "a bind mount needs a source");
 		in = bind_inside(root, m->source);
 		*host = !in;
-		if (!in)
-			return 0;
 		type = "bind";
-		dl = strlen(in);
-		memcpy(data, in, dl);
+		if (in) {
+			dl = strlen(in);
+			memcpy(data, in, dl);
+		} else {
+			/* the runtime binds the host path at its staging place first */
+			dl = (size_t)snprintf(data, OCI_MAX_ITEM, "%s/%d", OCI_STAGE_DIR, index);
+		}
 	} else if (v1) {
 		type = "cgroup2";
 	} else if (!in_list(type, mount_types, ARRAY_SIZE(mount_types))) {
@@ -208,14 +211,14 @@ static int mount_items(struct jw *w, const struct oci_spec *s, char **items, int
 		size_t old = jw_push(w, "mounts[%d] (%.64s)", i, s->mounts[i].dest);
 		bool host = false, tmpfs_dev = false;
 
-		r = mount_item(w, s->root_path, &s->mounts[i], &items[*n], &host, &tmpfs_dev, data);
+		r = mount_item(w, s->root_path, &s->mounts[i], i, &items[*n], &host, &tmpfs_dev,
+			       data);
 		jw_pop(w, old);
 		if (r)
 			break;
 		if (host)
 			binds[(*nb)++] = i;
-		else
-			(*n)++;
+		(*n)++;
 		*dev |= tmpfs_dev;
 	}
 	free(data);
@@ -226,9 +229,9 @@ int oci_spec_setup_items(const struct oci_spec *s, char ***items, int *nitems, i
 			 int *nbinds, char *err, size_t errlen)
 {
 	struct jw w = { .err = err, .errlen = errlen, .doc = "config.json" };
-	/* an M: per mount, the others, "D:1", "Y:1" and the NULL */
+	/* an M: per mount, the others, "D:1", the staging P:, "Y:1" and the NULL */
 	size_t max = (size_t)s->nmounts + (size_t)s->nsysctl + (size_t)s->nmasked +
-		     (size_t)s->nreadonly + 3;
+		     (size_t)s->nreadonly + 4;
 	char **it = calloc(max, sizeof(*it));
 	int *binds = calloc((size_t)s->nmounts + 1, sizeof(*binds));
 	int n = 0, nb = 0, r = it && binds ? 0 : jw_nomem(&w);
@@ -246,6 +249,8 @@ int oci_spec_setup_items(const struct oci_spec *s, char ***items, int *nitems, i
 		r = mount_items(&w, s, it, &n, binds, &nb, &dev);
 	if (!r && dev) /* once: D: is a single key */
 		r = add_item(&w, it, &n, "D:", "1");
+	if (!r && nb) /* the staged host binds are in place: their staging place is hidden */
+		r = add_item(&w, it, &n, "P:", OCI_STAGE_DIR);
 	for (int i = 0; !r && i < s->nmasked; i++)
 		r = add_item(&w, it, &n, "P:", s->masked[i]);
 	for (int i = 0; !r && i < s->nreadonly; i++)

@@ -223,7 +223,7 @@ unsigned long long oci_pid_start(pid_t pid)
 
 bool oci_alive(const struct oci_state *st)
 {
-	return st->pid > 0 && oci_pid_start(st->pid) == st->start;
+	return st->pid > 0 && st->start && oci_pid_start(st->pid) == st->start;
 }
 
 const char *oci_status(const char *dir, const struct oci_state *st)

@@ -382,7 +382,8 @@ int vm_session_signal(struct vm *vm, int signo, char *msg, size_t msglen)
 		return -ESRCH;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (!s->running) {
+	if (!s->job_given || s->ended) {
+		/* queued from avm_start_job() on: the relay reads them once it runs */
 		r = -ESRCH;
 		snprintf(msg, msglen, "the job is not running");
 	} else {

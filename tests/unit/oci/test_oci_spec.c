@@ -284,10 +284,18 @@ static void test_oci_items_host_binds_and_inside_binds(void **state)
 
 	assert_int_equal(parse(t, &s), 0);
 	assert_int_equal(oci_spec_setup_items(&s, &items, &n, &binds, &nb, err, sizeof(err)), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(items[0], "M:bind:4003:/srv/a:/alias"); /* MS_REC|MS_NOSUID|MS_RDONLY */
-	assert_string_equal(items[1], "M:bind:0:/:/whole");
-	assert_null(items[2]);
+	/* every mount in the spec's order; host binds from their staging place */
+	assert_int_equal(n, 9);
+	assert_string_equal(items[0], "M:bind:4001:/.agentvmm-binds/0:/data"); /* MS_REC|MS_RDONLY */
+	assert_string_equal(items[1], "M:bind:0:/.agentvmm-binds/1:/etc/hosts");
+	assert_string_equal(items[2], "M:bind:4003:/srv/a:/alias"); /* MS_REC|MS_NOSUID|MS_RDONLY */
+	assert_string_equal(items[3], "M:bind:0:/.agentvmm-binds/3:/up");
+	assert_string_equal(items[4], "M:bind:0:/.agentvmm-binds/4:/sib");
+	assert_string_equal(items[5], "M:bind:0:/:/whole");
+	assert_string_equal(items[6], "M:bind:0:/.agentvmm-binds/6:/colon");
+	assert_string_equal(items[7], "M:bind:0:/.agentvmm-binds/7:/dot");
+	assert_string_equal(items[8], "P:/.agentvmm-binds"); /* the staging place hidden */
+	assert_null(items[9]);
 	assert_int_equal(nb, 6);
 	assert_int_equal(binds[0], 0);
 	assert_int_equal(binds[1], 1);
@@ -306,8 +314,10 @@ static void test_oci_items_host_binds_and_inside_binds(void **state)
 	    "{\"destination\":\"/e\",\"type\":\"bind\",\"source\":\"/rootfs/data\"}]}";
 	assert_int_equal(parse(t, &s), 0);
 	assert_int_equal(oci_spec_setup_items(&s, &items, &n, &binds, &nb, err, sizeof(err)), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 3);
 	assert_string_equal(items[0], "M:bind:0:/data:/d");
+	assert_string_equal(items[1], "M:bind:0:/.agentvmm-binds/1:/e");
+	assert_string_equal(items[2], "P:/.agentvmm-binds");
 	assert_int_equal(nb, 1);
 	assert_int_equal(binds[0], 1);
 	oci_items_free(items);
