@@ -46,6 +46,7 @@ stdenv.mkDerivation {
       ../devices
       ../guest-init
       ../egress
+      ../oci
       ../include
       ../bench
       ../examples

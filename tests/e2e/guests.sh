@@ -11,7 +11,8 @@
 #   direct  tiny guests and the tests that boot no Linux kernel (test_tinyguest,
 #           test_e2e_direct_*, test_e2e_badinput with and without a KVM device)
 #   linux   the tests that boot real Linux kernels (every other test_e2e_*, the
-#           compressed-modules script)
+#           compressed-modules script, agentvmm-oci through containerd:
+#           tests/oci/lifecycle.sh)
 # and three kinds of machine (scripts/kvm-kind.sh):
 #   hwkvm    both groups run here, one program after another
 #   softkvm  direct runs here; linux in nested test hosts
@@ -70,7 +71,7 @@ for p in "$t"/e2e/test_e2e_*; do
 	*) [ -x "$p" ] && linux+=("$p") ;;
 	esac
 done
-linux+=("$here/compressed-modules.sh")
+linux+=("$here/compressed-modules.sh" "$root/tests/oci/lifecycle.sh")
 # Software KVM cannot emulate a real-mode triple fault: test_tinyguest skips
 # that case there and runs once more in the test host, where it runs.
 [ "$kind" = softkvm ] && linux+=("$t/test_tinyguest")
@@ -79,6 +80,10 @@ linux+=("$here/compressed-modules.sh")
 for p in "${direct[@]}" "${linux[@]}"; do
 	[ -x "$p" ] || { echo "guests.sh: $p missing: build first (scripts/build.sh)" >&2; exit 2; }
 done
+if [ ${#linux[@]} -gt 0 ] && [ ! -x "$build/oci/agentvmm-oci" ]; then
+	echo "guests.sh: $build/oci/agentvmm-oci missing: build first (scripts/build.sh)" >&2
+	exit 2
+fi
 
 # Seconds each program took in a test host (measured in one run with two
 # test hosts side by side): only the split between lanes uses them. Unknown
@@ -101,6 +106,7 @@ weight() {
 	test_e2e_egress) echo 60 ;; # two boots and a third killed
 	test_e2e_bench_smoke) echo 20 ;;
 	compressed-modules.sh) echo 15 ;;
+	lifecycle.sh) echo 300 ;; # agentvmm-oci through containerd: 18 cases, ~14 boots
 	test_tinyguest) echo 95 ;; # 1 MiB of console, one VM exit a byte
 	test_e2e_direct_* | test_e2e_badinput | badinput-nokvm.sh) echo 10 ;;
 	*) echo 90 ;;
@@ -164,6 +170,7 @@ start=$(date +%s)
 export AV_ALLOW_SKIP=${AV_ALLOW_SKIP:-}
 # the programs' own inputs, passed into test hosts too (testhost.sh forwards AV_*)
 export AV_AGENTVMM=$build/agentvmm AV_BADINPUT=$t/e2e/test_e2e_badinput
+export AV_OCI_RUNTIME=$build/oci/agentvmm-oci
 failed=0
 # The xz copy of the modules for compressed-modules.sh: made here, where it is
 # fast, rather than in a test host under TCG (minutes).
