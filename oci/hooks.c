@@ -53,12 +53,23 @@ static int run_one(const struct oci_hook *h, const char *state, char *msg, size_
 		_exit(127);
 	}
 	close(p[0]);
-	/* a hook that does not read its stdin must not block us: the state is small */
-	signal(SIGPIPE, SIG_IGN);
-	if (write(p[1], state, strlen(state)) < 0 && errno != EPIPE)
-		snprintf(msg, msglen, "hook %s: cannot write its state: %s", h->path, strerror(errno));
-	close(p[1]);
 	deadline = now_ms() + (long long)(h->timeout > 0 ? h->timeout : OCI_HOOK_DEFAULT_S) * 1000;
+	/* the state, within the deadline: a hook that does not read it must not block us */
+	signal(SIGPIPE, SIG_IGN);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	for (size_t off = 0, len = strlen(state); off < len && now_ms() < deadline;) {
+		struct pollfd pf = { .fd = p[1], .events = POLLOUT };
+		ssize_t n = write(p[1], state + off, len - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break; /* EPIPE: the hook does not want it */
+		poll(&pf, 1, 10);
+	}
+	close(p[1]);
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 
