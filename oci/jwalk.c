@@ -221,19 +221,35 @@ static int take_limit(struct jw *w, const cJSON *v, int64_t *out)
 	return r;
 }
 
+/*
+ * The start of a list: (v) an array (an object with (obj)), else `expected
+ * (what)`, of at most (max) members; (*arr) zeroed room for as many elements
+ * of (size) bytes and one more. (max) is int64_t to hold the uint32_t and
+ * int maxima of the callers. Return: the count, -EINVAL, -ENOMEM.
+ */
+static int list_alloc(struct jw *w, const cJSON *v, bool obj, const char *what, int64_t max,
+		      size_t size, void **arr)
+{
+	int cnt;
+
+	if (obj ? !cJSON_IsObject(v) : !cJSON_IsArray(v))
+		return jw_fail(w, "expected %s", what);
+	cnt = cJSON_GetArraySize(v);
+	if (cnt > max)
+		return jw_fail(w, "more than %" PRId64 " entries", max);
+	*arr = calloc((size_t)cnt + 1, size);
+	return *arr ? cnt : jw_nomem(w);
+}
+
 int jw_strv(struct jw *w, const cJSON *v, uint32_t max, jw_check_fn check, char ***arr, int *n)
 {
 	const cJSON *e;
-	int cnt, i = 0;
+	void *p = NULL;
+	int i = 0, cnt = list_alloc(w, v, false, "an array of strings", max, sizeof(**arr), &p);
 
-	if (!cJSON_IsArray(v))
-		return jw_fail(w, "expected an array of strings");
-	cnt = cJSON_GetArraySize(v);
-	if ((uint32_t)cnt > max)
-		return jw_fail(w, "more than %" PRIu32 " entries", max);
-	*arr = calloc((size_t)cnt + 1, sizeof(**arr));
-	if (!*arr)
-		return jw_nomem(w);
+	if (cnt < 0)
+		return cnt;
+	*arr = p;
 	cJSON_ArrayForEach(e, v) {
 		size_t old = jw_push(w, "[%d]", i);
 		const char *msg;
@@ -247,6 +263,28 @@ int jw_strv(struct jw *w, const cJSON *v, uint32_t max, jw_check_fn check, char 
 		i++;
 	}
 	*n = cnt;
+	return 0;
+}
+
+int jw_objv(struct jw *w, const cJSON *v, int max, size_t size, const struct jw_field *f,
+	    size_t nf, void **arr, int *n)
+{
+	const cJSON *e;
+	int i = 0, cnt = list_alloc(w, v, false, "an array of objects", max, size, arr);
+
+	if (cnt < 0)
+		return cnt;
+	/* before the elements: on error the caller frees what they hold */
+	*n = cnt;
+	cJSON_ArrayForEach(e, v) {
+		size_t old = jw_push(w, "[%d]", i);
+		int r = jw_fields(w, e, f, nf, (char *)*arr + (size_t)i * size, false);
+
+		jw_pop(w, old);
+		if (r)
+			return r;
+		i++;
+	}
 	return 0;
 }
 
@@ -270,16 +308,12 @@ static int kv_pair(struct jw *w, const cJSON *e, char **out)
 int jw_kv(struct jw *w, const cJSON *v, int max, jw_check_fn check, char ***arr, int *n)
 {
 	const cJSON *e;
-	int cnt, i = 0;
+	void *p = NULL;
+	int i = 0, cnt = list_alloc(w, v, true, "an object of strings", max, sizeof(**arr), &p);
 
-	if (!cJSON_IsObject(v))
-		return jw_fail(w, "expected an object of strings");
-	cnt = cJSON_GetArraySize(v);
-	if (cnt > max)
-		return jw_fail(w, "more than %d entries", max);
-	*arr = calloc((size_t)cnt + 1, sizeof(**arr));
-	if (!*arr)
-		return jw_nomem(w);
+	if (cnt < 0)
+		return cnt;
+	*arr = p;
 	cJSON_ArrayForEach(e, v) {
 		size_t old = jw_push(w, "[\"%.64s\"]", e->string);
 		const char *msg = NULL;

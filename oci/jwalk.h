@@ -159,6 +159,17 @@ int jw_strv(struct jw *w, const cJSON *v, uint32_t max, jw_check_fn check, char 
 	    int *n) __must_check;
 
 /*
+ * jw_objv() - array (v) of at most (max) objects, each read by table (f, nf)
+ * as jw_fields() does (nothing noted), into a zeroed array (*arr) of (*n)
+ * elements of (size) bytes and one more, zeroed, at the end. (*arr) and (*n)
+ * are set before the first element is read, so on error the caller frees
+ * what the elements hold (the one that failed in part) as after success.
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
+int jw_objv(struct jw *w, const cJSON *v, int max, size_t size, const struct jw_field *f,
+	    size_t nf, void **arr, int *n) __must_check;
+
+/*
  * jw_kv() - object (v) of at most (max) string members into "KEY=VALUE"
  * strings as jw_strv(); each key passes (check) and is given once.
  */

@@ -419,28 +419,12 @@ static const struct jw_field mount_fields[] = {
 static int take_mounts(struct jw *w, const cJSON *v, void *base)
 {
 	struct oci_spec *s = base;
-	const cJSON *e;
-	int i = 0;
+	void *arr = NULL;
+	int r = jw_objv(w, v, OCI_MAX_MOUNTS, sizeof(*s->mounts), mount_fields,
+			ARRAY_SIZE(mount_fields), &arr, &s->nmounts);
 
-	if (!cJSON_IsArray(v))
-		return jw_fail(w, "expected an array of objects");
-	if (cJSON_GetArraySize(v) > OCI_MAX_MOUNTS)
-		return jw_fail(w, "more than %d entries", OCI_MAX_MOUNTS);
-	s->nmounts = cJSON_GetArraySize(v);
-	s->mounts = calloc((size_t)s->nmounts + 1, sizeof(*s->mounts));
-	if (!s->mounts)
-		return jw_nomem(w);
-	cJSON_ArrayForEach(e, v) {
-		size_t old = jw_push(w, "[%d]", i);
-		int r = jw_fields(w, e, mount_fields, ARRAY_SIZE(mount_fields), &s->mounts[i],
-				  false);
-
-		jw_pop(w, old);
-		if (r)
-			return r;
-		i++;
-	}
-	return 0;
+	s->mounts = arr;
+	return r;
 }
 
 /* config.md "POSIX-platform Hooks": a timeout MUST be greater than zero */
@@ -463,28 +447,12 @@ static const struct jw_field hook_fields[] = {
 /* One kind of hook: the array (v) into s->hooks[k]. */
 static int take_hook_kind(struct jw *w, const cJSON *v, struct oci_spec *s, int k)
 {
-	const cJSON *e;
-	int i = 0;
+	void *arr = NULL;
+	int r = jw_objv(w, v, OCI_MAX_HOOKS, sizeof(*s->hooks[k]), hook_fields,
+			ARRAY_SIZE(hook_fields), &arr, &s->nhooks[k]);
 
-	if (!cJSON_IsArray(v))
-		return jw_fail(w, "expected an array of objects");
-	if (cJSON_GetArraySize(v) > OCI_MAX_HOOKS)
-		return jw_fail(w, "more than %d entries", OCI_MAX_HOOKS);
-	s->hooks[k] = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*s->hooks[k]));
-	if (!s->hooks[k])
-		return jw_nomem(w);
-	s->nhooks[k] = cJSON_GetArraySize(v);
-	cJSON_ArrayForEach(e, v) {
-		size_t old = jw_push(w, "[%d]", i);
-		int r = jw_fields(w, e, hook_fields, ARRAY_SIZE(hook_fields), &s->hooks[k][i],
-				  false);
-
-		jw_pop(w, old);
-		if (r)
-			return r;
-		i++;
-	}
-	return 0;
+	s->hooks[k] = arr;
+	return r;
 }
 
 static int take_hooks(struct jw *w, const cJSON *hooks, void *base)
