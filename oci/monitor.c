@@ -483,9 +483,14 @@ static __attribute__((noreturn)) void sandbox_monitor(struct mon *m, int sfd, in
 					goto out;
 		}
 		if (p[1].revents & POLLIN) {
+			struct timeval tv = { .tv_sec = 5 };
 			char req[MON_REQ_MAX + 1];
 			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), sig;
-			ssize_t n = fd < 0 ? -1 : recv(fd, req, MON_REQ_MAX, MSG_DONTWAIT);
+			ssize_t n = -1;
+
+			/* the request may follow the connect by a moment: wait for it, bounded */
+			if (fd >= 0 && !setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+				n = recv(fd, req, MON_REQ_MAX, 0);
 
 			if (n > 0) {
 				req[n] = 0;
