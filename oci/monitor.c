@@ -498,10 +498,11 @@ static __attribute__((noreturn)) void sandbox_monitor(struct mon *m, int sfd, in
 					oci_write_status(m->c->dir, "running");
 				else if (!strcmp(req, "pause"))
 					oci_write_status(m->c->dir, "paused");
-				else if (sscanf(req, "signal %d", &sig) == 1 && (sig == SIGTERM ||
-					 sig == SIGINT || sig == SIGHUP || sig == SIGQUIT))
-					goto out;
+				/* the answer first: kill must not see the process gone before it */
 				send(fd, "ok", 2, MSG_NOSIGNAL);
+				if (sscanf(req, "signal %d", &sig) == 1 && (sig == SIGTERM ||
+				    sig == SIGINT || sig == SIGHUP || sig == SIGQUIT))
+					goto out;
 			}
 			if (fd >= 0)
 				close(fd);
