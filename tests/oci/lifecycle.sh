@@ -535,14 +535,16 @@ case_cwd() {
 	want_rc envcwd 0 && want_val envcwd pwd /tmp
 }
 
+# want_nonzero NAME KEY WHAT: KEY=VALUE in NAME's stdout has a non-zero VALUE
+want_nonzero() {
+	local v
+	v=$(val "$1" "$2")
+	[ -n "$v" ] && [ "$v" != 0 ] || bad "$3: status '$v', want non-zero"
+}
+
 case_readonly() {
 	crun ro ro --read-only -- sh -c 'touch /x 2>/dev/null; echo "touch=$?"'
-	want_rc ro 0 || return 1
-	local v
-	v=$(val ro touch)
-	if [ -z "$v" ] || [ "$v" = 0 ]; then
-		bad "touch /x on a read-only rootfs: status '$v', want non-zero"
-	fi
+	want_rc ro 0 && want_nonzero ro touch "touch /x on a read-only rootfs"
 }
 
 run_defaults() {
@@ -560,12 +562,7 @@ case_masked() {
 
 case_proc_sys_ro() {
 	run_defaults
-	want_rc defaults 0 || return 1
-	local v
-	v=$(val defaults sysw)
-	if [ -z "$v" ] || [ "$v" = 0 ]; then
-		bad "writing /proc/sys/kernel/domainname: status '$v', want non-zero"
-	fi
+	want_rc defaults 0 && want_nonzero defaults sysw "writing /proc/sys/kernel/domainname"
 }
 
 case_rlimit() {
