@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -61,19 +62,36 @@ static void read_param(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Does the kernel command line set page_reporting.page_reporting_order? */
+static bool cmdline_sets_reporting_order(void)
+{
+	static char buf[4096 + 2];
+	const char *key = "page_reporting.page_reporting_order=";
+
+	buf[0] = ' ';
+	read_param("/proc/cmdline", buf + 1, sizeof(buf) - 1);
+	for (const char *p = strstr(buf, key); p; p = strstr(p + 1, key))
+		if (p[-1] == ' ')
+			return true;
+	return false;
+}
+
 /*
  * page_reporting.page_reporting_order from the kernel command line (what
  * agentvmm's --balloon reporting-order asks) is overwritten with the
  * driver's order (pageblock_order) when virtio_balloon registers, in the
- * 6.1 kernels: put back what it was before the modules loaded. A value that
- * was never set reads as -1 (4294967295) and is left alone.
+ * 6.1 kernels: put back what it was before the modules loaded. Only when the
+ * command line set it: the value the kernel starts with means "not set"
+ * (-1, or MAX_ORDER, 11, in Debian's 6.1), and putting that back would stop
+ * all reporting (no free block is of order 11).
  */
 static void reporting_order_restore(const char *before)
 {
 	char now[16];
 	int fd;
 
-	if (!before[0] || strlen(before) > 2 || before[0] < '0' || before[0] > '9')
+	if (!before[0] || strlen(before) > 2 || before[0] < '0' || before[0] > '9' ||
+	    !cmdline_sets_reporting_order())
 		return;
 	read_param(GI_REPORTING_ORDER, now, sizeof(now));
 	if (!strcmp(now, before))

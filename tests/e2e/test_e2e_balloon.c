@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_e2e_balloon.c: --balloon (on by default) against the real Debian
- * cloud kernel's virtio_balloon driver. One boot of a 512 MiB guest:
+ * cloud kernel's virtio_balloon driver. One boot of a 512 MiB guest with
+ * the default balloon (reporting at the driver's own order, 9: guest-init
+ * must not put back the kernel's "not set" value, which stopped reporting):
  *
  * 1. free page reporting: the guest fills a 300 MiB tmpfs file, agentvmm's
  *    RSS (VmRSS) grows by most of it; the guest deletes the file, and within
@@ -13,7 +15,9 @@
  *    with agentvmm's RSS below its peak; "balloon 0" gives it all back; a
  *    size over --mem is refused with one line.
  *
- * A second boot with --balloon off: no driver bound, and "balloon" says why.
+ * A second boot with --balloon reporting-order=3: the order is kept across
+ * the driver's registration. A third with --balloon off: no driver bound,
+ * and "balloon" says why.
  *
  * Every wait has its own bound (nested TCG test hosts are slow and uneven)
  * and says what it saw when it fails.
@@ -206,14 +210,15 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 	char reply[8192];
 	struct e2e_vm v;
 
-	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512", "--balloon",
-			      "reporting-order=3", "--api-socket", sock, "--", "sh", "-c",
-			      guest_script));
+	/* the default: no --balloon option at all */
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--mem", "512",
+			      "--api-socket", sock, "--", "sh", "-c", guest_script));
 	if (!e2e_vm_wait_for(&v, "READY", MIN(deadline, e2e_now_ms() + BOOT_S * 1000ULL)))
 		fail_msg("no READY from the guest; it said: %s; agentvmm: %s", v.buf,
 			 vm_stderr());
 	assert_non_null(strstr(v.buf, "virtio_balloon"));
-	assert_non_null(strstr(v.buf, "order=3\n")); /* kept across the driver's registration */
+	/* the driver's own order (pageblock_order): guest-init leaves it alone */
+	assert_non_null(strstr(v.buf, "order=9\n"));
 	base = rss_mib(v.pid);
 	if (!e2e_vm_wait_for(&v, "FILLED", MIN(deadline, e2e_now_ms() + FILL_S * 1000ULL)))
 		fail_msg("no FILLED from the guest; it said: %s", v.buf);
@@ -271,6 +276,25 @@ static void test_e2e_balloon_reporting_and_target(void **state)
 	vm_reap_137(&v, deadline);
 }
 
+/* --balloon reporting-order=3: kept across the driver's registration. */
+static void test_e2e_balloon_reporting_order(void **state)
+{
+	uint64_t deadline = e2e_now_ms() + BOOT_S * 1000ULL;
+	char reply[4096];
+	struct e2e_vm v;
+
+	vm_spawn(&v, E2E_ARGS("--kernel", e2e_kernel("bzImage"), "--balloon", "reporting-order=3",
+			      "--api-socket", sock, "--", "sh", "-c",
+			      "echo order=$(cat /sys/module/page_reporting/parameters/"
+			      "page_reporting_order); echo READY; sleep 600"));
+	if (!e2e_vm_wait_for(&v, "READY", deadline))
+		fail_msg("no READY from the guest; it said: %s; agentvmm: %s", v.buf,
+			 vm_stderr());
+	assert_non_null(strstr(v.buf, "order=3\n"));
+	assert_true(ctl("{\"cmd\":\"kill\"}\n", reply, sizeof(reply)));
+	vm_reap_137(&v, e2e_now_ms() + 60000);
+}
+
 /* --balloon off: no device, and "balloon" says so. */
 static void test_e2e_balloon_off(void **state)
 {
@@ -295,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_e2e_balloon_reporting_and_target, test_teardown),
+		cmocka_unit_test_teardown(test_e2e_balloon_reporting_order, test_teardown),
 		cmocka_unit_test_teardown(test_e2e_balloon_off, test_teardown),
 	};
 	int ret = e2e_check_host();
