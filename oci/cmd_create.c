@@ -27,7 +27,6 @@
 
 #include "oci/runtime.h"
 
-#define OCI_SPEC_MAX (4U << 20)
 
 void oci_remove_state(const struct oci_global *g, const char *dir, const char *id)
 {
@@ -136,7 +135,6 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv)
 	struct oci_state st = { 0 };
 	struct oci_create c = { .g = g, .ready_fd = -1, .pty_slave = -1 };
 	char *text = NULL, created[64];
-	size_t len;
 	int i, r, lock, p[2];
 	pid_t pid;
 
@@ -153,15 +151,8 @@ int oci_cmd_create(const struct oci_global *g, int argc, char **argv)
 				 "supported");
 	if (!realpath(bundle ? bundle : ".", bpath))
 		return oci_error(g, "create: bundle %s: %s", bundle ? bundle : ".", strerror(errno));
-	snprintf(path, sizeof(path), "%s/config.json", bpath);
-	r = oci_read_file(path, OCI_SPEC_MAX, &text, &len);
-	if (r)
-		return oci_error(g, "create: %s: %s", path, r == -EFBIG ? "larger than 4 MiB" :
-				 strerror(-r));
-	r = oci_spec_parse(text, len, &spec, msg, sizeof(msg));
-	free(text);
-	if (r)
-		return oci_error(g, "create: %s: %s", path, msg);
+	if (oci_bundle_spec(bpath, &spec, msg, sizeof(msg)))
+		return oci_error(g, "create: %s", msg);
 	r = 1;
 	for (i = 0; i < spec.nignored; i++)
 		oci_log(g, "warning", "create: %s: not applied in a VM (docs/oci.md)", spec.ignored[i]);
@@ -334,8 +325,6 @@ int oci_cmd_start(const struct oci_global *g, int argc, char **argv)
 	struct oci_state st;
 	struct oci_spec spec;
 	const char *status;
-	char path[4200], *text;
-	size_t len;
 	int r;
 
 	if (argc != 1 || !oci_id_ok(argv[0]))
@@ -356,18 +345,13 @@ int oci_cmd_start(const struct oci_global *g, int argc, char **argv)
 		return r;
 	}
 	/* poststart hooks: the spec again, from the bundle */
-	snprintf(path, sizeof(path), "%s/config.json", st.bundle ? st.bundle : ".");
-	if (!oci_read_file(path, OCI_SPEC_MAX, &text, &len)) {
-		if (!oci_spec_parse(text, len, &spec, msg, sizeof(msg))) {
-			json = oci_state_json(&st, "running");
-			if (json && oci_run_hooks(spec.hooks[OCI_HOOK_POSTSTART],
-						  spec.nhooks[OCI_HOOK_POSTSTART], json, msg,
-						  sizeof(msg)))
-				oci_log(g, "warning", "start: %s", msg);
-			free(json);
-			oci_spec_free(&spec);
-		}
-		free(text);
+	if (!oci_bundle_spec(st.bundle ? st.bundle : ".", &spec, msg, sizeof(msg))) {
+		json = oci_state_json(&st, "running");
+		if (json && oci_run_hooks(spec.hooks[OCI_HOOK_POSTSTART],
+					  spec.nhooks[OCI_HOOK_POSTSTART], json, msg, sizeof(msg)))
+			oci_log(g, "warning", "start: %s", msg);
+		free(json);
+		oci_spec_free(&spec);
 	}
 	oci_state_fini(&st);
 	return 0;

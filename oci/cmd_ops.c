@@ -18,7 +18,6 @@
 
 #include "oci/runtime.h"
 
-#define OCI_SPEC_MAX (4U << 20)
 
 /* The container (argv[0]) and its state; prints the error. Return: 0 or 1. */
 static int open_container(const struct oci_global *g, const char *cmd, int argc, char **argv,
@@ -137,14 +136,12 @@ static bool wait_gone(const struct oci_state *st, int ms)
 
 static void poststop_and_cgroup(const struct oci_global *g, const struct oci_state *st)
 {
-	char path[4200], msg[1024], *text, *json;
+	char path[4200], msg[1024], *json;
 	struct oci_spec spec;
-	size_t len;
 
-	snprintf(path, sizeof(path), "%s/config.json", st->bundle ? st->bundle : ".");
-	if (!st->bundle || oci_read_file(path, OCI_SPEC_MAX, &text, &len))
+	if (!st->bundle)
 		return;
-	if (!oci_spec_parse(text, len, &spec, msg, sizeof(msg))) {
+	if (!oci_bundle_spec(st->bundle, &spec, msg, sizeof(msg))) {
 		json = oci_state_json(st, "stopped");
 		if (json && oci_run_hooks(spec.hooks[OCI_HOOK_POSTSTOP],
 					  spec.nhooks[OCI_HOOK_POSTSTOP], json, msg, sizeof(msg)))
@@ -159,7 +156,6 @@ static void poststop_and_cgroup(const struct oci_global *g, const struct oci_sta
 		}
 		oci_spec_free(&spec);
 	}
-	free(text);
 }
 
 int oci_cmd_delete(const struct oci_global *g, int argc, char **argv)
@@ -316,7 +312,7 @@ static int parse_process(const char *path, struct oci_spec *s, char *msg, size_t
 	size_t len;
 	int r;
 
-	r = oci_read_file(path, OCI_SPEC_MAX, &text, &len);
+	r = oci_read_file(path, OCI_MAX_FILE, &text, &len);
 	if (r) {
 		snprintf(msg, msglen, "--process %s: %s", path, strerror(-r));
 		return r;

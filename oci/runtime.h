@@ -90,6 +90,12 @@ int oci_write_status(const char *dir, const char *status);
 int oci_write_file(const char *path, const char *text);
 /* oci_read_file() - a whole file (at most max bytes), NUL-terminated, malloc()ed. */
 int oci_read_file(const char *path, size_t max, char **out, size_t *len);
+/*
+ * oci_bundle_spec() - (bundle)/config.json read (at most OCI_MAX_FILE bytes)
+ * and parsed into (spec); on error one message in (msg) that starts with the
+ * file's path. Return: 0 or -errno (the reader's or the parser's).
+ */
+int oci_bundle_spec(const char *bundle, struct oci_spec *spec, char *msg, size_t msglen);
 /* oci_state_json() - the OCI state object for `state` and hooks (malloc()ed). */
 char *oci_state_json(const struct oci_state *st, const char *status);
 /* oci_annotations_json() - "KEY=VALUE" strings as a JSON object's text (malloc()ed; NULL none). */

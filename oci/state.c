@@ -255,6 +255,26 @@ int oci_write_status(const char *dir, const char *status)
 	return oci_write_file(path, status);
 }
 
+int oci_bundle_spec(const char *bundle, struct oci_spec *spec, char *msg, size_t msglen)
+{
+	char path[4200], why[1024], *text;
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	r = oci_read_file(path, OCI_MAX_FILE, &text, &len);
+	if (r) {
+		snprintf(msg, msglen, "%s: %s", path, r == -EFBIG ? "larger than 4 MiB" :
+			 strerror(-r));
+		return r;
+	}
+	r = oci_spec_parse(text, len, spec, why, sizeof(why));
+	free(text);
+	if (r)
+		snprintf(msg, msglen, "%s: %s", path, why);
+	return r;
+}
+
 char *oci_state_json(const struct oci_state *st, const char *status)
 {
 	cJSON *o = cJSON_CreateObject(), *ann = NULL;
