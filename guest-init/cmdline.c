@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest-init/pmem.h"
+
 /* The keys we read; extend the enum, the name table and cmdline_apply(). */
 enum cl_key {
 	CL_ARGC,
@@ -22,6 +24,7 @@ enum cl_key {
 	CL_KINIT,
 	CL_SESSION,
 	CL_EGRESS,
+	CL_PMEM,
 	CL_NKEYS,
 };
 
@@ -38,6 +41,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_KINIT] = "init",
 	[CL_SESSION] = "agentvmm.session",
 	[CL_EGRESS] = "agentvmm.egress",
+	[CL_PMEM] = "agentvmm.pmem",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -354,6 +358,29 @@ static int apply_disks(struct gi_cmdline *cl, const struct cl_raw *raw, char *er
 	return 0;
 }
 
+/* agentvmm.pmem=ENC: items "GPA:erofs|ext4:ro|rw:dax|nodax:/path" (--pmem, pmem.h). */
+static int apply_pmem(struct gi_cmdline *cl, const struct cl_raw *raw, char *err, size_t errlen)
+{
+	struct gi_pmem_item it;
+	char why[128];
+	size_t n, i;
+	int ret;
+
+	if (!raw->seen[CL_PMEM] || !raw->val[CL_PMEM] || !*raw->val[CL_PMEM])
+		return 0;
+	ret = decode_key(raw, CL_PMEM, GI_CMDLINE_MAX_PMEM, &cl->cl_pmem, &n, err, errlen);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	cl->cl_npmem = n;
+	for (i = 0; i < n; i++) {
+		if (gi_pmem_item_parse(cl->cl_pmem[i], &it, why, sizeof(why))) {
+			snprintf(err, errlen, "agentvmm.pmem: entry %zu: %s", i + 1, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* agentvmm.shares=ENC: items "TAG:ro|rw|store:/mount/point" (--share, --fs mount=). */
 static int apply_shares(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			size_t errlen)
@@ -511,6 +538,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 	if (!ret)
 		ret = apply_disks(cl, raw, err, errlen);
 	if (!ret)
+		ret = apply_pmem(cl, raw, err, errlen);
+	if (!ret)
 		ret = apply_shares(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_nets(cl, raw, err, errlen);
@@ -563,6 +592,7 @@ void gi_cmdline_fini(struct gi_cmdline *cl)
 	free(cl->cl_term);
 	free(cl->cl_env);
 	free(cl->cl_disks);
+	free(cl->cl_pmem);
 	free(cl->cl_shares);
 	free(cl->cl_nets);
 	free(cl->cl_init);

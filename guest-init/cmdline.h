@@ -22,6 +22,9 @@
  *   agentvmm.term=ENC     TERM for the workload (one encoded value), default "linux".
  *   agentvmm.env=ENC      extra NAME=VALUE environment entries, same encoding.
  *   agentvmm.disks=ENC    "SERIAL:ro|rw:/path" per disk to mount (disks.h).
+ *   agentvmm.pmem=ENC     "GPA:erofs|ext4:ro|rw:dax|nodax:/path" per virtio-pmem
+ *                         device, GPA its region's start as lowercase 0x hex, non-zero
+ *                         and 2 MiB aligned; at most GI_CMDLINE_MAX_PMEM (pmem.h).
  *   agentvmm.shares=ENC   "TAG:ro|rw|store:/path" per virtio-fs share (shares.h).
  *   agentvmm.nets=ENC     "MAC|A.B.C.D/N|GW|DNS" per NIC, fields may be empty (net.h).
  *   agentvmm.init=ENC     the system init to hand PID 1 to (--init), one value.
@@ -48,6 +51,7 @@
 #define GI_CMDLINE_MAX_ENV 1024
 #define GI_CMDLINE_DEFAULT_TERM "linux"
 #define GI_CMDLINE_MAX_DISKS 64
+#define GI_CMDLINE_MAX_PMEM 8
 #define GI_CMDLINE_MAX_SHARES 64
 #define GI_CMDLINE_MAX_NETS 16
 #define GI_CMDLINE_INIT_MAX 1024	/* bytes of an init path, NUL included */
@@ -65,6 +69,8 @@ struct gi_cmdline {
 	char **cl_env;		/* cl_envc "NAME=VALUE" strings + NULL; NULL when none */
 	size_t cl_ndisks;
 	char **cl_disks;	/* "SERIAL:ro|rw:/path" + NULL; NULL when none */
+	size_t cl_npmem;
+	char **cl_pmem;		/* "GPA:FSTYPE:ro|rw:dax|nodax:/path" + NULL; NULL when none */
 	size_t cl_nshares;
 	char **cl_shares;	/* "TAG:ro|rw|store:/path" + NULL; NULL when none */
 	size_t cl_nnets;

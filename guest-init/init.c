@@ -27,6 +27,7 @@
 #include "guest-init/egress.h"
 #include "guest-init/handoff.h"
 #include "guest-init/net.h"
+#include "guest-init/pmem.h"
 #include "guest-init/console.h"
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
@@ -546,6 +547,10 @@ int main(int argc, char **argv)
 	/* what the host asked for and cannot be had: say so, end with 123 (report.h) */
 	if (gi_disks_mount(cl.cl_disks, cl.cl_ndisks)) {
 		gi_err("cannot mount the disks");
+		finish(GI_STATUS_SETUP_FAILED, sfd);
+	}
+	if (gi_pmem_mount(cl.cl_pmem, cl.cl_npmem)) {
+		gi_err("cannot mount the pmem devices");
 		finish(GI_STATUS_SETUP_FAILED, sfd);
 	}
 	if (gi_shares_mount(cl.cl_shares, cl.cl_nshares, usr)) {

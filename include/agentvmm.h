@@ -70,7 +70,7 @@ void avm_config_free(struct avm_config *cfg);
  * "initrd", "cmdline", "modules-dir", "raw-image", "console" (stdio, none or a
  * file path), "cpus", "mem" (MiB), "owner" (UID:GID), "console-log" (true or
  * false; NULL = true), "verbose" (0..3), "vsock" (cid=N,socket=PATH), and the
- * repeatable "disk", "share", "fs", "net", "egress", "oem-string", "set-credential",
+ * repeatable "disk", "pmem", "share", "fs", "net", "egress", "oem-string", "set-credential",
  * "load-credential" (each call appends one; "net" with
  * fd=A[:B...] names descriptors of the calling process, which avm_create()
  * checks and duplicates and never closes). Values are validated by the same code
@@ -81,7 +81,7 @@ int avm_config_set(struct avm_config *cfg, const char *key, const char *value,
 		   struct avm_error *err);
 
 /*
- * avm_config_clear_list() - empty the list of a repeatable key ("disk",
+ * avm_config_clear_list() - empty the list of a repeatable key ("disk", "pmem",
  * "share"/"fs", "net", "egress", "oem-string", "set-credential", "load-credential").
  */
 int avm_config_clear_list(struct avm_config *cfg, const char *key, struct avm_error *err);

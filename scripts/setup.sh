@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang lld liburing-dev libcmocka-dev acpica-tools
 musl-tools busybox-static qemu-system-x86 qemu-system-common qemu-utils libseccomp-dev
 libcjson-dev liblzma-dev libzstd-dev zlib1g-dev cpio kmod lz4 xz-utils zstd gzip iproute2
-e2fsprogs procps iperf3 fio nix-bin udev passt curl containerd runc"
+e2fsprogs erofs-utils procps iperf3 fio nix-bin udev passt curl containerd runc"
 
 missing=""
 for p in $PKGS; do

@@ -53,6 +53,11 @@ static const char usage[] =
 	"  --disk PATH[,ro][,direct][,mount=DIR]\n"
 	"                      attach a raw image as virtio-blk (/dev/vda, vdb...);\n"
 	"                      mount=DIR mounts it there (a blank image gets ext4)\n"
+	"  --pmem PATH[,ro][,mount=DIR][,dax]\n"
+	"                      map a filesystem image (erofs or ext4) as virtio-pmem;\n"
+	"                      mount=DIR mounts it there, dax without a guest page\n"
+	"                      cache copy (N guests share the host's); see\n"
+	"                      scripts/mkstore.sh\n"
 	"  --share ro:HOST[:GUEST], --share rw:HOST[:GUEST]\n"
 	"                      share directory HOST at GUEST (default: the same\n"
 	"                      path) through virtio-fs; agentvmm runs virtiofsd.\n"
@@ -660,6 +665,7 @@ static const struct cli_opt opts[] = {
 	{ "console-limit", CLI_NUM, set_console_limit, 0, CLI_NO_LIST },
 	{ "verbose", CLI_COUNT, set_verbose, 0, CLI_NO_LIST },
 	{ "disk", CLI_LIST, cli_disk, 0, CLI_LIST_DISKS },
+	{ "pmem", CLI_LIST, cli_pmem, 0, CLI_LIST_PMEM },
 	{ "share", CLI_LIST, cli_share, 0, CLI_LIST_SHARES },
 	{ "fs", CLI_LIST, cli_fs, 0, CLI_LIST_SHARES },
 	{ "net", CLI_LIST, cli_net, 0, CLI_LIST_NETS },
@@ -704,6 +710,9 @@ void cli_list_clear(struct vm_config *cfg, enum cli_list list)
 		break;
 	case CLI_LIST_SHARES:
 		cfg->nr_shares = 0;
+		break;
+	case CLI_LIST_PMEM:
+		cfg->nr_pmems = 0;
 		break;
 	case CLI_LIST_NETS:
 		cfg->nr_nets = 0;

@@ -28,7 +28,7 @@ enum cli_type {
 /* The list a repeatable option appends to (--share and --fs fill one list). */
 enum cli_list { CLI_NO_LIST, CLI_LIST_DISKS, CLI_LIST_SHARES, CLI_LIST_NETS, CLI_LIST_API_UIDS,
 		CLI_LIST_ENV, CLI_LIST_OEM_STRINGS, CLI_LIST_SET_CREDS, CLI_LIST_LOAD_CREDS,
-		CLI_LIST_EGRESS,
+		CLI_LIST_EGRESS, CLI_LIST_PMEM,
 		CLI_LIST_NR /* the count, not a list */ };
 
 /*

@@ -44,6 +44,7 @@ int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
 			   n - 6 < sizeof(d->mount)) {
 			memcpy(d->mount, p + 6, n - 6);
+			d->mount[n - 6] = 0; /* a later mount= replaces an earlier one */
 		} else {
 			snprintf(err, errlen, "--disk %s: unknown option '%.*s' (expected ro, direct "
 				 "or mount=/absolute/path)", arg, (int)n, p);
@@ -51,6 +52,58 @@ int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 		}
 	}
 	cfg->nr_disks++;
+	return 0;
+}
+
+static bool guest_path_ok(const char *p);
+
+/* --pmem PATH[,ro][,mount=/guest/path][,dax] */
+int cli_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	struct vm_pmem *d;
+	const char *p, *end;
+	size_t n;
+
+	if (cfg->nr_pmems >= VM_MAX_PMEM) {
+		snprintf(err, errlen, "--pmem %s: at most %d pmem devices", arg, VM_MAX_PMEM);
+		return -EINVAL;
+	}
+	d = &cfg->pmems[cfg->nr_pmems];
+	memset(d, 0, sizeof(*d));
+	n = strcspn(arg, ",");
+	if (n == 0 || n >= sizeof(d->path)) {
+		snprintf(err, errlen, "--pmem %s: expected PATH[,ro][,mount=DIR][,dax]", arg);
+		return -EINVAL;
+	}
+	memcpy(d->path, arg, n);
+	for (p = arg + n; *p == ','; p = end) {
+		p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		if (n == 2 && !strncmp(p, "ro", 2)) {
+			d->readonly = true;
+		} else if (n == 3 && !strncmp(p, "dax", 3)) {
+			d->dax = true;
+		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
+			   n - 6 < sizeof(d->mount)) {
+			memcpy(d->mount, p + 6, n - 6);
+			d->mount[n - 6] = 0; /* a later mount= replaces an earlier one */
+		} else {
+			snprintf(err, errlen, "--pmem %s: unknown option '%.*s' (expected ro, dax "
+				 "or mount=/absolute/path)", arg, (int)n, p);
+			return -EINVAL;
+		}
+	}
+	if (d->mount[0] && !guest_path_ok(d->mount)) {
+		snprintf(err, errlen, "--pmem %s: mount=%s is not a clean absolute path", arg,
+			 d->mount);
+		return -EINVAL;
+	}
+	if (d->dax && !d->mount[0]) {
+		snprintf(err, errlen, "--pmem %s: dax is a mount option: it needs mount=DIR", arg);
+		return -EINVAL;
+	}
+	cfg->nr_pmems++;
 	return 0;
 }
 
@@ -260,6 +313,25 @@ int cli_check_shares(const struct vm_config *cfg, char *err, size_t errlen)
 					 name, a->guest);
 				return -EINVAL;
 			}
+		}
+	}
+	for (unsigned i = 0; i < cfg->nr_pmems; i++) {
+		const char *m = cfg->pmems[i].mount;
+		const char *clash = NULL;
+
+		for (unsigned j = 0; m[0] && j < i; j++)
+			if (!strcmp(m, cfg->pmems[j].mount))
+				clash = "another --pmem";
+		for (unsigned j = 0; m[0] && !clash && j < cfg->nr_disks; j++)
+			if (!strcmp(m, cfg->disks[j].mount))
+				clash = "a --disk";
+		for (unsigned j = 0; m[0] && !clash && j < cfg->nr_shares; j++)
+			if (!strcmp(m, cfg->shares[j].guest))
+				clash = "a --share or --fs";
+		if (clash) {
+			snprintf(err, errlen, "--pmem %s: guest path %s is also %s mount",
+				 cfg->pmems[i].path, m, clash);
+			return -EINVAL;
 		}
 	}
 	/* a share's back end maps guest RAM: shared pages, which KSM never merges */

@@ -21,6 +21,9 @@
 /* cli_disk() - one --disk (arg) appended to (cfg). Return: 0 or -EINVAL, one line in (err). */
 int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen) __must_check;
 
+/* cli_pmem() - parse one --pmem PATH[,ro][,mount=DIR][,dax] into cfg->pmems. */
+int cli_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen) __must_check;
+
 /*
  * cli_share() - one --share (arg) appended to (cfg): HOST resolved with
  * realpath(3) and a directory. Return: 0 or -EINVAL, one line in (err).

@@ -20,6 +20,7 @@
 
 #define VM_MAX_DISKS 16
 #define VM_MAX_SHARES 16
+#define VM_MAX_PMEM 8             /* --pmem devices (one memory window each, vmm/vm_devices.h) */
 #define VM_PATH_MAX 4096
 #define VM_TAG_MAX 36             /* virtio_fs_config.tag (virtio 1.2 §5.11.4) */
 #define VM_SOCK_MAX 108           /* sockaddr_un.sun_path */
@@ -43,6 +44,14 @@ struct vm_disk {
 	char mount[256];          /* "" = not mounted by guest-init */
 	bool readonly;
 	bool direct;              /* O_DIRECT */
+};
+
+/* --pmem PATH[,ro][,mount=GUESTPATH][,dax] (virtio-pmem, docs/pmem.md) */
+struct vm_pmem {
+	char path[VM_PATH_MAX];
+	char mount[256];          /* "" = not mounted by guest-init */
+	bool readonly;            /* mapped read-only on the host, a read-only memory slot */
+	bool dax;                 /* guest-init mounts with DAX: no guest page cache copy */
 };
 
 /*
@@ -159,6 +168,8 @@ struct vm_config {
 	const char *raw_image;    /* --raw-image: flat 16-bit code at VM_RAW_IMAGE_GPA, for tests */
 	unsigned nr_disks;
 	struct vm_disk disks[VM_MAX_DISKS];
+	unsigned nr_pmems;
+	struct vm_pmem pmems[VM_MAX_PMEM];
 	unsigned nr_shares;
 	struct vm_share shares[VM_MAX_SHARES];
 	unsigned nr_nets;

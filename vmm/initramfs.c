@@ -41,6 +41,10 @@
  *                 and its softdep crypto-crc32c = crc32c_generic: mkfs.ext4's
  *                 default metadata_csum cannot be mounted without it). Loaded for
  *                 any disk, mount= or not: the workload may mount one itself.
+ * --pmem:
+ *   virtio_pmem   CONFIG_VIRTIO_PMEM=m (-> nd_virtio, libnvdimm): the device
+ *   nd_pmem       CONFIG_BLK_DEV_PMEM=m: /dev/pmemN on its region (DAX: CONFIG_FS_DAX=y)
+ *   erofs, ext4   CONFIG_EROFS_FS=m, the image's filesystem (scripts/mkstore.sh)
  * --share / --fs:
  *   virtiofs      CONFIG_VIRTIO_FS=m (-> fuse, CONFIG_FUSE_FS=m)
  *   overlay       CONFIG_OVERLAY_FS=m: the tmpfs overlay of a store share
@@ -57,6 +61,7 @@
  */
 static const char *const vm_modules[] = { "pvpanic_mmio", "button", "virtio_pci", "virtio_rng" };
 static const char *const vm_modules_disks[] = { "virtio_blk", "ext4" };
+static const char *const vm_modules_pmem[] = { "virtio_pmem", "nd_pmem", "erofs", "ext4" };
 static const char *const vm_modules_shares[] = { "virtiofs", "overlay" };
 static const char *const vm_modules_nets[] = { "virtio_net" };
 static const char *const vm_modules_vsock[] = { "vsock", "vmw_vsock_virtio_transport_common",
@@ -79,6 +84,8 @@ static void vm_module_list(const struct vm_config *cfg, const char **out, size_t
 	add_names(out, &n, max, vm_modules, ARRAY_SIZE(vm_modules));
 	if (cfg->nr_disks)
 		add_names(out, &n, max, vm_modules_disks, ARRAY_SIZE(vm_modules_disks));
+	if (cfg->nr_pmems)
+		add_names(out, &n, max, vm_modules_pmem, ARRAY_SIZE(vm_modules_pmem));
 	if (cfg->nr_shares)
 		add_names(out, &n, max, vm_modules_shares, ARRAY_SIZE(vm_modules_shares));
 	if (cfg->nr_nets)
@@ -154,7 +161,7 @@ static int find_modules_dir(const struct vm_config *cfg, char *out, size_t len, 
 int vm_default_initramfs(const struct vm_config *cfg, char **path, char *err, size_t errlen)
 {
 	char mods[4096], cache[4096], out[4096];
-	const char *modules[16];
+	const char *modules[32];
 	int r;
 
 	*path = NULL;

@@ -190,6 +190,20 @@ int kvm_map_memory(struct kvm *kvm, const struct guest_mem *gm)
 	return 0;
 }
 
+int kvm_map_slot(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t len, void *hva,
+		 bool readonly)
+{
+	struct kvm_userspace_memory_region m = {
+		.slot = slot,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = len,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	return ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0 ? -errno : 0;
+}
+
 int kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level)
 {
 	struct kvm_irq_level l = { .irq = gsi, .level = level };

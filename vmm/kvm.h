@@ -44,6 +44,15 @@ void kvm_init_empty(struct kvm *kvm);
 /* kvm_map_memory() - register every RAM region of (gm) as a memory slot. */
 int kvm_map_memory(struct kvm *kvm, const struct guest_mem *gm) __must_check;
 
+/*
+ * kvm_map_slot() - register (len) bytes at host address (hva) as memory slot
+ * (slot) at guest-physical (gpa), KVM_MEM_READONLY when (readonly): guest
+ * writes there then exit as MMIO writes nobody claims. Slots 0 and 1 are
+ * guest RAM's (kvm_map_memory()). Return: 0 or -errno.
+ */
+int kvm_map_slot(struct kvm *kvm, uint32_t slot, uint64_t gpa, uint64_t len, void *hva,
+		 bool readonly) __must_check;
+
 /* kvm_irq_line() - drive IOAPIC/PIC input (gsi). Context: any thread. */
 int kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level);
 

@@ -91,6 +91,7 @@ struct vm {
 	unsigned nr_virtio;
 	/* opened before /dev/kvm (vm_devices_open()); NULL once on the bus */
 	void *blk_open[VM_MAX_DISKS];   /* per cfg->disks[i]: a vblk_ops device */
+	void *pmem_open[VM_MAX_PMEM];   /* per cfg->pmems[i]: a vpmem_ops device */
 	void *net_open[VM_MAX_NETS];    /* per cfg->nets[i]: a vnet_ops device on its tap */
 	struct net_user net_users[VM_MAX_NETS]; /* per cfg->nets[i]: --net user's passt */
 	struct egress egress;     /* --egress: the proxy (vm_devices.c) */

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include "boot/cmdline.h"
+#include "boot/layout.h"
 #include "devices/platform.h"
 #include "devices/vhost_user/vu_fs.h"
 #include "devices/virtio/virtio_balloon.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
+#include "devices/virtio/virtio_pmem.h"
 #include "devices/virtio/virtio_rng.h"
 #include "devices/virtio/virtio_vsock.h"
 #include "guest-init/session_proto.h"
@@ -149,6 +151,85 @@ static int vm_open_disks(struct vm *vm, char *err, size_t errlen)
 		vm->blk_open[i] = vblk_create(&bc, err, errlen);
 		if (!vm->blk_open[i])
 			return -EINVAL;
+	}
+	return 0;
+}
+
+uint64_t vm_pmem_gpa(const struct vm_config *cfg, unsigned i)
+{
+	uint64_t top = BOOT_RAM_HIGH_GPA, mem = cfg->mem_mib << 20;
+
+	if (mem > BOOT_MMIO_HOLE_GPA)
+		top += mem - BOOT_MMIO_HOLE_GPA;
+	top = (top + VPMEM_MAX_SIZE - 1) & ~(VPMEM_MAX_SIZE - 1);
+	return top + (uint64_t)i * VPMEM_MAX_SIZE;
+}
+
+static const char *const pmem_fs_names[] = {
+	[VPMEM_FS_NONE] = "none", [VPMEM_FS_EROFS] = "erofs", [VPMEM_FS_EXT4] = "ext4",
+};
+
+/*
+ * Before /dev/kvm: open and map every --pmem (vpmem_create() checks the file
+ * and takes its flock); one to be mounted must hold erofs or ext4.
+ */
+static int vm_open_pmems(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned i = 0; i < cfg->nr_pmems; i++) {
+		const struct vm_pmem *d = &cfg->pmems[i];
+		struct vpmem_config pc = { .path = d->path, .readonly = d->readonly };
+
+		vm->pmem_open[i] = vpmem_create(&pc, err, errlen);
+		if (!vm->pmem_open[i])
+			return -EINVAL;
+		if (d->mount[0] && vpmem_fstype(d->path) == VPMEM_FS_NONE) {
+			snprintf(err, errlen, "--pmem %s: mount= needs an erofs or ext4 image "
+				 "(scripts/mkstore.sh makes one from a directory)", d->path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The guest's physical address width, from KVM's CPUID leaf 0x80000008 (36 without it). */
+static unsigned guest_phys_bits(const struct kvm *kvm)
+{
+	for (unsigned i = 0; i < kvm->nr_cpuid; i++)
+		if (kvm->cpuid[i].function == 0x80000008 && (kvm->cpuid[i].eax & 0xff))
+			return kvm->cpuid[i].eax & 0xff;
+	return 36;
+}
+
+/* Each --pmem opened by vm_open_pmems(): its memory slot, then onto the bus. */
+static int vm_add_pmems(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned bits = guest_phys_bits(&vm->kvm);
+
+	for (unsigned i = 0; i < vm->cfg->nr_pmems; i++) {
+		const struct vm_pmem *d = &vm->cfg->pmems[i];
+		uint64_t gpa = vm_pmem_gpa(vm->cfg, i), len;
+		void *dev = vm->pmem_open[i], *hva;
+		int r;
+
+		vpmem_mapping(dev, &hva, &len);
+		if (bits < 64 && gpa + len > (1ULL << bits)) {
+			snprintf(err, errlen, "--pmem %s: no room at guest-physical 0x%llx: the CPU "
+				 "addresses %u bits", d->path, (unsigned long long)gpa, bits);
+			return -EINVAL;
+		}
+		r = kvm_map_slot(&vm->kvm, VM_PMEM_SLOT0 + i, gpa, len, hva, d->readonly);
+		if (r) {
+			snprintf(err, errlen, "--pmem %s: cannot map it into KVM: %s", d->path,
+				 strerror(-r));
+			return r;
+		}
+		vpmem_set_gpa(dev, gpa);
+		vm->pmem_open[i] = NULL; /* vm_add_virtio() owns it, also when it fails */
+		r = vm_add_virtio(vm, &vpmem_ops, dev, 1, err, errlen);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -291,6 +372,8 @@ int vm_devices_open(struct vm *vm, char *err, size_t errlen)
 {
 	int r = vm_open_disks(vm, err, errlen);
 
+	if (!r)
+		r = vm_open_pmems(vm, err, errlen);
 	if (!r)
 		r = vm_open_nets(vm, err, errlen);
 	if (!r)
@@ -466,6 +549,9 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	r = vm_add_disks(vm, err, errlen);
 	if (r)
 		return r;
+	r = vm_add_pmems(vm, err, errlen);
+	if (r)
+		return r;
 	r = vm_add_shares(vm, err, errlen);
 	if (r)
 		return r;
@@ -551,6 +637,11 @@ void vm_devices_destroy(struct vm *vm)
 			vblk_ops.destroy(vm->blk_open[i]); /* closes the image, drops its lock */
 		vm->blk_open[i] = NULL;
 	}
+	for (unsigned i = 0; i < VM_MAX_PMEM; i++) {
+		if (vm->pmem_open[i])
+			vpmem_ops.destroy(vm->pmem_open[i]); /* unmaps, drops its lock */
+		vm->pmem_open[i] = NULL;
+	}
 	for (unsigned i = 0; i < VM_MAX_NETS; i++) {
 		if (vm->net_open[i])
 			vnet_ops.destroy(vm->net_open[i]); /* closes the tap: a new one vanishes */
@@ -615,6 +706,24 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 	r = cmdline_list("agentvmm.disks", argv, n, buf, len);
 	if (r)
 		goto out;
+	_Static_assert(VM_MAX_PMEM <= VM_MAX_SHARES, "items[] holds the pmem list too");
+	n = 0;
+	for (unsigned i = 0; i < cfg->nr_pmems; i++) {
+		const struct vm_pmem *d = &cfg->pmems[i];
+
+		if (!d->mount[0])
+			continue;
+		snprintf(items[n], sizeof(items[n]), "0x%llx:%s:%s:%s:%s",
+			 (unsigned long long)vm_pmem_gpa(cfg, i),
+			 pmem_fs_names[vpmem_fstype(d->path)], d->readonly ? "ro" : "rw",
+			 d->dax ? "dax" : "nodax", d->mount);
+		argv[n] = items[n];
+		n++;
+	}
+	size_t used = strlen(buf);
+	r = cmdline_list("agentvmm.pmem", argv, n, buf + used, len - used);
+	if (r)
+		goto out;
 	n = 0;
 	for (unsigned i = 0; i < cfg->nr_shares; i++) {
 		const struct vm_share *s = &cfg->shares[i];
@@ -626,7 +735,7 @@ int vm_devices_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 		argv[n] = items[n];
 		n++;
 	}
-	size_t used = strlen(buf);
+	used = strlen(buf);
 	r = cmdline_list("agentvmm.shares", argv, n, buf + used, len - used);
 	if (r)
 		goto out;

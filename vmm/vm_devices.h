@@ -14,6 +14,7 @@
 #define AGENTVMM_VMM_VM_DEVICES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/compiler.h"
 
@@ -67,8 +68,20 @@ int vm_devices_start(struct vm *vm) __must_check;
 void vm_devices_destroy(struct vm *vm);
 
 /*
+ * Guest-physical layout of --pmem: device i's region starts at
+ * vm_pmem_gpa(cfg, i), the first VPMEM_MAX_SIZE (32 GiB) boundary at or
+ * above both 4 GiB and the end of RAM, then one 32 GiB window per device
+ * (an image has at most that much). Not in the e820 map: the guest learns it
+ * from the device's config space. Memory slot VM_PMEM_SLOT0 + i.
+ */
+#define VM_PMEM_SLOT0 8
+uint64_t vm_pmem_gpa(const struct vm_config *cfg, unsigned i);
+
+/*
  * vm_devices_cmdline() - kernel parameters telling guest-init what to mount
  * (agentvmm.disks=ENC, items "SERIAL:ro|rw:/path" per --disk with mount=;
+ * agentvmm.pmem=ENC, items "GPA:erofs|ext4:ro|rw:dax|nodax:/path" per --pmem
+ * with mount= (GPA as 0x hex: vm_pmem_gpa()): docs/pmem.md;
  * agentvmm.shares=ENC, items "TAG:ro|rw|store:/path" per share with a guest
  * path, "store" being a ro --share at /nix/store or /usr, which gets the
  * writable tmpfs overlay: docs/shares.md; agentvmm.nets=ENC, items

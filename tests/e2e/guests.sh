@@ -100,7 +100,8 @@ weight() {
 	test_e2e_soak | test_e2e_disk | test_e2e_generic) echo 70 ;;
 	test_e2e_hostile) echo 55 ;;
 	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;
-	test_e2e_balloon) echo 60 ;; # two boots; 300 MiB written and freed
+	test_e2e_balloon) echo 75 ;; # three boots; 300 MiB written and freed
+	test_e2e_pmem) echo 45 ;; # three boots, images made with mkfs.erofs and mkfs.ext4
 	test_e2e_lib) echo 25 ;;
 	test_e2e_netuser) echo 45 ;;
 	test_e2e_egress) echo 60 ;; # two boots and a third killed

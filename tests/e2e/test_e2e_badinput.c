@@ -409,6 +409,50 @@ static void test_bad_disk_unknown_option_fails_2(void **state)
 			   "--disk x.img,fast", "unknown option 'fast'");
 }
 
+/* ---- --pmem: the image is opened and checked before the KVM device ---- */
+
+static void test_bad_pmem_missing_image_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--pmem", "/nonexistent.img",
+				"--", "true"),
+			   "--pmem /nonexistent.img", "No such file or directory");
+}
+
+static void test_bad_pmem_directory_fails_2(void **state)
+{
+	if (!e2e_kernel("bzImage"))
+		skip();
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--pmem", tmpdir, "--", "true"),
+			   tmpdir, "not a regular file");
+}
+
+/* mount= on an image of zeros (no erofs or ext4): refused, the image untouched */
+static void test_bad_pmem_mount_without_filesystem_fails_2(void **state)
+{
+	const char *img = make_file("pmemzero.img", 2 << 20, 0);
+	char pmem[4400], sig[128], after[128];
+
+	if (!e2e_kernel("bzImage"))
+		skip();
+	snprintf(pmem, sizeof(pmem), "%s,mount=/x", img);
+	file_sig(img, sig, sizeof(sig));
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--pmem", pmem, "--", "true"),
+			   img, "mount= needs an erofs or ext4 image");
+	snprintf(pmem, sizeof(pmem), "%s,ro,mount=/x,dax", img);
+	expect_usage_error(ARGS("--kernel", e2e_kernel("bzImage"), "--pmem", pmem, "--", "true"),
+			   img, "mount= needs an erofs or ext4 image");
+	file_sig(img, after, sizeof(after));
+	assert_string_equal(sig, after);
+}
+
+static void test_bad_pmem_dax_without_mount_fails_2(void **state)
+{
+	expect_usage_error(ARGS("--kernel", path_junk, "--pmem", "img,dax", "--", "true"),
+			   "--pmem img,dax", "dax is a mount option: it needs mount=DIR");
+}
+
 /* ---- boot files and console: checked before the KVM device like the rest ---- */
 
 static void test_bad_initrd_missing_fails_2(void **state)
@@ -1078,6 +1122,10 @@ int main(void)
 		cmocka_unit_test(test_bad_disk_locked_by_another_process_fails_2),
 		cmocka_unit_test(test_bad_disk_mount_on_readonly_blank_image_fails_2),
 		cmocka_unit_test(test_bad_disk_unknown_option_fails_2),
+		cmocka_unit_test(test_bad_pmem_missing_image_fails_2),
+		cmocka_unit_test(test_bad_pmem_directory_fails_2),
+		cmocka_unit_test(test_bad_pmem_mount_without_filesystem_fails_2),
+		cmocka_unit_test(test_bad_pmem_dax_without_mount_fails_2),
 		cmocka_unit_test(test_bad_initrd_missing_fails_2),
 		cmocka_unit_test(test_bad_initrd_directory_fails_2),
 		cmocka_unit_test(test_bad_initrd_empty_fails_2),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "guest-init/cmdline.h"
+#include "guest-init/pmem.h"
 
 static char err[256];
 
@@ -341,6 +342,142 @@ static void test_gi_cmdline_init_keys(void **state)
 	gi_cmdline_fini(&cl);
 }
 
+static void test_gi_cmdline_pmem_items_parsed(void **state)
+{
+	struct gi_cmdline cl;
+	struct gi_pmem_item it;
+	char why[128];
+
+	/* ':' in the path is kept: only the first four end fields */
+	assert_int_equal(parse("agentvmm.pmem=0x140000000:erofs:ro:dax:/data,"
+			       "0x200000:ext4:rw:nodax:/a%20b:c agentvmm.verbose", &cl), 0);
+	assert_int_equal(cl.cl_npmem, 2);
+	assert_string_equal(cl.cl_pmem[0], "0x140000000:erofs:ro:dax:/data");
+	assert_string_equal(cl.cl_pmem[1], "0x200000:ext4:rw:nodax:/a b:c");
+	assert_null(cl.cl_pmem[2]);
+	assert_int_equal(gi_pmem_item_parse(cl.cl_pmem[0], &it, why, sizeof(why)), 0);
+	assert_true(it.gpa == 0x140000000ull);
+	assert_string_equal(it.fstype, "erofs");
+	assert_true(it.ro);
+	assert_true(it.dax);
+	assert_string_equal(it.path, "/data");
+	assert_int_equal(gi_pmem_item_parse(cl.cl_pmem[1], &it, why, sizeof(why)), 0);
+	assert_true(it.gpa == 0x200000ull);
+	assert_string_equal(it.fstype, "ext4");
+	assert_false(it.ro);
+	assert_false(it.dax);
+	assert_string_equal(it.path, "/a b:c");
+	gi_cmdline_fini(&cl);
+	/* the largest aligned GPA (16 digits), leading zeros, the root as mount point */
+	assert_int_equal(parse("agentvmm.pmem=0xffffffffffe00000:ext4:ro:nodax:/mnt,"
+			       "0x0000000000200000:erofs:rw:dax:/", &cl), 0);
+	assert_int_equal(gi_pmem_item_parse(cl.cl_pmem[0], &it, why, sizeof(why)), 0);
+	assert_true(it.gpa == 0xffffffffffe00000ull);
+	assert_int_equal(gi_pmem_item_parse(cl.cl_pmem[1], &it, why, sizeof(why)), 0);
+	assert_true(it.gpa == 0x200000ull);
+	gi_cmdline_fini(&cl);
+	/* exactly GI_CMDLINE_MAX_PMEM; the last key wins; empty is none */
+	assert_int_equal(parse("agentvmm.pmem=0x200000:ext4:ro:dax:/x agentvmm.pmem="
+			       "0x200000:ext4:ro:dax:/1,0x400000:ext4:ro:dax:/2,"
+			       "0x600000:ext4:ro:dax:/3,0x800000:ext4:ro:dax:/4,"
+			       "0xa00000:ext4:ro:dax:/5,0xc00000:ext4:ro:dax:/6,"
+			       "0xe00000:ext4:ro:dax:/7,0x1000000:ext4:ro:dax:/8", &cl), 0);
+	assert_int_equal(cl.cl_npmem, GI_CMDLINE_MAX_PMEM);
+	assert_string_equal(cl.cl_pmem[7], "0x1000000:ext4:ro:dax:/8");
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.pmem= agentvmm.pmem", &cl), 0);
+	assert_int_equal(cl.cl_npmem, 0);
+	assert_null(cl.cl_pmem);
+	gi_cmdline_fini(&cl);
+}
+
+static void test_gi_cmdline_pmem_bad_items_fail(void **state)
+{
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		/* shape */
+		{ "agentvmm.pmem=0x200000:erofs:ro:/data", "entry 1: not GPA:erofs|ext4:ro|rw:"
+		  "dax|nodax:/path" },
+		{ "agentvmm.pmem=0x200000", "entry 1: not GPA" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:/a,", "entry 2: not GPA" },
+		/* GPA: hex, zero, alignment */
+		{ "agentvmm.pmem=200000:ext4:ro:dax:/a", "entry 1: GPA \"200000\" is not 0x" },
+		{ "agentvmm.pmem=0X200000:ext4:ro:dax:/a", "GPA \"0X200000\" is not 0x" },
+		{ "agentvmm.pmem=0x:ext4:ro:dax:/a", "GPA \"0x\" is not 0x" },
+		{ "agentvmm.pmem=:ext4:ro:dax:/a", "GPA \"\" is not 0x" },
+		{ "agentvmm.pmem=0xA00000:ext4:ro:dax:/a", "GPA \"0xA00000\" is not 0x" },
+		{ "agentvmm.pmem=0x20000g:ext4:ro:dax:/a", "GPA \"0x20000g\" is not 0x" },
+		{ "agentvmm.pmem=0x-200000:ext4:ro:dax:/a", "is not 0x" },
+		{ "agentvmm.pmem=%200x200000:ext4:ro:dax:/a", "is not 0x" },
+		{ "agentvmm.pmem=0x00000000000200000:ext4:ro:dax:/a", "is not 0x and 1 to 16" },
+		{ "agentvmm.pmem=0x10000000000000000:ext4:ro:dax:/a", "is not 0x and 1 to 16" },
+		{ "agentvmm.pmem=0x0:ext4:ro:dax:/a", "entry 1: GPA 0 is zero" },
+		{ "agentvmm.pmem=0x0000:ext4:ro:dax:/a", "GPA 0 is zero" },
+		{ "agentvmm.pmem=0x100000:ext4:ro:dax:/a", "GPA 0x100000 is not 2 MiB aligned" },
+		{ "agentvmm.pmem=0x200001:ext4:ro:dax:/a", "GPA 0x200001 is not 2 MiB aligned" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:/a,0x1000:ext4:ro:dax:/b",
+		  "entry 2: GPA 0x1000 is not 2 MiB aligned" },
+		/* filesystem, mode, dax */
+		{ "agentvmm.pmem=0x200000:xfs:ro:dax:/a",
+		  "filesystem \"xfs\" is not erofs or ext4" },
+		{ "agentvmm.pmem=0x200000:EROFS:ro:dax:/a", "filesystem \"EROFS\" is not" },
+		{ "agentvmm.pmem=0x200000:ext:ro:dax:/a", "filesystem \"ext\" is not" },
+		{ "agentvmm.pmem=0x200000:erofss:ro:dax:/a", "filesystem \"erofss\" is not" },
+		{ "agentvmm.pmem=0x200000::ro:dax:/a", "filesystem \"\" is not" },
+		{ "agentvmm.pmem=0x200000:ext4:rx:dax:/a", "mode \"rx\" is not ro or rw" },
+		{ "agentvmm.pmem=0x200000:ext4:rwx:dax:/a", "mode \"rwx\" is not ro or rw" },
+		{ "agentvmm.pmem=0x200000:ext4::dax:/a", "mode \"\" is not ro or rw" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:daxx:/a", "\"daxx\" is not dax or nodax" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:DAX:/a", "\"DAX\" is not dax or nodax" },
+		{ "agentvmm.pmem=0x200000:ext4:ro::/a", "\"\" is not dax or nodax" },
+		/* mount point */
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:data", "mount point \"data\" is not an "
+		  "absolute path" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:", "mount point \"\" is not" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax::/a", "mount point \":/a\" is not" },
+		/* the encoding, the key named */
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:/a%zz", "agentvmm.pmem: bad %-escape" },
+		{ "agentvmm.pmem=0x200000:ext4:ro:dax:/a!b", "agentvmm.pmem: byte 0x21" },
+	};
+	char text[512];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_error(bad[i].text, bad[i].msg);
+	/* one over GI_CMDLINE_MAX_PMEM */
+	len = (size_t)snprintf(text, sizeof(text), "agentvmm.pmem=");
+	for (i = 0; i <= GI_CMDLINE_MAX_PMEM; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"%s0x%zx00000:ext4:ro:dax:/%zu", i ? "," : "", 2 * (i + 1),
+					i);
+	expect_error(text, "agentvmm.pmem: 9 values, at most 8 allowed");
+	/* a long bad field is quoted cut at 32 bytes */
+	snprintf(text, sizeof(text), "agentvmm.pmem=0x200000:%0100d:ro:dax:/a", 0);
+	expect_error(text, "filesystem \"00000000000000000000000000000000\" is not");
+}
+
+static void test_gi_cmdline_pmem_hex(void **state)
+{
+	uint64_t v = 7;
+
+	assert_true(gi_pmem_hex("0x0", 3, &v));
+	assert_true(v == 0);
+	assert_true(gi_pmem_hex("0xffffffffffffffff", 18, &v));
+	assert_true(v == UINT64_MAX);
+	assert_true(gi_pmem_hex("0x0123456789abcdef", 18, &v));
+	assert_true(v == 0x0123456789abcdefull);
+	/* the length bounds it: "0x14" of "0x140" */
+	assert_true(gi_pmem_hex("0x140", 4, &v));
+	assert_true(v == 0x14);
+	assert_false(gi_pmem_hex("0x", 2, &v));
+	assert_false(gi_pmem_hex("0x1ffffffffffffffff", 19, &v));
+	assert_false(gi_pmem_hex("0x1\n", 4, &v));
+	assert_false(gi_pmem_hex("0x1 ", 4, &v));
+	assert_false(gi_pmem_hex("1x10", 4, &v));
+	assert_false(gi_pmem_hex("0x1\0" "2", 5, &v));
+}
+
 static void test_gi_cmdline_count_mismatch_fails(void **state)
 {
 	expect_error("agentvmm.argc=2 agentvmm.argv=x", "has 1 arguments, agentvmm.argc says 2");
@@ -408,6 +545,9 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_bad_argc_fails),
 		cmocka_unit_test(test_gi_cmdline_shares_parsed_and_checked),
 		cmocka_unit_test(test_gi_cmdline_init_keys),
+		cmocka_unit_test(test_gi_cmdline_pmem_items_parsed),
+		cmocka_unit_test(test_gi_cmdline_pmem_bad_items_fail),
+		cmocka_unit_test(test_gi_cmdline_pmem_hex),
 		cmocka_unit_test(test_gi_cmdline_count_mismatch_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_encoding_fails),
 		cmocka_unit_test(test_gi_cmdline_bad_env_and_term_fail),

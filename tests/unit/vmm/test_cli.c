@@ -877,6 +877,195 @@ static void test_cli_too_many_shares_fails(void **state)
 	assert_non_null(strstr(a.err, "at most 16 shares"));
 }
 
+/* ---- --pmem ---- */
+
+static void test_cli_pmem_parsed(void **state)
+{
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_int_equal(a.cfg.nr_pmems, 0);
+	assert_int_equal(parse(&a, "--kernel", "k", "--pmem", "plain.img", "--pmem", "r.img,ro",
+			       "--pmem", "m.img,mount=/opt/store", "--pmem",
+			       "all.img,ro,mount=/nix/store,dax", "--pmem=eq.img,dax,mount=/d,ro",
+			       "--pmem", "rw.img,mount=/data,dax", NULL),
+			 0);
+	assert_int_equal(a.cfg.nr_pmems, 6);
+	const struct vm_pmem *d = a.cfg.pmems;
+	assert_string_equal(d[0].path, "plain.img");
+	assert_false(d[0].readonly);
+	assert_false(d[0].dax);
+	assert_string_equal(d[0].mount, "");
+	assert_string_equal(d[1].path, "r.img");
+	assert_true(d[1].readonly);
+	assert_false(d[1].dax);
+	assert_string_equal(d[1].mount, "");
+	assert_string_equal(d[2].path, "m.img");
+	assert_false(d[2].readonly);
+	assert_string_equal(d[2].mount, "/opt/store");
+	assert_string_equal(d[3].path, "all.img");
+	assert_true(d[3].readonly);
+	assert_true(d[3].dax);
+	assert_string_equal(d[3].mount, "/nix/store");
+	/* options in any order, = form */
+	assert_string_equal(d[4].path, "eq.img");
+	assert_true(d[4].readonly);
+	assert_true(d[4].dax);
+	assert_string_equal(d[4].mount, "/d");
+	assert_false(d[5].readonly);
+	assert_true(d[5].dax);
+	assert_string_equal(d[5].mount, "/data");
+	/* a path may hold '=' and ':'; repeating a flag is harmless */
+	assert_int_equal(parse(&a, "--kernel", "k", "--pmem", "/i/a=b:c.img,ro,ro", NULL), 0);
+	assert_string_equal(a.cfg.pmems[0].path, "/i/a=b:c.img");
+	assert_true(a.cfg.pmems[0].readonly);
+	/* parsing again starts from an empty list */
+	assert_int_equal(parse(&a, "--kernel", "k", NULL), 0);
+	assert_int_equal(a.cfg.nr_pmems, 0);
+}
+
+static void test_cli_pmem_errors(void **state)
+{
+	const char *unk = "(expected ro, dax or mount=/absolute/path)";
+	struct args a;
+	char want[256];
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "", NULL),
+		   "--pmem : expected PATH[,ro][,mount=DIR][,dax]");
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", ",ro", NULL),
+		   "--pmem ,ro: expected PATH[,ro][,mount=DIR][,dax]");
+	snprintf(want, sizeof(want), "--pmem x.img,fast: unknown option 'fast' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,fast", NULL), want);
+	snprintf(want, sizeof(want), "--pmem x.img,RO: unknown option 'RO' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,RO", NULL), want);
+	snprintf(want, sizeof(want), "--pmem x.img,: unknown option '' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,", NULL), want);
+	snprintf(want, sizeof(want), "--pmem x.img,ro,,dax: unknown option '' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,ro,,dax", NULL), want);
+	snprintf(want, sizeof(want), "--pmem x.img,direct: unknown option 'direct' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,direct", NULL), want);
+	/* a relative or empty mount= is not an option it knows */
+	snprintf(want, sizeof(want), "--pmem x.img,mount=data: unknown option 'mount=data' %s",
+		 unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,mount=data", NULL), want);
+	snprintf(want, sizeof(want), "--pmem x.img,mount=: unknown option 'mount=' %s", unk);
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,mount=", NULL), want);
+	/* absolute but not clean */
+	for (const char *bad = "/\0/a/../b\0/a//b\0/a/\0/./a\0/a/.\0/a\tb\0"; *bad;
+	     bad += strlen(bad) + 1) {
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), "x.img,mount=%s", bad);
+		snprintf(want, sizeof(want), "--pmem %s: mount=%s is not a clean absolute path", arg,
+			 bad);
+		for (char *c = want; *c; c++)
+			*c = *c == '\t' ? '?' : *c; /* cli_parse() shows control bytes as '?' */
+		expect_err(&a, parse(&a, "--kernel", "k", "--pmem", arg, NULL), want);
+	}
+	/* dax is for the guest's mount: no mount=, no dax */
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,dax", NULL),
+		   "--pmem x.img,dax: dax is a mount option: it needs mount=DIR");
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,ro,dax", NULL),
+		   "--pmem x.img,ro,dax: dax is a mount option: it needs mount=DIR");
+}
+
+/* Limits on lengths, through cli_set() (the arguments are too long for parse()). */
+static void test_cli_pmem_long_path_and_mount(void **state)
+{
+	static char arg[VM_PATH_MAX + 400], want[VM_PATH_MAX + 600];
+	struct vm_config cfg;
+	char err[VM_PATH_MAX + 600];
+
+	(void)state;
+	/* a path of VM_PATH_MAX - 1 bytes fits, VM_PATH_MAX does not */
+	config_init(&cfg);
+	memset(arg, 'p', VM_PATH_MAX - 1);
+	arg[VM_PATH_MAX - 1] = 0;
+	assert_int_equal(cli_set(&cfg, "pmem", arg, err, sizeof(err)), 0);
+	assert_int_equal(strlen(cfg.pmems[0].path), VM_PATH_MAX - 1);
+	memset(arg, 'p', VM_PATH_MAX);
+	strcpy(arg + VM_PATH_MAX, ",ro");
+	assert_int_equal(cli_set(&cfg, "pmem", arg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "--pmem %s: expected PATH[,ro][,mount=DIR][,dax]", arg);
+	assert_string_equal(err, want);
+	/* a mount of 255 bytes fits, 256 does not */
+	config_init(&cfg);
+	strcpy(arg, "x.img,mount=/");
+	memset(arg + strlen(arg), 'm', 254);
+	arg[13 + 254] = 0;
+	assert_int_equal(cli_set(&cfg, "pmem", arg, err, sizeof(err)), 0);
+	assert_int_equal(strlen(cfg.pmems[0].mount), 255);
+	strcat(arg, "m");
+	assert_int_equal(cli_set(&cfg, "pmem", arg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ": unknown option 'mount=/mmm"));
+	assert_int_equal(cfg.nr_pmems, 1);
+}
+
+static void test_cli_too_many_pmems_fails(void **state)
+{
+	struct args a;
+	char arg[VM_MAX_PMEM + 1][32];
+
+	(void)state;
+	a.argc = 0;
+	add_arg(&a, "agentvmm");
+	add_arg(&a, "--kernel");
+	add_arg(&a, "k");
+	for (int i = 0; i <= VM_MAX_PMEM; i++) {
+		snprintf(arg[i], sizeof(arg[i]), "p%d.img,ro", i);
+		add_arg(&a, "--pmem");
+		add_arg(&a, arg[i]);
+	}
+	assert_int_equal(cli_parse(a.argc, a.argv, &a.cfg, &a.action, a.err, sizeof(a.err)),
+			 -EINVAL);
+	assert_string_equal(a.err, "--pmem p8.img,ro: at most 8 pmem devices");
+	/* eight are fine */
+	a.argc -= 2;
+	a.argv[a.argc] = NULL;
+	assert_int_equal(cli_parse(a.argc, a.argv, &a.cfg, &a.action, a.err, sizeof(a.err)), 0);
+	assert_int_equal(a.cfg.nr_pmems, VM_MAX_PMEM);
+}
+
+/* A --pmem mount on another --pmem's, a --disk's, a --share's or a --fs's guest path. */
+static void test_cli_pmem_mount_clashes_fail(void **state)
+{
+	struct args a;
+	char want[256];
+
+	(void)state;
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "a.img,mount=/s", "--pmem",
+			     "b.img,ro,mount=/s", NULL),
+		   "--pmem b.img: guest path /s is also another --pmem mount");
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "a.img,mount=/data", "--disk",
+			     "d.img,mount=/data", NULL),
+		   "--pmem a.img: guest path /data is also a --disk mount");
+	expect_err(&a, parse(&a, "--kernel", "k", "--disk", "d.img,ro,mount=/data", "--pmem",
+			     "a.img,ro,mount=/data,dax", NULL),
+		   "--pmem a.img: guest path /data is also a --disk mount");
+	expect_err(&a, parse(&a, "--kernel", "k", "--share", cat3("ro:", "d", ":/w"), "--pmem",
+			     "a.img,mount=/w", NULL),
+		   "--pmem a.img: guest path /w is also a --share or --fs mount");
+	/* a --share without GUEST is mounted at its host path */
+	snprintf(want, sizeof(want), "--pmem a.img: guest path %s is also a --share or --fs mount",
+		 tmp_path("d"));
+	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", cat3("a.img,mount=", "d", ""),
+			     "--share", cat3("rw:", "d", ""), NULL),
+		   want);
+	expect_err(&a, parse(&a, "--kernel", "k", "--fs", cat3("tag=t,socket=", "s", ",mount=/f"),
+			     "--pmem", "a.img,mount=/f", NULL),
+		   "--pmem a.img: guest path /f is also a --share or --fs mount");
+	/* different paths, a prefix of another, and unmounted ones are fine */
+	assert_int_equal(parse(&a, "--kernel", "k", "--pmem", "a.img,mount=/s", "--pmem",
+			       "b.img,mount=/s/t", "--pmem", "c.img", "--pmem", "c2.img,ro",
+			       "--disk", "d.img", "--disk", "e.img,mount=/e", "--share",
+			       cat3("ro:", "d", ":/sh"), "--fs", cat3("tag=t,socket=", "s", ""),
+			       NULL),
+			 0);
+	assert_int_equal(a.cfg.nr_pmems, 4);
+}
+
 /* ---- --net ---- */
 
 static void test_cli_net_full_and_minimal(void **state)
@@ -1441,6 +1630,11 @@ int main(void)
 		cmocka_unit_test(test_cli_balloon),
 		cmocka_unit_test(test_cli_owner),
 		cmocka_unit_test(test_cli_too_many_shares_fails),
+		cmocka_unit_test(test_cli_pmem_parsed),
+		cmocka_unit_test(test_cli_pmem_errors),
+		cmocka_unit_test(test_cli_pmem_long_path_and_mount),
+		cmocka_unit_test(test_cli_too_many_pmems_fails),
+		cmocka_unit_test(test_cli_pmem_mount_clashes_fail),
 		cmocka_unit_test(test_cli_net_full_and_minimal),
 		cmocka_unit_test(test_cli_net_errors),
 		cmocka_unit_test(test_cli_net_user),
