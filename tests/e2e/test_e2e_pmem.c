@@ -6,7 +6,9 @@
  * host directory and the block device is byte for byte the host image; the
  * guest cannot write it (not through the filesystem, not through /dev/pmem0:
  * a read-only memory slot, the host file stays as it was); a writable ext4
- * image gets the guest's data; two devices at once, one without DAX.
+ * image gets the guest's data; two devices at once, one without DAX: reading
+ * a file with DAX leaves the guest's page cache as it was, without it the
+ * page cache grows by the file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,11 +133,25 @@ static void test_e2e_pmem_two_devices(void **state)
 	make_store("b", b, sizeof(b));
 	snprintf(arga, sizeof(arga), "%s,ro,mount=/a,dax", a);
 	snprintf(argb, sizeof(argb), "%s,ro,mount=/b", b);
+	long dax_kb = -1, nodax_kb = -1;
+	const char *p;
+
 	boot(E2E_ARGS("--mem", "3584", "--pmem", arga, "--pmem", argb),
 	     "grep -c ' /a erofs ro,.*dax=always' /proc/mounts; "
-	     "grep ' /b erofs ' /proc/mounts | grep -c dax; cat /a/sub/small /b/sub/small");
+	     "grep ' /b erofs ' /proc/mounts | grep -c dax; cat /a/sub/small /b/sub/small; "
+	     "c() { awk '/^Cached:/ { print $2 }' /proc/meminfo; }; "
+	     "c0=$(c); cat /a/big >/dev/null; c1=$(c); cat /b/big >/dev/null; c2=$(c); "
+	     "echo dax_kb=$((c1 - c0)) nodax_kb=$((c2 - c1))");
 	assert_int_equal(res.status, 0);
 	assert_non_null(strstr(res.out, "1\n0\nhello-a\nhello-b\n"));
+	/* DAX: the 3 MB file is read from the mapping, not into the guest's page cache */
+	p = strstr(res.out, "dax_kb=");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "dax_kb=%ld nodax_kb=%ld", &dax_kb, &nodax_kb), 2);
+	print_message("guest page cache growth reading 3 MB: dax %ld KiB, without dax %ld KiB\n",
+		      dax_kb, nodax_kb);
+	assert_true(dax_kb < 512);
+	assert_true(nodax_kb >= 2900);
 }
 
 int main(void)
