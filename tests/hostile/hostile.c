@@ -10,10 +10,13 @@
  * request must work again. One PASS/FAIL line per case; the exit status is
  * the number of failures (capped at 100).
  *
- *   hostile --disk-pattern [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]
+ *   hostile --disk-pattern [--pmem-pattern] [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]
  *
  * The disk (if any) must hold pat(offset) at every byte (see pat()); the
- * program writes only sector GOOD_WRITE_SECTOR, with wr_byte(i).
+ * program writes only sector GOOD_WRITE_SECTOR, with wr_byte(i). With
+ * --pmem-pattern, a pmem device's window must hold pat(offset) too (its image
+ * a multiple of 2 MiB); the program tries to write it (/dev/mem) and checks
+ * nothing stuck.
  * It knows agentvmm's BAR0 layout (devices/virtio/virtio_pci.h) and checks
  * the capabilities point there.
  */
@@ -67,12 +70,21 @@ enum {
 #define GOOD_WRITE_SECTOR 100
 #define BEYOND_RAM (1ULL << 40)
 
-enum { ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_BALLOON = 5, ID_VSOCK = 19, ID_FS = 26 };
+enum {
+	ID_NET = 1, ID_BLK = 2, ID_RNG = 4, ID_BALLOON = 5, ID_VSOCK = 19, ID_FS = 26,
+	ID_PMEM = 27,
+};
 #define FEAT_BALLOON_REPORTING (1ULL << 5) /* VIRTIO_BALLOON_F_REPORTING */
 
 /* virtio 1.2 §5.10.6: the vsock packet header */
 #define VSOCK_HDR 44
 enum { VS_REQUEST = 1, VS_RST = 3, VS_RW = 5 };
+
+/* virtio 1.2 §5.19: a pmem request is a le32 type, its answer a le32 result */
+#define PMEM_ALIGN (2ULL << 20) /* the window's start and size granule (Linux maps sections) */
+#define PMEM_REQ_FLUSH 0
+#define PMEM_RESP_EIO 1
+#define PMEM_UNTOUCHED 0xeeeeeeeeu /* what the result buffer holds before the device answers */
 
 /* outcomes of one bad request */
 enum {
@@ -109,12 +121,13 @@ struct dev {
 };
 
 static struct page pg[NPAGES];
-static bool verbose, fs_chains;
+static bool verbose, fs_chains, pmem_pattern;
 static int failures, cases;
 static struct dev devs[16];
 static int ndevs;
 static uint64_t fuse_unique = 1;
 static int fs_skip;
+static uint64_t pmem_window; /* the first pmem device's window (its config), 0 if none */
 /*
  * The FUSE session in virtiofsd outlives device resets: INIT once, then
  * GETATTR. (A second FUSE_DESTROY kills Debian 12's C virtiofsd, so the
@@ -403,6 +416,12 @@ static int good_chain(struct dev *d, struct desc *c, uint64_t sector, bool write
 		vsock_hdr(d, h, VS_REQUEST, 0);
 		c[0] = (struct desc){ PA(P_HDR, 0), VSOCK_HDR, 0, 0 };
 		return 1;
+	case ID_PMEM: /* a flush: le32 type 0 in, le32 result out */
+		memset(h, 0, 4);
+		memset(pg[P_STATUS].va, 0xee, 4);
+		c[0] = (struct desc){ PA(P_HDR, 0), 4, F_NEXT, 1 };
+		c[1] = (struct desc){ PA(P_STATUS, 0), 4, F_WRITE, 0 };
+		return 2;
 	case ID_FS: { /* FUSE_INIT 7.31 once, then GETATTR of the root (nodeid 1) */
 		uint32_t in[14] = { 56, fs_inited ? 3 : 26 };
 
@@ -441,6 +460,12 @@ static int completion_status(struct dev *d)
 		return len ? O_OK : O_ERROR;
 	case ID_BALLOON:
 		return len ? O_ERROR : O_OK; /* the device writes nothing */
+	case ID_PMEM: {
+		uint32_t res;
+
+		memcpy(&res, pg[P_STATUS].va, 4);
+		return len == 4 && res == 0 ? O_OK : O_ERROR;
+	}
 	case ID_FS: {
 		int32_t err;
 
@@ -587,6 +612,12 @@ static int m_beyond_ram(struct dev *d, struct desc *c, int n)
 static int m_mmio_hole(struct dev *d, struct desc *c, int n)
 {
 	return m_addr(d, c, n, dev_bar_addr(d), SECTOR); /* DMA onto its own BAR */
+}
+
+/* A buffer in the pmem window: guest memory, but not RAM, and read-only on the host. */
+static int m_pmem_window(struct dev *d, struct desc *c, int n)
+{
+	return m_addr(d, c, n, pmem_window, SECTOR);
 }
 
 static int m_wrap(struct dev *d, struct desc *c, int n)
@@ -966,6 +997,7 @@ static const struct chain_case chain_cases[] = {
 	{ "avail-head-out-of-range", m_head_oob, 0, O_NEEDS_RESET },
 	{ "addr-beyond-ram", m_beyond_ram, 0, O_NEEDS_RESET },
 	{ "addr-in-mmio-hole", m_mmio_hole, 0, O_NEEDS_RESET },
+	{ "addr-in-pmem-window", m_pmem_window, 0, O_NEEDS_RESET }, /* with a pmem device */
 	{ "addr-wraps-2^64", m_wrap, 0, O_NEEDS_RESET },
 	{ "huge-len", m_huge_len, 0, O_NEEDS_RESET },
 	{ "len-2GiB-past-ram", m_straddle_ram_end, 0, O_NEEDS_RESET },
@@ -1022,6 +1054,8 @@ static void run_chain_case(struct dev *d, const struct chain_case *cc)
 	struct desc c[8];
 	int n, head, got;
 
+	if (cc->fn == m_pmem_window && !pmem_window)
+		return;
 	if (!dev_up(d)) {
 		result(d, cc->name, false, "bring-up refused");
 		return;
@@ -1090,6 +1124,354 @@ static void case_avail_jump(struct dev *d)
 	d->avail_idx += 1000;
 	submit(d, 0);
 	finish(d, "avail-idx-jump", wait_done(d, 2000), O_NEEDS_RESET);
+}
+
+/* ---------- virtio-pmem ---------- */
+
+/*
+ * The request buffers of the pmem cases: the type at P_HDR, the result at
+ * P_STATUS, pieces of either at offsets 0 and 64 of their page. The rest of
+ * the first 128 bytes is junk (0xff around the type, PMEM_UNTOUCHED's byte
+ * around the result) that the device must neither take for the type nor
+ * overwrite.
+ */
+#define PMEM_BUF 128
+#define PMEM_PIECE 64
+#define PMEM_MAP_MAX (64u << 20) /* the most of the window case maps */
+
+struct pmem_case {
+	const char *name;
+	int (*fn)(struct desc *c); /* edits the flush chain (c) and buffers; its length */
+	uint32_t len, res;         /* the used length and le32 result wanted */
+	bool split;                /* the result in pieces: 1 byte at 0, 3 bytes at PMEM_PIECE */
+};
+
+static void pmem_type_at(unsigned off, uint32_t type, unsigned len)
+{
+	memcpy(pg[P_HDR].va + off, &type, len);
+}
+
+static int pm_unknown_type(struct desc *c)
+{
+	pmem_type_at(0, 7, 4);
+	return 2;
+}
+
+/* Type 0 as 2 + 2 bytes with 0xff right after each piece: reading past a piece is not 0. */
+static int pm_pieces(struct desc *c)
+{
+	pmem_type_at(PMEM_PIECE, 0, 2);
+	c[0] = (struct desc){ PA(P_HDR, 0), 2, F_NEXT, 1 };
+	c[1] = (struct desc){ PA(P_HDR, PMEM_PIECE), 2, F_NEXT, 2 };
+	c[2] = (struct desc){ PA(P_STATUS, 0), 1, F_NEXT | F_WRITE, 3 };
+	c[3] = (struct desc){ PA(P_STATUS, PMEM_PIECE), 3, F_WRITE, 0 };
+	return 4;
+}
+
+/* Type 7 << 16 as 2 + 2 bytes with zeros after the first: reading past it sees a flush. */
+static int pm_unknown_pieces(struct desc *c)
+{
+	pmem_type_at(0, 0, 4);
+	pmem_type_at(PMEM_PIECE, 7, 2);
+	c[0] = (struct desc){ PA(P_HDR, 0), 2, F_NEXT, 1 };
+	c[1] = (struct desc){ PA(P_HDR, PMEM_PIECE), 2, F_NEXT, 2 };
+	c[2] = (struct desc){ PA(P_STATUS, 0), 4, F_WRITE, 0 };
+	return 3;
+}
+
+static int pm_no_writable(struct desc *c)
+{
+	c[0].flags = 0;
+	return 1;
+}
+
+static int pm_result_3(struct desc *c)
+{
+	c[1].len = 3;
+	return 2;
+}
+
+static int pm_result_0(struct desc *c)
+{
+	c[1].len = 0;
+	return 2;
+}
+
+static int pm_result_8(struct desc *c)
+{
+	c[1].len = 8;
+	return 2;
+}
+
+static int pm_short_type(struct desc *c)
+{
+	c[0].len = 3;
+	return 2;
+}
+
+static int pm_type_writable(struct desc *c)
+{
+	c[0].flags |= F_WRITE; /* nothing device-readable: no type */
+	return 2;
+}
+
+static const struct pmem_case pmem_cases_tab[] = {
+	{ "pmem-unknown-request-type", pm_unknown_type, 4, PMEM_RESP_EIO, false },
+	{ "pmem-type-and-result-in-pieces", pm_pieces, 4, 0, true },
+	{ "pmem-unknown-type-in-pieces", pm_unknown_pieces, 4, PMEM_RESP_EIO, false },
+	{ "pmem-no-writable-part", pm_no_writable, 0, PMEM_UNTOUCHED, false },
+	{ "pmem-result-3-bytes", pm_result_3, 0, PMEM_UNTOUCHED, false },
+	{ "pmem-result-zero-length", pm_result_0, 0, PMEM_UNTOUCHED, false },
+	{ "pmem-result-8-bytes", pm_result_8, 4, 0, false },
+	{ "pmem-type-3-bytes", pm_short_type, 0, PMEM_UNTOUCHED, false },
+	{ "pmem-type-device-writable", pm_type_writable, 0, PMEM_UNTOUCHED, false },
+};
+
+/* The le32 result at P_STATUS, from its two pieces when (split). */
+static uint32_t pmem_result(bool split)
+{
+	const uint8_t *s = pg[P_STATUS].va;
+	uint32_t r;
+
+	if (!split) {
+		memcpy(&r, s, 4);
+		return r;
+	}
+	return s[0] | (uint32_t)s[PMEM_PIECE] << 8 | (uint32_t)s[PMEM_PIECE + 1] << 16 |
+	       (uint32_t)s[PMEM_PIECE + 2] << 24;
+}
+
+/* True if the device wrote a junk byte around the result. */
+static bool pmem_overrun(bool split)
+{
+	const uint8_t *s = pg[P_STATUS].va;
+
+	for (unsigned i = 0; i < PMEM_BUF; i++) {
+		bool res = split ? i == 0 || (i >= PMEM_PIECE && i < PMEM_PIECE + 3) : i < 4;
+
+		if (!res && s[i] != (uint8_t)PMEM_UNTOUCHED)
+			return true;
+	}
+	return false;
+}
+
+/* One request: completed with the used length, result and untouched junk wanted. */
+static void run_pmem_case(struct dev *d, const struct pmem_case *pc)
+{
+	uint8_t hdr[PMEM_BUF];
+	struct desc c[4];
+	uint32_t len, res;
+	int n, got;
+
+	if (!dev_up(d))
+		return result(d, pc->name, false, "bring-up refused");
+	good_chain(d, c, 0, false);
+	memset(pg[P_HDR].va, 0xff, PMEM_BUF);
+	pmem_type_at(0, PMEM_REQ_FLUSH, 2); /* bytes 2-3 are 0xff: pm_pieces reads past it */
+	memset(pg[P_STATUS].va, (uint8_t)PMEM_UNTOUCHED, PMEM_BUF);
+	if (pc->fn != pm_pieces)
+		pmem_type_at(0, PMEM_REQ_FLUSH, 4);
+	n = pc->fn(c);
+	memcpy(hdr, pg[P_HDR].va, sizeof(hdr));
+	put_chain(c, n);
+	submit(d, 0);
+	got = wait_done(d, 2000);
+	if (got == O_OK && (r8(d, CC_STATUS) & S_NEEDS_RESET))
+		got = O_NEEDS_RESET;
+	if (got != O_OK) {
+		result(d, pc->name, false, "%s, want completed with used length %u", oname[got],
+		       pc->len);
+		dev_reset(d);
+		return;
+	}
+	len = used_elem(d->used_seen - 1)[1];
+	res = pmem_result(pc->split);
+	if (len != pc->len || res != pc->res || pmem_overrun(pc->split) ||
+	    memcmp(hdr, pg[P_HDR].va, sizeof(hdr))) {
+		result(d, pc->name, false, "used length %u, result %#x%s%s; want %u, %#x", len, res,
+		       pmem_overrun(pc->split) ? ", wrote past the result" : "",
+		       memcmp(hdr, pg[P_HDR].va, sizeof(hdr)) ? ", wrote the type" : "", pc->len,
+		       pc->res);
+		dev_reset(d);
+		return;
+	}
+	finish(d, pc->name, pc->len && !pc->res ? O_OK : O_ERROR, O_OK | O_ERROR);
+}
+
+/* Eight flushes published at once, one kick: each completes once, result 0. */
+static void case_pmem_burst(struct dev *d)
+{
+	const char *n = "pmem-8-flushes-at-once";
+	uint16_t seen = 0;
+	int k = O_IGNORED;
+
+	if (!dev_up(d))
+		return result(d, n, false, "bring-up refused");
+	memset(pg[P_HDR].va, 0, 4);
+	memset(pg[P_STATUS].va, (uint8_t)PMEM_UNTOUCHED, 64);
+	for (uint16_t i = 0; i < 8; i++) {
+		put_desc(pg[P_DESC].va, 2u * i,
+			 (struct desc){ PA(P_HDR, 0), 4, F_NEXT, (uint16_t)(2 * i + 1) });
+		put_desc(pg[P_DESC].va, 2u * i + 1,
+			 (struct desc){ PA(P_STATUS, 8 * i), 4, F_WRITE, 0 });
+		avail()[2 + i] = (uint16_t)(2 * i);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	avail()[1] = d->avail_idx = 8;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	kick(d);
+	for (int ms = 0; ms < 2000 && k == O_IGNORED; ms++) {
+		if (used()[1] == 8)
+			k = O_OK;
+		else if (r8(d, CC_STATUS) & S_NEEDS_RESET)
+			k = O_NEEDS_RESET;
+		else
+			msleep(1);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	d->used_seen = used()[1];
+	for (unsigned i = 0; k == O_OK && i < 8; i++) {
+		uint32_t id = used_elem(i)[0], len = used_elem(i)[1], res;
+
+		memcpy(&res, pg[P_STATUS].va + 8 * (id / 2), 4);
+		if (id >= 16 || (id & 1) || (seen & (1u << id)) || len != 4 || res != 0) {
+			dev_reset(d);
+			return result(d, n, false, "used entry %u: head %u, length %u, result %#x",
+				      i, id, len, res);
+		}
+		seen |= (uint16_t)(1u << id);
+	}
+	finish(d, n, k, O_OK);
+}
+
+/* The config space: le64 start and le64 size of the window (virtio 1.2 §5.19.4). */
+static void case_pmem_config(struct dev *d)
+{
+	const char *n = "pmem-config-region";
+	uint64_t start = r64(d, DEVCFG_OFF), size = r64(d, DEVCFG_OFF + 8);
+	uint64_t start32 = r32(d, DEVCFG_OFF) | (uint64_t)r32(d, DEVCFG_OFF + 4) << 32;
+	uint64_t size32 = r32(d, DEVCFG_OFF + 8) | (uint64_t)r32(d, DEVCFG_OFF + 12) << 32;
+	const char *why = "";
+
+	printf("# %s: window at %#llx, %llu MiB\n", d->name, (unsigned long long)start,
+	       (unsigned long long)(size >> 20));
+	if (!start || start % PMEM_ALIGN)
+		why = "start zero or not 2 MiB aligned";
+	else if (!size || size % PMEM_ALIGN || start + size < start)
+		why = "size zero, not a multiple of 2 MiB, or past 2^64";
+	else if (start32 != start || size32 != size)
+		why = "32-bit reads differ from 64-bit ones";
+	result(d, n, !*why, "%s", *why ? why : "start and size 2 MiB aligned");
+}
+
+/* Writes of every width to the config space of a live device: ignored, flushes go on. */
+static void case_pmem_config_write(struct dev *d)
+{
+	const char *n = "pmem-config-write";
+	uint64_t start = r64(d, DEVCFG_OFF), size = r64(d, DEVCFG_OFF + 8);
+	struct desc c[4];
+	int k;
+
+	if (!dev_up(d))
+		return result(d, n, false, "bring-up refused");
+	w64(d, DEVCFG_OFF, PA(P_DATA, 0)); /* the window onto a page of ours */
+	w64(d, DEVCFG_OFF + 8, ~0ULL);
+	w32(d, DEVCFG_OFF + 4, 0);
+	w32(d, DEVCFG_OFF + 12, 0xffffffff);
+	w16(d, DEVCFG_OFF + 2, 0x1234);
+	for (unsigned i = 0; i < 16; i++)
+		w8(d, DEVCFG_OFF + i, 0x5a);
+	if (r64(d, DEVCFG_OFF) != start || r64(d, DEVCFG_OFF + 8) != size) {
+		dev_reset(d);
+		return result(d, n, false, "config changed: start %#llx, size %#llx",
+			      (unsigned long long)r64(d, DEVCFG_OFF),
+			      (unsigned long long)r64(d, DEVCFG_OFF + 8));
+	}
+	k = good_chain(d, c, 0, false);
+	put_chain(c, k);
+	submit(d, 0);
+	k = wait_done(d, 5000);
+	if (k != O_OK || completion_status(d) != O_OK) {
+		dev_reset(d);
+		return result(d, n, false, "the live queue broke");
+	}
+	finish(d, n, O_IGNORED, O_IGNORED);
+}
+
+/*
+ * The window itself, through /dev/mem: the kernel lets root map a range that
+ * is not RAM and that no driver holds (CONFIG_IO_STRICT_DEVMEM; ours was
+ * unbound). It must show the image (pat(), with --pmem-pattern), and stores
+ * into it, a read-only memory slot (KVM exits, agentvmm drops them), must
+ * not stick. Skipped, with a line saying why, where /dev/mem refuses.
+ */
+static void case_pmem_window(struct dev *d)
+{
+	const char *n = "pmem-window-write";
+	uint64_t start = r64(d, DEVCFG_OFF), size = r64(d, DEVCFG_OFF + 8);
+	size_t len = size < PMEM_MAP_MAX ? (size_t)size : PMEM_MAP_MAX;
+	volatile uint8_t *w;
+	uint8_t *before;
+	const char *why = "";
+	void *map;
+	int fd, e;
+
+	dev_reset(d);
+	fd = open("/dev/mem", O_RDWR | O_SYNC);
+	if (fd < 0) {
+		printf("# %s %s: skipped: /dev/mem: %s\n", d->name, n, strerror(errno));
+		return;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+	e = errno;
+	close(fd);
+	if (map == MAP_FAILED) {
+		printf("# %s %s: skipped: mmap of /dev/mem at %#llx: %s\n", d->name, n,
+		       (unsigned long long)start, strerror(e));
+		return;
+	}
+	w = map;
+	before = malloc(len);
+	if (!before) {
+		munmap(map, len);
+		return result(d, n, false, "out of memory");
+	}
+	for (size_t o = 0; o < len; o += 8)
+		*(uint64_t *)(before + o) = *(volatile uint64_t *)(w + o);
+	for (size_t o = 0; pmem_pattern && o < len && !*why; o++)
+		if (before[o] != pat(o))
+			why = "the window does not show the image";
+	if (!*why) {
+		/* plain stores (mov), which KVM emulates; one per page, odd widths in the first */
+		for (size_t o = 0; o < len; o += PAGE)
+			*(volatile uint64_t *)(w + o) = ~*(uint64_t *)(before + o);
+		w[1] = (uint8_t)~before[1];
+		*(volatile uint16_t *)(w + 2) = (uint16_t)~before[2];
+		*(volatile uint32_t *)(w + 4) = ~(uint32_t)before[4];
+		*(volatile uint64_t *)(w + len - 8) = ~*(uint64_t *)(before + len - 8);
+		for (size_t o = 0; o < len && !*why; o += 8)
+			if (*(volatile uint64_t *)(w + o) != *(uint64_t *)(before + o))
+				why = "a store to the read-only window stuck";
+	}
+	munmap(map, len);
+	free(before);
+	if (*why) {
+		dev_reset(d);
+		return result(d, n, false, "%s", why);
+	}
+	printf("# %s %s: %zu KiB mapped at %#llx, %zu stores dropped\n", d->name, n, len >> 10,
+	       (unsigned long long)start, len / PAGE + 4);
+	finish(d, n, O_IGNORED, O_IGNORED);
+}
+
+static void pmem_cases(struct dev *d)
+{
+	for (size_t i = 0; i < sizeof(pmem_cases_tab) / sizeof(pmem_cases_tab[0]); i++)
+		run_pmem_case(d, &pmem_cases_tab[i]);
+	case_pmem_burst(d);
+	case_pmem_config(d);
+	case_pmem_config_write(d);
+	case_pmem_window(d);
 }
 
 /* ---------- transport cases ---------- */
@@ -1941,6 +2323,8 @@ static int dev_open(struct dev *d, const char *bdf, const char *fs_tag_want)
 		d->blk_sectors = r64(d, DEVCFG_OFF);
 	if (d->id == ID_VSOCK)
 		d->vsock_cid = r64(d, DEVCFG_OFF);
+	if (d->id == ID_PMEM && !pmem_window)
+		pmem_window = r64(d, DEVCFG_OFF);
 	errno = EINVAL;
 	return d->nq > d->tq && d->qmax >= QSIZE ? 0 : diag(d, "queue count or size");
 }
@@ -1968,7 +2352,7 @@ static void discover(const char *fs_tag_want)
 		snprintf(d->name, sizeof(d->name), "%s",
 			 d->id == ID_BLK ? "blk" : d->id == ID_NET ? "net" : d->id == ID_RNG ? "rng"
 			 : d->id == ID_FS ? "fs" : d->id == ID_VSOCK ? "vsock"
-			 : d->id == ID_BALLOON ? "balloon" : "other");
+			 : d->id == ID_BALLOON ? "balloon" : d->id == ID_PMEM ? "pmem" : "other");
 		int r = dev_open(d, bdf, fs_tag_want);
 
 		if (r < 0) {
@@ -2027,6 +2411,8 @@ static void run_device(struct dev *d)
 		case_vsock_flood(d);
 	if (d->id == ID_BALLOON)
 		case_balloon_inflate(d);
+	if (d->id == ID_PMEM)
+		pmem_cases(d);
 	if (d->id == ID_NET) {
 		/* 8 x 12 bytes hold 96: a neighbor solicitation (98) never fits */
 		case_net_rx_tiny(d, "rx-12-byte-buffers-frame-too-big", 8, 12);
@@ -2046,12 +2432,15 @@ int main(int argc, char **argv)
 			verbose = true;
 		else if (!strcmp(argv[i], "--fs-chains"))
 			fs_chains = true;
+		else if (!strcmp(argv[i], "--pmem-pattern"))
+			pmem_pattern = true;
 		else if (!strcmp(argv[i], "--fs-tag") && i + 1 < argc)
 			fs_tag_want = argv[++i];
 		else if (!strcmp(argv[i], "--fs-skip") && i + 1 < argc)
 			fs_skip = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--disk-pattern")) {
-			fprintf(stderr, "usage: hostile [--disk-pattern] [--fs-tag TAG --fs-skip N] [--fs-chains] [-v]\n");
+			fprintf(stderr, "usage: hostile [--disk-pattern] [--pmem-pattern] "
+				"[--fs-tag TAG --fs-skip N] [--fs-chains] [-v]\n");
 			return 100;
 		}
 	}
