@@ -39,7 +39,8 @@ static int vm_info(void *opaque, cJSON *res, char *msg, size_t msglen)
 	    !(c = cJSON_AddObjectToObject(res, "config")) ||
 	    !cJSON_AddStringToObject(c, "kernel", cfg->kernel ? cfg->kernel : cfg->raw_image) ||
 	    !add_num(c, "cpus", cfg->cpus) || !add_num(c, "mem_mib", (double)cfg->mem_mib) ||
-	    !add_num(c, "disks", cfg->nr_disks) || !add_num(c, "shares", cfg->nr_shares) ||
+	    !add_num(c, "disks", cfg->nr_disks) || !add_num(c, "pmems", cfg->nr_pmems) ||
+	    !add_num(c, "shares", cfg->nr_shares) ||
 	    !add_num(c, "nets", cfg->nr_nets) ||
 	    !cJSON_AddStringToObject(c, "command", cfg->argc ? cfg->argv[0] : "") ||
 	    !(c = cJSON_AddObjectToObject(res, "counters")) ||

@@ -133,7 +133,8 @@ static void test_ctl_e2e_ping_info_kill(void **state)
 	assert_int_equal(res.status, 0);
 	snprintf(want, sizeof(want), "\npid: %d\n", (int)pid);
 	if (strncmp(res.out, "state: running\n", 15) || !strstr(res.out, want) ||
-	    !strstr(res.out, "\nconfig.cpus: 1\n") || !strstr(res.out, "\nconfig.mem_mib: 512\n"))
+	    !strstr(res.out, "\nconfig.cpus: 1\n") || !strstr(res.out, "\nconfig.mem_mib: 512\n") ||
+	    !strstr(res.out, "\nconfig.pmems: 0\n"))
 		fail_msg("info output:\n%s", res.out);
 
 	ctl("info", "--json");
