@@ -14,12 +14,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * An image option's flags: "ro", a (second) flag of its own ("direct" for
+ * --disk, "dax" for --pmem) and "mount=/path" (a later one replaces an
+ * earlier one).
+ */
+struct image_opts {
+	char *path;
+	size_t path_size;
+	char *mount;
+	size_t mount_size;
+	bool *readonly;
+	const char *flag; /* the option's own flag word */
+	bool *flag_set;
+};
+
+/* "--OPT PATH[,ro][,FLAG][,mount=DIR]" into (o); one message naming (opt) otherwise. */
+static int image_opts_parse(const char *opt, const char *arg, const struct image_opts *o,
+			    char *err, size_t errlen)
+{
+	size_t n = strcspn(arg, ","), flag_len = strlen(o->flag);
+	const char *p, *end;
+
+	if (n == 0 || n >= o->path_size) {
+		snprintf(err, errlen, "%s %s: expected PATH[,ro][,%s][,mount=DIR]", opt, arg,
+			 o->flag);
+		return -EINVAL;
+	}
+	memcpy(o->path, arg, n);
+	for (p = arg + n; *p == ','; p = end) {
+		p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		if (n == 2 && !strncmp(p, "ro", 2)) {
+			*o->readonly = true;
+		} else if (n == flag_len && !strncmp(p, o->flag, n)) {
+			*o->flag_set = true;
+		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
+			   n - 6 < o->mount_size) {
+			memcpy(o->mount, p + 6, n - 6);
+			o->mount[n - 6] = 0;
+		} else {
+			snprintf(err, errlen, "%s %s: unknown option '%.*s' (expected ro, %s or "
+				 "mount=/absolute/path)", opt, arg, (int)n, p, o->flag);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* --disk PATH[,ro][,direct][,mount=/guest/path] */
 int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_disk *d;
-	const char *p, *end;
-	size_t n;
 
 	if (cfg->nr_disks >= VM_MAX_DISKS) {
 		snprintf(err, errlen, "--disk %s: at most %d disks", arg, VM_MAX_DISKS);
@@ -27,30 +74,10 @@ int cli_disk(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 	}
 	d = &cfg->disks[cfg->nr_disks];
 	memset(d, 0, sizeof(*d));
-	n = strcspn(arg, ",");
-	if (n == 0 || n >= sizeof(d->path)) {
-		snprintf(err, errlen, "--disk %s: expected PATH[,ro][,direct][,mount=DIR]", arg);
+	struct image_opts o = { d->path, sizeof(d->path), d->mount, sizeof(d->mount),
+				&d->readonly, "direct", &d->direct };
+	if (image_opts_parse("--disk", arg, &o, err, errlen))
 		return -EINVAL;
-	}
-	memcpy(d->path, arg, n);
-	for (p = arg + n; *p == ','; p = end) {
-		p++;
-		end = p + strcspn(p, ",");
-		n = (size_t)(end - p);
-		if (n == 2 && !strncmp(p, "ro", 2)) {
-			d->readonly = true;
-		} else if (n == 6 && !strncmp(p, "direct", 6)) {
-			d->direct = true;
-		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
-			   n - 6 < sizeof(d->mount)) {
-			memcpy(d->mount, p + 6, n - 6);
-			d->mount[n - 6] = 0; /* a later mount= replaces an earlier one */
-		} else {
-			snprintf(err, errlen, "--disk %s: unknown option '%.*s' (expected ro, direct "
-				 "or mount=/absolute/path)", arg, (int)n, p);
-			return -EINVAL;
-		}
-	}
 	cfg->nr_disks++;
 	return 0;
 }
@@ -61,8 +88,6 @@ static bool guest_path_ok(const char *p);
 int cli_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 {
 	struct vm_pmem *d;
-	const char *p, *end;
-	size_t n;
 
 	if (cfg->nr_pmems >= VM_MAX_PMEM) {
 		snprintf(err, errlen, "--pmem %s: at most %d pmem devices", arg, VM_MAX_PMEM);
@@ -70,30 +95,10 @@ int cli_pmem(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
 	}
 	d = &cfg->pmems[cfg->nr_pmems];
 	memset(d, 0, sizeof(*d));
-	n = strcspn(arg, ",");
-	if (n == 0 || n >= sizeof(d->path)) {
-		snprintf(err, errlen, "--pmem %s: expected PATH[,ro][,mount=DIR][,dax]", arg);
+	struct image_opts o = { d->path, sizeof(d->path), d->mount, sizeof(d->mount),
+				&d->readonly, "dax", &d->dax };
+	if (image_opts_parse("--pmem", arg, &o, err, errlen))
 		return -EINVAL;
-	}
-	memcpy(d->path, arg, n);
-	for (p = arg + n; *p == ','; p = end) {
-		p++;
-		end = p + strcspn(p, ",");
-		n = (size_t)(end - p);
-		if (n == 2 && !strncmp(p, "ro", 2)) {
-			d->readonly = true;
-		} else if (n == 3 && !strncmp(p, "dax", 3)) {
-			d->dax = true;
-		} else if (n > 6 && !strncmp(p, "mount=", 6) && p[6] == '/' &&
-			   n - 6 < sizeof(d->mount)) {
-			memcpy(d->mount, p + 6, n - 6);
-			d->mount[n - 6] = 0; /* a later mount= replaces an earlier one */
-		} else {
-			snprintf(err, errlen, "--pmem %s: unknown option '%.*s' (expected ro, dax "
-				 "or mount=/absolute/path)", arg, (int)n, p);
-			return -EINVAL;
-		}
-	}
 	if (d->mount[0] && !guest_path_ok(d->mount)) {
 		snprintf(err, errlen, "--pmem %s: mount=%s is not a clean absolute path", arg,
 			 d->mount);

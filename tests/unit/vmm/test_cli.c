@@ -933,9 +933,9 @@ static void test_cli_pmem_errors(void **state)
 
 	(void)state;
 	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "", NULL),
-		   "--pmem : expected PATH[,ro][,mount=DIR][,dax]");
+		   "--pmem : expected PATH[,ro][,dax][,mount=DIR]");
 	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", ",ro", NULL),
-		   "--pmem ,ro: expected PATH[,ro][,mount=DIR][,dax]");
+		   "--pmem ,ro: expected PATH[,ro][,dax][,mount=DIR]");
 	snprintf(want, sizeof(want), "--pmem x.img,fast: unknown option 'fast' %s", unk);
 	expect_err(&a, parse(&a, "--kernel", "k", "--pmem", "x.img,fast", NULL), want);
 	snprintf(want, sizeof(want), "--pmem x.img,RO: unknown option 'RO' %s", unk);
@@ -988,7 +988,7 @@ static void test_cli_pmem_long_path_and_mount(void **state)
 	memset(arg, 'p', VM_PATH_MAX);
 	strcpy(arg + VM_PATH_MAX, ",ro");
 	assert_int_equal(cli_set(&cfg, "pmem", arg, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "--pmem %s: expected PATH[,ro][,mount=DIR][,dax]", arg);
+	snprintf(want, sizeof(want), "--pmem %s: expected PATH[,ro][,dax][,mount=DIR]", arg);
 	assert_string_equal(err, want);
 	/* a mount of 255 bytes fits, 256 does not */
 	config_init(&cfg);
