@@ -35,19 +35,6 @@ static int teardown(void **state)
 	return e2e_rm_rf(dir);
 }
 
-static void host(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void host(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("host command failed: %s", cmd);
-}
-
 /* The md5 of (path) on the host, as md5sum prints it (32 hex digits). */
 static const char *host_md5(const char *path, char *buf, size_t len)
 {
@@ -62,10 +49,12 @@ static const char *host_md5(const char *path, char *buf, size_t len)
 /* A directory with a 3 MB random file and a small one, made into an erofs image. */
 static void make_store(const char *name, char *img, size_t len)
 {
-	host("mkdir -p %s/%s.d/sub && head -c 3000000 /dev/urandom > %s/%s.d/big && "
-	     "echo hello-%s > %s/%s.d/sub/small", dir, name, dir, name, name, dir, name);
+	assert_int_equal(e2e_sh("mkdir -p %s/%s.d/sub && head -c 3000000 /dev/urandom > "
+				"%s/%s.d/big && echo hello-%s > %s/%s.d/sub/small", dir, name, dir,
+				name, name, dir, name), 0);
 	snprintf(img, len, "%s/%s.img", dir, name);
-	host("sh %s/scripts/mkstore.sh %s/%s.d %s >/dev/null", AV_SRC_DIR, dir, name, img);
+	assert_int_equal(e2e_sh("sh %s/scripts/mkstore.sh %s/%s.d %s >/dev/null", AV_SRC_DIR, dir,
+				name, img), 0);
 }
 
 static void boot(const char *const *extra, const char *script)
@@ -109,7 +98,7 @@ static void test_e2e_pmem_writable_ext4_reaches_host(void **state)
 	char img[600], arg[700], cmd[1200], want[64];
 
 	snprintf(img, sizeof(img), "%s/rw.img", dir);
-	host("truncate -s 16M %s && mkfs.ext4 -q -F %s", img, img);
+	assert_int_equal(e2e_sh("truncate -s 16M %s && mkfs.ext4 -q -F %s", img, img), 0);
 	snprintf(arg, sizeof(arg), "%s,mount=/data", img);
 	boot(E2E_ARGS("--pmem", arg),
 	     "grep ' /data ' /proc/mounts; head -c 1048576 /dev/urandom > /data/blob && sync && "

@@ -55,18 +55,6 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	assert_int_equal(chmod(path, mode), 0);
 }
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("fixture command failed: %s", cmd);
-}
-
 /*
  * The fake system's init: the facts a NixOS stage 2 relies on, one a line,
  * written to /work/facts (the marker the host reads) and to the console;
@@ -112,10 +100,10 @@ static int setup(void **state)
 	snprintf(store_share, sizeof(store_share), "ro:%s:/nix/store", store);
 	snprintf(ws_share, sizeof(ws_share), "rw:%s:/work", ws);
 	/* the store: a static busybox with its applet links, and the system */
-	sh("mkdir -p %s/0000-busybox/bin %s/" SYS_NAME " %s && cp " BUSYBOX
-	   " %s/0000-busybox/bin/busybox && cd %s/0000-busybox/bin && "
-	   "for a in $(./busybox --list); do [ $a = busybox ] || ln -s busybox $a; done",
-	   store, store, ws, store, store);
+	assert_int_equal(e2e_sh("mkdir -p %s/0000-busybox/bin %s/" SYS_NAME " %s && cp " BUSYBOX
+				" %s/0000-busybox/bin/busybox && cd %s/0000-busybox/bin && "
+				"for a in $(./busybox --list); do [ $a = busybox ] || "
+				"ln -s busybox $a; done", store, store, ws, store, store), 0);
 	char p[700];
 	snprintf(p, sizeof(p), "%s/" SYS_NAME "/init", store);
 	write_file(p, sys_init, 0755);
@@ -134,7 +122,7 @@ static int teardown(void **state)
 
 static void clean_ws(void)
 {
-	sh("rm -rf %s/* && chmod 0777 %s", ws, ws);
+	assert_int_equal(e2e_sh("rm -rf %s/* && chmod 0777 %s", ws, ws), 0);
 }
 
 #define ARGS E2E_ARGS
@@ -327,7 +315,7 @@ static void test_e2e_stage2_systemd_poweroff_with_shares_mounted(void **state)
 		skip();
 	clean_ws();
 	snprintf(units, sizeof(units), "%s/units", dir);
-	sh("mkdir -p %s", units);
+	assert_int_equal(e2e_sh("mkdir -p %s", units), 0);
 	snprintf(units_share, sizeof(units_share), "rw:%s:/etc/systemd/system", units);
 	snprintf(p, sizeof(p), "%s/avtest.target", units);
 	write_file(p, "[Unit]\nRequires=avtest.service\nAfter=avtest.service\nAllowIsolate=yes\n",
@@ -379,7 +367,7 @@ static void test_e2e_stage2_systemd_imports_smbios_credentials(void **state)
 	assert_int_equal(fclose(f), 0);
 	snprintf(load, sizeof(load), "blob:%s", p);
 	snprintf(units, sizeof(units), "%s/units-cred", dir);
-	sh("mkdir -p %s", units);
+	assert_int_equal(e2e_sh("mkdir -p %s", units), 0);
 	snprintf(units_share, sizeof(units_share), "rw:%s:/etc/systemd/system", units);
 	snprintf(p, sizeof(p), "%s/avcred.target", units);
 	write_file(p, "[Unit]\nRequires=avcred.service\nAfter=avcred.service\nAllowIsolate=yes\n",
