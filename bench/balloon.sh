@@ -14,6 +14,15 @@
 #   runsc-idle / runsc-work   gVisor (Debian's runsc, `runsc do`, ptrace
 #              platform, no network) with the same two workloads, when runsc
 #              is installed
+#   read-fs    agentvmm reading every file of a store directory (STORE_DIR,
+#              default /usr/lib/gcc, ~240 MiB) once, then idle: the store
+#              shared with --share ro:STORE_DIR:/store (virtio-fs)
+#   read-pmem  the same store as an erofs image (scripts/mkstore.sh, built
+#              once per run) on --pmem IMG,ro,mount=/store,dax
+#   read-pmem-nodax  the image without DAX (the guest's page cache holds it)
+#   runsc-read gVisor reading STORE_DIR the same way
+#   The read modes also print the seconds the first read and a second one
+#   took in the guest (means over the instances).
 # For each mode: drop the page cache, read MemAvailable, start N instances
 # one after another (each once the one before printed READY), let them
 # settle SETTLE seconds, drop the page cache again, read MemAvailable and
@@ -24,6 +33,7 @@
 # where Linux guests boot; here, the nested test host:
 #   scripts/testhost.sh --share "$PWD" --timeout 3000 -- "$PWD/bench/balloon.sh" \
 #       [--count N] [--settle S] [--modes "idle-off idle-on ..."] [--agentvmm PATH] [--kernel K]
+#   (STORE_DIR=DIR in the environment for the read modes)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 av=$here/../build/agentvmm
@@ -48,6 +58,13 @@ trap 'rm -rf "$work"' EXIT
 idle='echo READY; exec sleep 100000'
 grow='mkdir -p /mnt/b && mount -t tmpfs -o size=400m b /mnt/b &&
 dd if=/dev/zero of=/mnt/b/x bs=1M count=300 2>/dev/null && rm /mnt/b/x; echo READY; exec sleep 100000'
+store=${STORE_DIR:-/usr/lib/gcc}
+# read every file of DIR twice, timed by the guest's own clock (busybox sh, gVisor's sh)
+read_script() {
+	echo "t0=\$(cut -d' ' -f1 /proc/uptime); find $1 -type f -exec cat {} + >/dev/null;
+t1=\$(cut -d' ' -f1 /proc/uptime); find $1 -type f -exec cat {} + >/dev/null;
+t2=\$(cut -d' ' -f1 /proc/uptime); echo READ \$t0 \$t1 \$t2; echo READY; exec sleep 100000"
+}
 # gVisor: its own tmpfs at /tmp (the sandbox's memory file)
 grow_runsc='dd if=/dev/zero of=/tmp/x bs=1M count=300 2>/dev/null && rm /tmp/x; echo READY; exec sleep 100000'
 
@@ -95,11 +112,22 @@ start_one() {
 		--root "$work/runsc" do sh -c "$idle" ;;
 	runsc-work) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \
 		--root "$work/runsc" do sh -c "$grow_runsc" ;;
+	read-fs) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 \
+		--share "ro:$store:/store" -- sh -c "$(read_script /store)" ;;
+	read-pmem) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 \
+		--pmem "$work/store.img,ro,mount=/store,dax" -- sh -c "$(read_script /store)" ;;
+	read-pmem-nodax) setsid sh -c "$lead" "$sid" "$av" --kernel "$k" --mem 512 \
+		--pmem "$work/store.img,ro,mount=/store" -- sh -c "$(read_script /store)" ;;
+	runsc-read) setsid sh -c "$lead" "$sid" runsc --network=none --platform=ptrace \
+		--root "$work/runsc" do sh -c "$(read_script "$store")" ;;
 	esac </dev/null >"$out" 2>"$out.err" &
 	for ((w = 0; w < 100; w++)); do [ -s "$sid" ] && break; sleep 0.05; done
 	cat "$sid"
 }
 
+case " $modes " in *" read-pmem"*)
+	sh "$here/../scripts/mkstore.sh" "$store" "$work/store.img" >&2 || exit 1 ;;
+esac
 total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 echo "balloon.sh: $count instances per mode, settle ${settle}s, MemTotal $((total_kb / 1024)) MiB"
 printf '%-11s %5s %16s %12s %8s\n' mode ready "MemAvail drop/inst" "PSS/inst" fit
@@ -126,7 +154,10 @@ for m in $modes; do
 	drop=$(((a0 - a1) / count))
 	awk -v m="$m" -v r="$ready/$count" -v d="$drop" -v p="$pss" -v n="$count" -v a="$a0" \
 		'BEGIN { f = d > 0 ? int(a / d) : 0
-			 printf "%-11s %5s %12.1f MiB %8.1f MiB %8d\n", m, r, d / 1024, p / n / 1024, f }'
+			 printf "%-11s %5s %12.1f MiB %8.1f MiB %8d", m, r, d / 1024, p / n / 1024, f }'
+	# the read modes: mean seconds of the first and the second read
+	cat "$work/$m".[0-9]* 2>/dev/null | awk '$1 == "READ" { a += $3 - $2; b += $4 - $3; n++ }
+		END { if (n) printf "   read %.2f s, again %.2f s (%d)", a / n, b / n, n; print "" }'
 	for p in "${pids[@]}"; do
 		kill -KILL $(session_pids "$p") 2>/dev/null
 	done
