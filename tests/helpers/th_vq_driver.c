@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 /*
  * Ring index and flag fields are shared with the device while its event-loop
@@ -189,4 +190,19 @@ bool th_vq_get_used(struct th_vq *d, uint32_t *id, uint32_t *len)
 	*len = le32toh(e.len);
 	d->last_used++;
 	return true;
+}
+
+uint32_t th_vq_wait_used(struct th_vq *d, uint16_t head)
+{
+	uint32_t id, len;
+
+	for (int i = 0; i < 5000; i++) {
+		if (th_vq_get_used(d, &id, &len)) {
+			assert_int_equal(id, head);
+			return len;
+		}
+		usleep(1000);
+	}
+	fail_msg("no used entry");
+	return 0;
 }

@@ -85,4 +85,11 @@ uint16_t th_vq_used_idx(const struct th_vq *d);
 /* th_vq_get_used() - next used entry into (id, len); false when none is new. */
 bool th_vq_get_used(struct th_vq *d, uint32_t *id, uint32_t *len);
 
+/*
+ * th_vq_wait_used() - wait up to 5 s (a device on its own loop thread) for
+ * the next used entry, which must be (head); its used length. Fails the test
+ * when none comes.
+ */
+uint32_t th_vq_wait_used(struct th_vq *d, uint16_t head);
+
 #endif

@@ -199,19 +199,9 @@ static void kick(struct tp *t)
 /* Publish (head), kick, wait for its used entry; the used length. */
 static uint32_t run_head(struct tp *t, uint16_t head)
 {
-	uint32_t id, len;
-
 	th_vq_publish(&t->drv, head);
 	kick(t);
-	for (int i = 0; i < 5000; i++) {
-		if (th_vq_get_used(&t->drv, &id, &len)) {
-			assert_int_equal(id, head);
-			return len;
-		}
-		usleep(1000);
-	}
-	fail_msg("no used entry");
-	return 0;
+	return th_vq_wait_used(&t->drv, head);
 }
 
 static uint32_t run_chain(struct tp *t, const struct th_seg *s, unsigned n)

@@ -98,19 +98,10 @@ static uint32_t run_chain(struct tr *t, const struct th_seg *s, unsigned n)
 {
 	uint16_t head = th_vq_add_chain(&t->drv, s, n);
 	uint64_t one = 1;
-	uint32_t id, len;
 
 	th_vq_publish(&t->drv, head);
 	assert_int_equal(write(t->efd, &one, sizeof(one)), sizeof(one));
-	for (int i = 0; i < 5000; i++) {
-		if (th_vq_get_used(&t->drv, &id, &len)) {
-			assert_int_equal(id, head);
-			return len;
-		}
-		usleep(1000);
-	}
-	fail_msg("no used entry");
-	return 0;
+	return th_vq_wait_used(&t->drv, head);
 }
 
 /* Count of bytes equal to (v) in guest RAM at (g). */
