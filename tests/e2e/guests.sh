@@ -92,7 +92,7 @@ weight() {
 	case ${1##*/} in
 	test_e2e_microvm | test_e2e_microvm_seccomp) echo 330 ;; # an 8-vCPU VM to systemd and back
 	test_e2e_stage2) echo 225 ;;
-	test_e2e_net) echo 180 ;;
+	test_e2e_net) echo 330 ;; # 2 x 32 MiB at the test host's 0.5 MB/s, eight more boots
 	test_e2e_faults) echo 165 ;;
 	test_e2e_session) echo 120 ;;
 	test_e2e_boot) echo 95 ;;

@@ -39,7 +39,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 agentvmm=${AV_AGENTVMM:?set AV_AGENTVMM to the agentvmm binary}
 kc=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}
 rel=$(cat "$kc/release")
-ready_bound=${AV_MICROVM_READY_S:-600}
+ready_bound=${AV_MICROVM_READY_S:-900} # 486 s seen with two test hosts on 2 cores
 shutdown_bound=${AV_MICROVM_SHUTDOWN_S:-90}
 ns=avmpost$$
 vfs=/usr/lib/qemu/virtiofsd
@@ -98,6 +98,14 @@ workspace /workspace virtiofs defaults 0 0
 /dev/vda /var ext4 defaults 0 2
 EOF
 u=$w/store/$SYS/etc/systemd/system
+# A test host emulates its CPU: with 8 vCPUs on one emulated core, udev's
+# coldplug alone can outlast systemd's 90 s default job timeout, and a
+# device or mount job that times out sends the boot to emergency mode.
+cat > "$w/store/$SYS/etc/systemd/system.conf" <<'EOF'
+[Manager]
+DefaultTimeoutStartSec=600
+DefaultDeviceTimeoutSec=600
+EOF
 ln -s agent.target "$u/default.target"
 cat > "$u/agent.target" <<'EOF'
 [Unit]
@@ -301,6 +309,13 @@ ready= n=0 next=30
 while [ $n -lt "$ready_bound" ]; do
 	[ -s "$w/shares/workspace/ready" ] && { ready=1; break; }
 	alive "$vmm" || break
+	# emergency mode never gets ready: say why at once instead of waiting
+	if grep -q "emergency mode\|password for maintenance" "$w/console.log" 2>/dev/null; then
+		echo "microvm-post: systemd went to emergency mode:" >&2
+		tr -d '\r' < "$w/console.log" | sed 's/\x1b\[[0-9;]*m//g' |
+			grep -E "Failed|Timed out|Dependency failed|failed with result" | tail -20 >&2
+		break
+	fi
 	sleep 2
 	n=$(( $(date +%s) - ${t0%.*} ))
 	if [ $n -ge $next ]; then

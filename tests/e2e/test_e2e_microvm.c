@@ -30,7 +30,7 @@
 #include "tests/e2e/e2e.h"
 #include "tests/helpers/th.h"
 
-#define SCRIPT_TIMEOUT_S 1500	/* the script's own bounds: ready 600 s + shutdown 90 s */
+#define SCRIPT_TIMEOUT_S 1500	/* the script's own bounds: ready 900 s + shutdown 90 s */
 #define SHUTDOWN_BOUND_S 90.0	/* power button to agentvmm's exit, with systemd's stop jobs */
 
 static char dir[] = "/tmp/av-e2e-microvm-XXXXXX";
