@@ -129,6 +129,19 @@
 #define AV_BOOTMARK_PORT 0xf8
 #define AV_BOOTMARK_MAGIC 0xb0070000U
 #define AV_BOOTMARK_MAGIC_MASK 0xffff0000U
+/*
+ * Phase 4, "ready for a template": under `agentvmm template` the VM stops
+ * here and is written to a template; a restored VM goes on right after this
+ * OUT (docs/snapshot.md). Ignored otherwise.
+ */
+#define AV_BOOTMARK_TEMPLATE_READY 4
+/*
+ * Restore port (devices/restore_port.h): a restored VM's guest-init reads its
+ * configuration text here, at most AV_RESTORE_MAX bytes. guest-init/ports.h
+ * has the same values (GI_RESTORE_PORT, GI_RESTORE_MAX).
+ */
+#define AV_RESTORE_PORT 0xfc
+#define AV_RESTORE_MAX (256 * 1024)
 
 _Static_assert(BOOT_PVH_MEMMAP_GPA + BOOT_PVH_MEMMAP_MAX * 24 <= BOOT_PVH_MODLIST_GPA,
 	       "PVH memmap overlaps the module list");

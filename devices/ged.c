@@ -72,3 +72,28 @@ const struct iobus_ops ged_ops = {
 	.read = ged_read,
 	.write = ged_write,
 };
+
+size_t ged_state_save(struct ged *g, void *buf, size_t len)
+{
+	uint8_t *b = buf;
+
+	if (len < GED_STATE_LEN)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	b[0] = 1;
+	b[1] = g->pending;
+	pthread_mutex_unlock(&g->lock);
+	return GED_STATE_LEN;
+}
+
+int ged_state_load(struct ged *g, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+
+	if (len != GED_STATE_LEN || b[0] != 1 || (b[1] & ~GED_EV_ALL))
+		return -EINVAL;
+	pthread_mutex_lock(&g->lock);
+	g->pending = b[1];
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}

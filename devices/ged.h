@@ -15,6 +15,7 @@
 #define AGENTVMM_DEVICES_GED_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/iobus.h"
@@ -46,5 +47,15 @@ void ged_fini(struct ged *g);
  * Context: any thread (takes the GED lock; the line's set() must not block long).
  */
 int ged_event(struct ged *g, uint8_t bits);
+
+/*
+ * Snapshot state: the latched event bits (GED_STATE_LEN bytes: version,
+ * pending). ged_state_save() - Return: bytes written, 0 when (len) is too
+ * small. ged_state_load() - validate and load; Return: 0 or -EINVAL.
+ * Context: the vCPUs parked or stopped / setup.
+ */
+#define GED_STATE_LEN 2
+size_t ged_state_save(struct ged *g, void *buf, size_t len);
+int ged_state_load(struct ged *g, const void *buf, size_t len);
 
 #endif

@@ -2,6 +2,7 @@
 /* uart8250.c: 16550A UART model (COM1 console), interrupt driven. */
 #include "devices/uart8250.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Register offsets and bits: PC16550D datasheet; names as in <linux/serial_reg.h>. */
@@ -220,3 +221,69 @@ const struct iobus_ops uart_ops = {
 	.read = uart_read,
 	.write = uart_write,
 };
+
+/* State layout: version, ier, iir_thre, lcr, mcr, lsr_extra, scr, dll, dlm, fcr, irq_level,
+ * 3 reserved zero bytes, rx_len (le16), then rx_len bytes, oldest first. */
+#define UART_STATE_HDR 16
+
+size_t uart_state_save(struct uart *u, void *buf, size_t len)
+{
+	uint8_t *b = buf;
+	size_t n;
+
+	pthread_mutex_lock(&u->lock);
+	n = UART_STATE_HDR + u->rx_len;
+	if (len < n) {
+		pthread_mutex_unlock(&u->lock);
+		return 0;
+	}
+	memset(b, 0, UART_STATE_HDR);
+	b[0] = UART_STATE_VERSION;
+	b[1] = u->ier;
+	b[2] = u->iir_thre;
+	b[3] = u->lcr;
+	b[4] = u->mcr;
+	b[5] = u->lsr_extra;
+	b[6] = u->scr;
+	b[7] = u->dll;
+	b[8] = u->dlm;
+	b[9] = u->fcr;
+	b[10] = u->irq_level;
+	b[14] = (uint8_t)u->rx_len;
+	b[15] = (uint8_t)(u->rx_len >> 8);
+	for (unsigned i = 0; i < u->rx_len; i++)
+		b[UART_STATE_HDR + i] = u->rx[(u->rx_head + i) % UART_RX_BUF];
+	pthread_mutex_unlock(&u->lock);
+	return n;
+}
+
+int uart_state_load(struct uart *u, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	unsigned rx_len;
+
+	if (len < UART_STATE_HDR)
+		return -EINVAL;
+	rx_len = b[14] | (unsigned)b[15] << 8;
+	/* every field within what the guest could have set through the registers */
+	if (b[0] != UART_STATE_VERSION || (b[1] & ~(IER_RDI | IER_THRI | IER_RLSI | IER_MSI)) ||
+	    b[2] > 1 || (b[4] & ~0x1fu) || (b[5] & ~0x1eu) || b[10] > 1 || b[11] || b[12] ||
+	    b[13] || rx_len > UART_RX_BUF || len != UART_STATE_HDR + rx_len)
+		return -EINVAL;
+	pthread_mutex_lock(&u->lock);
+	u->ier = b[1];
+	u->iir_thre = b[2];
+	u->lcr = b[3];
+	u->mcr = b[4];
+	u->lsr_extra = b[5];
+	u->scr = b[6];
+	u->dll = b[7];
+	u->dlm = b[8];
+	u->fcr = b[9];
+	u->irq_level = b[10];
+	u->rx_head = 0;
+	u->rx_len = rx_len;
+	memcpy(u->rx, b + UART_STATE_HDR, rx_len);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}

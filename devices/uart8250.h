@@ -49,4 +49,21 @@ void uart_fini(struct uart *u);
  */
 size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len);
 
+/*
+ * Snapshot state (docs/snapshot.md): every register the guest can set (IER,
+ * LCR, MCR, SCR, DLL/DLM, FCR), the pending THRE interrupt, LSR error bits,
+ * the interrupt line's level and the bytes the guest has not read yet.
+ * UART_STATE_MAX bytes at most.
+ * uart_state_save() - write the state into (buf, len). Return: bytes written,
+ * 0 when (len) is too small. Context: the vCPUs parked or stopped.
+ * uart_state_load() - validate every field of (buf, len) and load it; the
+ * line is not driven (the irqchip's own state comes with the snapshot).
+ * Return: 0, or -EINVAL (and (u) unchanged) for a damaged buffer.
+ * Context: setup, after uart_init().
+ */
+#define UART_STATE_VERSION 1
+#define UART_STATE_MAX (16 + UART_RX_BUF)
+size_t uart_state_save(struct uart *u, void *buf, size_t len);
+int uart_state_load(struct uart *u, const void *buf, size_t len) __must_check;
+
 #endif

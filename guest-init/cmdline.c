@@ -25,6 +25,9 @@ enum cl_key {
 	CL_SESSION,
 	CL_EGRESS,
 	CL_PMEM,
+	CL_TEMPLATE,
+	CL_SEED,
+	CL_TIME,
 	CL_NKEYS,
 };
 
@@ -42,6 +45,9 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_SESSION] = "agentvmm.session",
 	[CL_EGRESS] = "agentvmm.egress",
 	[CL_PMEM] = "agentvmm.pmem",
+	[CL_TEMPLATE] = "agentvmm.template",
+	[CL_SEED] = "agentvmm.seed",
+	[CL_TIME] = "agentvmm.time",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -509,6 +515,66 @@ static int apply_egress(struct gi_cmdline *cl, const struct cl_raw *raw, char *e
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * agentvmm.template[=0|1], agentvmm.seed=HEX (exactly GI_CMDLINE_SEED_BYTES
+ * bytes, lowercase), agentvmm.time=S.N (S up to 12 digits, N exactly 9).
+ */
+static int apply_restore(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+			 size_t errlen)
+{
+	const char *v = raw->val[CL_TEMPLATE];
+
+	if (raw->seen[CL_TEMPLATE]) {
+		if (v && strcmp(v, "0") && strcmp(v, "1")) {
+			snprintf(err, errlen, "agentvmm.template=%.32s: expected 0 or 1", v);
+			return -EINVAL;
+		}
+		cl->cl_template = !v || v[0] == '1';
+	}
+	v = raw->val[CL_SEED];
+	if (raw->seen[CL_SEED]) {
+		if (!v || strlen(v) != 2 * GI_CMDLINE_SEED_BYTES)
+			goto bad_seed;
+		for (size_t i = 0; i < GI_CMDLINE_SEED_BYTES; i++) {
+			int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				goto bad_seed;
+			cl->cl_seed[i] = (unsigned char)(hi << 4 | lo);
+		}
+		cl->cl_has_seed = true;
+	}
+	v = raw->val[CL_TIME];
+	if (raw->seen[CL_TIME]) {
+		const char *dot = v ? strchr(v, '.') : NULL;
+		size_t sd = dot ? (size_t)(dot - v) : 0;
+
+		if (!dot || sd < 1 || sd > 12 || strlen(dot + 1) != 9 ||
+		    strspn(v, "0123456789") != sd || strspn(dot + 1, "0123456789") != 9) {
+			snprintf(err, errlen, "agentvmm.time=%.32s: expected SECONDS.NANOSECONDS",
+				 v ? v : "");
+			return -EINVAL;
+		}
+		cl->cl_time_sec = strtoll(v, NULL, 10);
+		cl->cl_time_nsec = strtol(dot + 1, NULL, 10);
+		cl->cl_has_time = true;
+	}
+	return 0;
+bad_seed:
+	snprintf(err, errlen, "agentvmm.seed: expected %d lowercase hex digits",
+		 2 * GI_CMDLINE_SEED_BYTES);
+	return -EINVAL;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -547,6 +613,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_init(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_egress(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_restore(cl, raw, err, errlen);
 	return ret;
 }
 

@@ -28,6 +28,14 @@
  *   agentvmm.shares=ENC   "TAG:ro|rw|store:/path" per virtio-fs share (shares.h).
  *   agentvmm.nets=ENC     "MAC|A.B.C.D/N|GW|DNS" per NIC, fields may be empty (net.h).
  *   agentvmm.init=ENC     the system init to hand PID 1 to (--init), one value.
+ *   agentvmm.template[=1] stop at the template mark before any module loads,
+ *                         then take the configuration from the restore port
+ *                         (ports.h, restore.h); "0" turns it off.
+ *   agentvmm.seed=HEX     GI_CMDLINE_SEED_BYTES bytes (lowercase hex) from the host
+ *                         to reseed the kernel's RNG with (a restored VM: its
+ *                         clones must not share the template's random state).
+ *   agentvmm.time=S.N     the host's CLOCK_REALTIME, seconds and nanoseconds
+ *                         (9 digits): the clock is set to it (a restored VM).
  *   init=PATH             the same, the kernel's own key (raw, as microvm.nix
  *                         passes it); agentvmm.init wins when both are given.
  *                         Both are ignored in command mode (cl_init_ignored).
@@ -55,6 +63,7 @@
 #define GI_CMDLINE_MAX_SHARES 64
 #define GI_CMDLINE_MAX_NETS 16
 #define GI_CMDLINE_INIT_MAX 1024	/* bytes of an init path, NUL included */
+#define GI_CMDLINE_SEED_BYTES 32
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -77,6 +86,12 @@ struct gi_cmdline {
 	char **cl_nets;		/* "MAC|A.B.C.D/N|GW|DNS" + NULL; NULL when none */
 	char *cl_init;		/* absolute init path to hand off to; NULL: none */
 	bool cl_init_ignored;	/* an init was given but command mode overrides it */
+	bool cl_template;	/* agentvmm.template: wait for a restore (restore.h) */
+	bool cl_has_seed;	/* agentvmm.seed given: cl_seed holds it */
+	unsigned char cl_seed[GI_CMDLINE_SEED_BYTES];
+	bool cl_has_time;	/* agentvmm.time given: cl_time_sec/cl_time_nsec */
+	long long cl_time_sec;
+	long cl_time_nsec;
 };
 
 /*

@@ -32,6 +32,7 @@
 #include "guest-init/modules.h"
 #include "guest-init/mount.h"
 #include "guest-init/report.h"
+#include "guest-init/restore.h"
 #include "guest-init/session.h"
 #include "guest-init/shares.h"
 
@@ -503,6 +504,40 @@ static __attribute__((noreturn)) void handoff(const char *init, int sfd)
 	finish(ret == -ENOENT ? GI_STATUS_NOT_FOUND : GI_STATUS_EXEC_FAILED, -1);
 }
 
+/*
+ * agentvmm.template: nothing loaded yet; write the template mark and, in a
+ * VM restored from the template, replace (cl) by the configuration the host
+ * gives this VM (restore.h), then reseed, set the clock and find its devices.
+ */
+static void take_restore_config(struct gi_cmdline *cl, int sfd)
+{
+	char err[256], *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	gi_info("template: ready");
+	ret = gi_restore_wait(&text, &len);
+	if (ret) {
+		gi_err("template: no configuration from the host: %s", strerror(-ret));
+		finish(GI_STATUS_INIT_FAILED, sfd);
+	}
+	gi_cmdline_fini(cl);
+	ret = gi_cmdline_parse(text, len, cl, err, sizeof(err));
+	free(text);
+	gi_set_verbose(cl->cl_verbose);
+	if (ret) {
+		gi_err("bad restore configuration: %s", err);
+		finish(GI_STATUS_USAGE, sfd);
+	}
+	if (cl->cl_template) {
+		gi_err("bad restore configuration: agentvmm.template in it");
+		finish(GI_STATUS_USAGE, sfd);
+	}
+	if (gi_restore_apply(cl))
+		finish(GI_STATUS_SETUP_FAILED, sfd);
+	gi_info("restored from a template");
+}
+
 int main(int argc, char **argv)
 {
 	struct gi_work w = { .pid = -1 };
@@ -529,6 +564,8 @@ int main(int argc, char **argv)
 		gi_err("bad kernel command line: %s", err);
 		finish(GI_STATUS_USAGE, sfd);
 	}
+	if (cl.cl_template)
+		take_restore_config(&cl, sfd);
 	gi_info("started; %s mode", cl.cl_session ? "session" : cl.cl_command ? "command" :
 		"interactive");
 	if (sfd < 0)

@@ -18,6 +18,7 @@
 #include "vmm/ctl.h"
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm_balloon.h"
 #include "vmm/vm_power.h"
 #include "vmm/vm.h"
@@ -210,6 +211,31 @@ void avm_set_log_level(int level)
 		      level == 2 ? LOG_INFO : LOG_DBG);
 }
 
+/*
+ * --restore: the VM's memory size and vCPU count are the template's; a
+ * --mem or --cpus that says otherwise is refused, naming both values.
+ */
+static int avm_restore_config(struct vm_config *c, char *msg, size_t len)
+{
+	struct snap_ident id, want;
+	int r;
+
+	if (!c->restore)
+		return 0;
+	r = snapshot_peek(c->restore, &id, msg, len);
+	if (r)
+		return r;
+	want = id;
+	want.mem_bytes = c->mem_set ? c->mem_mib << 20 : id.mem_bytes;
+	want.nr_vcpus = c->cpus_set ? c->cpus : id.nr_vcpus;
+	r = snap_check_ident(&id, &want, SNAP_ID_MEM | SNAP_ID_CPUS, msg, len);
+	if (r)
+		return r;
+	c->mem_mib = id.mem_bytes >> 20;
+	c->cpus = id.nr_vcpus;
+	return 0;
+}
+
 int avm_create(const struct avm_config *cfg, struct avm **out, struct avm_error *err)
 {
 	char msg[AVM_ERROR_MSG_MAX] = "";
@@ -226,6 +252,12 @@ int avm_create(const struct avm_config *cfg, struct avm **out, struct avm_error 
 	if (config_copy(&a->cfg, &cfg->vc)) {
 		free(a);
 		return fail(err, -ENOMEM, "out of memory");
+	}
+	r = avm_restore_config(&a->cfg, msg, sizeof(msg));
+	if (r) {
+		config_fini(&a->cfg);
+		free(a);
+		return result(err, r, msg);
 	}
 	r = vm_create(&a->vm, &a->cfg, msg, sizeof(msg));
 	if (r) {

@@ -35,6 +35,8 @@ static const char usage[] =
 	"                    [--json]\n"
 	"       agentvmm exec --api-socket SOCKET [-t] [--env K=V] [--cwd DIR]\n"
 	"                     [--user UID[:GID]] -- CMD [ARGS...]\n"
+	"       agentvmm template [options] --out FILE   (docs/snapshot.md)\n"
+	"       agentvmm --restore FILE [options]\n"
 	"\n"
 	"Boot FILE (a bzImage, or an ELF vmlinux with a PVH note) in a throwaway VM.\n"
 	"With -- CMD, run CMD in the guest and exit with its status; without it,\n"
@@ -142,6 +144,8 @@ static const char usage[] =
 	"                      stopping it by force (default 10; 0: force at once)\n"
 	"  --console-log       show the kernel's messages\n"
 	"  -v, --verbose       kernel messages plus agentvmm's own progress\n"
+	"  --restore FILE      start from a template (agentvmm template --out FILE)\n"
+	"                      instead of booting; docs/snapshot.md\n"
 	"  --raw-image FILE    boot flat 16-bit code at 0000:1000 instead of a\n"
 	"                      kernel (tiny test guests)\n"
 	"  --seccomp=MODE      on (default): each thread may make only the syscalls\n"
@@ -242,6 +246,7 @@ static int set_cpus(struct vm_config *cfg, const char *arg, char *err, size_t er
 		return -EINVAL;
 	}
 	cfg->cpus = (unsigned)v;
+	cfg->cpus_set = true;
 	return 0;
 }
 
@@ -255,6 +260,7 @@ static int set_mem(struct vm_config *cfg, const char *arg, char *err, size_t err
 		return -EINVAL;
 	}
 	cfg->mem_mib = v;
+	cfg->mem_set = true;
 	return 0;
 }
 
@@ -648,6 +654,30 @@ static int load_credential(struct vm_config *cfg, const char *arg, char *err, si
 	return r;
 }
 
+/* agentvmm template --out FILE (main.c turns --out into this): the template's path. */
+static int set_template_out(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	size_t n = strlen(arg);
+
+	if (!n || arg[n - 1] == '/' || n + 5 > VM_PATH_MAX) {
+		snprintf(err, errlen, "--out %s: must name a file", arg);
+		return -EINVAL;
+	}
+	cfg->template_out = arg;
+	return 0;
+}
+
+/* --restore FILE: read before /dev/kvm (vmm/snapshot.c). */
+static int set_restore(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (!*arg) {
+		snprintf(err, errlen, "--restore: needs a template file");
+		return -EINVAL;
+	}
+	cfg->restore = arg;
+	return 0;
+}
+
 #define STR_OPT(n, field) { n, CLI_STR, NULL, offsetof(struct vm_config, field), CLI_NO_LIST }
 
 /* Every VM option: the flag name is also the config-file key and avm_config_set() name. */
@@ -657,6 +687,8 @@ static const struct cli_opt opts[] = {
 	STR_OPT("cmdline", cmdline),
 	STR_OPT("modules-dir", modules_dir),
 	STR_OPT("raw-image", raw_image),
+	{ "template-out", CLI_STR, set_template_out, 0, CLI_NO_LIST },
+	{ "restore", CLI_STR, set_restore, 0, CLI_NO_LIST },
 	{ "console", CLI_STR, set_console, 0, CLI_NO_LIST },
 	{ "cpus", CLI_NUM, set_cpus, 0, CLI_NO_LIST },
 	{ "mem", CLI_NUM, set_mem, 0, CLI_NO_LIST },
@@ -815,7 +847,17 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int r;
 
-	if (!cfg->kernel && !cfg->raw_image) {
+	if (cfg->restore && cfg->template_out) {
+		snprintf(err, errlen, "--restore: not with agentvmm template (make a template from "
+			 "a boot)");
+		return -EINVAL;
+	}
+	if (cfg->restore && cfg->kernel && cfg->raw_image) {
+		snprintf(err, errlen, "--restore: give the template's --kernel or --raw-image, "
+			 "not both");
+		return -EINVAL;
+	}
+	if (!cfg->kernel && !cfg->raw_image && !cfg->restore) {
 		snprintf(err, errlen, "--kernel is required (see --help)");
 		return -EINVAL;
 	}

@@ -86,7 +86,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	/* every string field: the copy must outlive the source config */
 	const char **strs[] = { &dst->kernel, &dst->initrd, &dst->cmdline, &dst->modules_dir,
 				&dst->raw_image, &dst->console, &dst->init, &dst->api_socket,
-				&dst->cwd, &dst->user };
+				&dst->cwd, &dst->user, &dst->template_out,
+				&dst->restore };
 	int r = 0;
 
 	*dst = *src;

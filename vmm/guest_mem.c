@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/snapshot_file.h"
 
 #define GM_GUARD_LEN 4096
 #define GM_HUGE_ALIGN (2ULL << 20) /* x86 PMD: one transparent huge page */
@@ -283,4 +284,31 @@ uint64_t gm_resident_bytes(const struct guest_mem *gm)
 gpa_t gm_low_end(const struct guest_mem *gm)
 {
 	return gm->nr_regions ? gm->regions[0].gpa + gm->regions[0].len : 0;
+}
+
+int gm_map_file(struct guest_mem *gm, unsigned region, int fd, uint64_t offset)
+{
+	struct gm_region *r;
+	void *p;
+
+	if (gm->fd >= 0 || region >= gm->nr_regions || !IS_ALIGNED(offset, 4096))
+		return -EINVAL;
+	r = &gm->regions[region];
+	/* over the anonymous mapping, inside the reservation: the guards stay */
+	p = mmap(r->hva, r->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		 fd, (off_t)offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, r->len, MADV_DONTDUMP);
+	madvise(p, r->len, MADV_DONTFORK);
+	return 0;
+}
+
+unsigned gm_layout(uint64_t size, gpa_t hole_start, struct snap_region *out)
+{
+	out[0] = (struct snap_region){ .gpa = 0, .len = MIN(size, hole_start) };
+	if (size <= hole_start)
+		return 1;
+	out[1] = (struct snap_region){ .gpa = BOOT_RAM_HIGH_GPA, .len = size - hole_start };
+	return 2;
 }

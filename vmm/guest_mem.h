@@ -131,6 +131,25 @@ int gm_discard(const struct guest_mem *gm, gpa_t gpa, uint64_t len) __must_check
  */
 int gm_gpa_of(const struct guest_mem *gm, const void *hva, uint64_t len, gpa_t *gpa) __must_check;
 
+/*
+ * gm_map_file() - replace RAM region (region)'s anonymous memory by a
+ * private (copy-on-write) mapping of (fd) at (offset) (a template's RAM,
+ * docs/snapshot.md): the guest reads the file's pages, shared with every
+ * other VM mapping them, and its writes stay its own. Only for GM_PRIVATE
+ * RAM; (offset) page-aligned, the file at least offset + the region's length.
+ * Return: 0 or -errno (-EINVAL: memfd RAM or a bad region).
+ * Context: setup, before the memory slots are used.
+ */
+int gm_map_file(struct guest_mem *gm, unsigned region, int fd, uint64_t offset) __must_check;
+
+/*
+ * gm_layout() - the regions gm_create() makes for (size) bytes split at
+ * (hole_start), as (gpa, len) pairs into (out) (GM_MAX_REGIONS entries).
+ * Return: how many. Context: pure.
+ */
+struct snap_region;
+unsigned gm_layout(uint64_t size, gpa_t hole_start, struct snap_region *out);
+
 /* gm_top_below_hole() - first gpa past region 0 (end of low RAM). */
 gpa_t gm_low_end(const struct guest_mem *gm);
 

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,40 @@ static int run(struct avm *vm, int sig_fd)
 	}
 }
 
+/*
+ * agentvmm template [VM options] --out FILE: the same options as a VM, with
+ * --out (before any "--") passed on as the option "template-out".
+ * Return: the new argv (argv[0], then the rest without "template"), or NULL.
+ */
+static char template_out_flag[] = "--template-out";
+
+static char **template_args(int argc, char **argv, int *nargc, bool *has_out)
+{
+	char **a = calloc((size_t)argc + 1, sizeof(*a));
+	int n = 0;
+	bool opts = true;
+
+	if (!a)
+		return NULL;
+	a[n++] = argv[0];
+	for (int i = 2; i < argc; i++) {
+		if (opts && !strcmp(argv[i], "--"))
+			opts = false;
+		if (opts && (!strcmp(argv[i], "--out") || !strncmp(argv[i], "--out=", 6) ||
+			     !strncmp(argv[i], "--template-out", 14)))
+			*has_out = true;
+		if (opts && !strcmp(argv[i], "--out"))
+			a[n++] = template_out_flag;
+		else if (opts && !strncmp(argv[i], "--out=", 6) &&
+			 asprintf(&a[n], "--template-out=%s", argv[i] + 6) > 0)
+			n++;
+		else
+			a[n++] = argv[i];
+	}
+	*nargc = n;
+	return a;
+}
+
 int main(int argc, char **argv)
 {
 	struct avm_config *cfg = avm_config_new();
@@ -72,6 +107,7 @@ int main(int argc, char **argv)
 	struct avm_error err;
 	struct avm *vm;
 	int sig_fd, status;
+	bool template = false, has_out = false;
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		exit(avm_ctl_client(argc - 1, argv + 1));
@@ -79,8 +115,17 @@ int main(int argc, char **argv)
 		exit(avm_exec_client(argc - 1, argv + 1));
 	if (!cfg)
 		die(AVM_STATUS_HOST_FAILURE, "out of memory");
+	if (argc > 1 && !strcmp(argv[1], "template")) {
+		/* a VM like any other, stopped at the guest's ready mark (docs/snapshot.md) */
+		template = true;
+		argv = template_args(argc, argv, &argc, &has_out);
+		if (!argv)
+			die(AVM_STATUS_HOST_FAILURE, "out of memory");
+	}
 	if (avm_config_parse_args(cfg, argc, argv, &action, &err))
 		die(err.code == -ENOMEM ? AVM_STATUS_HOST_FAILURE : AVM_STATUS_USAGE, err.msg);
+	if (template && action == AVM_ARGS_RUN && !has_out)
+		die(AVM_STATUS_USAGE, "agentvmm template: --out FILE is required");
 	if (action == AVM_ARGS_HELP) {
 		fputs(avm_usage(), stdout);
 		exit(0);

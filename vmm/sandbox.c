@@ -24,6 +24,7 @@
 #include "vmm/compiler.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
+#include "vmm/snapshot.h"
 
 #ifndef __x86_64__
 #error "the filters and the SIGSYS handler are written for x86-64"
@@ -366,6 +367,21 @@ static int add_io_sockets(scmp_filter_ctx ctx)
 	return r;
 }
 
+/*
+ * The supervisor of a VM made into a template (snapshot_write()): the KVM
+ * state reads, and FILE.tmp (opened before the sandbox) cut to size and
+ * renamed to FILE.
+ */
+static int add_template(scmp_filter_ctx ctx)
+{
+	static const int sys[] = { SCMP_SYS(ftruncate), SCMP_SYS(rename), SCMP_SYS(renameat),
+				   SCMP_SYS(renameat2) };
+	unsigned long req[32];
+	int r = add_list(ctx, sys, ARRAY_SIZE(sys));
+
+	return r ? r : add_ioctls(ctx, req, snapshot_ioctls(req, ARRAY_SIZE(req)));
+}
+
 static int sandbox_build(scmp_filter_ctx ctx, enum sandbox_thread kind, int vcpu_fd)
 {
 	unsigned long req[SANDBOX_MAX_IOCTLS];
@@ -435,6 +451,8 @@ int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	if (!r && kind == SANDBOX_MAIN && (opts & SANDBOX_OPT_TEMPLATE))
+		r = add_template(ctx);
 	if (!r)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

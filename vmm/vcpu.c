@@ -169,7 +169,20 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	/* agentvmm template: the state captured next must be past the last exit */
+	if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_STOP_TEMPLATE)
+		vcpu_complete_io(v);
 	return NULL;
+}
+
+void vcpu_complete_io(struct vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	/* returns -EINTR once the pending I/O is done; nothing else to do with it */
+	if (ioctl(v->fd, KVM_RUN, 0) == 0)
+		log_dbg("vCPU %u: KVM_RUN with immediate_exit returned an exit (%u)", v->id,
+			v->run->exit_reason);
+	v->run->immediate_exit = 0;
 }
 
 int vcpu_start(struct vcpu *v)

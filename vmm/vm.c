@@ -27,6 +27,7 @@
 #include "vmm/log.h"
 #include "vmm/ctl.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vm_input.h"
 #include "vmm/vm_power.h"
@@ -109,6 +110,8 @@ static void vm_power_event(void *opaque, enum power_event ev, uint32_t value)
 		vm_request_stop(vm, VM_STOP_PANIC, VM_STATUS_GUEST_CRASH);
 		break;
 	case POWER_BOOTMARK:
+		if (value == AV_BOOTMARK_TEMPLATE_READY && vm->cfg->template_out)
+			vm_request_stop(vm, VM_STOP_TEMPLATE, 0);
 		if (value >= 1 && value < ARRAY_SIZE(vm->times.marks) && !vm->times.marks[value])
 			vm->times.marks[value] = vm_now_ns();
 		break;
@@ -317,6 +320,7 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	vm->power_efd = -1;
 	vm->console_fd = -1;
 	vm->reported_status = -1;
+	vm->snap_fd = -1;
 }
 
 /* After /dev/kvm: the initramfs, guest RAM and the kernel in it. */
@@ -326,7 +330,7 @@ static int vm_create_memory(struct vm *vm, const char *cmdline, struct boot_cpu_
 	const struct vm_config *cfg = vm->cfg;
 	int r;
 
-	if (!cfg->initrd && !cfg->raw_image) {
+	if (!cfg->initrd && !cfg->raw_image && !cfg->restore) {
 		r = vm_default_initramfs(cfg, &vm->initrd_path, err, errlen);
 		if (r)
 			return r;
@@ -351,6 +355,12 @@ static int vm_create_memory(struct vm *vm, const char *cmdline, struct boot_cpu_
 	if (r) {
 		snprintf(err, errlen, "cannot map guest RAM into KVM: %s", strerror(-r));
 		return r;
+	}
+	if (cfg->restore) {
+		/* no boot: RAM is the template's (boot/ is not used at all) */
+		vm->boot.kind = BOOT_KIND_NONE;
+		oem_strings_free(&vm->oem);
+		return snapshot_restore_memory(vm, err, errlen);
 	}
 	if (cfg->raw_image)
 		return vm_load_raw(vm, boot_cpu, err, errlen);
@@ -394,6 +404,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (!r)
 		r = vm_check_input(vm, err, errlen);
+	if (!r && (cfg->template_out || cfg->restore))
+		r = snapshot_prepare(vm, cmdline, err, errlen);
 	if (r)
 		return r;
 	/* only once the input is good: a host without KVM is reported last */
@@ -404,6 +416,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "--cpus %u: KVM allows at most %u", cfg->cpus,
 			 vm->kvm.max_vcpus);
 		return -EINVAL;
+	}
+	if (cfg->template_out || cfg->restore) {
+		r = snapshot_check_host(vm, err, errlen);
+		if (r)
+			return r;
 	}
 	/* from here on things are created: the initramfs cache file, RAM, virtiofsd, ... */
 	r = vm_create_memory(vm, cmdline, &boot_cpu, err, errlen);
@@ -419,7 +436,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "cannot register devices: %s", strerror(-r));
 		return r;
 	}
-	r = vm_create_vcpus(vm, &boot_cpu, err, errlen);
+	r = vm_create_vcpus(vm, cfg->restore ? NULL : &boot_cpu, err, errlen);
+	if (!r && cfg->restore)
+		r = snapshot_restore_state(vm, err, errlen);
+	if (!r && cfg->template_out)
+		r = snapshot_template_open(vm, err, errlen);
 	if (!r)
 		r = vm_eventfd(&vm->stop_efd, err, errlen);
 	if (!r)
@@ -439,10 +460,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_devices_prepare(vm, err, errlen);
 	if (r)
 		return r;
-	if (vm->kvm.software && !cfg->raw_image)
+	if (vm->kvm.software && !cfg->raw_image &&
+	    !(cfg->restore && vm->snap_id.boot_kind == SNAP_BOOT_RAW))
 		log_warn("%s runs guest kernel code by emulation (no vmx/svm): a stock "
 			 "Linux kernel will not boot at usable speed", kvm_device_path());
-	log_info("%s loaded, %u vCPU(s), %llu MiB", vm->boot.kind == BOOT_KIND_PVH ? "PVH kernel" :
+	log_info("%s%s loaded, %u vCPU(s), %llu MiB", cfg->restore ? "template of a " : "",
+		 vm->boot.kind == BOOT_KIND_PVH ? "PVH kernel" :
 		 vm->boot.kind == BOOT_KIND_BZIMAGE ? "bzImage kernel" : "raw image", cfg->cpus, (unsigned long long)cfg->mem_mib);
 	return 0;
 }
@@ -548,6 +571,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->power_efd >= 0)
 		close(vm->power_efd);
 	vm_console_release(vm);
+	snapshot_release(vm); /* an unfinished FILE.tmp goes */
 	gm_destroy(&vm->gm);
 	kvm_close(&vm->kvm);
 	free(vm->initrd_path);

@@ -26,6 +26,7 @@
 #include "vmm/net_user.h"
 #include "vmm/oem.h"
 #include "vmm/share.h"
+#include "vmm/snapshot_file.h"
 #include "devices/pci.h"
 
 struct ctl_server;
@@ -52,6 +53,7 @@ enum vm_stop_reason {
 	VM_STOP_REQUEST,    /* vm_stop(): avm_kill(), a forced shutdown, the CLI's signals */
 	VM_STOP_USER_QUIT,  /* Ctrl-A x on the console */
 	VM_STOP_FAILURE,    /* host-side failure (vm_fail) */
+	VM_STOP_TEMPLATE,   /* agentvmm template: the guest is ready, write the template */
 };
 
 struct vcpu {
@@ -116,6 +118,11 @@ struct vm {
 	uint8_t *raw_image;     /* --raw-image's bytes, read before /dev/kvm; NULL once loaded */
 	size_t raw_len;
 	struct oem_strings oem; /* SMBIOS OEM strings, read before /dev/kvm; freed once loaded */
+	/* templates (vmm/snapshot.c, docs/snapshot.md) */
+	struct snap_ident snap_id;  /* what this VM is made from */
+	struct snap_file *restore;  /* --restore: the open template until restored, or NULL */
+	int snap_fd;                /* agentvmm template: FILE.tmp, or -1 */
+	char *snap_tmp;             /* its path until renamed to FILE, or NULL */
 
 	/* graceful stop in progress, under (lock): see vm_power.c */
 	int power_efd;          /* wakes the supervisor when a graceful stop is asked for */
@@ -250,6 +257,13 @@ int vm_session_signal(struct vm *vm, int signo, char *msg, size_t msglen) __must
 int vcpu_start(struct vcpu *v) __must_check;
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/*
+ * vcpu_complete_io() - one KVM_RUN with immediate_exit set, so KVM finishes
+ * the vCPU's last I/O or MMIO exit (an IN's value into RAX, RIP past the OUT)
+ * and returns -EINTR without running guest code: its state is then whole for
+ * a template. Context: the vCPU's own thread, out of its loop.
+ */
+void vcpu_complete_io(struct vcpu *v);
 /* vcpu_signal_setup() - install the process-wide kick (SIGUSR1) handler, once per process. */
 int vcpu_signal_setup(void) __must_check;
 

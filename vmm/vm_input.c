@@ -195,6 +195,8 @@ static int vm_check_boot_files(struct vm *vm, char *err, size_t errlen)
 
 	if (cfg->raw_image)
 		return vm_read_raw(vm, err, errlen);
+	if (!cfg->kernel)
+		return 0; /* --restore without the image: the template has it in RAM */
 	r = boot_probe(cfg->kernel, &kind, err, errlen);
 	if (r)
 		return r;

@@ -20,6 +20,7 @@
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
 #include "vmm/session.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm_power.h"
 #include "vmm/vm_devices.h"
 
@@ -46,7 +47,7 @@ static void boot_log_write(const struct vm *vm, int status)
 		[VM_STOP_STATUS] = "status", [VM_STOP_POWEROFF] = "poweroff",
 		[VM_STOP_RESET] = "reset", [VM_STOP_PANIC] = "panic",
 		[VM_STOP_SHUTDOWN] = "triple-fault", [VM_STOP_REQUEST] = "request",
-		[VM_STOP_USER_QUIT] = "quit",
+		[VM_STOP_USER_QUIT] = "quit", [VM_STOP_TEMPLATE] = "template",
 	};
 	char line[64];
 	int n;
@@ -140,6 +141,8 @@ static int vm_exit_status(struct vm *vm)
 		return vm->stop_status;
 	case VM_STOP_USER_QUIT:
 		return 0;
+	case VM_STOP_TEMPLATE:
+		return vm->stop_status; /* 0: written; 1: it failed (logged) */
 	case VM_STOP_FAILURE:
 	default:
 		return VM_STATUS_HOST_FAILURE;
@@ -156,7 +159,8 @@ static void *vm_supervise(void *arg)
 
 	log_limit_bind(&vm->log_limit); /* this VM's guest-log rate limit (vmm/log.h) */
 	/* created last: no thread inherits this filter */
-	if (sandbox_enter_thread(SANDBOX_MAIN, 0, -1) < 0)
+	if (sandbox_enter_thread_opts(SANDBOX_MAIN, 0, -1,
+				      vm->cfg->template_out ? SANDBOX_OPT_TEMPLATE : 0) < 0)
 		vm_fail(vm, "cannot install the supervisor's seccomp filter");
 	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		struct pollfd p[3] = {
@@ -181,6 +185,9 @@ static void *vm_supervise(void *arg)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	vm_session_stop(vm);
+	/* the vCPUs are joined, each past its last I/O (vcpu_complete_io()) */
+	if (vm->stop_reason == VM_STOP_TEMPLATE && snapshot_write(vm) < 0)
+		vm->stop_status = VM_STATUS_HOST_FAILURE;
 	vm_console_drain(vm);
 	vm_tty_restore(vm);
 	status = vm_exit_status(vm);

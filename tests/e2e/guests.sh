@@ -9,6 +9,7 @@
 #
 # Two groups:
 #   direct  tiny guests and the tests that boot no Linux kernel (test_tinyguest,
+#           test_tiny_snapshot,
 #           test_e2e_direct_*, test_e2e_badinput with and without a KVM device)
 #   linux   the tests that boot real Linux kernels (every other test_e2e_*, the
 #           compressed-modules script, agentvmm-oci through containerd:
@@ -59,7 +60,7 @@ lanes=${AV_LANES:-2}
 # ---- the programs -------------------------------------------------------------
 
 t=$build/tests
-direct=("$t/test_tinyguest")
+direct=("$t/test_tinyguest" "$t/test_tiny_snapshot")
 for p in "$t"/e2e/test_e2e_direct_*; do
 	[ -x "$p" ] && direct+=("$p")
 done
@@ -109,6 +110,7 @@ weight() {
 	compressed-modules.sh) echo 15 ;;
 	lifecycle.sh) echo 300 ;; # agentvmm-oci through containerd: 18 cases, ~14 boots
 	test_tinyguest) echo 95 ;; # 1 MiB of console, one VM exit a byte
+	test_tiny_snapshot) echo 20 ;; # templates of tiny guests: 8 cases
 	test_e2e_direct_* | test_e2e_badinput | badinput-nokvm.sh) echo 10 ;;
 	*) echo 90 ;;
 	esac

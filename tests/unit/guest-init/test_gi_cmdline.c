@@ -87,6 +87,51 @@ static void test_gi_cmdline_session_mode(void **state)
 		     "agentvmm.session given with agentvmm.argc");
 }
 
+/* agentvmm.template, agentvmm.seed and agentvmm.time (restore.h) */
+static void test_gi_cmdline_restore_keys(void **state)
+{
+	static const char seed[] = "000102030405060708090a0b0c0d0e0f"
+				   "f0e1d2c3b4a5968778695a4b3c2d1e0f";
+	char text[256];
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("quiet agentvmm.template", &cl), 0);
+	assert_true(cl.cl_template);
+	assert_false(cl.cl_has_seed);
+	assert_false(cl.cl_has_time);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.template=1 agentvmm.template=0", &cl), 0);
+	assert_false(cl.cl_template);
+	gi_cmdline_fini(&cl);
+	snprintf(text, sizeof(text), "agentvmm.session=1 agentvmm.seed=%s "
+		 "agentvmm.time=1796000000.012345678", seed);
+	assert_int_equal(parse(text, &cl), 0);
+	assert_true(cl.cl_session);
+	assert_true(cl.cl_has_seed);
+	assert_int_equal(cl.cl_seed[0], 0x00);
+	assert_int_equal(cl.cl_seed[10], 0x0a);
+	assert_int_equal(cl.cl_seed[16], 0xf0);
+	assert_int_equal(cl.cl_seed[31], 0x0f);
+	assert_true(cl.cl_has_time);
+	assert_int_equal(cl.cl_time_sec, 1796000000LL);
+	assert_int_equal(cl.cl_time_nsec, 12345678L);
+	gi_cmdline_fini(&cl);
+	expect_error("agentvmm.template=2", "agentvmm.template=2: expected 0 or 1");
+	expect_error("agentvmm.seed=00", "agentvmm.seed: expected 64 lowercase hex digits");
+	expect_error("agentvmm.seed", "agentvmm.seed: expected 64 lowercase hex digits");
+	snprintf(text, sizeof(text), "agentvmm.seed=%.62sAB", seed); /* uppercase */
+	expect_error(text, "agentvmm.seed: expected 64 lowercase hex digits");
+	snprintf(text, sizeof(text), "agentvmm.seed=%s0", seed); /* one digit more */
+	expect_error(text, "agentvmm.seed: expected 64 lowercase hex digits");
+	expect_error("agentvmm.time=12", "agentvmm.time=12: expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time=12.5", "agentvmm.time=12.5: expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time=.123456789", "expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time=-1.123456789", "expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time=1.12345678x", "expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time=1234567890123.000000000", "expected SECONDS.NANOSECONDS");
+	expect_error("agentvmm.time", "agentvmm.time=: expected SECONDS.NANOSECONDS");
+}
+
 static void test_gi_cmdline_egress_key(void **state)
 {
 	struct gi_cmdline cl;
@@ -545,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_bad_argc_fails),
 		cmocka_unit_test(test_gi_cmdline_shares_parsed_and_checked),
 		cmocka_unit_test(test_gi_cmdline_init_keys),
+		cmocka_unit_test(test_gi_cmdline_restore_keys),
 		cmocka_unit_test(test_gi_cmdline_pmem_items_parsed),
 		cmocka_unit_test(test_gi_cmdline_pmem_bad_items_fail),
 		cmocka_unit_test(test_gi_cmdline_pmem_hex),

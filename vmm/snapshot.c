@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: MIT
+/*
+ * snapshot.c: templates: the KVM state of a VM stopped at the guest's ready
+ * mark (vCPUs, irqchip, clock), its devices and RAM into a template file
+ * (vmm/snapshot_file.c), and a VM created from one (docs/snapshot.md).
+ */
+#include "vmm/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agentvmm.h"
+#include "boot/layout.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define SNAP_MAX_MSRS 4096
+#define SNAP_XSAVE_MAX (1u << 20)
+
+/* vCPU section flags: which optional parts it holds. */
+#define SNAP_VCPU_XCRS 0x1
+#define SNAP_VCPU_DEBUGREGS 0x2
+
+/* One vCPU's section: this, then xsave_len bytes of XSAVE, then nr_msrs kvm_msr_entry. */
+struct snap_vcpu {
+	uint32_t xsave_len;
+	uint32_t nr_msrs;
+	uint32_t flags;
+	uint32_t pad;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xcrs xcrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs dregs;
+	struct kvm_mp_state mp;
+	uint32_t pad2;
+};
+
+/* The VM section: PIC master, PIC slave, IOAPIC, then the clock. */
+struct snap_vm {
+	struct kvm_irqchip chip[3];
+	struct kvm_clock_data clock;
+};
+
+static const uint32_t snap_chips[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+					KVM_IRQCHIP_IOAPIC };
+
+unsigned snapshot_ioctls(unsigned long *out, unsigned max)
+{
+	static const unsigned long req[] = {
+		KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS,
+		KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS, KVM_GET_MP_STATE,
+		KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS, KVM_GET_IRQCHIP, KVM_GET_CLOCK,
+		KVM_CHECK_EXTENSION,
+	};
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(req) && n < max; i++)
+		out[n++] = req[i];
+	return n;
+}
+
+/* XSAVE buffer size: KVM_CAP_XSAVE2's when larger than struct kvm_xsave. */
+static size_t snap_xsave_size(const struct kvm *kvm)
+{
+	int n = ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+
+	return n > (int)sizeof(struct kvm_xsave) ? (size_t)n : sizeof(struct kvm_xsave);
+}
+
+/*
+ * The CPUID vCPU 0 gets (kvm_vcpu_set_cpuid()): KVM's supported entries
+ * carry the host CPU's APIC id, which boot_cpuid_fixup() replaces.
+ */
+static uint32_t snap_cpuid_crc(const struct kvm *kvm, unsigned nr_cpus)
+{
+	size_t len = kvm->nr_cpuid * sizeof(*kvm->cpuid);
+	struct boot_cpuid_entry *c = malloc(len ? len : 1);
+	uint32_t crc;
+
+	if (!c)
+		return 0;
+	memcpy(c, kvm->cpuid, len);
+	boot_cpuid_fixup(c, kvm->nr_cpuid, 0, nr_cpus);
+	crc = snap_crc(c, len);
+	free(c);
+	return crc;
+}
+
+/* ---- capture ---------------------------------------------------------- */
+
+/* The MSR indices KVM saves and restores (KVM_GET_MSR_INDEX_LIST, system fd). */
+static struct kvm_msr_list *snap_msr_list(const struct kvm *kvm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *l;
+
+	if (ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return NULL;
+	if (probe.nmsrs > SNAP_MAX_MSRS)
+		probe.nmsrs = SNAP_MAX_MSRS;
+	l = calloc(1, sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
+	if (!l)
+		return NULL;
+	l->nmsrs = probe.nmsrs;
+	if (probe.nmsrs && ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/*
+ * Read every listed MSR: KVM_GET_MSRS stops at the first it cannot read and
+ * returns how many it read; that one is dropped and the rest read on.
+ * Return: a kvm_msrs holding the ones read, or NULL.
+ */
+static struct kvm_msrs *snap_get_msrs(int fd, const struct kvm_msr_list *list)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + list->nmsrs * sizeof(m->entries[0]));
+	struct kvm_msrs *q = calloc(1, sizeof(*q) + list->nmsrs * sizeof(q->entries[0]));
+	uint32_t done = 0, kept = 0;
+
+	if (!m || !q)
+		goto fail;
+	while (done < list->nmsrs) {
+		int n;
+
+		q->nmsrs = list->nmsrs - done;
+		for (uint32_t i = 0; i < q->nmsrs; i++)
+			q->entries[i] = (struct kvm_msr_entry){ .index = list->indices[done + i] };
+		n = ioctl(fd, KVM_GET_MSRS, q);
+		if (n < 0)
+			goto fail;
+		memcpy(&m->entries[kept], q->entries, (size_t)n * sizeof(q->entries[0]));
+		kept += (uint32_t)n;
+		done += (uint32_t)n;
+		if (done < list->nmsrs) {
+			log_dbg("snapshot: MSR 0x%x cannot be read, left out", list->indices[done]);
+			done++;
+		}
+	}
+	m->nmsrs = kept;
+	free(q);
+	return m;
+fail:
+	free(m);
+	free(q);
+	return NULL;
+}
+
+static int snap_capture_vcpu(struct vm *vm, struct vcpu *v, const struct kvm_msr_list *list,
+			     struct snap_writer *w)
+{
+	size_t xlen = snap_xsave_size(&vm->kvm);
+	struct kvm_msrs *msrs = NULL;
+	struct snap_vcpu *s;
+	uint8_t *buf;
+	size_t len;
+	int r = 0;
+
+	buf = calloc(1, sizeof(*s) + xlen + (size_t)list->nmsrs * sizeof(struct kvm_msr_entry));
+	if (!buf)
+		return -ENOMEM;
+	s = (struct snap_vcpu *)(void *)buf;
+	if (ioctl(v->fd, KVM_GET_REGS, &s->regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s->sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) < 0 ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &s->events) < 0 ||
+	    ioctl(v->fd, KVM_GET_MP_STATE, &s->mp) < 0 ||
+	    ioctl(v->fd, xlen > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
+		  buf + sizeof(*s)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	s->xsave_len = (uint32_t)xlen;
+	if (ioctl(v->fd, KVM_GET_XCRS, &s->xcrs) == 0)
+		s->flags |= SNAP_VCPU_XCRS;
+	if (ioctl(v->fd, KVM_GET_DEBUGREGS, &s->dregs) == 0)
+		s->flags |= SNAP_VCPU_DEBUGREGS;
+	msrs = snap_get_msrs(v->fd, list);
+	if (!msrs) {
+		r = -errno ? -errno : -ENOMEM;
+		goto out;
+	}
+	s->nr_msrs = msrs->nmsrs;
+	memcpy(buf + sizeof(*s) + xlen, msrs->entries, msrs->nmsrs * sizeof(msrs->entries[0]));
+	len = sizeof(*s) + xlen + msrs->nmsrs * sizeof(msrs->entries[0]);
+	snap_w_add(w, SNAP_SEC_VCPU, v->id, buf, len);
+out:
+	free(msrs);
+	free(buf);
+	return r;
+}
+
+static int snap_capture_vm(struct vm *vm, struct snap_writer *w)
+{
+	struct snap_vm s;
+
+	memset(&s, 0, sizeof(s));
+	for (unsigned i = 0; i < 3; i++) {
+		s.chip[i].chip_id = snap_chips[i];
+		if (ioctl(vm->kvm.vm_fd, KVM_GET_IRQCHIP, &s.chip[i]) < 0)
+			return -errno;
+	}
+	if (ioctl(vm->kvm.vm_fd, KVM_GET_CLOCK, &s.clock) < 0)
+		return -errno;
+	snap_w_add(w, SNAP_SEC_VM, 0, &s, sizeof(s));
+	return 0;
+}
+
+static void snap_capture_devices(struct vm *vm, struct snap_writer *w)
+{
+	static uint8_t buf[UART_STATE_MAX];
+	size_t n = uart_state_save(&vm->com1, buf, sizeof(buf));
+
+	snap_w_add(w, SNAP_SEC_DEVICE, SNAP_DEV_COM1, buf, n);
+	n = ged_state_save(&vm->ged, buf, sizeof(buf));
+	snap_w_add(w, SNAP_SEC_DEVICE, SNAP_DEV_GED, buf, n);
+}
+
+/* The metadata, then RAM (sparse), then the file's full size. */
+static int snap_write_file(struct vm *vm, struct snap_writer *w)
+{
+	uint8_t *meta = NULL;
+	size_t meta_len;
+	int r;
+
+	for (unsigned i = 0; i < vm->gm.nr_regions; i++)
+		snap_w_add_ram(w, i, vm->gm.regions[i].gpa, vm->gm.regions[i].len);
+	r = snap_w_finish(w, &meta, &meta_len);
+	if (r)
+		return r;
+	if (ftruncate(vm->snap_fd, 0) < 0 || pwrite(vm->snap_fd, meta, meta_len, 0) != (ssize_t)meta_len)
+		r = -errno ? -errno : -EIO;
+	free(meta);
+	for (unsigned i = 0; !r && i < w->nr; i++) {
+		const struct snap_section *s = &w->sec[i];
+		const uint8_t *p;
+
+		if (s->type != SNAP_SEC_RAM)
+			continue;
+		p = gm_ptr(&vm->gm, s->gpa, s->length);
+		r = p ? snap_write_ram(vm->snap_fd, s->offset, p, s->length) : -EFAULT;
+	}
+	/* trailing zero pages are a hole too: the size says where RAM ends */
+	if (!r && ftruncate(vm->snap_fd, (off_t)w->hdr.file_size) < 0)
+		r = -errno;
+	if (!r && fsync(vm->snap_fd) < 0)
+		r = -errno;
+	return r;
+}
+
+int snapshot_write(struct vm *vm)
+{
+	struct kvm_msr_list *list = snap_msr_list(&vm->kvm);
+	struct snap_writer w;
+	int r = 0;
+
+	if (!list) {
+		log_err("template: KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
+		return -EIO;
+	}
+	snap_w_init(&w, &vm->snap_id, avm_version());
+	r = snap_capture_vm(vm, &w);
+	for (unsigned i = 0; !r && i < vm->nr_vcpus; i++)
+		r = snap_capture_vcpu(vm, &vm->vcpus[i], list, &w);
+	if (!r) {
+		snap_capture_devices(vm, &w);
+		r = snap_write_file(vm, &w);
+	}
+	free(list);
+	snap_w_free(&w);
+	if (!r && rename(vm->snap_tmp, vm->cfg->template_out) < 0)
+		r = -errno;
+	if (r) {
+		log_err("template %s: %s", vm->cfg->template_out, strerror(-r));
+		return r;
+	}
+	free(vm->snap_tmp);
+	vm->snap_tmp = NULL; /* renamed: nothing to remove */
+	log_info("template written to %s", vm->cfg->template_out);
+	return 0;
+}
+
+int snapshot_template_open(struct vm *vm, char *err, size_t errlen)
+{
+	const char *out = vm->cfg->template_out;
+	size_t n = strlen(out) + 5;
+
+	vm->snap_tmp = malloc(n);
+	if (!vm->snap_tmp)
+		return -ENOMEM;
+	snprintf(vm->snap_tmp, n, "%s.tmp", out);
+	vm->snap_fd = open(vm->snap_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (vm->snap_fd < 0 || fchmod(vm->snap_fd, 0600) < 0) {
+		int r = -errno;
+
+		snprintf(err, errlen, "--out %s: cannot create %s: %s", out, vm->snap_tmp,
+			 strerror(-r));
+		if (vm->snap_fd < 0) {
+			free(vm->snap_tmp);
+			vm->snap_tmp = NULL;
+		}
+		return r;
+	}
+	return 0;
+}
+
+void snapshot_release(struct vm *vm)
+{
+	if (vm->snap_fd >= 0)
+		close(vm->snap_fd);
+	vm->snap_fd = -1;
+	if (vm->snap_tmp)
+		unlink(vm->snap_tmp); /* a template that was not finished */
+	free(vm->snap_tmp);
+	vm->snap_tmp = NULL;
+	if (vm->restore) {
+		snap_close(vm->restore);
+		free(vm->restore);
+		vm->restore = NULL;
+	}
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static int snap_ident_file(const char *opt, const char *path, uint64_t *size, uint32_t *crc,
+			   char *err, size_t errlen)
+{
+	int r = snap_crc_file(path, size, crc);
+
+	if (r)
+		snprintf(err, errlen, "%s %s: %s", opt, path, strerror(-r));
+	return r;
+}
+
+/* This VM's identity as far as the options say (cpuid_crc: snapshot_check_host()). */
+static int snap_ident_of(struct vm *vm, const char *cmdline, struct snap_ident *id, char *err,
+			 size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int r = 0;
+
+	memset(id, 0, sizeof(*id));
+	id->mem_bytes = cfg->mem_mib << 20;
+	id->nr_vcpus = cfg->cpus;
+	if (cfg->raw_image) {
+		/* read by vm_check_input(): the bytes that will be (or were) loaded */
+		id->boot_kind = SNAP_BOOT_RAW;
+		id->image_size = vm->raw_len;
+		id->image_crc = snap_crc(vm->raw_image, vm->raw_len);
+		return 0;
+	}
+	if (!cfg->kernel)
+		return 0;
+	id->boot_kind = SNAP_BOOT_KERNEL;
+	id->cmdline_crc = snap_crc(cmdline, strlen(cmdline));
+	r = snap_ident_file("--kernel", cfg->kernel, &id->image_size, &id->image_crc, err, errlen);
+	if (!r && cfg->initrd)
+		r = snap_ident_file("--initrd", cfg->initrd, &id->initrd_size, &id->initrd_crc, err,
+				    errlen);
+	return r;
+}
+
+int snapshot_peek(const char *path, struct snap_ident *id, char *err, size_t errlen)
+{
+	struct snap_file f = { .fd = -1 };
+	int r = snap_open(&f, path, avm_version(), err, errlen);
+
+	if (!r)
+		*id = f.info.hdr.id;
+	snap_close(&f);
+	return r;
+}
+
+int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct snap_region exp[GM_MAX_REGIONS];
+	struct snap_ident want;
+	unsigned what = SNAP_ID_MEM | SNAP_ID_CPUS, n;
+	int r;
+
+	r = snap_ident_of(vm, cmdline, &vm->snap_id, err, errlen);
+	if (r || !cfg->restore)
+		return r;
+	vm->restore = calloc(1, sizeof(*vm->restore));
+	if (!vm->restore)
+		return -ENOMEM;
+	vm->restore->fd = -1;
+	r = snap_open(vm->restore, cfg->restore, avm_version(), err, errlen);
+	if (r) {
+		free(vm->restore);
+		vm->restore = NULL;
+		return r;
+	}
+	want = vm->snap_id;
+	if (cfg->raw_image || cfg->kernel)
+		what |= SNAP_ID_IMAGE;
+	else
+		vm->snap_id.boot_kind = vm->restore->info.hdr.id.boot_kind; /* what runs */
+	r = snap_check_ident(&vm->restore->info.hdr.id, &want, what, err, errlen);
+	if (r)
+		return r;
+	n = gm_layout(want.mem_bytes, BOOT_MMIO_HOLE_GPA, exp);
+	return snap_check_ram(&vm->restore->info, exp, n, err, errlen);
+}
+
+int snapshot_check_host(struct vm *vm, char *err, size_t errlen)
+{
+	vm->snap_id.cpuid_crc = snap_cpuid_crc(&vm->kvm, vm->cfg->cpus);
+	if (!vm->restore)
+		return 0;
+	return snap_check_ident(&vm->restore->info.hdr.id, &vm->snap_id, SNAP_ID_CPUID, err,
+				errlen);
+}
+
+/* ---- restore ------------------------------------------------------------ */
+
+int snapshot_restore_memory(struct vm *vm, char *err, size_t errlen)
+{
+	const struct snap_info *in = &vm->restore->info;
+
+	for (unsigned i = 0; i < vm->gm.nr_regions; i++) {
+		const struct snap_section *s = snap_find(in, SNAP_SEC_RAM, i);
+		int r;
+
+		/* anonymous RAM: the file's pages, copy-on-write; a memfd: a copy */
+		if (vm->gm.fd < 0)
+			r = gm_map_file(&vm->gm, i, vm->restore->fd, s->offset);
+		else
+			r = snap_read_ram(vm->restore->fd, s->offset,
+					  gm_ptr(&vm->gm, s->gpa, s->length), s->length);
+		if (r) {
+			snprintf(err, errlen, "--restore %s: cannot map guest RAM: %s",
+				 vm->cfg->restore, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* A vCPU section, its lengths checked against this host's. */
+static int snap_restore_vcpu(struct vm *vm, struct vcpu *v, const struct snap_section *sec)
+{
+	const uint8_t *p = snap_payload(&vm->restore->info, sec);
+	size_t xlen = snap_xsave_size(&vm->kvm);
+	struct kvm_msrs *msrs;
+	struct snap_vcpu s;
+	int r = 0;
+
+	if (sec->length < sizeof(s))
+		return -EINVAL;
+	memcpy(&s, p, sizeof(s));
+	if (s.xsave_len != xlen || s.nr_msrs > SNAP_MAX_MSRS ||
+	    sec->length != sizeof(s) + xlen + (uint64_t)s.nr_msrs * sizeof(struct kvm_msr_entry))
+		return -EINVAL;
+	msrs = calloc(1, sizeof(*msrs) + s.nr_msrs * sizeof(msrs->entries[0]));
+	if (!msrs)
+		return -ENOMEM;
+	msrs->nmsrs = s.nr_msrs;
+	memcpy(msrs->entries, p + sizeof(s) + xlen, s.nr_msrs * sizeof(msrs->entries[0]));
+	/* NMI and SIPI state as saved; shadow and SMM as KVM_GET_VCPU_EVENTS said */
+	s.events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	/* order: Documentation/virt/kvm/api.rst; sregs (modes) before regs, MSRs before events */
+	if (ioctl(v->fd, KVM_SET_SREGS, &s.sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &s.regs) < 0) {
+		r = -errno;
+		goto out;
+	}
+	int n = ioctl(v->fd, KVM_SET_MSRS, msrs);
+	if (n < 0 || (uint32_t)n != msrs->nmsrs) {
+		log_err("vCPU %u: KVM_SET_MSRS set %d of %u (MSR 0x%x refused)", v->id, n,
+			msrs->nmsrs, n >= 0 && (uint32_t)n < msrs->nmsrs ? msrs->entries[n].index : 0);
+		r = n < 0 ? -errno : -EINVAL;
+		goto out;
+	}
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &s.events) < 0 ||
+	    ioctl(v->fd, KVM_SET_MP_STATE, &s.mp) < 0 || ioctl(v->fd, KVM_SET_LAPIC, &s.lapic) < 0 ||
+	    ((s.flags & SNAP_VCPU_DEBUGREGS) && ioctl(v->fd, KVM_SET_DEBUGREGS, &s.dregs) < 0) ||
+	    ioctl(v->fd, KVM_SET_XSAVE, p + sizeof(s)) < 0 ||
+	    ((s.flags & SNAP_VCPU_XCRS) && ioctl(v->fd, KVM_SET_XCRS, &s.xcrs) < 0))
+		r = -errno;
+out:
+	free(msrs);
+	return r;
+}
+
+static int snap_restore_vm(struct vm *vm)
+{
+	const struct snap_section *sec = snap_find(&vm->restore->info, SNAP_SEC_VM, 0);
+	struct snap_vm s;
+
+	if (sec->length != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, snap_payload(&vm->restore->info, sec), sizeof(s));
+	for (unsigned i = 0; i < 3; i++) {
+		if (s.chip[i].chip_id != snap_chips[i])
+			return -EINVAL;
+		if (ioctl(vm->kvm.vm_fd, KVM_SET_IRQCHIP, &s.chip[i]) < 0)
+			return -errno;
+	}
+	/* the guest's clock goes on from where it stopped */
+	struct kvm_clock_data c = { .clock = s.clock.clock };
+	if (ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &c) < 0)
+		return -errno;
+	return 0;
+}
+
+static int snap_restore_devices(struct vm *vm)
+{
+	const struct snap_info *in = &vm->restore->info;
+	const struct snap_section *s = snap_find(in, SNAP_SEC_DEVICE, SNAP_DEV_COM1);
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = uart_state_load(&vm->com1, snap_payload(in, s), s->length);
+	s = snap_find(in, SNAP_SEC_DEVICE, SNAP_DEV_GED);
+	if (!r && s)
+		r = ged_state_load(&vm->ged, snap_payload(in, s), s->length);
+	return r;
+}
+
+int snapshot_restore_state(struct vm *vm, char *err, size_t errlen)
+{
+	const char *what = "the irqchip or clock";
+	int r = snap_restore_vm(vm);
+
+	for (unsigned i = 0; !r && i < vm->nr_vcpus; i++) {
+		what = "a vCPU";
+		r = snap_restore_vcpu(vm, &vm->vcpus[i],
+				      snap_find(&vm->restore->info, SNAP_SEC_VCPU, i));
+	}
+	if (!r) {
+		what = "a device";
+		r = snap_restore_devices(vm);
+	}
+	if (r) {
+		snprintf(err, errlen, "--restore %s: cannot restore %s: %s%s", vm->cfg->restore,
+			 what, strerror(-r), r == -EINVAL ? " (damaged template?)" : "");
+		return r;
+	}
+	/* the template's file stays mapped where RAM came from it; the fd is no longer needed */
+	snap_close(vm->restore);
+	free(vm->restore);
+	vm->restore = NULL;
+	return 0;
+}

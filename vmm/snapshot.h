@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot.h: templates (docs/snapshot.md): capture a VM stopped at the
+ * guest's ready mark into a template file, and create a VM from one.
+ * The file format is vmm/snapshot_file.h; this side owns the KVM state.
+ */
+#ifndef AGENTVMM_VMM_SNAPSHOT_H
+#define AGENTVMM_VMM_SNAPSHOT_H
+
+#include <stddef.h>
+
+#include "vmm/compiler.h"
+#include "vmm/snapshot_file.h"
+
+struct vm;
+
+/*
+ * snapshot_prepare() - before /dev/kvm, for a VM with template_out or
+ * restore: the identity of what boots (raw image or kernel, initrd, the
+ * kernel command line (cmdline)); for a restore also open and validate the
+ * template and check what the options say against it (--mem, --cpus,
+ * --raw-image/--kernel). Return: 0 or -errno with one line in (err).
+ */
+int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errlen) __must_check;
+
+/*
+ * snapshot_check_host() - after kvm_open(): the CPUID crc (recorded for a
+ * template, compared for a restore). Return: 0 or -EINVAL with one line.
+ */
+int snapshot_check_host(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/* snapshot_restore_memory() - guest RAM from the template (mapped or copied). */
+int snapshot_restore_memory(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/*
+ * snapshot_restore_state() - once the vCPUs and devices exist: irqchip,
+ * clock, every vCPU, the devices. Return: 0 or -errno with one line.
+ */
+int snapshot_restore_state(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/* snapshot_template_open() - create FILE.tmp (0600) for the template. */
+int snapshot_template_open(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/*
+ * snapshot_write() - capture every vCPU (not running: joined), the VM's
+ * irqchip and clock, the devices and RAM into FILE.tmp, fsync, rename to
+ * FILE. Return: 0 or -errno (logged). Context: the supervisor thread.
+ */
+int snapshot_write(struct vm *vm) __must_check;
+
+/* snapshot_release() - close the template; remove FILE.tmp unless renamed. Idempotent. */
+void snapshot_release(struct vm *vm);
+
+/*
+ * snapshot_ioctls() - the KVM ioctl numbers snapshot_write() issues, for the
+ * supervisor's seccomp filter of a template VM. Return: how many (<= max).
+ */
+unsigned snapshot_ioctls(unsigned long *out, unsigned max);
+
+/*
+ * snapshot_peek() - mem size and vCPU count of template (path), fully
+ * validated. Return: 0 or -errno with one line.
+ */
+int snapshot_peek(const char *path, struct snap_ident *id, char *err, size_t errlen) __must_check;
+
+#endif
