@@ -29,7 +29,7 @@
 #
 # Environment: AGENTVMM_KVM_DEVICE, AV_FORCE_TESTHOST, AV_CPUINFO (see
 # scripts/kvm-kind.sh), AV_ALLOW_SKIP, AV_LANES, AV_TESTHOST_TIMEOUT (seconds
-# per test host, default 1800: a lane takes about 10 minutes), AV_TESTHOST_RERUNS
+# per test host, default 2700: a lane takes 25 to 35 minutes), AV_TESTHOST_RERUNS
 # (default 4: a lane that stalls or times out runs its unfinished programs
 # again in a new test host, up to that many times).
 # Exit: 0 when every program passed; 1 otherwise; 2 on a usage error.
@@ -91,7 +91,7 @@ fi
 # programs count 90.
 weight() {
 	case ${1##*/} in
-	test_e2e_microvm | test_e2e_microvm_seccomp) echo 330 ;; # an 8-vCPU VM to systemd and back
+	test_e2e_microvm | test_e2e_microvm_seccomp) echo 550 ;; # an 8-vCPU VM to systemd and back (576 s seen)
 	test_e2e_stage2) echo 225 ;;
 	test_e2e_net) echo 330 ;; # 2 x 32 MiB at the test host's 0.5 MB/s, eight more boots
 	test_e2e_faults) echo 165 ;;
@@ -102,6 +102,7 @@ weight() {
 	test_e2e_hostile) echo 55 ;;
 	test_e2e_shutdown | test_e2e_vsock) echo 30 ;;
 	test_e2e_balloon) echo 75 ;; # three boots; 300 MiB written and freed
+	test_e2e_snapshot) echo 150 ;; # a template, two clones with virtio-fs at once, four restores
 	test_e2e_pmem) echo 45 ;; # three boots, images made with mkfs.erofs and mkfs.ext4
 	test_e2e_lib) echo 25 ;;
 	test_e2e_netuser) echo 45 ;;
@@ -195,7 +196,7 @@ run_lane() {
 	shift
 	(
 		env -u AGENTVMM_KVM_DEVICE -u AV_FORCE_TESTHOST AV_RESULTS="$out/lane$n.results" \
-			"$root/scripts/testhost.sh" --smp 1 --timeout "${AV_TESTHOST_TIMEOUT:-1800}" \
+			"$root/scripts/testhost.sh" --smp 1 --timeout "${AV_TESTHOST_TIMEOUT:-2700}" \
 			--env AV_RESULTS="$out/lane$n.results" -- "$here/batch.sh" "$@" 2>&1
 		echo $? >"$out/lane$n.rc"
 	) | sed -u "s/^/[host $n] /"
