@@ -41,7 +41,14 @@ int gi_restore_wait(char **text, size_t *len)
 	if (ioperm(GI_RESTORE_PORT, 4, 1) < 0)
 		return -EPERM;
 	gi_bootmark(GI_BOOTMARK_TEMPLATE_READY);
-	/* a restored VM is here: the host answers with this VM's configuration */
+	/*
+	 * A restored VM is here. Ask for the ports again first: a restored
+	 * kernel's TSS need not hold this task's I/O bitmap (it is copied in
+	 * lazily, by sequence number), and a new ioperm() makes it copy.
+	 */
+	if (ioperm(GI_RESTORE_PORT, 4, 1) < 0)
+		return -EPERM;
+	gi_report_init();
 	n = inl(GI_RESTORE_PORT);
 	if (!n) {
 		ioperm(GI_RESTORE_PORT, 4, 0);

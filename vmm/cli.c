@@ -843,6 +843,26 @@ static int cli_check_oem(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * agentvmm template --kernel: the template is the booted kernel and guest-init
+ * waiting at the ready mark; the devices, the command and the rest are each
+ * restored VM's own (docs/snapshot.md).
+ */
+static int cli_check_template(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	const char *opt = cfg->nr_shares ? "--share" : cfg->nr_disks ? "--disk" :
+			  cfg->nr_pmems ? "--pmem" : cfg->nr_nets ? "--net" :
+			  cfg->vsock.enabled ? "--vsock" : cfg->egress.enabled ? "--egress" :
+			  cfg->argc > 0 ? "a command" : cfg->init ? "--init" : NULL;
+
+	if (!cfg->template_out || cfg->raw_image || !opt)
+		return 0;
+	snprintf(err, errlen, "agentvmm template: %s is for the VMs restored from the "
+		 "template (agentvmm --restore FILE %s), not for the template", opt,
+		 opt[0] == '-' ? "[options]" : "-- CMD");
+	return -EINVAL;
+}
+
 int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int r;
@@ -861,6 +881,9 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "--kernel is required (see --help)");
 		return -EINVAL;
 	}
+	r = cli_check_template(cfg, err, errlen);
+	if (r)
+		return r;
 	if ((cfg->nr_env || cfg->cwd || cfg->user) && !config_session(cfg)) {
 		snprintf(err, errlen, "--%s needs a command after -- run as a session (not with "
 			 "--stdio console, --init, --initrd or --raw-image)",

@@ -80,8 +80,20 @@ static void add_names(const char **out, size_t *n, size_t max, const char *const
 static void vm_module_list(const struct vm_config *cfg, const char **out, size_t max)
 {
 	size_t n = 0;
+	/* a template's: whatever a VM restored from it may have (docs/snapshot.md) */
+	bool all = cfg->template_out != NULL;
 
 	add_names(out, &n, max, vm_modules, ARRAY_SIZE(vm_modules));
+	if (all) {
+		add_names(out, &n, max, vm_modules_disks, ARRAY_SIZE(vm_modules_disks));
+		add_names(out, &n, max, vm_modules_pmem, ARRAY_SIZE(vm_modules_pmem));
+		add_names(out, &n, max, vm_modules_shares, ARRAY_SIZE(vm_modules_shares));
+		add_names(out, &n, max, vm_modules_nets, ARRAY_SIZE(vm_modules_nets));
+		add_names(out, &n, max, vm_modules_vsock, ARRAY_SIZE(vm_modules_vsock));
+		add_names(out, &n, max, vm_modules_balloon, ARRAY_SIZE(vm_modules_balloon));
+		out[n] = NULL;
+		return;
+	}
 	if (cfg->nr_disks)
 		add_names(out, &n, max, vm_modules_disks, ARRAY_SIZE(vm_modules_disks));
 	if (cfg->nr_pmems)

@@ -6,13 +6,17 @@
  */
 #include "vmm/snapshot.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -313,6 +317,85 @@ int snapshot_template_open(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Only the agentvmm.* keys: the kernel's own were the template's to take. */
+static int restore_keys(const char *cmdline, char *out, size_t len)
+{
+	size_t used = 0;
+	const char *p = cmdline;
+
+	out[0] = '\0';
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, " ");
+		n = strcspn(p, " ");
+		if (n && !strncmp(p, "agentvmm.", 9)) {
+			if (used + n + 2 > len)
+				return -E2BIG;
+			if (used)
+				out[used++] = ' ';
+			memcpy(out + used, p, n);
+			used += n;
+			out[used] = '\0';
+		}
+		p += n;
+	}
+	return 0;
+}
+
+int snapshot_restore_config(struct vm *vm, const char *cmdline, char *err, size_t errlen)
+{
+	uint8_t seed[32];
+	size_t len = strlen(cmdline) + 2 * sizeof(seed) + 64, used;
+	char *t;
+	int r;
+
+	if (vm->snap_id.boot_kind != SNAP_BOOT_KERNEL)
+		return 0; /* a raw image reads no configuration */
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+		snprintf(err, errlen, "--restore: getrandom: %s", strerror(errno));
+		return -EIO;
+	}
+	t = malloc(len);
+	if (!t)
+		return -ENOMEM;
+	r = restore_keys(cmdline, t, len);
+	used = strlen(t);
+	if (!r) {
+		used += (size_t)snprintf(t + used, len - used, "%sagentvmm.seed=", used ? " " : "");
+		for (size_t i = 0; i < sizeof(seed); i++)
+			used += (size_t)snprintf(t + used, len - used, "%02x", seed[i]);
+	}
+	explicit_bzero(seed, sizeof(seed));
+	if (r) {
+		free(t);
+		snprintf(err, errlen, "--restore: configuration too long");
+		return r;
+	}
+	vm->restore_text = t;
+	return 0;
+}
+
+int snapshot_restore_arm(struct vm *vm)
+{
+	struct timespec ts;
+	size_t used = strlen(vm->restore_text), len = used + 40;
+	char *t = realloc(vm->restore_text, len);
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	vm->restore_text = t;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(t + used, len - used, " agentvmm.time=%lld.%09ld", (long long)ts.tv_sec,
+		 ts.tv_nsec);
+	r = restore_port_set(&vm->restore_port, t, strlen(t));
+	explicit_bzero(t, strlen(t));
+	free(t);
+	vm->restore_text = NULL;
+	return r;
+}
+
 void snapshot_release(struct vm *vm)
 {
 	if (vm->snap_fd >= 0)
@@ -322,6 +405,11 @@ void snapshot_release(struct vm *vm)
 		unlink(vm->snap_tmp); /* a template that was not finished */
 	free(vm->snap_tmp);
 	vm->snap_tmp = NULL;
+	if (vm->restore_text) {
+		explicit_bzero(vm->restore_text, strlen(vm->restore_text));
+		free(vm->restore_text);
+		vm->restore_text = NULL;
+	}
 	if (vm->restore) {
 		snap_close(vm->restore);
 		free(vm->restore);
@@ -342,8 +430,7 @@ static int snap_ident_file(const char *opt, const char *path, uint64_t *size, ui
 }
 
 /* This VM's identity as far as the options say (cpuid_crc: snapshot_check_host()). */
-static int snap_ident_of(struct vm *vm, const char *cmdline, struct snap_ident *id, char *err,
-			 size_t errlen)
+static int snap_ident_of(struct vm *vm, struct snap_ident *id, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
 	int r = 0;
@@ -361,7 +448,12 @@ static int snap_ident_of(struct vm *vm, const char *cmdline, struct snap_ident *
 	if (!cfg->kernel)
 		return 0;
 	id->boot_kind = SNAP_BOOT_KERNEL;
-	id->cmdline_crc = snap_crc(cmdline, strlen(cmdline));
+	/*
+	 * the user's --cmdline, not the whole line: agentvmm's own keys differ
+	 * between the template and each restore (whose keys go to the restore port)
+	 */
+	id->cmdline_crc = snap_crc(cfg->cmdline ? cfg->cmdline : "",
+				   cfg->cmdline ? strlen(cfg->cmdline) : 0);
 	r = snap_ident_file("--kernel", cfg->kernel, &id->image_size, &id->image_crc, err, errlen);
 	if (!r && cfg->initrd)
 		r = snap_ident_file("--initrd", cfg->initrd, &id->initrd_size, &id->initrd_crc, err,
@@ -380,7 +472,7 @@ int snapshot_peek(const char *path, struct snap_ident *id, char *err, size_t err
 	return r;
 }
 
-int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errlen)
+int snapshot_prepare(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct snap_region exp[GM_MAX_REGIONS];
@@ -388,7 +480,7 @@ int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errle
 	unsigned what = SNAP_ID_MEM | SNAP_ID_CPUS, n;
 	int r;
 
-	r = snap_ident_of(vm, cmdline, &vm->snap_id, err, errlen);
+	r = snap_ident_of(vm, &vm->snap_id, err, errlen);
 	if (r || !cfg->restore)
 		return r;
 	vm->restore = calloc(1, sizeof(*vm->restore));
@@ -409,6 +501,16 @@ int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errle
 	r = snap_check_ident(&vm->restore->info.hdr.id, &want, what, err, errlen);
 	if (r)
 		return r;
+	/* the user's --cmdline is the template's, --kernel given or not */
+	if (!(what & SNAP_ID_IMAGE) && vm->restore->info.hdr.id.boot_kind == SNAP_BOOT_KERNEL) {
+		const char *c = cfg->cmdline ? cfg->cmdline : "";
+
+		if (snap_crc(c, strlen(c)) != vm->restore->info.hdr.id.cmdline_crc) {
+			snprintf(err, errlen, "--cmdline '%.64s': the template was made with another "
+				 "kernel command line (a restored VM keeps the template's)", c);
+			return -EINVAL;
+		}
+	}
 	n = gm_layout(want.mem_bytes, BOOT_MMIO_HOLE_GPA, exp);
 	return snap_check_ram(&vm->restore->info, exp, n, err, errlen);
 }
@@ -448,6 +550,14 @@ int snapshot_restore_memory(struct vm *vm, char *err, size_t errlen)
 }
 
 /* A vCPU section, its lengths checked against this host's. */
+/* An AMD host (SVM), by CPUID: agentvmm runs where KVM runs. */
+static bool snap_host_is_svm(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)); /* ECX.SVM */
+}
+
 static int snap_restore_vcpu(struct vm *vm, struct vcpu *v, const struct snap_section *sec)
 {
 	const uint8_t *p = snap_payload(&vm->restore->info, sec);
@@ -469,6 +579,16 @@ static int snap_restore_vcpu(struct vm *vm, struct vcpu *v, const struct snap_se
 	memcpy(msrs->entries, p + sizeof(s) + xlen, s.nr_msrs * sizeof(msrs->entries[0]));
 	/* NMI and SIPI state as saved; shadow and SMM as KVM_GET_VCPU_EVENTS said */
 	s.events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	/*
+	 * On AMD, KVM_GET_SREGS reports TR as busy whatever the VMCB holds
+	 * (svm_get_segment() sets the bit); what LTR left there is the
+	 * available type, and an emulated SVM (QEMU's TCG, the nested test
+	 * host) refuses every user-mode port access through a busy TR. SVM
+	 * checks no TR type at VMRUN, so give back what the guest had; Intel's
+	 * VM entry wants busy, and keeps it.
+	 */
+	if (snap_host_is_svm() && s.sregs.tr.type == 11)
+		s.sregs.tr.type = 9;
 	/* order: Documentation/virt/kvm/api.rst; sregs (modes) before regs, MSRs before events */
 	if (ioctl(v->fd, KVM_SET_SREGS, &s.sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &s.regs) < 0) {
 		r = -errno;

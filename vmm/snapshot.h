@@ -17,11 +17,11 @@ struct vm;
 /*
  * snapshot_prepare() - before /dev/kvm, for a VM with template_out or
  * restore: the identity of what boots (raw image or kernel, initrd, the
- * kernel command line (cmdline)); for a restore also open and validate the
+ * user's --cmdline); for a restore also open and validate the
  * template and check what the options say against it (--mem, --cpus,
  * --raw-image/--kernel). Return: 0 or -errno with one line in (err).
  */
-int snapshot_prepare(struct vm *vm, const char *cmdline, char *err, size_t errlen) __must_check;
+int snapshot_prepare(struct vm *vm, char *err, size_t errlen) __must_check;
 
 /*
  * snapshot_check_host() - after kvm_open(): the CPUID crc (recorded for a
@@ -37,6 +37,22 @@ int snapshot_restore_memory(struct vm *vm, char *err, size_t errlen) __must_chec
  * clock, every vCPU, the devices. Return: 0 or -errno with one line.
  */
 int snapshot_restore_state(struct vm *vm, char *err, size_t errlen) __must_check;
+
+/*
+ * snapshot_restore_config() - a restore of a Linux template: keep (cmdline)'s
+ * agentvmm.* keys (what a cold boot of these options would get) and a fresh
+ * agentvmm.seed from getrandom() for the restore port; the template's own
+ * command line stays in the guest. Return: 0 or -errno with one line.
+ */
+int snapshot_restore_config(struct vm *vm, const char *cmdline, char *err,
+			    size_t errlen) __must_check;
+
+/*
+ * snapshot_restore_arm() - just before the vCPUs start: add agentvmm.time
+ * (the host's CLOCK_REALTIME now) and hand the text to the restore port; the
+ * kept copy is wiped. Return: 0 or -errno.
+ */
+int snapshot_restore_arm(struct vm *vm) __must_check;
 
 /* snapshot_template_open() - create FILE.tmp (0600) for the template. */
 int snapshot_template_open(struct vm *vm, char *err, size_t errlen) __must_check;

@@ -54,7 +54,7 @@ struct snap_ident {
 	uint32_t boot_kind;    /* enum snap_boot */
 	uint32_t image_crc;    /* zlib crc32 of the file's contents */
 	uint32_t initrd_crc;
-	uint32_t cmdline_crc;  /* kernel command line (0 for a raw image) */
+	uint32_t cmdline_crc;  /* the user's --cmdline ("" when none; 0 for a raw image) */
 	uint32_t cpuid_crc;    /* the CPUID entries KVM offers (vmm/snapshot.c) */
 };
 

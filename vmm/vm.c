@@ -185,6 +185,9 @@ static int vm_add_devices(struct vm *vm)
 				   &vm->power, "i8042");
 	if (!r)
 		r = iobus_register(&vm->pio, BOOT_PORT_GED, GED_REG_LEN, &ged_ops, &vm->ged, "ged");
+	if (!r)
+		r = iobus_register(&vm->pio, AV_RESTORE_PORT, 4, &restore_port_ops,
+				   &vm->restore_port, "restore");
 	return r;
 }
 
@@ -210,6 +213,13 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 		/* free blocks the guest reports: 2^N pages and up (--balloon reporting-order) */
 		n = snprintf(buf + used, len - used, " page_reporting.page_reporting_order=%u",
 			     cfg->balloon.reporting_order);
+		if (n < 0 || (size_t)n >= len - used)
+			goto too_long;
+		used += (size_t)n;
+	}
+	if (cfg->template_out && !cfg->raw_image) {
+		/* guest-init stops at the ready mark, then reads the restore port */
+		n = snprintf(buf + used, len - used, " agentvmm.template=1");
 		if (n < 0 || (size_t)n >= len - used)
 			goto too_long;
 		used += (size_t)n;
@@ -321,6 +331,7 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	vm->console_fd = -1;
 	vm->reported_status = -1;
 	vm->snap_fd = -1;
+	restore_port_init(&vm->restore_port);
 }
 
 /* After /dev/kvm: the initramfs, guest RAM and the kernel in it. */
@@ -405,7 +416,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	if (!r)
 		r = vm_check_input(vm, err, errlen);
 	if (!r && (cfg->template_out || cfg->restore))
-		r = snapshot_prepare(vm, cmdline, err, errlen);
+		r = snapshot_prepare(vm, err, errlen);
 	if (r)
 		return r;
 	/* only once the input is good: a host without KVM is reported last */
@@ -439,6 +450,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_create_vcpus(vm, cfg->restore ? NULL : &boot_cpu, err, errlen);
 	if (!r && cfg->restore)
 		r = snapshot_restore_state(vm, err, errlen);
+	if (!r && cfg->restore)
+		r = snapshot_restore_config(vm, cmdline, err, errlen);
 	if (!r && cfg->template_out)
 		r = snapshot_template_open(vm, err, errlen);
 	if (!r)
@@ -572,6 +585,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->power_efd);
 	vm_console_release(vm);
 	snapshot_release(vm); /* an unfinished FILE.tmp goes */
+	restore_port_destroy(&vm->restore_port);
 	gm_destroy(&vm->gm);
 	kvm_close(&vm->kvm);
 	free(vm->initrd_path);

@@ -28,6 +28,7 @@
 #include "vmm/share.h"
 #include "vmm/snapshot_file.h"
 #include "devices/pci.h"
+#include "devices/restore_port.h"
 
 struct ctl_server;
 struct con_out;
@@ -123,6 +124,8 @@ struct vm {
 	struct snap_file *restore;  /* --restore: the open template until restored, or NULL */
 	int snap_fd;                /* agentvmm template: FILE.tmp, or -1 */
 	char *snap_tmp;             /* its path until renamed to FILE, or NULL */
+	struct restore_port restore_port; /* a restored guest-init's configuration */
+	char *restore_text;         /* its agentvmm.* keys until vm_start() adds the clock */
 
 	/* graceful stop in progress, under (lock): see vm_power.c */
 	int power_efd;          /* wakes the supervisor when a graceful stop is asked for */

@@ -236,6 +236,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (vm->interactive)
 		vm_tty_raw(vm);
+	if (vm->restore_text && snapshot_restore_arm(vm) < 0)
+		vm_fail(vm, "cannot give the restored guest its configuration");
 	if (vm_devices_start(vm) < 0)
 		vm_fail(vm, "cannot start the I/O thread");
 	if (vm_session_start(vm) < 0)
