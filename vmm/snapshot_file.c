@@ -397,10 +397,11 @@ static bool snap_page_zero(const uint8_t *p)
 	return true;
 }
 
-static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+/* pread/pwrite all of (len) bytes at (off), through EINTR and short transfers. */
+static int snap_io_all(int fd, uint8_t *p, size_t len, uint64_t off, bool write)
 {
 	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -429,25 +430,10 @@ int snap_write_ram(int fd, uint64_t off, const uint8_t *p, uint64_t len)
 		i += n;
 		while (i < len && (len - i < SNAP_PAGE || !snap_page_zero(p + i)))
 			i += MIN(SNAP_PAGE, len - i);
-		int r = snap_pwrite_all(fd, p + start, (size_t)(i - start), off + start);
+		int r = snap_io_all(fd, (uint8_t *)(uintptr_t)(p + start), (size_t)(i - start),
+				    off + start, true);
 		if (r)
 			return r;
-	}
-	return 0;
-}
-
-static int snap_pread_all(int fd, uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
 	}
 	return 0;
 }
@@ -467,8 +453,8 @@ int snap_read_ram(int fd, uint64_t off, uint8_t *dst, uint64_t len)
 		if (h < 0)
 			return -errno;
 		uint64_t stop = MIN((uint64_t)h, end);
-		int r = snap_pread_all(fd, dst + ((uint64_t)d - off), (size_t)(stop - (uint64_t)d),
-				       (uint64_t)d);
+		int r = snap_io_all(fd, dst + ((uint64_t)d - off), (size_t)(stop - (uint64_t)d),
+				    (uint64_t)d, false);
 		if (r)
 			return r;
 		pos = stop;
@@ -509,7 +495,7 @@ int snap_open(struct snap_file *f, const char *path, const char *version, char *
 		snprintf(err, errlen, "--restore %s: out of memory", path);
 		goto fail;
 	}
-	r = snap_pread_all(f->fd, f->meta, want, 0);
+	r = snap_io_all(f->fd, f->meta, want, 0, false);
 	if (r) {
 		snprintf(err, errlen, "--restore %s: %s", path, strerror(-r));
 		goto fail;
