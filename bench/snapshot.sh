@@ -92,9 +92,14 @@ idle() { # idle restore|cold: PSS per VM and MemAvailable drop per VM, KiB
 	done
 	sleep $((30 + 6 * count)) # all up and settled (the test host is slow)
 	after=$(avail_kb)
+	local up=0 k
 	for p in "${pids[@]}"; do
-		sum=$((sum + $(sed -n 's/^Pss: *\([0-9]*\).*/\1/p' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+		k=$(sed -n 's/^Pss: *\([0-9]*\).*/\1/p' "/proc/$p/smaps_rollup" 2>/dev/null)
+		[ -n "$k" ] || continue
+		sum=$((sum + k))
+		up=$((up + 1))
 	done
+	[ "$up" = "$count" ] || { echo "snapshot.sh: $1: only $up of $count VMs up" >&2; exit 1; }
 	echo "$1: $count idle VMs: PSS $((sum / count)) KiB per VM, MemAvailable drop $(((before - after) / count)) KiB per VM"
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
