@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* fsutil.c: libc-only file helpers shared by guest-init and the initramfs builder. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "guest-init/fsutil.h"
 
@@ -26,4 +29,20 @@ int gi_mkdir_p(const char *path, mode_t mode)
 		if (!c)
 			return 0;
 	}
+}
+
+int gi_write_text(const char *path, const char *text, int oflags)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | oflags, 0644);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		return -e;
+	}
+	return close(fd) < 0 ? -errno : 0;
 }

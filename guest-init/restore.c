@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest-init/fsutil.h"
 #include "guest-init/ports.h"
 #include "guest-init/report.h"
 
@@ -35,36 +36,26 @@ struct gi_rand_pool_info {
 
 int gi_restore_wait(char **text, size_t *len)
 {
+	char *buf = NULL;
 	uint32_t n;
-	char *buf;
+	int ret = 0;
 
 	if (ioperm(GI_RESTORE_PORT, 4, 1) < 0)
 		return -EPERM;
 	gi_bootmark(GI_BOOTMARK_TEMPLATE_READY);
-	/*
-	 * A restored VM is here. Ask for the ports again first: a restored
-	 * kernel's TSS need not hold this task's I/O bitmap (it is copied in
-	 * lazily, by sequence number), and a new ioperm() makes it copy.
-	 */
-	if (ioperm(GI_RESTORE_PORT, 4, 1) < 0)
-		return -EPERM;
-	gi_report_init();
+	/* a restored VM is here: the host answers with this VM's configuration */
 	n = inl(GI_RESTORE_PORT);
-	if (!n) {
-		ioperm(GI_RESTORE_PORT, 4, 0);
-		return -ENODATA;
-	}
-	if (n > GI_RESTORE_MAX) {
-		ioperm(GI_RESTORE_PORT, 4, 0);
-		return -E2BIG;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf) {
-		ioperm(GI_RESTORE_PORT, 4, 0);
-		return -ENOMEM;
-	}
-	insb(GI_RESTORE_PORT, buf, n);
+	if (!n)
+		ret = -ENODATA;
+	else if (n > GI_RESTORE_MAX)
+		ret = -E2BIG;
+	else if (!(buf = malloc((size_t)n + 1)))
+		ret = -ENOMEM;
+	else
+		insb(GI_RESTORE_PORT, buf, n);
 	ioperm(GI_RESTORE_PORT, 4, 0);
+	if (ret)
+		return ret;
 	buf[n] = '\0';
 	/* the text is one line of keys: a NUL in it would end it early; refuse */
 	if (memchr(buf, '\0', n)) {
@@ -105,18 +96,6 @@ static int reseed(const unsigned char *seed, size_t n)
 	return ret;
 }
 
-static int write_one(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 int gi_restore_apply(const struct gi_cmdline *cl)
 {
 	int ret = 0, r;
@@ -141,7 +120,7 @@ int gi_restore_apply(const struct gi_cmdline *cl)
 		}
 	}
 	/* the template had no PCI device; this VM may have many */
-	r = write_one("/sys/bus/pci/rescan", "1");
+	r = gi_write_text("/sys/bus/pci/rescan", "1", 0);
 	if (r) {
 		gi_err("restore: /sys/bus/pci/rescan: %s", strerror(-r));
 		ret = ret ? ret : r;

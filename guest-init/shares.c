@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest-init/fsutil.h"
 #include "guest-init/mount.h"
 #include "guest-init/report.h"
 
@@ -60,22 +61,6 @@ const char *gi_shares_workdir(char *const *items, size_t n)
 	return NULL;
 }
 
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t len = strlen(text);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len) {
-		int e = errno ? errno : EIO;
-
-		close(fd);
-		return -e;
-	}
-	return close(fd) < 0 ? -errno : 0;
-}
-
 static const struct {
 	const char *path, *text;
 } gi_root_etc[] = {
@@ -120,7 +105,7 @@ static int root_populate(const char *root)
 	}
 	for (i = 0; i < GI_ARRAY_SIZE(gi_root_etc); i++) {
 		snprintf(p, sizeof(p), "%s/%s", root, gi_root_etc[i].path);
-		ret = write_text(p, gi_root_etc[i].text);
+		ret = gi_write_text(p, gi_root_etc[i].text, O_CREAT | O_TRUNC);
 		if (ret)
 			return ret;
 	}
