@@ -448,10 +448,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 		return r;
 	}
 	r = vm_create_vcpus(vm, cfg->restore ? NULL : &boot_cpu, err, errlen);
-	if (!r && cfg->restore)
+	if (!r && cfg->restore) {
 		r = snapshot_restore_state(vm, err, errlen);
-	if (!r && cfg->restore)
-		r = snapshot_restore_config(vm, cmdline, err, errlen);
+		if (!r)
+			r = snapshot_restore_config(vm, cmdline, err, errlen);
+	}
 	if (!r && cfg->template_out)
 		r = snapshot_template_open(vm, err, errlen);
 	if (!r)
