@@ -549,7 +549,6 @@ int snapshot_restore_memory(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* A vCPU section, its lengths checked against this host's. */
 /* An AMD host (SVM), by CPUID: agentvmm runs where KVM runs. */
 static bool snap_host_is_svm(void)
 {
@@ -557,6 +556,8 @@ static bool snap_host_is_svm(void)
 
 	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)); /* ECX.SVM */
 }
+
+/* A vCPU section, its lengths checked against this host's. */
 
 static int snap_restore_vcpu(struct vm *vm, struct vcpu *v, const struct snap_section *sec)
 {
