@@ -241,8 +241,8 @@ static int snap_write_file(struct vm *vm, struct snap_writer *w)
 	r = snap_w_finish(w, &meta, &meta_len);
 	if (r)
 		return r;
-	if (ftruncate(vm->snap_fd, 0) < 0 || pwrite(vm->snap_fd, meta, meta_len, 0) != (ssize_t)meta_len)
-		r = -errno ? -errno : -EIO;
+	r = ftruncate(vm->snap_fd, 0) < 0 ? -errno :
+						 snap_io_all(vm->snap_fd, meta, meta_len, 0, true);
 	free(meta);
 	for (unsigned i = 0; !r && i < w->nr; i++) {
 		const struct snap_section *s = &w->sec[i];

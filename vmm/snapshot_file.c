@@ -397,8 +397,7 @@ static bool snap_page_zero(const uint8_t *p)
 	return true;
 }
 
-/* pread/pwrite all of (len) bytes at (off), through EINTR and short transfers. */
-static int snap_io_all(int fd, uint8_t *p, size_t len, uint64_t off, bool write)
+int snap_io_all(int fd, uint8_t *p, size_t len, uint64_t off, bool write)
 {
 	while (len) {
 		ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);

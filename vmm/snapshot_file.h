@@ -160,6 +160,13 @@ int snap_w_finish(struct snap_writer *w, uint8_t **meta, size_t *meta_len) __mus
 void snap_w_free(struct snap_writer *w);
 
 /*
+ * snap_io_all() - pwrite (write) or pread all of (len) bytes at (p) at file
+ * offset (off), through EINTR and short transfers. Return: 0 or -errno
+ * (-EIO at end of file).
+ */
+int snap_io_all(int fd, uint8_t *p, size_t len, uint64_t off, bool write) __must_check;
+
+/*
  * snap_write_ram() - write (len) bytes of RAM at (p) to (fd) at (off), only
  * the 4 KiB pages that are not all zero (the rest stays a hole).
  * Return: 0 or -errno. Context: any; reads (p) only.
