@@ -178,7 +178,8 @@ int avm_wait(struct avm *vm, int timeout_ms, int *status);
 /*
  * avm_wait_ready() - wait until guest-init has started the workload (boot
  * mark 2): in session mode it takes exec sessions from then on, and a VM
- * awaiting its job (avm_config_await_job()) is ready for it. At most
+ * awaiting its job (avm_config_await_job()) is ready for it; a template VM
+ * (avm_snapshot()) is at its ready mark. At most
  * (timeout_ms) ms (< 0: forever). Return: 0; -ESRCH the VM stopped first (or
  * never started); -ETIMEDOUT.
  */
@@ -193,8 +194,20 @@ int avm_wait_fd(struct avm *vm);
 /* avm_pause() - park every vCPU; returns once they are. Return: 0, -EINVAL wrong state, -ESRCH stopped. */
 int avm_pause(struct avm *vm, struct avm_error *err);
 
-/* avm_resume() - let paused vCPUs run again. Return: 0 or -EINVAL. */
+/* avm_resume() - let paused vCPUs run again. Return: 0, -EINVAL, -EPERM a template VM. */
 int avm_resume(struct avm *vm, struct avm_error *err);
+
+/*
+ * avm_snapshot() - write a template (docs/snapshot.md) of a template VM: one
+ * whose config has "template" true and no "template-out" (agentvmm template
+ * --api-socket), held at its ready mark (avm_wait_ready() returns 0 then).
+ * The file (path) is created 0600 by the caller's process (unnamed until
+ * written and fsynced, then renamed over path); on success the VM ends with
+ * status 0, on an error it stays held for another try. Blocks for the write.
+ * Return: 0; -EAGAIN not at the mark yet; -EINVAL not a template VM; -ESRCH
+ * stopping; -errno of the file.
+ */
+int avm_snapshot(struct avm *vm, const char *path, struct avm_error *err);
 
 /*
  * avm_shutdown() - graceful stop: press the ACPI power button (resuming a

@@ -297,6 +297,9 @@ int avm_wait_ready(struct avm *a, int timeout_ms)
 		/* boot mark 2, written by a vCPU thread (vm.c): guest-init started the workload */
 		if (__atomic_load_n(&a->vm.times.marks[2], __ATOMIC_RELAXED))
 			return 0;
+		/* a template VM: held at its ready mark (vm_template_hold()) */
+		if (__atomic_load_n(&a->vm.template_ready, __ATOMIC_ACQUIRE))
+			return 0;
 		int r = vm_wait(&a->vm, 0, NULL);
 
 		if (r == 0 || r == -EINVAL)
@@ -325,8 +328,35 @@ int avm_resume(struct avm *a, struct avm_error *err)
 {
 	int r = vm_resume(&a->vm);
 
+	if (r == -EPERM)
+		return fail(err, r, "cannot resume: a template VM waits at its ready mark for "
+			    "avm_snapshot()");
 	if (r)
 		return fail(err, r, "cannot resume: the VM is %s", avm_state_name(avm_state(a)));
+	return result(err, 0, "");
+}
+
+int avm_snapshot(struct avm *a, const char *path, struct avm_error *err)
+{
+	struct snap_out out;
+	char msg[AVM_ERROR_MSG_MAX];
+	uint64_t size;
+	int r;
+
+	if (!path || !*path)
+		return fail(err, -EINVAL, "snapshot: needs a file");
+	r = snap_out_open(&out, path, msg, sizeof(msg));
+	if (r)
+		return fail(err, r, "snapshot %s", msg);
+	r = snapshot_take(&a->vm, out.fd, &size, msg, sizeof(msg));
+	if (!r) {
+		r = snap_out_commit(&out);
+		if (r)
+			snprintf(msg, sizeof(msg), "cannot name the written file: %s", strerror(-r));
+	}
+	snap_out_abort(&out);
+	if (r)
+		return fail(err, r, "snapshot %s: %s", path, msg);
 	return result(err, 0, "");
 }
 

@@ -31,11 +31,11 @@
 
 static const char usage[] =
 	"usage: agentvmm --kernel FILE [options] [-- CMD [ARGS...]]\n"
-	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill|balloon [MIB]\n"
+	"       agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill|balloon [MIB]|snapshot FILE\n"
 	"                    [--json]\n"
 	"       agentvmm exec --api-socket SOCKET [-t] [--env K=V] [--cwd DIR]\n"
 	"                     [--user UID[:GID]] -- CMD [ARGS...]\n"
-	"       agentvmm template [options] --out FILE   (docs/snapshot.md)\n"
+	"       agentvmm template [options] --out FILE | --api-socket SOCK   (docs/snapshot.md)\n"
 	"       agentvmm --restore FILE [options]\n"
 	"\n"
 	"Boot FILE (a bzImage, or an ELF vmlinux with a PVH note) in a throwaway VM.\n"
@@ -664,6 +664,19 @@ static int set_template_out(struct vm_config *cfg, const char *arg, char *err, s
 		return -EINVAL;
 	}
 	cfg->template_out = arg;
+	cfg->template = true;
+	return 0;
+}
+
+/* agentvmm template (main.c passes it): a template VM, with --out or held for a snapshot. */
+static int set_template(struct vm_config *cfg, const char *arg, char *err, size_t errlen)
+{
+	if (parse_bool(arg, &cfg->template)) {
+		snprintf(err, errlen, "template %s: expected true or false", arg);
+		return -EINVAL;
+	}
+	if (!cfg->template)
+		cfg->template_out = NULL;
 	return 0;
 }
 
@@ -687,6 +700,7 @@ static const struct cli_opt opts[] = {
 	STR_OPT("cmdline", cmdline),
 	STR_OPT("modules-dir", modules_dir),
 	STR_OPT("raw-image", raw_image),
+	{ "template", CLI_BOOL, set_template, 0, CLI_NO_LIST },
 	{ "template-out", CLI_STR, set_template_out, 0, CLI_NO_LIST },
 	{ "restore", CLI_STR, set_restore, 0, CLI_NO_LIST },
 	{ "console", CLI_STR, set_console, 0, CLI_NO_LIST },
@@ -855,7 +869,7 @@ static int cli_check_template(const struct vm_config *cfg, char *err, size_t err
 			  cfg->vsock.enabled ? "--vsock" : cfg->egress.enabled ? "--egress" :
 			  cfg->argc > 0 ? "a command" : cfg->init ? "--init" : NULL;
 
-	if (!cfg->template_out || cfg->raw_image || !opt)
+	if (!cfg->template || cfg->raw_image || !opt)
 		return 0;
 	snprintf(err, errlen, "agentvmm template: %s is for the VMs restored from the "
 		 "template (agentvmm --restore FILE %s), not for the template", opt,
@@ -867,7 +881,7 @@ int cli_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int r;
 
-	if (cfg->restore && cfg->template_out) {
+	if (cfg->restore && cfg->template) {
 		snprintf(err, errlen, "--restore: not with agentvmm template (make a template from "
 			 "a boot)");
 		return -EINVAL;

@@ -166,7 +166,8 @@ struct vm_config {
 	int verbose;              /* -v: kernel messages and VMM info on the console */
 	bool console_log;         /* --console-log: kernel log without VMM chatter */
 	const char *raw_image;    /* --raw-image: flat 16-bit code at VM_RAW_IMAGE_GPA, for tests */
-	const char *template_out; /* agentvmm template --out: write a template at the ready mark (docs/snapshot.md) */
+	bool template;            /* agentvmm template: boot to the ready mark, for a template (docs/snapshot.md) */
+	const char *template_out; /* agentvmm template --out: write it there at the mark (else held for a snapshot) */
 	const char *restore;      /* --restore: create the VM from this template instead of booting */
 	bool mem_set, cpus_set;   /* --mem, --cpus given (a restore refuses other values) */
 	unsigned nr_disks;

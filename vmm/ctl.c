@@ -39,6 +39,7 @@ struct ctl_client {
 	uint64_t deadline;           /* CLOCK_MONOTONIC ms: closed when reached */
 	bool eof;                    /* peer closed its side: answer what is buffered, then close */
 	bool closing;                /* send what is queued, read no more, then close */
+	int file_fd;                 /* a file sent with the next request (SCM_RIGHTS), or -1 */
 };
 
 struct ctl_server {
@@ -160,9 +161,12 @@ static void client_close(struct ctl_client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->file_fd >= 0)
+		close(c->file_fd);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->file_fd = -1;
 }
 
 /* Send queued bytes without blocking. Return: false when the connection is dead. */
@@ -207,8 +211,8 @@ static void op_result(int r, const char *what, char *msg, struct ctl_error *e)
 	snprintf(e->message, sizeof(e->message), "%s: %s", what, msg[0] ? msg : strerror(-r));
 }
 
-static void dispatch(struct ctl_server *srv, const struct ctl_request *req, cJSON *result,
-		     struct ctl_error *e)
+static void dispatch(struct ctl_server *srv, const struct ctl_request *req, int file_fd,
+		     cJSON *result, struct ctl_error *e)
 {
 	const struct ctl_ops *ops = srv->ops;
 	char msg[CTL_MSG_MAX - 32] = "";
@@ -241,6 +245,17 @@ static void dispatch(struct ctl_server *srv, const struct ctl_request *req, cJSO
 		if (ops->balloon)
 			r = ops->balloon(srv->opaque, req->has_size, req->size_mib, result, msg,
 					 sizeof(msg));
+		break;
+	case CTL_CMD_SNAPSHOT:
+		if (file_fd < 0) {
+			e->code = CTL_E_BAD_FIELD;
+			snprintf(e->message, sizeof(e->message), "snapshot: the request carries no "
+				 "file (send an open file with it, SCM_RIGHTS: agentvmm ctl SOCK "
+				 "snapshot FILE does)");
+			return;
+		}
+		if (ops->snapshot)
+			r = ops->snapshot(srv->opaque, file_fd, result, msg, sizeof(msg));
 		break;
 	default:
 		r = -EINVAL;
@@ -289,20 +304,19 @@ static void handle_line(struct ctl_server *srv, struct ctl_client *c, const char
 			ctl_request_free(&req);
 			return;
 		}
-		queue_reply(c, req.id, NULL, &e);
-		ctl_request_free(&req);
-		return;
-	}
-	if (e.code == CTL_OK) {
+	} else if (e.code == CTL_OK) {
 		result = cJSON_CreateObject();
 		if (result)
-			dispatch(srv, &req, result, &e);
+			dispatch(srv, &req, c->file_fd, result, &e);
 		else
 			op_result(-ENOMEM, ctl_cmd_name(req.cmd), (char[]){ "" }, &e);
 	}
 	queue_reply(c, req.id, result, &e);
 	cJSON_Delete(result);
 	ctl_request_free(&req);
+	if (c->file_fd >= 0)
+		close(c->file_fd); /* a file belongs to the one request it came with */
+	c->file_fd = -1;
 }
 
 /* Answer every complete line while there is room for the replies. */
@@ -339,13 +353,45 @@ static void client_process(struct ctl_server *srv, struct ctl_client *c)
 	}
 }
 
+/*
+ * Read request bytes; a file sent with them (one fd, SCM_RIGHTS: "snapshot")
+ * is kept for the request they start. The kernel hands a file only with the
+ * first byte of its sendmsg() and never joins two sendmsg()s' bytes when
+ * one carries a file, so the file is the next line's. More fds than one are
+ * closed by the kernel (MSG_CTRUNC); a second file replaces the first.
+ */
+static ssize_t client_recv(struct ctl_client *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { c->in + c->inlen, sizeof(c->in) - c->inlen };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+		int fd;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
+		    h->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(h), sizeof(fd));
+		if (c->file_fd >= 0)
+			close(c->file_fd);
+		c->file_fd = fd;
+	}
+	return n;
+}
+
 static void client_read(struct ctl_server *srv, struct ctl_client *c)
 {
 	ssize_t n;
 
 	if (c->closing || c->eof || c->inlen == sizeof(c->in))
 		return; /* POLLHUP while we read no more: settle closes it when done */
-	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	n = client_recv(c);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -559,7 +605,7 @@ int ctl_server_start(struct ctl_server **out, const char *path, const struct ctl
 	srv->opaque = opaque;
 	srv->lfd = srv->wake_efd = -1;
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
-		srv->cl[i].fd = -1;
+		srv->cl[i].fd = srv->cl[i].file_fd = -1;
 	/* root may do anything to this process anyway; our own uid is who started us */
 	srv->allowed[srv->nr_allowed++] = 0;
 	srv->allowed[srv->nr_allowed++] = geteuid();

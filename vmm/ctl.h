@@ -12,7 +12,8 @@
  *   ← {"ok":false,"error":{"code":"failed","message":"shutdown: ..."}}
  *
  * Commands: ping, info, pause, resume, shutdown [timeout_ms], kill, exec,
- * balloon [size_mib] (docs/balloon.md). "id" (an
+ * balloon [size_mib] (docs/balloon.md), snapshot (with an open file sent
+ * along, SCM_RIGHTS; docs/snapshot.md). "id" (an
  * integer or a string) is echoed back. Error codes: bad-request (not one JSON
  * object, oversized line), unknown-command, bad-field (a field of the wrong
  * type or value, an unknown or duplicated key; the message names it), busy (too
@@ -56,6 +57,7 @@ enum ctl_cmd {
 	CTL_CMD_KILL,
 	CTL_CMD_EXEC,
 	CTL_CMD_BALLOON,
+	CTL_CMD_SNAPSHOT,
 };
 
 enum ctl_errcode {
@@ -146,6 +148,12 @@ struct ctl_ops {
 	 */
 	int (*balloon)(void *opaque, bool set, uint64_t size_mib, cJSON *result, char *msg,
 		       size_t msglen);
+	/*
+	 * snapshot() - write a template into (fd), the file that came with the
+	 * request (closed by the server afterwards); add its size to (result).
+	 * The one callback that blocks: for the write (seconds).
+	 */
+	int (*snapshot)(void *opaque, int fd, cJSON *result, char *msg, size_t msglen);
 };
 
 struct ctl_server;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* ctl_client.c: "agentvmm ctl SOCKET CMD": send one control request, print the reply. */
 #include "vmm/ctl.h"
+#include "vmm/snapshot_file.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -14,11 +15,14 @@
 #include <unistd.h>
 
 #define CTL_CLIENT_WAIT_MS 10000 /* for the reply; the server answers at once */
+#define CTL_CLIENT_SNAPSHOT_WAIT_MS 600000 /* snapshot: the VM boots to its mark, writes the template */
+#define CTL_CLIENT_RETRY_MS 200            /* snapshot: asking again while the VM answers "busy" */
 #define CTL_CLIENT_USAGE "usage: agentvmm ctl SOCKET ping|info|pause|resume|shutdown|kill|" \
-	"balloon [MIB] [--timeout-ms N] [--json]"
+	"balloon [MIB]|snapshot FILE [--timeout-ms N] [--json]"
 
 struct ctl_args {
 	const char *sock, *cmd;
+	const char *file;     /* snapshot FILE */
 	const char *size;     /* balloon MIB, as given */
 	const char *timeout;  /* --timeout-ms, as given */
 	bool json;
@@ -63,12 +67,16 @@ static int parse_args(int argc, char **argv, struct ctl_args *a)
 			a->cmd = s;
 		} else if (!strcmp(a->cmd, "balloon") && !a->size) {
 			a->size = s;
+		} else if (!strcmp(a->cmd, "snapshot") && !a->file) {
+			a->file = s;
 		} else {
 			return usage_err("unexpected argument '%s' (" CTL_CLIENT_USAGE ")", s);
 		}
 	}
 	if (!a->sock || !a->cmd)
 		return usage_err("%s", CTL_CLIENT_USAGE);
+	if (!strcmp(a->cmd, "snapshot") && (!a->file || !*a->file))
+		return usage_err("snapshot: needs the template's FILE");
 	if (a->size) {
 		char *end;
 
@@ -130,10 +138,32 @@ static char *build_request(const struct ctl_args *a)
 	return line;
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+/* The request; (file) >= 0 goes with its first byte (SCM_RIGHTS). */
+static bool send_all(int fd, const char *p, size_t n, int file)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { (void *)(uintptr_t)p, n };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t w;
+
+		if (file >= 0) {
+			struct cmsghdr *h;
+
+			m.msg_control = u.buf;
+			m.msg_controllen = sizeof(u.buf);
+			h = CMSG_FIRSTHDR(&m);
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(h), &file, sizeof(file));
+		}
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (w > 0)
+			file = -1; /* sent with the first byte */
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -146,7 +176,7 @@ static bool send_all(int fd, const char *p, size_t n)
 }
 
 /* Read one reply line into (buf) (NUL-terminated, without '\n'). Return: 0 or -errno. */
-static int read_reply(int fd, char *buf, size_t len)
+static int read_reply(int fd, char *buf, size_t len, long wait_ms)
 {
 	size_t have = 0;
 	struct timespec t0, t;
@@ -154,7 +184,7 @@ static int read_reply(int fd, char *buf, size_t len)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = CTL_CLIENT_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		long left = wait_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
 						  (t.tv_nsec - t0.tv_nsec) / 1000000);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
@@ -239,36 +269,84 @@ static int show_reply(const struct ctl_args *a, const char *line)
 	return status;
 }
 
+/* Is (line) an "ok" reply? */
+static bool reply_ok(const char *line)
+{
+	cJSON *o = cJSON_Parse(line);
+	bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok"));
+
+	cJSON_Delete(o);
+	return ok;
+}
+
+/* Is (line) a "busy" error (the VM cannot do it yet)? */
+static bool reply_busy(const char *line)
+{
+	cJSON *o = cJSON_Parse(line);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+	bool busy = cJSON_IsString(code) && !strcmp(code->valuestring, "busy");
+
+	cJSON_Delete(o);
+	return busy;
+}
+
 int ctl_client_main(int argc, char **argv)
 {
 	struct ctl_args a = { 0 };
-	char reply[CTL_REPLY_MAX + 1], *req;
+	struct snap_out out = { .fd = -1 };
+	char reply[CTL_REPLY_MAX + 1], *req, msg[512];
+	long wait_ms = CTL_CLIENT_WAIT_MS;
 	int r, fd;
 
 	r = parse_args(argc, argv, &a);
 	if (r)
 		return r == 1 ? 0 : r;
+	/* snapshot: the file is ours (our uid, our directory); the VM only writes into it */
+	if (a.file && snap_out_open(&out, a.file, msg, sizeof(msg)))
+		return usage_err("snapshot %s", msg);
+	if (a.file)
+		wait_ms = CTL_CLIENT_SNAPSHOT_WAIT_MS;
+again:
 	fd = connect_to(a.sock);
 	if (fd < 0) {
 		const char *hint = errno == ENOENT ? " (is agentvmm running with --api-socket?)" :
 				   errno == ECONNREFUSED ? " (stale socket: agentvmm is gone)" : "";
 
 		fprintf(stderr, "agentvmm ctl: %s: %s%s\n", a.sock, strerror(errno), hint);
+		snap_out_abort(&out);
 		return 2;
 	}
 	req = build_request(&a);
-	if (!req || !send_all(fd, req, strlen(req))) {
+	if (!req || !send_all(fd, req, strlen(req), out.fd)) {
 		r = -errno;
-		r = read_reply(fd, reply, sizeof(reply)) == 0 ? 0 : r; /* e.g. a refusal */
+		r = read_reply(fd, reply, sizeof(reply), wait_ms) == 0 ? 0 : r; /* e.g. a refusal */
 	} else {
-		r = read_reply(fd, reply, sizeof(reply));
+		r = read_reply(fd, reply, sizeof(reply), wait_ms);
 	}
 	free(req);
 	close(fd);
 	if (r) {
 		fprintf(stderr, "agentvmm ctl: %s: no reply: %s\n", a.sock,
 			r == -ECONNRESET ? "connection closed" : strerror(-r));
+		snap_out_abort(&out);
 		return 2;
 	}
+	/* a template VM still booting answers "busy": ask again until the wait is over */
+	if (a.file && reply_busy(reply) && wait_ms > CTL_CLIENT_RETRY_MS) {
+		poll(NULL, 0, CTL_CLIENT_RETRY_MS);
+		wait_ms -= CTL_CLIENT_RETRY_MS;
+		goto again;
+	}
+	if (a.file && reply_ok(reply)) {
+		r = snap_out_commit(&out);
+		if (r) {
+			fprintf(stderr, "agentvmm ctl: snapshot %s: cannot name the written file: "
+				"%s\n", a.file, strerror(-r));
+			snap_out_abort(&out);
+			return 1;
+		}
+	}
+	snap_out_abort(&out); /* closes it; a named one that was not committed goes */
 	return show_reply(&a, reply);
 }

@@ -14,6 +14,7 @@ static const char *const cmd_names[] = {
 	[CTL_CMD_PAUSE] = "pause",       [CTL_CMD_RESUME] = "resume",
 	[CTL_CMD_SHUTDOWN] = "shutdown", [CTL_CMD_KILL] = "kill",
 	[CTL_CMD_EXEC] = "exec",         [CTL_CMD_BALLOON] = "balloon",
+	[CTL_CMD_SNAPSHOT] = "snapshot",
 };
 
 static const char *const err_names[] = {
@@ -133,7 +134,7 @@ static int parse_cmd(const cJSON *obj, struct ctl_request *req, struct ctl_error
 		}
 	}
 	return set_err(err, CTL_E_UNKNOWN_COMMAND, "unknown command \"%s\" (expected ping, info, "
-		       "pause, resume, shutdown, kill or balloon)",
+		       "pause, resume, shutdown, kill, balloon or snapshot)",
 		       quote(c->valuestring, q, sizeof(q)));
 }
 

@@ -11,6 +11,7 @@
 
 #include "vmm/log.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm_balloon.h"
 #include "vmm/vm_power.h"
 
@@ -30,8 +31,9 @@ static int vm_info(void *opaque, cJSON *res, char *msg, size_t msglen)
 	enum vm_stop_reason why = __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE);
 	enum vm_state st = vm_get_state(vm);
 	cJSON *c;
-	const char *state = why != VM_RUNNING ? "stopping" : st == VM_PAUSED ? "paused" :
-			    "running";
+	const char *state = why != VM_RUNNING ? "stopping" :
+			    __atomic_load_n(&vm->template_ready, __ATOMIC_ACQUIRE) ? "ready" :
+			    st == VM_PAUSED ? "paused" : "running";
 
 	if (!cJSON_AddStringToObject(res, "state", state) ||
 	    !add_num(res, "pid", getpid()) ||
@@ -122,10 +124,25 @@ static int vm_ctl_balloon(void *opaque, bool set, uint64_t size_mib, cJSON *res,
 	return r;
 }
 
+/* "snapshot": a template VM held at its ready mark into the client's file; then it ends. */
+static int vm_ctl_snapshot(void *opaque, int fd, cJSON *res, char *msg, size_t msglen)
+{
+	uint64_t size = 0;
+	int r = snapshot_take(opaque, fd, &size, msg, msglen);
+
+	if (!r && !add_num(res, "bytes", (double)size)) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	return r == -EAGAIN ? -EBUSY : r;
+}
+
 /* The control thread's own seccomp filter; without it the VM does not go on. */
 static int vm_ctl_thread_enter(void *opaque)
 {
-	int r = sandbox_enter_thread(SANDBOX_CTL, 0, -1);
+	struct vm *vm = opaque;
+	int r = sandbox_enter_thread_opts(SANDBOX_CTL, 0, -1,
+					  vm->cfg->template ? SANDBOX_OPT_TEMPLATE : 0);
 
 	if (r < 0)
 		vm_stop(opaque, VM_STATUS_HOST_FAILURE);
@@ -141,6 +158,7 @@ static const struct ctl_ops ctl_vm_ops = {
 	.kill = vm_ctl_kill,
 	.exec = vm_ctl_exec,
 	.balloon = vm_ctl_balloon,
+	.snapshot = vm_ctl_snapshot,
 };
 
 int ctl_vm_start(struct ctl_server **out, struct vm *vm, char *err, size_t errlen)

@@ -81,7 +81,7 @@ static void vm_module_list(const struct vm_config *cfg, const char **out, size_t
 {
 	size_t n = 0;
 	/* a template's: whatever a VM restored from it may have (docs/snapshot.md) */
-	bool all = cfg->template_out != NULL;
+	bool all = cfg->template;
 
 	add_names(out, &n, max, vm_modules, ARRAY_SIZE(vm_modules));
 	if (all) {

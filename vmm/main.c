@@ -67,26 +67,32 @@ static int run(struct avm *vm, int sig_fd)
 }
 
 /*
- * agentvmm template [VM options] --out FILE: the same options as a VM, with
- * --out (before any "--") passed on as the option "template-out".
- * Return: the new argv (argv[0], then the rest without "template"), or NULL.
+ * agentvmm template [VM options] --out FILE | --api-socket SOCK: the same
+ * options as a VM, with the option "template" and --out (before any "--")
+ * passed on as the option "template-out".
+ * Return: the new argv (argv[0], "--template", then the rest without
+ * "template"), or NULL.
  */
+static char template_flag[] = "--template";
 static char template_out_flag[] = "--template-out";
 
 static char **template_args(int argc, char **argv, int *nargc, bool *has_out)
 {
-	char **a = calloc((size_t)argc + 1, sizeof(*a));
+	char **a = calloc((size_t)argc + 2, sizeof(*a));
 	int n = 0;
 	bool opts = true;
 
 	if (!a)
 		return NULL;
 	a[n++] = argv[0];
+	a[n++] = template_flag;
 	for (int i = 2; i < argc; i++) {
 		if (opts && !strcmp(argv[i], "--"))
 			opts = false;
+		/* held for "agentvmm ctl SOCK snapshot PATH" instead of --out */
 		if (opts && (!strcmp(argv[i], "--out") || !strncmp(argv[i], "--out=", 6) ||
-			     !strncmp(argv[i], "--template-out", 14)))
+			     !strncmp(argv[i], "--template-out", 14) ||
+			     !strncmp(argv[i], "--api-socket", 12)))
 			*has_out = true;
 		if (opts && !strcmp(argv[i], "--out"))
 			a[n++] = template_out_flag;
@@ -125,7 +131,8 @@ int main(int argc, char **argv)
 	if (avm_config_parse_args(cfg, argc, argv, &action, &err))
 		die(err.code == -ENOMEM ? AVM_STATUS_HOST_FAILURE : AVM_STATUS_USAGE, err.msg);
 	if (template && action == AVM_ARGS_RUN && !has_out)
-		die(AVM_STATUS_USAGE, "agentvmm template: --out FILE is required");
+		die(AVM_STATUS_USAGE, "agentvmm template: --out FILE or --api-socket SOCK (for "
+		    "agentvmm ctl SOCK snapshot FILE) is required");
 	if (action == AVM_ARGS_HELP) {
 		fputs(avm_usage(), stdout);
 		exit(0);

@@ -368,14 +368,15 @@ static int add_io_sockets(scmp_filter_ctx ctx)
 }
 
 /*
- * The supervisor of a VM made into a template (snapshot_write()): the KVM
- * state reads, and FILE.tmp (opened before the sandbox) cut to size and
- * renamed to FILE.
+ * The supervisor and control thread of a template VM (snapshot_write(),
+ * snapshot_take()): the KVM state reads, and the file (opened before the
+ * sandbox, or sent over the control socket) cut to size; --out's is linked
+ * (/proc/self/fd) as FILE.tmp and renamed to FILE.
  */
 static int add_template(scmp_filter_ctx ctx)
 {
 	static const int sys[] = { SCMP_SYS(ftruncate), SCMP_SYS(rename), SCMP_SYS(renameat),
-				   SCMP_SYS(renameat2) };
+				   SCMP_SYS(renameat2), SCMP_SYS(linkat), SCMP_SYS(fsync) };
 	unsigned long req[32];
 	int r = add_list(ctx, sys, ARRAY_SIZE(sys));
 
@@ -451,7 +452,7 @@ int sandbox_enter_thread_opts(enum sandbox_thread kind, unsigned index, int vcpu
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-	if (!r && kind == SANDBOX_MAIN && (opts & SANDBOX_OPT_TEMPLATE))
+	if (!r && (kind == SANDBOX_MAIN || kind == SANDBOX_CTL) && (opts & SANDBOX_OPT_TEMPLATE))
 		r = add_template(ctx);
 	if (!r)
 		r = seccomp_load(ctx);

@@ -71,7 +71,7 @@ int sandbox_enter_thread(enum sandbox_thread kind, unsigned index, int vcpu_fd);
 #define SANDBOX_OPT_SOCKETS (1U << 0) /* I/O thread: accept4, connect, socket(AF_UNIX, SOCK_STREAM), timerfd_settime (--vsock) */
 #define SANDBOX_OPT_TIMER (1U << 1)   /* I/O thread: timerfd_settime only (a session's vsock device without --vsock) */
 #define SANDBOX_OPT_EGRESS (1U << 2)  /* I/O thread: socketpair(AF_UNIX, SOCK_STREAM) and timerfd_settime (--egress) */
-#define SANDBOX_OPT_TEMPLATE (1U << 3) /* supervisor of agentvmm template: snapshot_ioctls(), ftruncate, rename (vmm/snapshot.c) */
+#define SANDBOX_OPT_TEMPLATE (1U << 3) /* supervisor and control thread of agentvmm template: snapshot_ioctls(), ftruncate, fsync, linkat, rename (vmm/snapshot.c) */
 
 /*
  * sandbox_enter_thread_opts() - sandbox_enter_thread() with (opts), the

@@ -230,7 +230,7 @@ static void snap_capture_devices(struct vm *vm, struct snap_writer *w)
 }
 
 /* The metadata, then RAM (sparse), then the file's full size. */
-static int snap_write_file(struct vm *vm, struct snap_writer *w)
+static int snap_write_file(struct vm *vm, int fd, struct snap_writer *w, uint64_t *size)
 {
 	uint8_t *meta = NULL;
 	size_t meta_len;
@@ -241,8 +241,7 @@ static int snap_write_file(struct vm *vm, struct snap_writer *w)
 	r = snap_w_finish(w, &meta, &meta_len);
 	if (r)
 		return r;
-	r = ftruncate(vm->snap_fd, 0) < 0 ? -errno :
-						 snap_io_all(vm->snap_fd, meta, meta_len, 0, true);
+	r = ftruncate(fd, 0) < 0 ? -errno : snap_io_all(fd, meta, meta_len, 0, true);
 	free(meta);
 	for (unsigned i = 0; !r && i < w->nr; i++) {
 		const struct snap_section *s = &w->sec[i];
@@ -251,70 +250,92 @@ static int snap_write_file(struct vm *vm, struct snap_writer *w)
 		if (s->type != SNAP_SEC_RAM)
 			continue;
 		p = gm_ptr(&vm->gm, s->gpa, s->length);
-		r = p ? snap_write_ram(vm->snap_fd, s->offset, p, s->length) : -EFAULT;
+		r = p ? snap_write_ram(fd, s->offset, p, s->length) : -EFAULT;
 	}
 	/* trailing zero pages are a hole too: the size says where RAM ends */
-	if (!r && ftruncate(vm->snap_fd, (off_t)w->hdr.file_size) < 0)
+	if (!r && ftruncate(fd, (off_t)w->hdr.file_size) < 0)
 		r = -errno;
-	if (!r && fsync(vm->snap_fd) < 0)
+	if (!r && fsync(fd) < 0)
 		r = -errno;
+	*size = w->hdr.file_size;
 	return r;
 }
 
-int snapshot_write(struct vm *vm)
+/* The whole template into (fd); no vCPU may run. Return: 0 or -errno. */
+static int snap_capture(struct vm *vm, int fd, uint64_t *size)
 {
 	struct kvm_msr_list *list = snap_msr_list(&vm->kvm);
 	struct snap_writer w;
 	int r = 0;
 
-	if (!list) {
-		log_err("template: KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
-		return -EIO;
-	}
+	if (!list)
+		return errno ? -errno : -EIO;
 	snap_w_init(&w, &vm->snap_id, avm_version());
 	r = snap_capture_vm(vm, &w);
 	for (unsigned i = 0; !r && i < vm->nr_vcpus; i++)
 		r = snap_capture_vcpu(vm, &vm->vcpus[i], list, &w);
 	if (!r) {
 		snap_capture_devices(vm, &w);
-		r = snap_write_file(vm, &w);
+		r = snap_write_file(vm, fd, &w, size);
 	}
 	free(list);
 	snap_w_free(&w);
-	if (!r && rename(vm->snap_tmp, vm->cfg->template_out) < 0)
-		r = -errno;
+	return r;
+}
+
+int snapshot_write(struct vm *vm)
+{
+	uint64_t size = 0;
+	int r = snap_capture(vm, vm->snap_out.fd, &size);
+
+	if (!r)
+		r = snap_out_commit(&vm->snap_out);
 	if (r) {
 		log_err("template %s: %s", vm->cfg->template_out, strerror(-r));
 		return r;
 	}
-	free(vm->snap_tmp);
-	vm->snap_tmp = NULL; /* renamed: nothing to remove */
 	log_info("template written to %s", vm->cfg->template_out);
+	return 0;
+}
+
+int snapshot_take(struct vm *vm, int fd, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL), r;
+
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the template must go to a regular file open for reading "
+			 "and writing");
+		return -EBADF;
+	}
+	if (!__atomic_load_n(&vm->template_ready, __ATOMIC_ACQUIRE)) {
+		snprintf(err, errlen, vm->cfg->template && !vm->cfg->template_out ?
+			 "the VM is not at its ready mark yet (try again)" :
+			 "only a VM made with agentvmm template and no --out is snapshotted");
+		return vm->cfg->template && !vm->cfg->template_out ? -EAGAIN : -EINVAL;
+	}
+	/* parked at the mark already (vm_template_hold()): this only waits for the last one */
+	r = vm_pause(vm);
+	if (!r)
+		r = snap_capture(vm, fd, size);
+	if (r) {
+		snprintf(err, errlen, "%s", r == -ESRCH ? "the VM is stopping" : strerror(-r));
+		return r;
+	}
+	log_info("template written (%llu bytes); the template VM ends",
+		 (unsigned long long)*size);
+	vm_request_stop(vm, VM_STOP_TEMPLATE, 0);
 	return 0;
 }
 
 int snapshot_template_open(struct vm *vm, char *err, size_t errlen)
 {
-	const char *out = vm->cfg->template_out;
-	size_t n = strlen(out) + 5;
+	char msg[256];
+	int r = snap_out_open(&vm->snap_out, vm->cfg->template_out, msg, sizeof(msg));
 
-	vm->snap_tmp = malloc(n);
-	if (!vm->snap_tmp)
-		return -ENOMEM;
-	snprintf(vm->snap_tmp, n, "%s.tmp", out);
-	vm->snap_fd = open(vm->snap_tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (vm->snap_fd < 0 || fchmod(vm->snap_fd, 0600) < 0) {
-		int r = -errno;
-
-		snprintf(err, errlen, "--out %s: cannot create %s: %s", out, vm->snap_tmp,
-			 strerror(-r));
-		if (vm->snap_fd < 0) {
-			free(vm->snap_tmp);
-			vm->snap_tmp = NULL;
-		}
-		return r;
-	}
-	return 0;
+	if (r)
+		snprintf(err, errlen, "--out %s", msg);
+	return r;
 }
 
 /* Only the agentvmm.* keys: the kernel's own were the template's to take. */
@@ -398,13 +419,7 @@ int snapshot_restore_arm(struct vm *vm)
 
 void snapshot_release(struct vm *vm)
 {
-	if (vm->snap_fd >= 0)
-		close(vm->snap_fd);
-	vm->snap_fd = -1;
-	if (vm->snap_tmp)
-		unlink(vm->snap_tmp); /* a template that was not finished */
-	free(vm->snap_tmp);
-	vm->snap_tmp = NULL;
+	snap_out_abort(&vm->snap_out); /* a template not finished: nothing of it stays */
 	if (vm->restore_text) {
 		explicit_bzero(vm->restore_text, strlen(vm->restore_text));
 		free(vm->restore_text);

@@ -54,15 +54,27 @@ int snapshot_restore_config(struct vm *vm, const char *cmdline, char *err,
  */
 int snapshot_restore_arm(struct vm *vm) __must_check;
 
-/* snapshot_template_open() - create FILE.tmp (0600) for the template. */
+/* snapshot_template_open() - the file (0600) for agentvmm template --out (snap_out_open()). */
 int snapshot_template_open(struct vm *vm, char *err, size_t errlen) __must_check;
 
 /*
  * snapshot_write() - capture every vCPU (not running: joined), the VM's
- * irqchip and clock, the devices and RAM into FILE.tmp, fsync, rename to
- * FILE. Return: 0 or -errno (logged). Context: the supervisor thread.
+ * irqchip and clock, the devices and RAM into --out's file, fsync, name it
+ * FILE (snap_out_commit()). Return: 0 or -errno (logged). Context: the
+ * supervisor thread.
  */
 int snapshot_write(struct vm *vm) __must_check;
+
+/*
+ * snapshot_take() - a template VM held at its ready mark (agentvmm template
+ * without --out, vm_template_hold()) into (fd), a regular file open O_RDWR
+ * that the caller names afterwards; (size): its length. On success the VM
+ * then ends with status 0; on an error it stays held (another try may come).
+ * Return: 0; -EAGAIN not at the mark yet; -EINVAL not a template VM; -EBADF
+ * (fd) unfit; -ESRCH stopping; -errno of a write; one line in (err).
+ * Context: any thread but a vCPU's; blocks for the write (seconds).
+ */
+int snapshot_take(struct vm *vm, int fd, uint64_t *size, char *err, size_t errlen) __must_check;
 
 /* snapshot_release() - close the template; remove FILE.tmp unless renamed. Idempotent. */
 void snapshot_release(struct vm *vm);

@@ -545,3 +545,82 @@ int snap_crc_file(const char *path, uint64_t *size, uint32_t *crc)
 	*crc = (uint32_t)c;
 	return r;
 }
+
+/* ---- the file being written -------------------------------------------- */
+
+int snap_out_open(struct snap_out *o, const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) :
+			    strdup(".");
+	int r = 0;
+
+	*o = (struct snap_out){ .fd = -1 };
+	o->path = strdup(path);
+	if (!dir || !o->path || asprintf(&o->tmp, "%s.tmp", path) < 0) {
+		o->tmp = NULL;
+		free(dir);
+		snap_out_abort(o);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	o->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (o->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* no O_TMPFILE here: a named PATH.tmp, removed on failure */
+		o->named = true;
+		o->fd = open(o->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (o->fd >= 0 && fchmod(o->fd, 0600) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "%s: cannot create %s: %s", path, o->tmp,
+				 strerror(-r));
+			free(dir);
+			snap_out_abort(o);
+			return r;
+		}
+	}
+	if (o->fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot create a file in %s: %s", path, dir,
+			 strerror(-r));
+		o->named = false; /* nothing was created */
+		snap_out_abort(o);
+	}
+	free(dir);
+	return r;
+}
+
+int snap_out_commit(struct snap_out *o)
+{
+	char proc[40];
+
+	if (!o->named) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) < 0) {
+			if (errno != EEXIST)
+				return -errno;
+			/* a PATH.tmp left by a writer of the older kind: ours replaces it */
+			if (unlink(o->tmp) < 0 ||
+			    linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) < 0)
+				return -errno;
+		}
+		o->named = true;
+	}
+	if (rename(o->tmp, o->path) < 0)
+		return -errno;
+	o->named = false; /* it is (path) now: nothing to remove */
+	return 0;
+}
+
+void snap_out_abort(struct snap_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->named && o->tmp)
+		unlink(o->tmp);
+	o->named = false;
+	free(o->tmp);
+	free(o->path);
+	o->tmp = NULL;
+	o->path = NULL;
+}

@@ -180,6 +180,36 @@ int snap_write_ram(int fd, uint64_t off, const uint8_t *p, uint64_t len) __must_
  */
 int snap_read_ram(int fd, uint64_t off, uint8_t *dst, uint64_t len) __must_check;
 
+/*
+ * A template being written: an unnamed file (O_TMPFILE) in the directory of
+ * its path, so a writer killed half-way leaves nothing behind; where the file
+ * system has no O_TMPFILE, PATH.tmp (removed by snap_out_abort()).
+ */
+struct snap_out {
+	int fd;         /* -1: none */
+	bool named;     /* the fallback: the file is already (tmp) */
+	char *tmp;      /* PATH.tmp, the name it gets just before its rename */
+	char *path;
+};
+
+/*
+ * snap_out_open() - a new, empty template file for (path), mode 0600.
+ * Return: 0; -errno with one line in (err) naming (path) (its directory
+ * missing or not writable, ...). Context: any; no seccomp filter.
+ */
+int snap_out_open(struct snap_out *o, const char *path, char *err, size_t errlen) __must_check;
+
+/*
+ * snap_out_commit() - give the written (and fsynced) file its name: linked
+ * as PATH.tmp through /proc/self/fd, then renamed over (path). The fd stays
+ * open (snap_out_abort() closes it). Return: 0 or -errno.
+ * Context: linkat(), rename(), unlink() (vmm/sandbox.c SANDBOX_OPT_TEMPLATE).
+ */
+int snap_out_commit(struct snap_out *o) __must_check;
+
+/* snap_out_abort() - close the file; a named one not yet committed is removed. Idempotent. */
+void snap_out_abort(struct snap_out *o);
+
 /* An open template: its fd and parsed metadata. */
 struct snap_file {
 	int fd;

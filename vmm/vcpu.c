@@ -149,6 +149,9 @@ static void *vcpu_thread(void *arg)
 		if (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_RUNNING)
 			break;
 		if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) {
+			/* held at the template's ready mark: the state captured is past this exit */
+			if (__atomic_load_n(&vm->template_ready, __ATOMIC_ACQUIRE))
+				vcpu_complete_io(v);
 			vcpu_park(vm);
 			continue;
 		}

@@ -112,6 +112,8 @@ static void vm_power_event(void *opaque, enum power_event ev, uint32_t value)
 	case POWER_BOOTMARK:
 		if (value == AV_BOOTMARK_TEMPLATE_READY && vm->cfg->template_out)
 			vm_request_stop(vm, VM_STOP_TEMPLATE, 0);
+		else if (value == AV_BOOTMARK_TEMPLATE_READY && vm->cfg->template)
+			vm_template_hold(vm); /* until snapshot_take() */
 		if (value >= 1 && value < ARRAY_SIZE(vm->times.marks) && !vm->times.marks[value])
 			vm->times.marks[value] = vm_now_ns();
 		break;
@@ -217,7 +219,7 @@ static int vm_build_cmdline(const struct vm_config *cfg, char *buf, size_t len, 
 			goto too_long;
 		used += (size_t)n;
 	}
-	if (cfg->template_out && !cfg->raw_image) {
+	if (cfg->template && !cfg->raw_image) {
 		/* guest-init stops at the ready mark, then reads the restore port */
 		n = snprintf(buf + used, len - used, " agentvmm.template=1");
 		if (n < 0 || (size_t)n >= len - used)
@@ -330,7 +332,7 @@ static void vm_init_empty(struct vm *vm, const struct vm_config *cfg)
 	vm->power_efd = -1;
 	vm->console_fd = -1;
 	vm->reported_status = -1;
-	vm->snap_fd = -1;
+	vm->snap_out.fd = -1;
 	restore_port_init(&vm->restore_port);
 }
 
@@ -415,7 +417,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 	r = vm_build_cmdline(cfg, cmdline, sizeof(cmdline), err, errlen);
 	if (!r)
 		r = vm_check_input(vm, err, errlen);
-	if (!r && (cfg->template_out || cfg->restore))
+	if (!r && (cfg->template || cfg->restore))
 		r = snapshot_prepare(vm, err, errlen);
 	if (r)
 		return r;
@@ -428,7 +430,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *err, size_t errl
 			 vm->kvm.max_vcpus);
 		return -EINVAL;
 	}
-	if (cfg->template_out || cfg->restore) {
+	if (cfg->template || cfg->restore) {
 		r = snapshot_check_host(vm, err, errlen);
 		if (r)
 			return r;

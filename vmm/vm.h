@@ -122,8 +122,8 @@ struct vm {
 	/* templates (vmm/snapshot.c, docs/snapshot.md) */
 	struct snap_ident snap_id;  /* what this VM is made from */
 	struct snap_file *restore;  /* --restore: the open template until restored, or NULL */
-	int snap_fd;                /* agentvmm template: FILE.tmp, or -1 */
-	char *snap_tmp;             /* its path until renamed to FILE, or NULL */
+	struct snap_out snap_out;   /* agentvmm template --out: the file being written */
+	bool template_ready;        /* agentvmm template without --out: held at the ready mark (atomic) */
 	struct restore_port restore_port; /* a restored guest-init's configuration */
 	char *restore_text;         /* its agentvmm.* keys until vm_start() adds the clock */
 
@@ -191,7 +191,16 @@ void vm_stop(struct vm *vm, int status);
  * state, -ESRCH when the VM stopped meanwhile. Context: any thread.
  */
 int vm_pause(struct vm *vm);
+/* vm_resume(): -EPERM for a template VM held at its ready mark. */
 int vm_resume(struct vm *vm);
+
+/*
+ * vm_template_hold() - agentvmm template without --out, at the guest's ready
+ * mark: every vCPU completes its last I/O and parks, for good; only a
+ * snapshot (snapshot_take()) or a stop ends the VM. Does not wait.
+ * Context: a vCPU thread (the mark's write).
+ */
+void vm_template_hold(struct vm *vm);
 
 /* vm_tty_restore() - give stdin's tty back its settings (after raw mode); idempotent. */
 void vm_tty_restore(struct vm *vm);

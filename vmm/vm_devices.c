@@ -546,7 +546,7 @@ int vm_devices_create(struct vm *vm, char *err, size_t errlen)
 	 * the devices its own options ask for, and its guest-init rescans PCI
 	 * (docs/snapshot.md).
 	 */
-	if (vm->cfg->template_out)
+	if (vm->cfg->template)
 		return 0;
 	rng = vrng_create(err, errlen);
 	if (!rng)

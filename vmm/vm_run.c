@@ -160,7 +160,7 @@ static void *vm_supervise(void *arg)
 	log_limit_bind(&vm->log_limit); /* this VM's guest-log rate limit (vmm/log.h) */
 	/* created last: no thread inherits this filter */
 	if (sandbox_enter_thread_opts(SANDBOX_MAIN, 0, -1,
-				      vm->cfg->template_out ? SANDBOX_OPT_TEMPLATE : 0) < 0)
+				      vm->cfg->template ? SANDBOX_OPT_TEMPLATE : 0) < 0)
 		vm_fail(vm, "cannot install the supervisor's seccomp filter");
 	while (__atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) == VM_RUNNING) {
 		struct pollfd p[3] = {
@@ -186,7 +186,8 @@ static void *vm_supervise(void *arg)
 		vcpu_join(&vm->vcpus[i]);
 	vm_session_stop(vm);
 	/* the vCPUs are joined, each past its last I/O (vcpu_complete_io()) */
-	if (vm->stop_reason == VM_STOP_TEMPLATE && snapshot_write(vm) < 0)
+	/* --out; a template taken by snapshot_take() is written already */
+	if (vm->stop_reason == VM_STOP_TEMPLATE && vm->cfg->template_out && snapshot_write(vm) < 0)
 		vm->stop_status = VM_STATUS_HOST_FAILURE;
 	vm_console_drain(vm);
 	vm_tty_restore(vm);
@@ -348,12 +349,27 @@ int vm_pause(struct vm *vm)
 	return r;
 }
 
+void vm_template_hold(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_STARTED) {
+		__atomic_store_n(&vm->template_ready, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	log_info("the template VM is at its ready mark: waiting for a snapshot");
+}
+
 int vm_resume(struct vm *vm)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&vm->lock);
-	if (vm->state == VM_PAUSED) {
+	if (__atomic_load_n(&vm->template_ready, __ATOMIC_ACQUIRE)) {
+		r = -EPERM; /* past the mark the guest waits for a restore that never comes */
+	} else if (vm->state == VM_PAUSED) {
 		__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
 		vm->state = VM_STARTED;
 		pthread_cond_broadcast(&vm->cond);

@@ -372,6 +372,68 @@ static int cleanup(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/*
+ * avm_snapshot(): a template VM (config "template") is ready at its mark,
+ * cannot be resumed, refuses a file in a missing directory and stays held,
+ * then writes the template (0600, nothing else left in the directory) and
+ * ends with status 0; a VM restored from it goes on after the mark (43).
+ * No fd or thread is left.
+ */
+static void test_lib_snapshot_then_restore(void **state)
+{
+	int fds = th_count_entries("/proc/self/fd");
+	int tasks = th_count_entries("/proc/self/task");
+	struct avm_config *cfg = avm_config_new();
+	struct avm_error err;
+	struct avm *vm = NULL;
+	char path[600], bad[600], dir[512];
+	struct stat st;
+	int status;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/snap", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/T", dir);
+	snprintf(bad, sizeof(bad), "%s/missing/T", dir);
+	assert_non_null(cfg);
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny("snap_ready"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "mem", "16", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "console", "none", &err), 0);
+	assert_int_equal(avm_config_set(cfg, "template", "true", &err), 0);
+	if (avm_create(cfg, &vm, &err))
+		fail_msg("avm_create: %s", err.msg);
+	avm_config_free(cfg);
+	assert_int_equal(avm_start(vm, &err), 0);
+	assert_int_equal(avm_wait_ready(vm, 10000), 0);
+	assert_int_equal(avm_resume(vm, &err), -EPERM);
+	assert_int_equal(avm_snapshot(vm, bad, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "cannot create a file in"));
+	assert_int_equal(avm_wait(vm, 0, &status), -ETIMEDOUT); /* still held */
+	if (avm_snapshot(vm, path, &err))
+		fail_msg("avm_snapshot: %s", err.msg);
+	assert_int_equal(avm_wait(vm, 10000, &status), 0);
+	assert_int_equal(status, 0);
+	avm_destroy(vm);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(th_count_entries(dir), 1); /* T only: no T.tmp */
+
+	cfg = avm_config_new();
+	assert_int_equal(avm_config_set(cfg, "raw-image", tiny("snap_ready"), &err), 0);
+	assert_int_equal(avm_config_set(cfg, "restore", path, &err), 0);
+	assert_int_equal(avm_config_set(cfg, "console", "none", &err), 0);
+	if (avm_create(cfg, &vm, &err))
+		fail_msg("avm_create (restore): %s", err.msg);
+	avm_config_free(cfg);
+	assert_int_equal(avm_snapshot(vm, path, &err), -EINVAL); /* not a template VM */
+	assert_int_equal(avm_start(vm, &err), 0);
+	assert_int_equal(avm_wait(vm, 10000, &status), 0);
+	assert_int_equal(status, 43);
+	avm_destroy(vm);
+	assert_int_equal(th_count_entries("/proc/self/fd"), fds);
+	assert_int_equal(th_count_entries("/proc/self/task"), tasks);
+}
+
 static void *noop_thread(void *arg)
 {
 	return arg;
@@ -387,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_lib_destroy_running_and_created_vms),
 		cmocka_unit_test(test_lib_errors_come_back_as_code_and_message),
 		cmocka_unit_test(test_lib_balloon_set_and_info),
+		cmocka_unit_test(test_lib_snapshot_then_restore),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

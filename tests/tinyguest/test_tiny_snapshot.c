@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -185,6 +186,36 @@ static void test_snap_guest_ends_before_ready_writes_nothing(void **state)
 	assert_int_equal(access(t, F_OK), -1);
 }
 
+/* SIGKILL of agentvmm template before the mark: the directory of --out stays empty. */
+static void test_snap_sigkill_leaves_nothing(void **state)
+{
+	char bin[512], t[160], cmd[256];
+	const char *argv[] = { AV_AGENTVMM, "template", "--raw-image", bin, "--mem", "16",
+			       "--console", "none", "--out", t, NULL };
+	pid_t pid;
+	int wst;
+
+	(void)state;
+	snprintf(bin, sizeof(bin), "%s/ticker.bin", AV_TINY_DIR); /* never reaches a mark */
+	snprintf(t, sizeof(t), "%s/T", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	usleep(500000); /* created, running */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFSIGNALED(wst));
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_snap_template_without_out_is_usage(void **state)
 {
 	const char *argv[] = { AV_AGENTVMM, "template", "--raw-image", guest, NULL };
@@ -192,7 +223,95 @@ static void test_snap_template_without_out_is_usage(void **state)
 	(void)state;
 	run(argv);
 	assert_int_equal(res.status, 2);
-	assert_string_equal(res.err, "agentvmm: agentvmm template: --out FILE is required\n");
+	assert_string_equal(res.err, "agentvmm: agentvmm template: --out FILE or --api-socket "
+			    "SOCK (for agentvmm ctl SOCK snapshot FILE) is required\n");
+}
+
+/*
+ * (argv) run in a child process (its exit status: agentvmm's, 255 on a
+ * timeout) once its control socket (sock) exists, or 5 s passed.
+ */
+static pid_t spawn_with_socket(const char *const *argv, const char *sock)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static struct th_result r;
+
+		th_run(argv, TINY_TIMEOUT_S, &r);
+		_exit(r.status < 0 ? 255 : r.status & 0xff);
+	}
+	for (int i = 0; i < 500 && access(sock, F_OK); i++)
+		usleep(10000);
+	return pid;
+}
+
+/*
+ * agentvmm template --api-socket: held at the mark until "agentvmm ctl SOCK
+ * snapshot FILE" (asked at once: the client asks again while the VM boots);
+ * a FILE in a missing directory is refused by the client (exit 2) and the VM
+ * stays held; the good one is written 0600 with no FILE.tmp, the template VM
+ * then ends 0, and a restore of FILE goes on after the mark.
+ */
+static void test_snap_ctl_snapshot_of_held_template(void **state)
+{
+	char sock[128], bad[128];
+	const char *argv[] = { AV_AGENTVMM, "template", "--raw-image", guest, "--mem", "16",
+			       "--api-socket", sock, NULL };
+	const char *snap[] = { AV_AGENTVMM, "ctl", sock, "snapshot", tmpl, NULL };
+	const char *miss[] = { AV_AGENTVMM, "ctl", sock, "snapshot", bad, NULL };
+	const char *info[] = { AV_AGENTVMM, "ctl", sock, "info", NULL };
+	struct stat st;
+	pid_t pid;
+	int wst;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(bad, sizeof(bad), "%s/missing/T", dir);
+	pid = spawn_with_socket(argv, sock);
+	run(miss);
+	assert_int_equal(res.status, 2);
+	assert_non_null(strstr(res.err, "cannot create a file in"));
+	assert_null(strchr(strchr(res.err, '\n') + 1, '\n')); /* one line */
+	run(snap);
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(res.out, "bytes: "));
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst));
+	assert_int_equal(WEXITSTATUS(wst), 0);
+	assert_int_equal(stat(tmpl, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(access(sock, F_OK), -1); /* the VM is gone, its socket too */
+	run(info);
+	assert_int_equal(res.status, 2);
+	restore_ok(tmpl);
+}
+
+/* ctl snapshot of a VM that is no template: refused, the VM runs on, the file is not left. */
+static void test_snap_ctl_snapshot_of_other_vm_refused(void **state)
+{
+	char sock[128], ticker[512];
+	const char *argv[] = { AV_AGENTVMM, "--raw-image", ticker, "--mem", "16", "--console",
+			       "none", "--api-socket", sock, NULL };
+	const char *snap[] = { AV_AGENTVMM, "ctl", sock, "snapshot", tmpl, NULL };
+	const char *kill[] = { AV_AGENTVMM, "ctl", sock, "kill", NULL };
+	pid_t pid;
+	int wst;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(ticker, sizeof(ticker), "%s/ticker.bin", AV_TINY_DIR);
+	pid = spawn_with_socket(argv, sock);
+	run(snap);
+	assert_int_equal(res.status, 1);
+	assert_non_null(strstr(res.err, "only a VM made with agentvmm template"));
+	assert_int_equal(access(tmpl, F_OK), -1);
+	run(kill);
+	assert_int_equal(waitpid(pid, &wst, 0), pid);
+	assert_true(WIFEXITED(wst));
+	assert_int_equal(WEXITSTATUS(wst), 137); /* it ran on until the kill */
+	assert_int_equal(access(tmpl, F_OK), -1);
 }
 
 int main(void)
@@ -208,6 +327,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snap_guest_ends_before_ready_writes_nothing,
 						setup, teardown),
 		cmocka_unit_test(test_snap_template_without_out_is_usage),
+		cmocka_unit_test_setup_teardown(test_snap_sigkill_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snap_ctl_snapshot_of_held_template, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_snap_ctl_snapshot_of_other_vm_refused, setup,
+						teardown),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

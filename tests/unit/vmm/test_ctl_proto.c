@@ -202,19 +202,19 @@ static void test_ctl_parse_unknown_command_fails(void **state)
 {
 	(void)state;
 	expect_err("{\"cmd\":\"reboot\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"reboot\" (expected ping, info, pause, resume, shutdown, kill "
-		   "or balloon)");
+		   "unknown command \"reboot\" (expected ping, info, pause, resume, shutdown, kill, "
+		   "balloon or snapshot)");
 	expect_err("{\"cmd\":\"\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"\" (expected ping, info, pause, resume, shutdown, kill "
-		   "or balloon)");
+		   "unknown command \"\" (expected ping, info, pause, resume, shutdown, kill, "
+		   "balloon or snapshot)");
 	expect_err("{\"cmd\":\"PING\"}", CTL_E_UNKNOWN_COMMAND,
-		   "unknown command \"PING\" (expected ping, info, pause, resume, shutdown, kill "
-		   "or balloon)");
+		   "unknown command \"PING\" (expected ping, info, pause, resume, shutdown, kill, "
+		   "balloon or snapshot)");
 	/* a long, unprintable name is shown cut and cleaned */
 	expect_err("{\"cmd\":\"\\u001b[31mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
 		   CTL_E_UNKNOWN_COMMAND,
 		   "unknown command \"?[31mxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" (expected ping, "
-		   "info, pause, resume, shutdown, kill or balloon)");
+		   "info, pause, resume, shutdown, kill, balloon or snapshot)");
 }
 
 /* A line of exactly CTL_LINE_MAX bytes parses; one byte more is refused before parsing. */

@@ -27,7 +27,7 @@
 /* ---- a recording ops table ---- */
 
 struct rec {
-	int pauses, resumes, shutdowns, kills, infos, balloons;
+	int pauses, resumes, shutdowns, kills, infos, balloons, snapshots;
 	uint32_t last_timeout;
 	bool balloon_set;
 	uint64_t balloon_mib;
@@ -94,9 +94,23 @@ static int t_balloon(void *o, bool set, uint64_t size_mib, cJSON *res, char *msg
 	return 0;
 }
 
+/* snapshot: writes "T" into the file that came with the request, reports its size */
+static int t_snapshot(void *o, int fd, cJSON *res, char *msg, size_t len)
+{
+	struct stat st;
+
+	__atomic_add_fetch(&((struct rec *)o)->snapshots, 1, __ATOMIC_SEQ_CST);
+	if (pwrite(fd, "T", 1, 0) != 1 || fstat(fd, &st) < 0) {
+		snprintf(msg, len, "%s", strerror(errno));
+		return -errno;
+	}
+	cJSON_AddNumberToObject(res, "bytes", (double)st.st_size);
+	return 0;
+}
+
 static const struct ctl_ops t_ops = {
 	.info = t_info, .pause = t_pause, .resume = t_resume, .shutdown = t_shutdown,
-	.kill = t_kill, .balloon = t_balloon,
+	.kill = t_kill, .balloon = t_balloon, .snapshot = t_snapshot,
 };
 
 /* ---- fixture: a private directory and a running server ---- */
@@ -267,6 +281,64 @@ static void test_ctl_server_every_command_round_trip(void **state)
 	close(fd);
 }
 
+/* (s) with (file) attached to its first byte (SCM_RIGHTS). */
+static void send_with_fd(int fd, const char *s, int file)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)(uintptr_t)s, strlen(s) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &file, sizeof(file));
+	assert_int_equal(sendmsg(fd, &m, MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/*
+ * snapshot: the file sent with the request reaches the callback and is the
+ * server's to close; without a file it is a bad-field error; a file sent with
+ * another request is not kept for a later snapshot.
+ */
+static void test_ctl_server_snapshot_takes_the_sent_file(void **state)
+{
+	struct fx *f = *state;
+	char path[128], buf[CTL_REPLY_MAX];
+	int fd, file;
+	struct stat st;
+
+	start(f, NULL, 0);
+	snprintf(path, sizeof(path), "%s/tmpl", f->dir);
+	file = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(file >= 0);
+	fd = conn(f);
+	send_with_fd(fd, "{\"cmd\":\"snapshot\",\"id\":1}\n", file);
+	read_line(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ok\":true,\"id\":1,\"result\":{\"bytes\":1}}");
+	assert_int_equal(fstat(file, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	assert_int_equal(f->rec.snapshots, 1);
+	rt(fd, "{\"cmd\":\"snapshot\"}\n",
+	   "{\"ok\":false,\"error\":{\"code\":\"bad-field\",\"message\":\"snapshot: the "
+	   "request carries no file (send an open file with it, SCM_RIGHTS: agentvmm ctl SOCK "
+	   "snapshot FILE does)\"}}");
+	send_with_fd(fd, "{\"cmd\":\"ping\"}\n", file);
+	read_line(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ok\":true,\"result\":{}}");
+	rt(fd, "{\"cmd\":\"snapshot\"}\n",
+	   "{\"ok\":false,\"error\":{\"code\":\"bad-field\",\"message\":\"snapshot: the "
+	   "request carries no file (send an open file with it, SCM_RIGHTS: agentvmm ctl SOCK "
+	   "snapshot FILE does)\"}}");
+	assert_int_equal(f->rec.snapshots, 1);
+	close(fd);
+	close(file);
+}
+
 /* Errors leave the connection usable; two requests in one write get two replies in order. */
 static void test_ctl_server_bad_requests_answered_and_pipelined(void **state)
 {
@@ -280,7 +352,7 @@ static void test_ctl_server_bad_requests_answered_and_pipelined(void **state)
 	   "\"malformed JSON near byte 6\"}}");
 	rt(fd, "{\"cmd\":\"reboot\",\"id\":9}\n", "{\"ok\":false,\"id\":9,\"error\":{\"code\":"
 	   "\"unknown-command\",\"message\":\"unknown command \\\"reboot\\\" (expected ping, info, "
-	   "pause, resume, shutdown, kill or balloon)\"}}");
+	   "pause, resume, shutdown, kill, balloon or snapshot)\"}}");
 	rt(fd, "{\"cmd\":\"info\",\"timeout_ms\":1}\n", "{\"ok\":false,\"error\":{\"code\":"
 	   "\"bad-field\",\"message\":\"timeout_ms: only shutdown takes a timeout\"}}");
 	send_str(fd, "{\"cmd\":\"ping\",\"id\":1}\n{\"cmd\":\"ping\",\"id\":2}\n");
@@ -635,6 +707,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ctl_server_every_command_round_trip, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ctl_server_snapshot_takes_the_sent_file,
+						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_server_bad_requests_answered_and_pipelined,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_server_oversized_line_closes, fx_setup,
