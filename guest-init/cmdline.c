@@ -28,6 +28,7 @@ enum cl_key {
 	CL_TEMPLATE,
 	CL_SEED,
 	CL_TIME,
+	CL_REPORTING_ORDER,
 	CL_NKEYS,
 };
 
@@ -48,6 +49,7 @@ static const char *const cl_key_names[CL_NKEYS] = {
 	[CL_TEMPLATE] = "agentvmm.template",
 	[CL_SEED] = "agentvmm.seed",
 	[CL_TIME] = "agentvmm.time",
+	[CL_REPORTING_ORDER] = "agentvmm.page_reporting_order",
 };
 
 /* Last occurrence of each key; val is NULL for a bare "key" without '='. */
@@ -575,6 +577,25 @@ bad_seed:
 	return -EINVAL;
 }
 
+/* agentvmm.page_reporting_order=N, 0..GI_CMDLINE_REPORTING_ORDER_MAX. */
+static int apply_reporting_order(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
+				 size_t errlen)
+{
+	const char *v = raw->val[CL_REPORTING_ORDER];
+
+	if (!raw->seen[CL_REPORTING_ORDER])
+		return 0;
+	if (!v || !*v || strlen(v) > 2 || strspn(v, "0123456789") != strlen(v) ||
+	    (v[0] == '0' && v[1]) || atoi(v) > GI_CMDLINE_REPORTING_ORDER_MAX) {
+		snprintf(err, errlen, "agentvmm.page_reporting_order=%.32s: expected 0 to %d",
+			 v ? v : "", GI_CMDLINE_REPORTING_ORDER_MAX);
+		return -EINVAL;
+	}
+	cl->cl_reporting_order = (unsigned int)atoi(v);
+	cl->cl_has_reporting_order = true;
+	return 0;
+}
+
 static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *err,
 			 size_t errlen)
 {
@@ -615,6 +636,8 @@ static int cmdline_apply(struct gi_cmdline *cl, const struct cl_raw *raw, char *
 		ret = apply_egress(cl, raw, err, errlen);
 	if (!ret)
 		ret = apply_restore(cl, raw, err, errlen);
+	if (!ret)
+		ret = apply_reporting_order(cl, raw, err, errlen);
 	return ret;
 }
 

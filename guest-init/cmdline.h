@@ -36,6 +36,10 @@
  *                         clones must not share the template's random state).
  *   agentvmm.time=S.N     the host's CLOCK_REALTIME, seconds and nanoseconds
  *                         (9 digits): the clock is set to it (a restored VM).
+ *   agentvmm.page_reporting_order=N  free page reporting order, 0..10 (a
+ *                         restored VM's --balloon reporting-order, set once PCI is
+ *                         rescanned; a cold boot has the kernel's own
+ *                         page_reporting.page_reporting_order).
  *   init=PATH             the same, the kernel's own key (raw, as microvm.nix
  *                         passes it); agentvmm.init wins when both are given.
  *                         Both are ignored in command mode (cl_init_ignored).
@@ -64,6 +68,7 @@
 #define GI_CMDLINE_MAX_NETS 16
 #define GI_CMDLINE_INIT_MAX 1024	/* bytes of an init path, NUL included */
 #define GI_CMDLINE_SEED_BYTES 32
+#define GI_CMDLINE_REPORTING_ORDER_MAX 10	/* below Linux's MAX_ORDER (11) */
 
 struct gi_cmdline {
 	bool cl_command;	/* agentvmm.argc was given: run cl_argv, not a shell */
@@ -92,6 +97,8 @@ struct gi_cmdline {
 	bool cl_has_time;	/* agentvmm.time given: cl_time_sec/cl_time_nsec */
 	long long cl_time_sec;
 	long cl_time_nsec;
+	bool cl_has_reporting_order;	/* agentvmm.page_reporting_order given */
+	unsigned int cl_reporting_order;
 };
 
 /*

@@ -515,6 +515,12 @@ static void take_restore_config(struct gi_cmdline *cl, int sfd)
 	size_t len = 0;
 	int ret;
 
+	/*
+	 * every device's driver, before the mark: no device is there to bind,
+	 * so a restore only rescans PCI and loads nothing (docs/snapshot.md)
+	 */
+	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
+		gi_info("template: some modules did not load");
 	gi_info("template: ready");
 	ret = gi_restore_wait(&text, &len);
 	if (ret) {
@@ -546,6 +552,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	size_t len;
 	int sfd, afd, lfd = -1, ret;
+	bool restored;
 
 	gi_report_init();
 	gi_bootmark(GI_BOOTMARK_INIT_STARTED);
@@ -564,13 +571,17 @@ int main(int argc, char **argv)
 		gi_err("bad kernel command line: %s", err);
 		finish(GI_STATUS_USAGE, sfd);
 	}
-	if (cl.cl_template)
+	restored = cl.cl_template;
+	if (restored)
 		take_restore_config(&cl, sfd);
 	gi_info("started; %s mode", cl.cl_session ? "session" : cl.cl_command ? "command" :
 		"interactive");
 	if (sfd < 0)
 		gi_err("signalfd: %s (signals will not be forwarded)", strerror(errno));
-	if (gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
+	/* a restored VM: its template loaded every module before the mark; none here */
+	if (restored && cl.cl_has_reporting_order)
+		gi_reporting_order_set((int)cl.cl_reporting_order);
+	else if (!restored && gi_modules_load(GI_MODULES_LIST, GI_MODULES_DIR))
 		gi_info("some modules did not load");
 	if (cl.cl_init_ignored)
 		gi_info("init= ignored: a command was given");

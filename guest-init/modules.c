@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "guest-init/diag.h"
+#include "guest-init/fsutil.h"
 #include "guest-init/report.h"
 
 /*
@@ -77,32 +78,42 @@ static bool cmdline_sets_reporting_order(void)
 }
 
 /*
+ * The free page reporting order once the modules are loaded: (order) when
+ * the host gave one (agentvmm.page_reporting_order, a restored VM), else
  * page_reporting.page_reporting_order from the kernel command line (what
- * agentvmm's --balloon reporting-order asks) is overwritten with the
- * driver's order (pageblock_order) when virtio_balloon registers, in the
- * 6.1 kernels: put back what it was before the modules loaded. Only when the
- * command line set it: the value the kernel starts with means "not set"
- * (-1, or MAX_ORDER, 11, in Debian's 6.1), and putting that back would stop
- * all reporting (no free block is of order 11).
+ * agentvmm's --balloon reporting-order asks on a cold boot), (before) the
+ * modules loaded. virtio_balloon overwrites it with the driver's order
+ * (pageblock_order) when it registers, in the 6.1 kernels; the parameter
+ * (0644) is read at each free, so writing it afterwards holds. Without a
+ * value from either, nothing is written: the value the kernel starts with
+ * means "not set" (-1, or MAX_ORDER, 11, in Debian's 6.1), and putting that
+ * back would stop all reporting (no free block is of order 11).
  */
-static void reporting_order_restore(const char *before)
+static void reporting_order_set(int order, const char *before)
 {
-	char now[16];
-	int fd;
+	char want[16], now[16];
+	int ret;
 
-	if (!before[0] || strlen(before) > 2 || before[0] < '0' || before[0] > '9' ||
-	    !cmdline_sets_reporting_order())
+	if (order >= 0)
+		snprintf(want, sizeof(want), "%d", order);
+	else if (before[0] && strlen(before) <= 2 && strspn(before, "0123456789") ==
+		 strlen(before) && cmdline_sets_reporting_order())
+		snprintf(want, sizeof(want), "%s", before);
+	else
 		return;
 	read_param(GI_REPORTING_ORDER, now, sizeof(now));
-	if (!strcmp(now, before))
+	if (!strcmp(now, want))
 		return;
-	fd = open(GI_REPORTING_ORDER, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, before, strlen(before)) < 0)
-		gi_info("page_reporting_order %s: %s", before, strerror(errno));
+	ret = gi_write_text(GI_REPORTING_ORDER, want, 0);
+	if (ret)
+		gi_info("page_reporting_order %s: %s", want, strerror(-ret));
 	else
-		gi_info("page_reporting_order %s again (the driver had set %s)", before, now);
-	if (fd >= 0)
-		close(fd);
+		gi_info("page_reporting_order %s (it was %s)", want, now);
+}
+
+void gi_reporting_order_set(int order)
+{
+	reporting_order_set(order, "");
 }
 
 unsigned int gi_modules_load(const char *list, const char *dir)
@@ -138,6 +149,6 @@ unsigned int gi_modules_load(const char *list, const char *dir)
 		}
 	}
 	fclose(f);
-	reporting_order_restore(order);
+	reporting_order_set(-1, order);
 	return failed;
 }

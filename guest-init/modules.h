@@ -24,4 +24,13 @@
  */
 unsigned int gi_modules_load(const char *list, const char *dir);
 
+/*
+ * gi_reporting_order_set() - a restored VM's free page reporting order
+ * (agentvmm.page_reporting_order, 0..10; its template's command line cannot
+ * carry this VM's --balloon reporting-order). Written once PCI is rescanned,
+ * after virtio_balloon registered (which sets the driver's own order);
+ * the parameter is read at each free, so it holds. Printed at -v.
+ */
+void gi_reporting_order_set(int order);
+
 #endif

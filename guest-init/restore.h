@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore.h: guest-init's side of templates (docs/snapshot.md). Under
- * agentvmm.template, guest-init loads no module, writes the template mark
- * (the host writes the VM to a template there and stops it) and, in a VM
+ * agentvmm.template, guest-init loads every module of the initramfs (no
+ * device is there for them yet), writes the template mark (the host writes
+ * the VM to a template there and stops it) and, in a VM
  * restored from that template, goes on by reading this VM's configuration
  * from the restore port (ports.h): the agentvmm.* keys a cold boot gets on
- * its kernel command line, plus agentvmm.seed and agentvmm.time. Then it
+ * its kernel command line, plus agentvmm.seed, agentvmm.time and
+ * agentvmm.page_reporting_order (--balloon reporting-order). Then it
  * reseeds the kernel's RNG, sets the clock, and has the kernel scan PCI for
- * the devices the restored VM has (the template had none).
+ * the devices the restored VM has (the template had none), which bind to the
+ * drivers loaded before the mark.
  */
 #ifndef AGENTVMM_GUEST_INIT_RESTORE_H
 #define AGENTVMM_GUEST_INIT_RESTORE_H

@@ -338,30 +338,48 @@ int snapshot_template_open(struct vm *vm, char *err, size_t errlen)
 	return r;
 }
 
-/* Only the agentvmm.* keys: the kernel's own were the template's to take. */
+/* Append " (key)(val, n)" to (out) at *used (no space first); -E2BIG when it does not fit. */
+static int restore_append(char *out, size_t len, size_t *used, const char *key, const char *val,
+			  size_t n)
+{
+	size_t k = strlen(key);
+
+	if (*used + k + n + 2 > len)
+		return -E2BIG;
+	if (*used)
+		out[(*used)++] = ' ';
+	memcpy(out + *used, key, k);
+	memcpy(out + *used + k, val, n);
+	*used += k + n;
+	out[*used] = '\0';
+	return 0;
+}
+
+/*
+ * Only the agentvmm.* keys: the kernel's own were the template's to take.
+ * page_reporting.page_reporting_order (--balloon reporting-order) goes as
+ * agentvmm.page_reporting_order, which guest-init sets at run time.
+ */
 static int restore_keys(const char *cmdline, char *out, size_t len)
 {
-	size_t used = 0;
+	static const char order[] = "page_reporting.page_reporting_order=";
+	const size_t olen = sizeof(order) - 1;
 	const char *p = cmdline;
+	size_t used = 0, n;
+	int r = 0;
 
 	out[0] = '\0';
-	while (*p) {
-		size_t n;
-
+	while (*p && !r) {
 		p += strspn(p, " ");
 		n = strcspn(p, " ");
-		if (n && !strncmp(p, "agentvmm.", 9)) {
-			if (used + n + 2 > len)
-				return -E2BIG;
-			if (used)
-				out[used++] = ' ';
-			memcpy(out + used, p, n);
-			used += n;
-			out[used] = '\0';
-		}
+		if (n && !strncmp(p, "agentvmm.", 9))
+			r = restore_append(out, len, &used, "", p, n);
+		else if (n > olen && !strncmp(p, order, olen))
+			r = restore_append(out, len, &used, "agentvmm.page_reporting_order=",
+					   p + olen, n - olen);
 		p += n;
 	}
-	return 0;
+	return r;
 }
 
 int snapshot_restore_config(struct vm *vm, const char *cmdline, char *err, size_t errlen)

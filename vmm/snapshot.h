@@ -40,8 +40,9 @@ int snapshot_restore_state(struct vm *vm, char *err, size_t errlen) __must_check
 
 /*
  * snapshot_restore_config() - a restore of a Linux template: keep (cmdline)'s
- * agentvmm.* keys (what a cold boot of these options would get) and a fresh
- * agentvmm.seed from getrandom() for the restore port; the template's own
+ * agentvmm.* keys (what a cold boot of these options would get), its
+ * page_reporting.page_reporting_order as agentvmm.page_reporting_order, and
+ * a fresh agentvmm.seed from getrandom() for the restore port; the template's own
  * command line stays in the guest. Return: 0 or -errno with one line.
  */
 int snapshot_restore_config(struct vm *vm, const char *cmdline, char *err,

@@ -8,7 +8,9 @@
  * over the vsock session and return its status, draw different random bytes
  * (/dev/urandom and getrandom()) and tell the host's time; a clone gets its
  * own NIC on a tap in a namespace this test makes and pings through it;
- * options that do not match the template are refused with exit 2.
+ * a template written over the control socket restores too, with its
+ * --balloon reporting-order; options that do not match the template are
+ * refused with exit 2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,6 +198,40 @@ static void test_e2e_snapshot_restore_against_cold_boot(void **state)
 	       restore_s, cold_s, template_s);
 }
 
+/*
+ * A Linux template held at its ready point (agentvmm template --api-socket)
+ * and written by "agentvmm ctl SOCK snapshot FILE"; a VM restored from it
+ * binds its balloon with the drivers the template loaded before the mark
+ * and gets its own --balloon reporting-order (agentvmm.page_reporting_order).
+ */
+static void test_e2e_snapshot_ctl_snapshot_and_reporting_order(void **state)
+{
+	char t2[160], sock[160], v[64];
+	struct stat st;
+
+	snprintf(t2, sizeof(t2), "%s/ctl.tmpl", dir);
+	snprintf(sock, sizeof(sock), "%s/t.sock", dir);
+	assert_int_equal(e2e_sh("timeout -k 5 %d %s template --kernel %s --mem 512 "
+				"--api-socket %s & i=0; while [ ! -S %s ] && [ $i -lt 900 ]; do "
+				"sleep 0.2; i=$((i+1)); done; timeout 600 %s ctl %s snapshot %s "
+				">/dev/null && wait $!",
+				E2E_BOOT_TIMEOUT_S * 2, AV_AGENTVMM, e2e_kernel("bzImage"), sock,
+				sock, AV_AGENTVMM, sock, t2), 0);
+	assert_int_equal(stat(t2, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_not_equal(access(sock, F_OK), 0); /* the template VM is gone */
+
+	e2e_boot(&res, CLONE_TIMEOUT_S, NULL,
+		 E2E_ARGS("--restore", t2, "--balloon", "reporting-order=3"),
+		 "read o < /sys/module/page_reporting/parameters/page_reporting_order; "
+		 "echo order=$o; ls /sys/bus/virtio/drivers/virtio_balloon | grep -q virtio && "
+		 "echo balloon-bound; exit 0");
+	if (res.status != 0)
+		fail_msg("status %d, stderr: %s", res.status, res.err);
+	assert_string_equal(value_of(res.out, "order", v, sizeof(v)), "3");
+	assert_non_null(strstr(res.out, "balloon-bound\n"));
+}
+
 /* (res) is a refusal: exit 2 with (what) in the one line on stderr. */
 static void expect_refused(const char *what)
 {
@@ -233,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_e2e_snapshot_two_clones_at_once),
 		cmocka_unit_test(test_e2e_snapshot_clone_has_its_own_nic),
 		cmocka_unit_test(test_e2e_snapshot_restore_against_cold_boot),
+		cmocka_unit_test(test_e2e_snapshot_ctl_snapshot_and_reporting_order),
 		cmocka_unit_test(test_e2e_snapshot_refusals),
 	};
 	int r = e2e_check_host();

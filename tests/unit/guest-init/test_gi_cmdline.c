@@ -132,6 +132,36 @@ static void test_gi_cmdline_restore_keys(void **state)
 	expect_error("agentvmm.time", "agentvmm.time=: expected SECONDS.NANOSECONDS");
 }
 
+/* agentvmm.page_reporting_order (a restored VM's --balloon reporting-order, modules.h) */
+static void test_gi_cmdline_reporting_order(void **state)
+{
+	struct gi_cmdline cl;
+
+	assert_int_equal(parse("agentvmm.session=1", &cl), 0);
+	assert_false(cl.cl_has_reporting_order);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.page_reporting_order=3", &cl), 0);
+	assert_true(cl.cl_has_reporting_order);
+	assert_int_equal(cl.cl_reporting_order, 3);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.page_reporting_order=0", &cl), 0);
+	assert_true(cl.cl_has_reporting_order);
+	assert_int_equal(cl.cl_reporting_order, 0);
+	gi_cmdline_fini(&cl);
+	assert_int_equal(parse("agentvmm.page_reporting_order=10", &cl), 0);
+	assert_int_equal(cl.cl_reporting_order, 10);
+	gi_cmdline_fini(&cl);
+
+	expect_error("agentvmm.page_reporting_order=11", "agentvmm.page_reporting_order=11: "
+		     "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order", "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order=", "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order=-1", "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order=03", "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order=3x", "expected 0 to 10");
+	expect_error("agentvmm.page_reporting_order=100", "expected 0 to 10");
+}
+
 static void test_gi_cmdline_egress_key(void **state)
 {
 	struct gi_cmdline cl;
@@ -591,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_gi_cmdline_shares_parsed_and_checked),
 		cmocka_unit_test(test_gi_cmdline_init_keys),
 		cmocka_unit_test(test_gi_cmdline_restore_keys),
+		cmocka_unit_test(test_gi_cmdline_reporting_order),
 		cmocka_unit_test(test_gi_cmdline_pmem_items_parsed),
 		cmocka_unit_test(test_gi_cmdline_pmem_bad_items_fail),
 		cmocka_unit_test(test_gi_cmdline_pmem_hex),
