@@ -124,7 +124,7 @@ fi
 
 # The guest's workload, run with the host's sh and bash from the /usr share.
 # Each step sits between two marks (iolib.sh: the host samples CPU at each).
-# fio runs three times (a fio start costs ~5 s in the nested test host:
+# fio runs three times (a fio start costs ~10 s in the nested test host:
 # 64 shared libraries), its exec_prerun/exec_postrun placing the marks
 # around each job's I/O, after fio's start and its files' layout. Three,
 # not one: fio creates every job's files before its first job runs, which
