@@ -9,7 +9,7 @@
 #
 # usage: bench/io.sh [--rounds N] [--size MiB] [--rand-size MiB] [--fs-size MiB]
 #                    [--files N] [--disk-size MiB] [--mem MiB] [--tests LIST]
-#                    [--build DIR] [--out DIR]
+#                    [--build DIR] [--vs-build DIR] [--out DIR]
 #
 # LIST: comma-separated blk, fs, agent (default all three). Rounds interleave
 # the VMMs ABBA (A B, B A, A B, ...; default 6 rounds); every row gives the
@@ -19,7 +19,9 @@
 # start and the end of each step (marks the guest leaves in its share). Ratios
 # are agentvmm / QEMU. Writes io.txt (tables), io.records (one line per VMM,
 # round and step) and the guests' logs into DIR (default
-# build-bench/bench-results/io-<date>). Exit 0, 1 if a VM or a step failed.
+# build-bench/bench-results/io-<date>). --vs-build DIR compares two agentvmm
+# builds instead (DIR/agentvmm in QEMU's place, labelled agentvmm-b: to
+# measure a change). Exit 0, 1 if a VM or a step failed.
 # See docs/bench.md, "I/O".
 set -euo pipefail
 
@@ -28,7 +30,7 @@ top=$(dirname "$here")
 build=${AV_BENCH_BUILD:-$top/build-bench}
 # Sizes fit the nested test host (a full 6-round run in ~40 minutes there).
 rounds=6 size=128 rsize=8 fs_size=64 files=500 disk_size=256 mem=1024
-tests=blk,fs,agent out='' build_given=0
+tests=blk,fs,agent out='' build_given=0 vs=''
 
 usage() { sed -n '10,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--tests) tests=${2:?}; shift 2 ;;
 	--build) build=${2:?}; build_given=1; shift 2 ;;
+	--vs-build) vs=$(cd "${2:?}" && pwd)/agentvmm; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--inner) shift; break ;;
 	-h | --help) usage ;;
@@ -65,12 +68,13 @@ if [ "${1:-}" != inner ]; then
 		make -C "$build" -s -j"$(nproc)" agentvmm
 	fi
 	[ -x "$build/agentvmm" ] || { echo "io.sh: no $build/agentvmm" >&2; exit 2; }
+	[ -z "$vs" ] || [ -x "$vs" ] || { echo "io.sh: no $vs" >&2; exit 2; }
 	command -v fio >/dev/null || { echo "io.sh: fio is not installed (scripts/setup.sh)" >&2; exit 2; }
 	# (a test host has a copy of this machine's kernel cache)
 	[ -n "${AV_TESTHOST:-}" ] || "$top/scripts/fetch-kernel.sh" --kernel-only >&2
 	args=(--rounds "$rounds" --size "$size" --rand-size "$rsize" --fs-size "$fs_size"
 	      --files "$files" --disk-size "$disk_size" --mem "$mem" --tests "$tests"
-	      --out "$out" --inner inner "$(cd "$build" && pwd)/agentvmm")
+	      --out "$out" --inner inner "$(cd "$build" && pwd)/agentvmm" "$vs")
 	if "$top/scripts/testhost.sh" --need; then
 		echo "io.sh: no vmx/svm here: running inside the nested test host" \
 			"(figures count only as ratios)" >&2
@@ -82,7 +86,7 @@ if [ "${1:-}" != inner ]; then
 fi
 
 # ---------------------------------------------------------------- inner part
-av=$2
+av=$2 avb=${3:-}
 . "$here/iolib.sh"
 k=${AV_KERNEL_CACHE:-/var/cache/agentvmm/kernel}/bzImage
 qemu=${AV_QEMU:-qemu-system-x86_64}
@@ -277,36 +281,38 @@ collect() {
 	if grep -q "^$vm $r .* error " "$records"; then vmm_status=1; fi
 }
 
+# run_av ROUND [BINARY LABEL]
 run_av() {
-	local r=$1 t0 vp disk=()
-	echo "== agentvmm (round $r)" >&2
+	local r=$1 bin=${2:-$av} lab=${3:-agentvmm} t0 vp disk=()
+	echo "== $lab (round $r)" >&2
 	fresh_share
 	want blk && disk=(--disk "$img,direct")
 	t0=$(io_now)
 	# --stdio console: the command on the kernel command line, as QEMU gets it
 	# (no vsock session); --balloon off: QEMU's VM has no balloon either.
-	AGENTVMM_CACHE_DIR=$work/cache "$av" --kernel "$k" --cpus 1 --mem "$mem" \
+	AGENTVMM_CACHE_DIR=$work/cache "$bin" --kernel "$k" --cpus 1 --mem "$mem" \
 		--stdio console --balloon off "${disk[@]}" \
 		--share ro:/usr --share "rw:$fs:/mnt/fs" \
-		-- bash /mnt/fs/run.sh >"$work/av.$r.out" 2>&1 &
+		-- bash /mnt/fs/run.sh >"$work/$lab.$r.out" 2>&1 &
 	vp=$!
-	io_marks_serve "$vp" "$fs/sync" "$out/logs/agentvmm.$r.marks" "$vp"
+	io_marks_serve "$vp" "$fs/sync" "$out/logs/$lab.$r.marks" "$vp"
 	wait "$vp" || vmm_status=1
-	echo "agentvmm: $(( ($(io_now) - t0) / 1000000 )) ms wall" >&2
-	cp "$work/av.$r.out" "$out/logs/"
+	echo "$lab: $(( ($(io_now) - t0) / 1000000 )) ms wall" >&2
+	cp "$work/$lab.$r.out" "$out/logs/"
 	if [ -z "${cmdline:-}" ]; then
-		cmdline=$(sed -n 's/^AVIO-CMDLINE //p' "$work/av.$r.out" | tr -d '\r')
+		cmdline=$(sed -n 's/^AVIO-CMDLINE //p' "$work/$lab.$r.out" | tr -d '\r')
 		initrd=$(ls "$work"/cache/initramfs-*.cpio 2>/dev/null | head -n 1)
 	fi
 	if [ -z "$cmdline" ] || [ -z "$initrd" ]; then
-		echo "io.sh: agentvmm run failed:" >&2
-		tail -n 20 "$work/av.$r.out" >&2
+		echo "io.sh: $lab run failed:" >&2
+		tail -n 20 "$work/$lab.$r.out" >&2
 		exit 1
 	fi
-	grep -q AVIO-DONE "$work/av.$r.out" ||
-		{ echo "io.sh: agentvmm round $r did not finish:" >&2; tail -n 20 "$work/av.$r.out" >&2; vmm_status=1; }
-	collect agentvmm "$r"
+	grep -q AVIO-DONE "$work/$lab.$r.out" ||
+		{ echo "io.sh: $lab round $r did not finish:" >&2; tail -n 20 "$work/$lab.$r.out" >&2; vmm_status=1; }
+	collect "$lab" "$r"
 }
+run_avb() { run_av "$1" "$avb" agentvmm-b; }
 
 # QEMU: same initramfs and command line (guest-init mounts share0 at /usr and
 # share1 at /mnt/fs from it), the same virtiofsd binary and flags as
@@ -355,8 +361,10 @@ run_qemu() {
 }
 
 # agentvmm goes first in round 1 (QEMU needs its command line and initramfs)
+other=qemu
+[ -z "$avb" ] || other=avb
 for r in $(seq "$rounds"); do
-	for v in $(io_order "$r" av qemu); do "run_$v" "$r"; done
+	for v in $(io_order "$r" av $other); do "run_$v" "$r"; done
 done
 
 {
@@ -364,7 +372,7 @@ done
 		"--files $files --mem $mem"
 	echo "# median (min–max); throughput ratio above 1 and CPU ratio below 1: agentvmm leads;"
 	echo "# for the agent rows (seconds) below 1 is agentvmm ahead in both"
-	io_table "$records" agentvmm qemu
+	if [ -n "$avb" ]; then io_table "$records" agentvmm agentvmm-b; else io_table "$records" agentvmm qemu; fi
 } | tee "$out/io.txt"
 if [ -s "$work/vfsd.err" ]; then
 	echo "virtiofsd (QEMU's) said:" >&2

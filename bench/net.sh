@@ -11,7 +11,7 @@
 # /dev/kvm cannot boot a kernel (docs/testhost.md).
 #
 # usage: bench/net.sh [--rounds N] [--up MiB] [--down MiB] [--pings N]
-#                     [--mem MiB] [--vhost auto|off] [--out DIR] [BUILD_DIR]
+#                     [--mem MiB] [--vhost auto|off] [--vs-build DIR] [--out DIR] [BUILD_DIR]
 #
 # up: guest -> namespace (iperf3 -c), down: namespace -> guest (iperf3 -R).
 # Rounds interleave the VMMs (A B C, C B A, ...; default 6); each row gives
@@ -20,10 +20,11 @@
 # virtiofsds, vhost-net's worker) per GiB. All traffic stays in namespace
 # avbench-$$ (tap0, 10.0.2.1/24; guest 10.0.2.15). Writes net.txt,
 # net.records and logs into DIR (default BUILD_DIR/bench-results/net-<date>).
+# --vs-build DIR: DIR/agentvmm (agentvmm-b) in QEMU's place, to measure a change.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
-rounds=6 up=32 down=64 pings=50 mem=512 vhost=auto out=''
+rounds=6 up=32 down=64 pings=50 mem=512 vhost=auto out='' vs=''
 
 usage() { sed -n '13,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--vhost) vhost=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
+	--vs-build) vs=$(cd "${2:?}" && pwd); shift 2 ;;
 	-h | --help) usage ;;
 	-*) echo "net.sh: unknown option '$1'" >&2; usage ;;
 	*) build=$1; shift ;;
@@ -51,7 +53,7 @@ out=$(cd "$out" && pwd)
 if [ -z "${AV_TESTHOST:-}" ] && "$root/scripts/testhost.sh" --need; then
 	exec "$root/scripts/testhost.sh" --share "$root" --timeout 3000 -- "$root/bench/net.sh" \
 		--rounds "$rounds" --up "$up" --down "$down" --pings "$pings" --mem "$mem" \
-		--vhost "$vhost" --out "$out" "$build"
+		--vhost "$vhost" --out "$out" ${vs:+--vs-build "$vs"} "$build"
 fi
 command -v qemu-system-x86_64 >/dev/null || { echo "net.sh: no qemu-system-x86_64" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "net.sh: no iperf3 (scripts/setup.sh)" >&2; exit 1; }
@@ -77,7 +79,9 @@ ip netns exec "$NS" ip link set tap0 up
 # one iperf3 server for every run (one client at a time)
 ip netns exec "$NS" iperf3 -s -B 10.0.2.1 >"$TMP/iperf3-server.log" 2>&1 &
 vmms="av qemu"
-if [ "$vhost" = auto ]; then
+if [ -n "$vs" ]; then
+	vmms="av avb"
+elif [ "$vhost" = auto ]; then
 	modprobe vhost_net 2>/dev/null || true
 	if [ -c /dev/vhost-net ]; then vmms="av qemu qemuvh"; else echo "net.sh: no /dev/vhost-net: vhost=on left out" >&2; fi
 fi
@@ -112,6 +116,9 @@ m ping.start
 p=\$(\$ping -q -c $pings -i 0.05 10.0.2.1 | tail -n 1)
 m ping.end
 echo "AVPING \$p" >>\$res
+# the VM ends right after this: first let the host sample the last mark
+# (a VMM that has exited takes its CPU time with it)
+for _ in \$(seq 200); do ls /mnt/fs/sync/*.req >/dev/null 2>&1 || break; sleep 0.05; done
 echo AVNET-DONE
 EOF
 
@@ -152,31 +159,33 @@ PY
 	fi
 }
 
+# run_av ROUND [BINARY LABEL]
 run_av() {
-	local r=$1 vp
-	echo "== agentvmm (round $r)" >&2
+	local r=$1 bin=${2:-$AV} lab=${3:-agentvmm} vp
+	echo "== $lab (round $r)" >&2
 	fresh_share
 	# --stdio console: the command on the kernel command line, as QEMU gets it
-	AGENTVMM_CACHE_DIR=$TMP/cache ip netns exec "$NS" "$AV" --kernel "$K" --cpus 1 \
+	AGENTVMM_CACHE_DIR=$TMP/cache ip netns exec "$NS" "$bin" --kernel "$K" --cpus 1 \
 		--mem "$mem" --stdio console --balloon off \
 		--share ro:/usr --share "rw:$fs:/mnt/fs" \
 		--net "tap=tap0,mac=$MAC,ip=10.0.2.15/24" \
-		-- bash /mnt/fs/run.sh >"$TMP/av.$r.out" 2>&1 &
+		-- bash /mnt/fs/run.sh >"$TMP/$lab.$r.out" 2>&1 &
 	vp=$!
-	io_marks_serve "$vp" "$fs/sync" "$out/logs/agentvmm.$r.marks" "$vp"
+	io_marks_serve "$vp" "$fs/sync" "$out/logs/$lab.$r.marks" "$vp"
 	wait "$vp" || vmm_status=1
-	cp "$TMP/av.$r.out" "$out/logs/"
+	cp "$TMP/$lab.$r.out" "$out/logs/"
 	if [ -z "${cmdline:-}" ]; then
-		cmdline=$(sed -n 's/^AVNET-CMDLINE //p' "$TMP/av.$r.out" | tr -d '\r')
+		cmdline=$(sed -n 's/^AVNET-CMDLINE //p' "$TMP/$lab.$r.out" | tr -d '\r')
 		initrd=$(ls "$TMP"/cache/initramfs-*.cpio 2>/dev/null | head -n 1)
 	fi
 	if [ -z "$cmdline" ] || [ -z "$initrd" ]; then
-		echo "net.sh: agentvmm run failed:" >&2
-		tail -n 20 "$TMP/av.$r.out" >&2
+		echo "net.sh: $lab run failed:" >&2
+		tail -n 20 "$TMP/$lab.$r.out" >&2
 		exit 1
 	fi
-	collect agentvmm "$r"
+	collect "$lab" "$r"
 }
+run_avb() { run_av "$1" "$vs/agentvmm" agentvmm-b; }
 
 # QEMU microvm with the same initramfs and command line, the same virtiofsd
 # binary and flags as agentvmm's (vmm/share.c), a virtio-net-pci on tap0.
@@ -231,8 +240,13 @@ done
 		"--mem $mem; nested: ${AV_TESTHOST:-0}"
 	echo "# median (min–max); MB/s ratio above 1 and CPU ratio below 1: agentvmm leads;"
 	echo "# ping-rtt (ms) below 1: agentvmm faster"
-	echo "## agentvmm vs QEMU, vhost=off"
-	io_table "$records" agentvmm qemu
+	if [ -n "$vs" ]; then
+		echo "## agentvmm vs agentvmm-b ($vs)"
+		io_table "$records" agentvmm agentvmm-b
+	else
+		echo "## agentvmm vs QEMU, vhost=off"
+		io_table "$records" agentvmm qemu
+	fi
 	if [[ $vmms == *qemuvh* ]]; then
 		echo "## agentvmm vs QEMU, vhost=on"
 		io_table "$records" agentvmm qemu-vhost
