@@ -37,6 +37,7 @@ _Static_assert(VNET_CONFIG_SIZE == 10, "virtio 1.2 §5.1.4");
 #define VNET_RXBUF_SIZE (VNET_HDR_LEN + VNET_MAX_FRAME + 1) /* +1: see oversize frames */
 #define VNET_TX_IOV 64        /* header copy + payload segments per frame */
 #define VNET_NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr_v1, num_buffers)
+#define VNET_RX_DIRECT_IOV 1024 /* IOV_MAX: segments of one direct read */
 
 #define F(x) (1ULL << (x))
 
@@ -399,6 +400,91 @@ static int rx_read_locked(struct vnet *n, struct vnet_pair *p)
 	}
 }
 
+/* Outcomes of rx_direct_locked(). */
+enum { RXD_FALLBACK, RXD_DONE, RXD_EMPTY, RXD_TAP_ERR, RXD_BROKEN };
+
+/*
+ * Read the next frame of (p)'s tap straight into the held chains (MRG_RXBUF,
+ * a tap): one copy, where the bounce buffer costs two. Only once the held
+ * chains can take the largest frame (popping more first: at most the ring's
+ * worth, outside the pass budget, which counts what frames use), so the tap
+ * never truncates one; RXD_FALLBACK otherwise, and the caller reads into the
+ * bounce buffer as before, for the rest of the pass. The frame's header lands in guest
+ * memory as the tap wrote it; num_buffers is then written over it. A bad
+ * frame (no payload, or oversize: the read filled VNET_RXBUF_SIZE) is dropped
+ * and its chains stay held, unpushed.
+ */
+static int rx_direct_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pass *ps)
+{
+	struct iovec iov[VNET_RX_DIRECT_IOV];
+	unsigned nio = 0, nch, nbufs;
+	uint64_t cap = 0;
+	struct iov_cur cur;
+	uint16_t le;
+	ssize_t r;
+
+	if (n->vn_stream || !(n->vn_acked & F(VIRTIO_NET_F_MRG_RXBUF)))
+		return RXD_FALLBACK;
+	while (p->pr_held_cap < VNET_RXBUF_SIZE) {
+		/* bounded by the ring, not the pass: the pass counts frames' chains */
+		struct vnet_pass pre = { 0 };
+		int g;
+
+		if (p->pr_held_nr >= p->pr_rxq->vq_size)
+			return RXD_FALLBACK;
+		g = rx_pop_locked(n, p, &pre);
+		ps->pushed |= pre.pushed;
+		if (g < 0)
+			return RXD_BROKEN;
+		if (g == 0)
+			return RXD_FALLBACK; /* not posted (yet): the bounce path waits for it */
+	}
+	for (nch = 0; cap < VNET_RXBUF_SIZE; nch++) {
+		const struct vnet_held *h = held_at(p, nch);
+
+		if (nio + h->nr > VNET_RX_DIRECT_IOV)
+			return RXD_FALLBACK; /* chains of many small segments */
+		memcpy(&iov[nio], h->iov, h->nr * sizeof(*iov));
+		nio += h->nr;
+		cap += h->cap;
+	}
+	do
+		r = readv(p->pr_fd, iov, (int)nio);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (errno == EAGAIN)
+			return RXD_EMPTY;
+		tap_warn_once(n, "read", errno);
+		log_guest_ratelimited("virtio-net %s: tap read: %s", n->vn_name, strerror(errno));
+		return RXD_TAP_ERR;
+	}
+	if (r <= VNET_HDR_LEN || r >= VNET_RXBUF_SIZE) {
+		n->vn_stats.rx_dropped++;
+		return RXD_DONE;
+	}
+	cap = 0;
+	for (nbufs = 0; cap < (uint64_t)r; nbufs++)
+		cap += held_at(p, nbufs)->cap;
+	le = htole16((uint16_t)nbufs);
+	/* the first chain holds at least a header (rx_pop_locked) */
+	iov_cur_init(&cur, held_at(p, 0)->iov, held_at(p, 0)->nr);
+	if (iov_cur_skip(&cur, VNET_NUM_BUFFERS_OFF) || iov_cur_copy_in(&cur, &le, sizeof(le)))
+		assert(0);
+	for (size_t left = (size_t)r; nbufs--;) {
+		uint32_t k = (uint32_t)MIN(left, held_at(p, 0)->cap);
+
+		held_push_first_locked(p, k);
+		left -= k;
+	}
+	ps->pushed = true;
+	ps->bytes += (uint64_t)r;
+	n->vn_stats.rx_frames++;
+	n->vn_stats.rx_direct++;
+	n->vn_stats.pair_rx_frames[p->pr_idx]++;
+	n->vn_stats.rx_bytes += (uint64_t)r - VNET_HDR_LEN;
+	return RXD_DONE;
+}
+
 /*
  * Read frames from (p)'s tap queue and deliver them, one pass: at most
  * VNET_RX_PASS_FRAMES frames and the pass budget. A frame still pending when
@@ -409,10 +495,27 @@ static bool rx_run_locked(struct vnet *n, struct vnet_pair *p)
 {
 	struct vnet_pass ps = { 0 };
 	unsigned frames = VNET_RX_PASS_FRAMES;
-	bool ok = true, tap_err = false;
+	bool ok = true, tap_err = false, direct = true;
 
 	p->pr_rx_stalled = false;
 	while (!vnet_pass_spent(&ps)) {
+		if (!p->pr_rx_len && frames) {
+			int g = direct ? rx_direct_locked(n, p, &ps) : RXD_FALLBACK;
+
+			direct = g != RXD_FALLBACK; /* tried once per pass */
+			if (g == RXD_DONE) {
+				frames--;
+				continue;
+			}
+			if (g == RXD_BROKEN) {
+				ok = false;
+				break;
+			}
+			if (g == RXD_EMPTY || g == RXD_TAP_ERR) {
+				tap_err = g == RXD_TAP_ERR;
+				break;
+			}
+		}
 		if (!p->pr_rx_len) {
 			int g = frames ? rx_read_locked(n, p) : 0;
 

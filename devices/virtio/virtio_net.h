@@ -40,6 +40,9 @@
  *   commands). What is left is resumed on the event loop's next turn (a poll
  *   on an always-readable eventfd of the device's own), so the other queues
  *   and devices are served in between.
+ * - With MRG_RXBUF and a tap, a frame is read straight into held chains (one
+ *   copy, no bounce buffer) once they hold the largest frame; until the guest
+ *   has posted that much, frames go through the bounce buffer as without it.
  * - Transmit headers pass the checks of vnet_tx_hdr_check() (the minimums of
  *   the Linux kernel's virtio_net_hdr_to_skb()) or the frame is dropped.
  */
@@ -88,6 +91,7 @@ struct vnet_stats {
 	uint64_t rx_frames, rx_bytes;
 	uint64_t rx_dropped;      /* frames from the tap with no fitting guest buffer, or bad */
 	uint64_t rx_bad_bufs;     /* guest receive buffers too small for a header */
+	uint64_t rx_direct;       /* of rx_frames, read from the tap straight into guest buffers */
 	uint64_t tx_frames, tx_bytes;
 	uint64_t tx_bad;          /* guest frames dropped: bad header, size or chain */
 	uint64_t tx_bad_hdr;      /* of those, failing vnet_tx_hdr_check() */

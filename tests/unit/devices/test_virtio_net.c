@@ -789,6 +789,88 @@ static void test_vnet_rx_budget_splits_passes_in_order(void **state)
 	assert_int_equal(b, 99);
 }
 
+/*
+ * With MRG_RXBUF and the largest frame's worth of buffers posted, frames are
+ * read from the tap straight into the guest's buffers (rx_direct): lengths,
+ * bytes and num_buffers as through the bounce buffer, num_buffers written
+ * across a header split over three segments; an oversize frame is dropped
+ * and its buffers reused; once the posted buffers run short the rest of the
+ * frames take the bounce buffer, in order, none lost.
+ */
+static void test_vnet_rx_direct_into_guest_buffers(void **state)
+{
+	struct tn *t = *state;
+	enum { NR = 80, SZ = 1024 };
+	uint16_t h[NR];
+	gpa_t g[NR];
+	uint32_t id, len;
+	uint8_t b[2], v;
+	struct vnet_stats st;
+
+	/* chain 0: 5 + 7 + 1012 bytes, num_buffers (offset 10) in the second segment */
+	gpa_t a = th_vq_alloc(&t->rxd, SZ);
+	struct th_seg seg[3] = { { a, 5, true }, { a + 5, 7, true }, { a + 12, SZ - 12, true } };
+	h[0] = th_vq_add_chain(&t->rxd, seg, 3);
+	th_vq_publish(&t->rxd, h[0]);
+	g[0] = a;
+	for (unsigned i = 1; i < NR; i++)
+		g[i] = post_rx(t, SZ, &h[i]);
+	assert_true((uint64_t)NR * SZ >= VNET_HDR_LEN + VNET_MAX_FRAME + 1);
+
+	tap_send(t, 2500, 0x77);
+	vnet_rx_ready(t->dev);
+	static const uint32_t want[] = { SZ, SZ, VNET_HDR_LEN + 2500 - 2 * SZ };
+	for (int i = 0; i < 3; i++) {
+		assert_true(th_vq_get_used(&t->rxd, &id, &len));
+		assert_int_equal(id, h[i]);
+		assert_int_equal(len, want[i]);
+	}
+	assert_false(th_vq_get_used(&t->rxd, &id, &len));
+	assert_int_equal(gm_read(&t->gm, g[0] + 10, b, 2), 0);
+	assert_int_equal(b[0] | b[1] << 8, 3);
+	assert_int_equal(gm_read(&t->gm, g[0], b, 1), 0);
+	assert_int_equal(b[0], VIRTIO_NET_HDR_F_DATA_VALID); /* the tap's header */
+	assert_int_equal(gm_read(&t->gm, g[2] + want[2] - 1, &v, 1), 0);
+	assert_int_equal(v, 0x77);
+	vnet_get_stats(t->dev, &st);
+	assert_int_equal(st.rx_direct, 1);
+
+	/* oversize: dropped, nothing pushed; the next frame takes the same buffer */
+	tap_send(t, VNET_MAX_FRAME + 1, 1);
+	tap_send(t, 100, 2);
+	vnet_rx_ready(t->dev);
+	assert_true(th_vq_get_used(&t->rxd, &id, &len));
+	assert_int_equal(id, h[3]);
+	assert_int_equal(len, VNET_HDR_LEN + 100);
+	assert_int_equal(gm_read(&t->gm, g[3] + VNET_HDR_LEN + 99, &v, 1), 0);
+	assert_int_equal(v, 2);
+	assert_false(th_vq_get_used(&t->rxd, &id, &len));
+	vnet_get_stats(t->dev, &st);
+	assert_int_equal(st.rx_dropped, 1);
+	assert_int_equal(st.rx_direct, 2);
+
+	/* 60 frames for the 76 buffers left: direct while they hold a largest frame, then bounced */
+	for (unsigned i = 0; i < 60; i++)
+		tap_send(t, 1000, (uint8_t)(10 + i));
+	for (int turn = 0; turn < 10; turn++) {
+		vnet_rx_ready(t->dev);
+		loop_turn(t, 10);
+	}
+	for (unsigned i = 0; i < 60; i++) {
+		assert_true(th_vq_get_used(&t->rxd, &id, &len));
+		assert_int_equal(id, h[4 + i]);
+		assert_int_equal(len, VNET_HDR_LEN + 1000);
+		assert_int_equal(gm_read(&t->gm, g[4 + i] + VNET_HDR_LEN + 999, &v, 1), 0);
+		assert_int_equal(v, 10 + i);
+		assert_int_equal(gm_read(&t->gm, g[4 + i] + 10, b, 2), 0);
+		assert_int_equal(b[0] | b[1] << 8, 1);
+	}
+	assert_false(th_vq_get_used(&t->rxd, &id, &len));
+	vnet_get_stats(t->dev, &st);
+	assert_int_equal(st.rx_frames, 62);
+	assert_true(st.rx_direct > 2 && st.rx_direct < 62);
+}
+
 /* ---- issue 14: transmit header rules (the kernel's virtio_net_hdr_to_skb()) ---- */
 
 #define ALL_GSO (TX_OFFLOADS | F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO) | \
@@ -997,6 +1079,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vnet_rx_one_buffer_without_mrg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_mrg_merges_buffers_and_sets_num_buffers,
 						setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_rx_direct_into_guest_buffers, setup_mrg_256,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_waits_for_buffers_then_delivers_on_kick,
 						setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_frame_bigger_than_whole_ring_is_dropped,
