@@ -99,19 +99,6 @@ void msix_notify(struct msix *m, uint16_t v)
 	pthread_mutex_unlock(&m->lock);
 }
 
-int msix_vector_irqfd(struct msix *m, uint16_t v)
-{
-	int fd = -1;
-
-	if (v >= m->nr)
-		return -1;
-	pthread_mutex_lock(&m->lock);
-	if (m->enabled && !msix_masked_locked(m, v))
-		fd = m->efd[v];
-	pthread_mutex_unlock(&m->lock);
-	return fd;
-}
-
 void msix_table_read(struct msix *m, uint64_t off, void *data, uint32_t len)
 {
 	memset(data, 0xff, len);

@@ -66,13 +66,4 @@ void msix_cfg_written(struct msix *m);
  */
 void msix_notify(struct msix *m, uint16_t vector);
 
-/*
- * msix_vector_irqfd() - the irqfd of (vector) when an interrupt raised now
- * would be delivered at once (MSI-X on, function and vector unmasked), else
- * -1 (also for MSIX_NO_VECTOR or out of range). Writing it bypasses the
- * pending bits: only for a writer that is switched away on the next mask
- * (virtio_pci.c, vhost back ends). Context: any thread.
- */
-int msix_vector_irqfd(struct msix *m, uint16_t vector);
-
 #endif

@@ -266,13 +266,6 @@ int vu_conn_start_vring(struct vu_conn *c, uint16_t idx, const struct virtq *vq,
 	return r;
 }
 
-int vu_conn_set_vring_call(struct vu_conn *c, uint16_t idx, int fd)
-{
-	if (idx > VU_VRING_IDX_MASK || fd < 0)
-		return -EINVAL;
-	return conn_set_u64(c, VU_SET_VRING_CALL, idx, fd);
-}
-
 int vu_conn_stop_vring(struct vu_conn *c, uint16_t idx, uint16_t *base)
 {
 	struct vu_msg m;

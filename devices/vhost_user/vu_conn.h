@@ -26,12 +26,9 @@
  *                                                    addresses; the back end translates them
  *                                                    through user_addr of the mem table (ack)
  *                        SET_VRING_KICK              u64 idx + fd (the KVM ioeventfd) (ack)
- *                        SET_VRING_CALL              u64 idx + fd (the queue's MSI-X irqfd,
- *                                                    or the transport's relay eventfd while
- *                                                    the vector is masked) (ack)
+ *                        SET_VRING_CALL              u64 idx + fd (the MSI-X irqfd), or idx |
+ *                                                    NOFD when the queue has no vector (ack)
  *    if bit 30:          SET_VRING_ENABLE            { idx, 1 } (ack)
- *  vu_conn_set_vring_call SET_VRING_CALL            u64 idx + fd: the vector was masked or
- *    (running ring)                                  unmasked (irqfd <-> relay eventfd) (ack)
  *  vu_conn_stop_vring    SET_VRING_ENABLE { idx, 0 } if bit 30 (ack)
  *    (device reset)      GET_VRING_BASE { idx }      -> { idx, last avail index }: the back end
  *                                                    stops the ring and drops kick/call fds
@@ -119,15 +116,6 @@ int vu_conn_set_mem_table(struct vu_conn *c, const struct guest_mem *gm) __must_
  */
 int vu_conn_start_vring(struct vu_conn *c, uint16_t idx, const struct virtq *vq, int kick_fd,
 			int call_fd) __must_check;
-
-/*
- * vu_conn_set_vring_call() - give running queue (idx) another call fd (>= 0).
- * With REPLY_ACK the back end has switched when this returns; without it,
- * a completion already under way may still signal the old fd.
- * Return: 0, -EINVAL (idx > 255 or fd < 0), or -errno as above.
- * Context: as vu_conn_set_features().
- */
-int vu_conn_set_vring_call(struct vu_conn *c, uint16_t idx, int fd) __must_check;
 
 /*
  * vu_conn_stop_vring() - stop queue (idx); its last avail index goes to (base).

@@ -30,9 +30,9 @@
  *  3. the loop watches the queues' kick eventfds itself and answers every
  *     request with a FUSE reply header { len 16, error -EIO, unique of the
  *     request }, pushing chains without writable room (FORGET on hiprio)
- *     with length 0, and signals the queue's call fd the way the back end
- *     would have (the vector's irqfd, or while it is masked the transport's
- *     relay eventfd: virtio_pci.h).
+ *     with length 0, and signals the queue's call eventfd the way the back
+ *     end would have (the transport relays it to the queue's MSI-X vector,
+ *     masking honoured: virtio_pci.h).
  *
  * Approximation at take-over: requests the back end had popped but not
  * completed are found again by restarting each ring at the used index the
@@ -372,24 +372,6 @@ static int vufs_activate(void *dev, const struct virtio_activation *act)
 	return 0; /* a dead back end degrades the device; it does not fail it */
 }
 
-/* The queue's vector was masked or unmasked: the back end signals (fd) now. */
-static void vufs_set_call(void *dev, uint16_t qidx, int fd)
-{
-	struct vufs *d = dev;
-
-	pthread_mutex_lock(&d->fs_lock);
-	if (d->fs_active && qidx < d->fs_nr_vqs) {
-		d->fs_call[qidx] = fd >= 0 ? fd : d->fs_nocall;
-		if (!d->fs_dead && d->fs_owned[qidx]) {
-			int r = vu_conn_set_vring_call(&d->fs_conn, qidx, d->fs_call[qidx]);
-
-			if (r)
-				backend_lost_locked(d, strerror(-r));
-		}
-	}
-	pthread_mutex_unlock(&d->fs_lock);
-}
-
 /* Nothing to do: the back end (or, degraded, kick_cb) watches the kicks. */
 static void vufs_queue_notify(void *dev, uint16_t qidx)
 {
@@ -561,7 +543,6 @@ const struct virtio_dev_ops vufs_ops = {
 	.max_queue_size = VUFS_QUEUE_SIZE,
 	.config_size = sizeof(struct virtio_fs_config),
 	.vhost = true,
-	.set_call = vufs_set_call,
 	.features = vufs_features,
 	.set_features = vufs_set_features,
 	.config_read = vufs_config_read,

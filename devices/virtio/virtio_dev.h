@@ -30,12 +30,10 @@ struct virtio_activation {
 	struct evl *evl;            /* the I/O loop the device's queues run on */
 	/*
 	 * For ops->vhost devices only: per queue, the eventfd KVM signals on a
-	 * guest kick (ioeventfd) and the eventfd the back end signals for an
-	 * interrupt: the queue's MSI-X irqfd while its vector is unmasked, the
-	 * transport's relay eventfd while it is masked (ops->set_call switches
-	 * them later); -1 when the driver gave the queue no vector. A vhost-user
-	 * back end gets these directly, so queue traffic never passes through
-	 * agentvmm.
+	 * guest kick (ioeventfd) and the eventfd that injects the queue's MSI-X
+	 * interrupt (irqfd; -1 when the driver gave the queue no vector). A
+	 * vhost-user back end gets these directly, so queue traffic never passes
+	 * through agentvmm.
 	 */
 	const int *kick_fds;
 	const int *call_fds;
@@ -63,10 +61,6 @@ struct virtio_dev_ops {
 	/* activate - queues are valid; start serving them. Non-zero fails the
 	 * device. Context: vCPU thread (the DRIVER_OK write). */
 	int (*activate)(void *dev, const struct virtio_activation *act);
-	/* set_call - vhost devices: queue (qidx), active, now signals (fd)
-	 * instead (its vector was masked or unmasked; virtio_pci.h). Context:
-	 * vCPU thread, transport lock held, as activate. */
-	void (*set_call)(void *dev, uint16_t qidx, int fd);
 	/* queue_notify - the driver kicked (qidx). Context: event-loop thread. */
 	void (*queue_notify)(void *dev, uint16_t qidx);
 	/* reset - stop using the queues; in-flight requests must be completed or

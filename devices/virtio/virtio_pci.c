@@ -151,49 +151,6 @@ static bool vpci_features_ok_locked(struct vpci *t)
 	return !t->ops->set_features || t->ops->set_features(t->dev, t->acked) == 0;
 }
 
-/*
- * Which fd a vhost back end signals for (q): the vector's irqfd while the
- * vector is live, else the relay eventfd (msix_notify: pending bit), -1
- * without a vector. Transport lock held.
- */
-static int vpci_call_choice(struct vpci *t, const struct vpci_queue *q)
-{
-	int fd;
-
-	if (q->call_efd < 0 || q->vector >= t->msix.nr)
-		return -1;
-	if (q->call_switches >= VPCI_CALL_SWITCH_MAX)
-		return q->call_efd; /* a guest that keeps toggling the mask */
-	fd = msix_vector_irqfd(&t->msix, q->vector);
-	return fd >= 0 ? fd : q->call_efd;
-}
-
-/*
- * The guest masked or unmasked a vector, or MSI-X: switch each running vhost
- * queue whose fd must change (virtio_pci.h). An interrupt relayed while the
- * vector was masked is delivered by the unmask itself (msix pending bit).
- */
-static void vpci_sync_calls(struct vpci *t)
-{
-	if (!t->ops->vhost || !t->ops->set_call)
-		return;
-	pthread_mutex_lock(&t->lock);
-	for (unsigned i = 0; t->active && i < t->nr_queues; i++) {
-		struct vpci_queue *q = &t->q[i];
-		int fd;
-
-		if (!q->enable || q->call_cur < 0)
-			continue;
-		fd = vpci_call_choice(t, q);
-		if (fd == q->call_cur)
-			continue;
-		q->call_switches++;
-		q->call_cur = fd;
-		t->ops->set_call(t->dev, (uint16_t)i, fd);
-	}
-	pthread_mutex_unlock(&t->lock);
-}
-
 /* DRIVER_OK: validate every enabled queue, then hand them to the device. */
 static void vpci_activate_locked(struct vpci *t)
 {
@@ -214,8 +171,8 @@ static void vpci_activate_locked(struct vpci *t)
 	int kick[VIRTIO_MAX_QUEUES], call[VIRTIO_MAX_QUEUES];
 	for (unsigned i = 0; i < t->nr_queues; i++) {
 		kick[i] = t->q[i].kick_efd;
-		t->q[i].call_switches = 0;
-		call[i] = t->q[i].call_cur = vpci_call_choice(t, &t->q[i]);
+		/* never the irqfd itself: the relay keeps MSI-X masking (virtio_pci.h) */
+		call[i] = t->q[i].vector < t->msix.nr ? t->q[i].call_efd : -1;
 	}
 	struct virtio_activation act = {
 		.gm = t->gm, .vqs = t->vqs, .nr_vqs = t->nr_queues, .features = t->acked,
@@ -385,7 +342,6 @@ static void bar_write(struct pci_dev *d, int bar, uint64_t off, const void *data
 			log_guest_ratelimited("%s: kick lost", t->ops->name);
 	} else if (off >= VPCI_MSIX_TABLE_OFF && off < VPCI_MSIX_PBA_OFF) {
 		msix_table_write(&t->msix, off - VPCI_MSIX_TABLE_OFF, data, len);
-		vpci_sync_calls(t);
 	}
 }
 
@@ -394,7 +350,6 @@ static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
 	struct vpci *t = d->opaque;
 
 	msix_cfg_written(&t->msix);
-	vpci_sync_calls(t);
 }
 
 /*
@@ -565,7 +520,7 @@ struct vpci *vpci_create(const struct virtio_dev_ops *ops, void *dev, uint16_t n
 		t->offered |= 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_RING_F_EVENT_IDX |
 			      1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	for (unsigned i = 0; i < nr_queues; i++)
-		t->q[i].kick_efd = t->q[i].call_efd = t->q[i].call_cur = -1;
+		t->q[i].kick_efd = t->q[i].call_efd = -1;
 	vpci_reset_locked(t);
 	r = vpci_setup_pci(t, nr_queues + 1);
 	for (unsigned i = 0; !r && i < nr_queues; i++) {

@@ -13,16 +13,11 @@
  * Queue kicks go straight from KVM to the queue's eventfd, which the event
  * loop watches and turns into ops->queue_notify() on the loop thread.
  *
- * In-process devices raise interrupts through msix_notify(), so a masked
- * vector, a masked function or MSI-X disabled is honoured (pending bit,
- * delivery on unmask). A vhost device's back end signals the queue's irqfd
- * itself while the vector is live (MSI-X on, vector and function unmasked),
- * so a completion never passes through agentvmm; while it is not, the back
- * end has the transport's call_efd instead, which the event loop relays to
- * msix_notify() (pending bit, delivery on unmask). Every mask change switches
- * the back end (ops->set_call, a vhost-user message on the vCPU thread); a
- * queue that switched VPCI_CALL_SWITCH_MAX times in one activation stays on
- * the relay (docs/vhost-user.md, "Interrupts").
+ * Interrupts always pass msix_notify(), so a masked vector, a masked function
+ * or MSI-X disabled is honoured (pending bit, delivery on unmask) for every
+ * device. A vhost device's back end therefore never gets an irqfd: its call
+ * fd for a queue is the transport's (call_efd), which the event loop relays
+ * to msix_notify() for the queue's vector (docs/vhost-user.md, "Interrupts").
  */
 #ifndef AGENTVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
 #define AGENTVMM_DEVICES_VIRTIO_VIRTIO_PCI_H
@@ -45,7 +40,6 @@
 #define VPCI_NOTIFY_MULT 4
 #define VPCI_MSIX_TABLE_OFF 0x4000
 #define VPCI_MSIX_PBA_OFF 0x5000
-#define VPCI_CALL_SWITCH_MAX 64 /* then a vhost queue stays on the relay */
 
 /*
  * Threads: the vCPU threads write the registers under vpci.lock. The loop
@@ -58,9 +52,7 @@ struct vpci_queue {
 	uint16_t size, vector, enable;
 	uint64_t desc, driver, device;
 	int kick_efd;               /* ioeventfd target, watched by the event loop */
-	int call_efd;               /* vhost: the relay eventfd (watched, to MSI-X); else -1 */
-	int call_cur;               /* vhost, active: the fd the back end signals (-1: none) */
-	unsigned call_switches;     /* vhost: set_call() calls in this activation */
+	int call_efd;               /* vhost: the back end's call fd, relayed to MSI-X; else -1 */
 	struct vpci *t;
 	uint16_t qidx;
 };
