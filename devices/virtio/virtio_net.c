@@ -301,6 +301,29 @@ static int rx_drop_locked(struct vnet *n, struct vnet_pair *p, bool give_back,
 	return RX_DONE;
 }
 
+/* How many held chains of (p), oldest first, a frame of (len) bytes fills (<= pr_held_cap). */
+static unsigned held_bufs_for(struct vnet_pair *p, uint64_t len)
+{
+	uint64_t cap = 0;
+	unsigned nbufs;
+
+	for (nbufs = 0; cap < len; nbufs++) {
+		assert(nbufs < p->pr_held_nr);
+		cap += held_at(p, nbufs)->cap;
+	}
+	return nbufs;
+}
+
+/* Count a frame of (len) bytes (vnet header included) pushed to (p)'s receive queue. */
+static void rx_count_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pass *ps, size_t len)
+{
+	ps->pushed = true;
+	ps->bytes += len;
+	n->vn_stats.rx_frames++;
+	n->vn_stats.pair_rx_frames[p->pr_idx]++;
+	n->vn_stats.rx_bytes += len - VNET_HDR_LEN;
+}
+
 /*
  * Deliver (p)'s pending frame, within pass (ps). Return: RX_DONE delivered or
  * dropped; RX_STALLED no guest buffers (stay pending until a kick); RX_LATER
@@ -330,24 +353,12 @@ static int rx_deliver_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pa
 	}
 	if (!mrg && held_at(p, 0)->cap < len)
 		return rx_drop_locked(n, p, false, ps); /* bigger than the buffer: keep the buffer */
-	nbufs = 1;
-	if (mrg) {
-		uint64_t cap = 0;
-
-		/* held_cap >= len: ends within the held chains */
-		for (nbufs = 0; cap < len; nbufs++) {
-			assert(nbufs < p->pr_held_nr);
-			cap += held_at(p, nbufs)->cap;
-		}
-	}
+	/* with MRG_RXBUF held_cap >= len: the frame ends within the held chains */
+	nbufs = mrg ? held_bufs_for(p, len) : 1;
 	le = htole16((uint16_t)nbufs);
 	memcpy(p->pr_rxbuf + VNET_NUM_BUFFERS_OFF, &le, sizeof(le));
 	rx_copy_locked(p, len, nbufs);
-	ps->pushed = true;
-	ps->bytes += len;
-	n->vn_stats.rx_frames++;
-	n->vn_stats.pair_rx_frames[p->pr_idx]++;
-	n->vn_stats.rx_bytes += len - VNET_HDR_LEN;
+	rx_count_locked(n, p, ps, len);
 	p->pr_rx_len = 0;
 	return RX_DONE;
 }
@@ -372,32 +383,54 @@ static void rx_arm_locked(struct vnet *n, struct vnet_pair *p)
 	p->pr_rx_armed = true;
 }
 
+/*
+ * readv() of (p)'s tap queue, EINTR retried; a failure other than EAGAIN is
+ * told (once loudly, then rate-limited). Return: bytes read, or -errno.
+ */
+static ssize_t tap_readv_locked(struct vnet *n, struct vnet_pair *p, const struct iovec *iov,
+				int nr)
+{
+	ssize_t r;
+	int e;
+
+	do
+		r = readv(p->pr_fd, iov, nr);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0)
+		return r;
+	e = errno;
+	if (e != EAGAIN) {
+		tap_warn_once(n, "read", e);
+		log_guest_ratelimited("virtio-net %s: tap read: %s", n->vn_name, strerror(e));
+	}
+	return -e;
+}
+
+/* A read of (r) bytes from the tap is a frame: a header, a payload, not oversize. */
+static bool tap_frame_len_ok(ssize_t r)
+{
+	return r > VNET_HDR_LEN && r <= VNET_HDR_LEN + VNET_MAX_FRAME;
+}
+
 /* Read the next frame from (p)'s tap queue. Return: 1 got one, 0 none, -1 tap error. */
 static int rx_read_locked(struct vnet *n, struct vnet_pair *p)
 {
+	const struct iovec iov = { .iov_base = p->pr_rxbuf, .iov_len = VNET_RXBUF_SIZE };
+	ssize_t r;
+
 	if (n->vn_stream)
 		return vnet_stream_read_locked(n, p);
-	for (;;) {
-		ssize_t r = read(p->pr_fd, p->pr_rxbuf, VNET_RXBUF_SIZE);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			if (errno == EAGAIN)
-				return 0;
-			/* e.g. the tap was deleted: poll again at the next kick, not in a loop */
-			tap_warn_once(n, "read", errno);
-			log_guest_ratelimited("virtio-net %s: tap read: %s", n->vn_name,
-					      strerror(errno));
-			return -1;
-		}
-		if (r <= VNET_HDR_LEN || r > VNET_HDR_LEN + VNET_MAX_FRAME) {
-			n->vn_stats.rx_dropped++;
-			return 1; /* nothing pending: the caller reads on */
-		}
-		p->pr_rx_len = (size_t)r;
-		return 1;
+	r = tap_readv_locked(n, p, &iov, 1);
+	if (r == -EAGAIN)
+		return 0;
+	if (r < 0)
+		return -1; /* e.g. the tap was deleted: poll again at the next kick, not in a loop */
+	if (!tap_frame_len_ok(r)) {
+		n->vn_stats.rx_dropped++;
+		return 1; /* nothing pending: the caller reads on */
 	}
+	p->pr_rx_len = (size_t)r;
+	return 1;
 }
 
 /* Outcomes of rx_direct_locked(). */
@@ -409,10 +442,10 @@ enum { RXD_FALLBACK, RXD_DONE, RXD_EMPTY, RXD_TAP_ERR, RXD_BROKEN };
  * chains can take the largest frame (popping more first: at most the ring's
  * worth, outside the pass budget, which counts what frames use), so the tap
  * never truncates one; RXD_FALLBACK otherwise, and the caller reads into the
- * bounce buffer as before, for the rest of the pass. The frame's header lands in guest
- * memory as the tap wrote it; num_buffers is then written over it. A bad
- * frame (no payload, or oversize: the read filled VNET_RXBUF_SIZE) is dropped
- * and its chains stay held, unpushed.
+ * bounce buffer as before, for the rest of the pass. The frame's header
+ * lands in guest memory as the tap wrote it; num_buffers is then written
+ * over it. A bad frame (no payload, or oversize: the read filled
+ * VNET_RXBUF_SIZE) is dropped and its chains stay held, unpushed.
  */
 static int rx_direct_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pass *ps)
 {
@@ -422,6 +455,7 @@ static int rx_direct_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pas
 	struct iov_cur cur;
 	uint16_t le;
 	ssize_t r;
+	bool bad;
 
 	if (n->vn_stream || !(n->vn_acked & F(VIRTIO_NET_F_MRG_RXBUF)))
 		return RXD_FALLBACK;
@@ -448,40 +482,28 @@ static int rx_direct_locked(struct vnet *n, struct vnet_pair *p, struct vnet_pas
 		nio += h->nr;
 		cap += h->cap;
 	}
-	do
-		r = readv(p->pr_fd, iov, (int)nio);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		if (errno == EAGAIN)
-			return RXD_EMPTY;
-		tap_warn_once(n, "read", errno);
-		log_guest_ratelimited("virtio-net %s: tap read: %s", n->vn_name, strerror(errno));
-		return RXD_TAP_ERR;
-	}
-	if (r <= VNET_HDR_LEN || r >= VNET_RXBUF_SIZE) {
+	r = tap_readv_locked(n, p, iov, (int)nio);
+	if (r < 0)
+		return r == -EAGAIN ? RXD_EMPTY : RXD_TAP_ERR;
+	if (!tap_frame_len_ok(r)) {
 		n->vn_stats.rx_dropped++;
 		return RXD_DONE;
 	}
-	cap = 0;
-	for (nbufs = 0; cap < (uint64_t)r; nbufs++)
-		cap += held_at(p, nbufs)->cap;
+	nbufs = held_bufs_for(p, (uint64_t)r);
 	le = htole16((uint16_t)nbufs);
-	/* the first chain holds at least a header (rx_pop_locked) */
+	/* the first chain holds at least a header (rx_pop_locked): both succeed */
 	iov_cur_init(&cur, held_at(p, 0)->iov, held_at(p, 0)->nr);
-	if (iov_cur_skip(&cur, VNET_NUM_BUFFERS_OFF) || iov_cur_copy_in(&cur, &le, sizeof(le)))
-		assert(0);
+	bad = iov_cur_skip(&cur, VNET_NUM_BUFFERS_OFF) || iov_cur_copy_in(&cur, &le, sizeof(le));
+	assert(!bad);
+	(void)bad;
 	for (size_t left = (size_t)r; nbufs--;) {
 		uint32_t k = (uint32_t)MIN(left, held_at(p, 0)->cap);
 
 		held_push_first_locked(p, k);
 		left -= k;
 	}
-	ps->pushed = true;
-	ps->bytes += (uint64_t)r;
-	n->vn_stats.rx_frames++;
+	rx_count_locked(n, p, ps, (size_t)r);
 	n->vn_stats.rx_direct++;
-	n->vn_stats.pair_rx_frames[p->pr_idx]++;
-	n->vn_stats.rx_bytes += (uint64_t)r - VNET_HDR_LEN;
 	return RXD_DONE;
 }
 
