@@ -225,6 +225,7 @@ if [ -d /mnt/fs/src ]; then
 	a agent-ctest ctest --test-dir /mnt/fs/agent-build --output-on-failure
 	m agent.end
 fi
+sh /mnt/fs/sync/settle
 echo AVIO-DONE
 EOF
 
@@ -265,7 +266,7 @@ collect() {
 		if [ "$rc" = 0 ] && [ -n "$fig" ]; then
 			echo "$vm $r $n ${fig%% *} s 1 run $fig" >>"$records"
 		else
-			echo "$vm $r $n error - 0 - 0 0 0" >>"$records"
+			io_error_line "$vm" "$r" "$n" >>"$records"
 			echo "io.sh: $vm round $r: $n failed ($rc): $rest" >&2
 			vmm_status=1
 		fi
@@ -275,7 +276,7 @@ collect() {
 		if [ -n "$fig" ] && ! grep -q "^$vm $r agent-.* error " "$records"; then
 			echo "$vm $r agent-workload ${fig%% *} s 1 run $fig" >>"$records"
 		else
-			echo "$vm $r agent-workload error - 0 - 0 0 0" >>"$records"
+			io_error_line "$vm" "$r" agent-workload >>"$records"
 		fi
 	fi
 	if grep -q "^$vm $r .* error " "$records"; then vmm_status=1; fi
@@ -299,15 +300,7 @@ run_av() {
 	wait "$vp" || vmm_status=1
 	echo "$lab: $(( ($(io_now) - t0) / 1000000 )) ms wall" >&2
 	cp "$work/$lab.$r.out" "$out/logs/"
-	if [ -z "${cmdline:-}" ]; then
-		cmdline=$(sed -n 's/^AVIO-CMDLINE //p' "$work/$lab.$r.out" | tr -d '\r')
-		initrd=$(ls "$work"/cache/initramfs-*.cpio 2>/dev/null | head -n 1)
-	fi
-	if [ -z "$cmdline" ] || [ -z "$initrd" ]; then
-		echo "io.sh: $lab run failed:" >&2
-		tail -n 20 "$work/$lab.$r.out" >&2
-		exit 1
-	fi
+	io_take_setup "$work/$lab.$r.out" AVIO-CMDLINE "$work/cache" "io.sh: $lab"
 	grep -q AVIO-DONE "$work/$lab.$r.out" ||
 		{ echo "io.sh: $lab round $r did not finish:" >&2; tail -n 20 "$work/$lab.$r.out" >&2; vmm_status=1; }
 	collect "$lab" "$r"

@@ -48,13 +48,38 @@ io_now() { date +%s%N; }
 # the guest's waiting out of the window: the sample lands up to ~20 ms (plus
 # the sample's own time) after each edge, at the start and at the end alike.
 # io_marks_setup DIR: DIR/mark NAME [drop] for sh in the guest: the mark,
-# after dropping the guest's caches with drop (fio's exec_prerun runs it).
+# after dropping the guest's caches with drop (fio's exec_prerun runs it);
+# and DIR/settle, for the guest's last line before it powers off: wait (up
+# to 10 s) until the host has sampled every mark, since a VMM that has
+# exited takes its CPU time with it.
 io_marks_setup() {
 	mkdir -p "$1"
 	cat >"$1/mark" <<'EOF'
 [ "${2:-}" != drop ] || { sync; echo 3 >/proc/sys/vm/drop_caches; }
 : >"${0%/*}/$1.req"
 EOF
+	cat >"$1/settle" <<'EOF'
+for _ in $(seq 200); do ls "${0%/*}"/*.req >/dev/null 2>&1 || exit 0; sleep 0.05; done
+EOF
+}
+
+# io_error_line VMM ROUND STEP: the record of a step that failed (io_table)
+io_error_line() { echo "$1 $2 $3 error - 0 - 0 0 0"; }
+
+# io_take_setup OUT TAG CACHE WHO: once, the kernel command line agentvmm's
+# guest printed on OUT's "TAG " line and the initramfs agentvmm built in
+# CACHE, into $cmdline and $initrd (QEMU boots with both); without either,
+# "WHO run failed", OUT's tail, exit 1.
+io_take_setup() {
+	if [ -z "${cmdline:-}" ]; then
+		cmdline=$(sed -n "s/^$2 //p" "$1" | tr -d '\r')
+		initrd=$(ls "$3"/initramfs-*.cpio 2>/dev/null | head -n 1)
+	fi
+	if [ -z "$cmdline" ] || [ -z "${initrd:-}" ]; then
+		echo "$4 run failed:" >&2
+		tail -n 20 "$1" >&2
+		exit 1
+	fi
 }
 
 # io_marks_serve VMPID DIR OUT PID...: until VMPID has exited, a line

@@ -116,9 +116,7 @@ m ping.start
 p=\$(\$ping -q -c $pings -i 0.05 10.0.2.1 | tail -n 1)
 m ping.end
 echo "AVPING \$p" >>\$res
-# the VM ends right after this: first let the host sample the last mark
-# (a VMM that has exited takes its CPU time with it)
-for _ in \$(seq 200); do ls /mnt/fs/sync/*.req >/dev/null 2>&1 || break; sleep 0.05; done
+sh /mnt/fs/sync/settle
 echo AVNET-DONE
 EOF
 
@@ -143,7 +141,7 @@ PY
 		if [ "$rc" = 0 ] && [ -n "$fig" ] && [ -n "$line" ]; then
 			echo "$vm $r $n $line $fig" >>"$records"
 		else
-			echo "$vm $r $n error - 0 - 0 0 0" >>"$records"
+			io_error_line "$vm" "$r" "$n" >>"$records"
 			echo "net.sh: $vm round $r: $n failed (iperf3 $rc)" >&2
 			vmm_status=1
 		fi
@@ -154,7 +152,7 @@ PY
 	if [ -n "$line" ] && [ -n "$fig" ]; then
 		echo "$vm $r ping-rtt $line ms 1 run $fig" >>"$records"
 	else
-		echo "$vm $r ping-rtt error - 0 - 0 0 0" >>"$records"
+		io_error_line "$vm" "$r" ping-rtt >>"$records"
 		vmm_status=1
 	fi
 }
@@ -174,15 +172,7 @@ run_av() {
 	io_marks_serve "$vp" "$fs/sync" "$out/logs/$lab.$r.marks" "$vp"
 	wait "$vp" || vmm_status=1
 	cp "$TMP/$lab.$r.out" "$out/logs/"
-	if [ -z "${cmdline:-}" ]; then
-		cmdline=$(sed -n 's/^AVNET-CMDLINE //p' "$TMP/$lab.$r.out" | tr -d '\r')
-		initrd=$(ls "$TMP"/cache/initramfs-*.cpio 2>/dev/null | head -n 1)
-	fi
-	if [ -z "$cmdline" ] || [ -z "$initrd" ]; then
-		echo "net.sh: $lab run failed:" >&2
-		tail -n 20 "$TMP/$lab.$r.out" >&2
-		exit 1
-	fi
+	io_take_setup "$TMP/$lab.$r.out" AVNET-CMDLINE "$TMP/cache" "net.sh: $lab"
 	collect "$lab" "$r"
 }
 run_avb() { run_av "$1" "$vs/agentvmm" agentvmm-b; }
